@@ -1,0 +1,135 @@
+# IPOP-C: one plain make.  Objects and generated code live in build/.
+# `make help` lists the targets.
+
+VERSION   := 0.1.0
+CC        ?= cc
+BUILD     ?= build
+PKGS      := glib-2.0 nice libsodium libprotobuf-c libstrophe yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS   := $(shell pkg-config --libs check)
+
+WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
+	-Wcast-qual -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+	-Wvla -Wimplicit-fallthrough
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+OPT    ?= -O2 -g
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+CFLAGS_ALL := $(OPT) $(WARN) $(HARDEN) -I. -I$(BUILD) -DIPOP_VERSION=\"$(VERSION)\" \
+	$(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS_ALL := $(PKG_LIBS) -lpthread
+
+ifneq ($(V),1)
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+PROTO_C  := $(BUILD)/proto/ipop.pb-c.c
+LIB_SRC  := $(wildcard proto/*.c) $(filter-out tincan/main.c,$(wildcard tincan/*.c))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/proto/ipop.pb-c.o
+UNIT_SRC := $(wildcard test/unit/*.c)
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard test/fuzz/*.c)
+
+BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl
+
+.PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo bench install
+all: $(BINS)
+
+help:
+	@echo "make              build ipop-tincan and ipopctl into $(BUILD)/"
+	@echo "make test         unit tests, then end-to-end tests (root; namespaces)"
+	@echo "make unit         unit tests only (no root needed)"
+	@echo "make e2e          end-to-end tests only"
+	@echo "make demo         the demo: two NATed hosts wired by ipopctl"
+	@echo "make sanitize     unit tests under ASan + UBSan"
+	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
+	@echo "make analyze      clang-tidy over the sources"
+	@echo "make format-check clang-format --dry-run over the sources"
+	@echo "make deps         install the Debian packages needed (root)"
+	@echo "V=1               show the commands"
+
+$(PROTO_C): proto/ipop.proto
+	$(call msg,PROTOC,$<)
+	$(Q)mkdir -p $(BUILD)/proto && protoc-c --c_out=$(BUILD) $<
+
+$(BUILD)/proto/ipop.pb-c.h: $(PROTO_C)
+
+$(BUILD)/proto/ipop.pb-c.o: $(PROTO_C)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(filter-out -Wcast-qual -Wmissing-prototypes,$(CFLAGS_ALL)) -c -o $@ $<
+
+$(BUILD)/%.o: %.c | $(BUILD)/proto/ipop.pb-c.h
+	$(call msg,CC,$<)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libipop.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ipop-tincan: $(BUILD)/tincan/main.o $(BUILD)/libipop.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(BUILD)/ipopctl: $(BUILD)/tools/ipopctl.o $(BUILD)/libipop.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+# One check binary for every suite: each test/unit/*.c defines
+# `Suite *suite_NAME(void)`; the list is generated from the sources.
+$(BUILD)/test/unit/suites.h: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	$(Q)grep -ho '^Suite \*suite_[a-z0-9_]*(void)' $(UNIT_SRC) | sort | \
+		sed 's/^Suite \*\(suite_[a-z0-9_]*\)(void)/X(\1)/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/test/unit/main.o: $(BUILD)/test/unit/suites.h
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libipop.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CHECK_LIBS)
+
+unit: $(BUILD)/unit-tests
+	$(Q)cd test/unit && ../../$(BUILD)/unit-tests
+
+e2e: $(BINS)
+	$(Q)test/run-e2e
+
+test: $(BINS) $(BUILD)/unit-tests
+	$(Q)test/run-all
+
+demo: $(BINS)
+	$(Q)tools/demo
+
+sanitize:
+	$(Q)$(MAKE) BUILD=build-san CC=clang OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" build-san/unit-tests
+	$(Q)cd test/unit && CK_FORK=no ASAN_OPTIONS=detect_leaks=1 ../../build-san/unit-tests
+
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+fuzz:
+	$(Q)$(MAKE) BUILD=build-fuzz CC=clang OPT="$(FUZZ_FLAGS)" build-fuzz/libipop.a
+	$(Q)mkdir -p build-fuzz/fuzz
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		echo "  FUZZ    $$n"; \
+		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -I. -Ibuild-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
+			build-fuzz/libipop.a $(LIBS_ALL) || exit 1; done
+
+analyze: $(PROTO_C)
+	$(Q)clang-tidy --quiet $(LIB_SRC) tincan/main.c tools/ipopctl.c -- -I. -I$(BUILD) $(PKG_CFLAGS)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(LIB_SRC) tincan/*.h proto/*.h tincan/main.c tools/ipopctl.c
+
+deps:
+	$(Q)tools/install-deps
+
+clean:
+	rm -rf $(BUILD) build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
