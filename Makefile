@@ -19,7 +19,7 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 
-CFLAGS_ALL := $(OPT) $(WARN) $(HARDEN) -I. -I$(BUILD) -DIPOP_VERSION=\"$(VERSION)\" \
+CFLAGS_ALL := $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -I. -isystem $(BUILD) -DIPOP_VERSION=\"$(VERSION)\" \
 	$(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS_ALL := $(PKG_LIBS) -lpthread
@@ -117,11 +117,11 @@ fuzz:
 	$(Q)mkdir -p build-fuzz/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "  FUZZ    $$n"; \
-		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -I. -Ibuild-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
+		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
 			build-fuzz/libipop.a $(LIBS_ALL) || exit 1; done
 
 analyze: $(PROTO_C)
-	$(Q)clang-tidy --quiet $(LIB_SRC) tincan/main.c tools/ipopctl.c -- -I. -I$(BUILD) $(PKG_CFLAGS)
+	$(Q)clang-tidy --quiet $(LIB_SRC) tincan/main.c tools/ipopctl.c -- -D_GNU_SOURCE -I. -isystem $(BUILD) $(PKG_CFLAGS)
 
 format-check:
 	$(Q)clang-format --dry-run --Werror $(LIB_SRC) tincan/*.h proto/*.h tincan/main.c tools/ipopctl.c
