@@ -1,0 +1,451 @@
+/*
+ * The control socket server.  Owns the listening socket and every client:
+ * its fd, frame reader, output queue and role.  Requests are checked here
+ * (Hello first, version, role) and interpreted by the handler; a broken or
+ * hostile client is answered with an error and disconnected, and never
+ * affects the others.
+ */
+#define G_LOG_DOMAIN "tincan"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "proto/frame.h"
+#include "proto/pbutil.h"
+#include "tincan/control.h"
+
+struct client {
+	struct tc_control *ctl;
+	unsigned id;
+	int fd;
+	guint in_watch, out_watch;
+	struct ipop_frame_reader *reader;
+	GByteArray *out;
+	Ipop__Role role;	/* ROLE_UNSPECIFIED until Hello */
+	pid_t pid;
+	uid_t uid;
+};
+
+struct tc_control {
+	char *path;
+	int fd;
+	guint watch;
+	gid_t gid;
+	const struct tc_control_handler *h;
+	GList *clients;
+	struct client *controller;
+	unsigned next_id;
+};
+
+static void client_free(struct client *cl)
+{
+	struct tc_control *c = cl->ctl;
+
+	if (c->controller == cl)
+		c->controller = NULL;
+	c->clients = g_list_remove(c->clients, cl);
+	if (cl->in_watch)
+		g_source_remove(cl->in_watch);
+	if (cl->out_watch)
+		g_source_remove(cl->out_watch);
+	close(cl->fd);
+	ipop_frame_reader_free(cl->reader);
+	g_byte_array_free(cl->out, TRUE);
+	g_free(cl);
+}
+
+static void client_drop(struct client *cl, const char *why)
+{
+	g_message("control: client %u (pid %d) disconnected: %s", cl->id,
+		  (int)cl->pid, why);
+	client_free(cl);
+}
+
+/* Writes what is queued; false if the client had to be dropped. */
+static bool flush(struct client *cl)
+{
+	while (cl->out->len) {
+		ssize_t n = send(cl->fd, cl->out->data, cl->out->len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0) {
+			client_drop(cl, n < 0 ? g_strerror(errno) : "EOF");
+			return false;
+		}
+		g_byte_array_remove_range(cl->out, 0, (guint)n);
+	}
+	return true;
+}
+
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct client *cl = data;
+
+	(void)fd;
+	(void)cond;
+	if (!flush(cl))
+		return G_SOURCE_REMOVE;	/* cl is gone and its watch with it */
+	if (cl->out->len)
+		return G_SOURCE_CONTINUE;
+	cl->out_watch = 0;
+	return G_SOURCE_REMOVE;
+}
+
+/* Queues one envelope; false if the client was dropped. */
+static bool queue(struct client *cl, Ipop__Envelope *env)
+{
+	size_t len;
+	uint8_t *frame = ipop_frame_encode(env, &len);
+
+	if (!frame) {
+		g_warning("control: message too large for client %u", cl->id);
+		return true;
+	}
+	if (cl->out->len + len > TC_CONTROL_MAX_QUEUE) {
+		g_free(frame);
+		client_drop(cl, "not reading (queue full)");
+		return false;
+	}
+	g_byte_array_append(cl->out, frame, (guint)len);
+	g_free(frame);
+	if (!flush(cl))
+		return false;
+	if (cl->out->len && !cl->out_watch)
+		cl->out_watch = g_unix_fd_add(cl->fd, G_IO_OUT, on_writable, cl);
+	return true;
+}
+
+static bool respond(struct client *cl, uint64_t id, Ipop__Response *resp)
+{
+	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+
+	env.version = IPOP_PROTOCOL_VERSION;
+	env.request_id = id;
+	env.body_case = IPOP__ENVELOPE__BODY_RESPONSE;
+	env.response = resp;
+	return queue(cl, &env);
+}
+
+/* Answers with an error, then disconnects. */
+static void refuse(struct client *cl, uint64_t id, Ipop__Status st,
+		   const char *why)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+
+	resp.status = st;
+	resp.message = ipop_cstr(why);
+	if (respond(cl, id, &resp))
+		client_drop(cl, why);
+}
+
+bool tc_control_is_mutating(const Ipop__Request *req)
+{
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_HELLO:
+	case IPOP__REQUEST__KIND_GET_STATE:
+	case IPOP__REQUEST__KIND_GET_STATS:
+	case IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES:
+	case IPOP__REQUEST__KIND_ECHO:
+	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void replace_controller(struct client *cl)
+{
+	struct tc_control *c = cl->ctl;
+	struct client *old = c->controller;
+	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__ControllerReplacedEvent cr = IPOP__CONTROLLER_REPLACED_EVENT__INIT;
+	char why[96];
+
+	c->controller = cl;
+	if (!old)
+		return;
+	g_snprintf(why, sizeof(why), "replaced by client %u (pid %d)", cl->id,
+		   (int)cl->pid);
+	cr.reason = why;
+	ev.kind_case = IPOP__EVENT__KIND_CONTROLLER_REPLACED;
+	ev.controller_replaced = &cr;
+	env.version = IPOP_PROTOCOL_VERSION;
+	env.body_case = IPOP__ENVELOPE__BODY_EVENT;
+	env.event = &ev;
+	if (queue(old, &env))
+		client_drop(old, why);
+}
+
+static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	Ipop__HelloReply reply = IPOP__HELLO_REPLY__INIT;
+
+	if (h->protocol_version != IPOP_PROTOCOL_VERSION) {
+		refuse(cl, id, IPOP__STATUS__VERSION_MISMATCH,
+		       "protocol version not supported (this tincan speaks 1)");
+		return false;
+	}
+	if (h->role != IPOP__ROLE__CONTROLLER && h->role != IPOP__ROLE__OBSERVER) {
+		refuse(cl, id, IPOP__STATUS__BAD_REQUEST, "unknown role");
+		return false;
+	}
+	cl->role = h->role;
+	g_message("control: client %u (pid %d, %s) is %s", cl->id, (int)cl->pid,
+		  h->client_name && *h->client_name ? h->client_name : "?",
+		  h->role == IPOP__ROLE__CONTROLLER ? "CONTROLLER" : "OBSERVER");
+	cl->ctl->h->hello(cl->ctl->h->ctx, &reply);
+	resp.status = IPOP__STATUS__OK;
+	resp.result_case = IPOP__RESPONSE__RESULT_HELLO;
+	resp.hello = &reply;
+	if (!respond(cl, id, &resp))
+		return false;
+	if (h->role == IPOP__ROLE__CONTROLLER)
+		replace_controller(cl);
+	return true;
+}
+
+/* Handles one envelope; false if the client is gone. */
+static bool handle(struct client *cl, const Ipop__Envelope *env)
+{
+	const struct tc_control_handler *h = cl->ctl->h;
+	const Ipop__Request *req = env->request;
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	bool alive;
+
+	if (env->body_case != IPOP__ENVELOPE__BODY_REQUEST || !req ||
+	    req->kind_case == IPOP__REQUEST__KIND__NOT_SET) {
+		if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED) {
+			refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
+			       "first message must be a Hello request");
+			return false;
+		}
+		resp.status = IPOP__STATUS__UNSUPPORTED;
+		resp.message = ipop_cstr("not a request this tincan knows");
+		return respond(cl, env->request_id, &resp);
+	}
+	if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED) {
+		if (req->kind_case == IPOP__REQUEST__KIND_HELLO)
+			return handle_hello(cl, env->request_id, req->hello);
+		refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
+		       "first message must be a Hello request");
+		return false;
+	}
+	if (req->kind_case == IPOP__REQUEST__KIND_HELLO) {
+		resp.status = IPOP__STATUS__BAD_REQUEST;
+		resp.message = ipop_cstr("Hello already done");
+		return respond(cl, env->request_id, &resp);
+	}
+	if (tc_control_is_mutating(req) && cl->role != IPOP__ROLE__CONTROLLER) {
+		resp.status = IPOP__STATUS__DENIED;
+		resp.message = ipop_cstr("observers may not change state");
+		return respond(cl, env->request_id, &resp);
+	}
+	h->handle(h->ctx, req, &resp);
+	alive = respond(cl, env->request_id, &resp);
+	h->release(h->ctx, &resp);
+	return alive;
+}
+
+static const char *reader_error(int r, Ipop__Status *st)
+{
+	*st = IPOP__STATUS__BAD_REQUEST;
+	switch (r) {
+	case -EMSGSIZE:
+		return "frame too large";
+	case -EPROTO:
+		*st = IPOP__STATUS__VERSION_MISMATCH;
+		return "envelope version not supported (this tincan speaks 1)";
+	default:
+		return "undecodable frame";
+	}
+}
+
+/* untrusted: from a local client (any bytes). */
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct client *cl = data;
+	uint8_t buf[16384];
+	Ipop__Envelope *env;
+	Ipop__Status st;
+	ssize_t n;
+	int r;
+
+	(void)cond;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		cl->in_watch = 0;
+		client_drop(cl, n < 0 ? g_strerror(errno) : "closed by client");
+		return G_SOURCE_REMOVE;
+	}
+	r = ipop_frame_reader_feed(cl->reader, buf, (size_t)n);
+	while (r >= 0 && (r = ipop_frame_reader_next(cl->reader, &env)) == 1) {
+		bool alive = handle(cl, env);
+		ipop__envelope__free_unpacked(env, NULL);
+		if (!alive)
+			return G_SOURCE_REMOVE;
+	}
+	if (r < 0) {
+		const char *why = reader_error(r, &st);
+		g_message("control: client %u sent a bad frame: %s", cl->id, why);
+		cl->in_watch = 0;
+		refuse(cl, 0, st, why);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static bool peer_allowed(struct tc_control *c, int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
+		return false;
+	return cred->uid == 0 || cred->uid == geteuid() ||
+	       (c->gid != (gid_t)-1 && cred->gid == c->gid);
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+	struct tc_control *c = data;
+	struct client *cl;
+	struct ucred cred;
+	int cfd;
+
+	(void)cond;
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return G_SOURCE_CONTINUE;
+	if (!peer_allowed(c, cfd, &cred)) {
+		g_warning("control: refused connection from uid %u pid %d",
+			  (unsigned)cred.uid, (int)cred.pid);
+		close(cfd);
+		return G_SOURCE_CONTINUE;
+	}
+	if (g_list_length(c->clients) >= TC_CONTROL_MAX_CLIENTS) {
+		g_warning("control: too many clients; refused pid %d",
+			  (int)cred.pid);
+		close(cfd);
+		return G_SOURCE_CONTINUE;
+	}
+	cl = g_new0(struct client, 1);
+	cl->ctl = c;
+	cl->id = ++c->next_id;
+	cl->fd = cfd;
+	cl->pid = cred.pid;
+	cl->uid = cred.uid;
+	cl->reader = ipop_frame_reader_new();
+	cl->out = g_byte_array_new();
+	cl->in_watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+				     on_readable, cl);
+	c->clients = g_list_prepend(c->clients, cl);
+	g_debug("control: client %u connected (pid %d uid %u)", cl->id,
+		(int)cred.pid, (unsigned)cred.uid);
+	return G_SOURCE_CONTINUE;
+}
+
+void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
+{
+	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+	GList *it, *next;
+
+	env.version = IPOP_PROTOCOL_VERSION;
+	env.body_case = IPOP__ENVELOPE__BODY_EVENT;
+	env.event = ev;
+	for (it = c->clients; it; it = next) {
+		struct client *cl = it->data;
+		next = it->next;	/* queue() may drop cl */
+		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
+			queue(cl, &env);
+	}
+}
+
+/* Refuses to steal a socket another live tincan is serving. */
+static int claim_path(const struct sockaddr_un *sa)
+{
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (probe < 0)
+		return -errno;
+	r = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
+	close(probe);
+	if (r == 0)
+		return -EADDRINUSE;
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int listen_on(const char *path, gid_t gid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	r = claim_path(&sa);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0660) < 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) ||
+	    listen(fd, 16) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+struct tc_control *tc_control_new(const char *path, gid_t gid,
+				  const struct tc_control_handler *h)
+{
+	struct tc_control *c;
+	int fd = listen_on(path, gid);
+
+	if (fd < 0) {
+		g_critical("control socket %s: %s", path,
+			   fd == -EADDRINUSE ? "another tincan is serving it" :
+					       g_strerror(-fd));
+		return NULL;
+	}
+	c = g_new0(struct tc_control, 1);
+	c->path = g_strdup(path);
+	c->fd = fd;
+	c->gid = gid;
+	c->h = h;
+	c->watch = g_unix_fd_add(fd, G_IO_IN, on_accept, c);
+	g_message("control: listening on %s", path);
+	return c;
+}
+
+void tc_control_free(struct tc_control *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients->data);
+	g_source_remove(c->watch);
+	close(c->fd);
+	unlink(c->path);
+	g_free(c->path);
+	g_free(c);
+}

@@ -1,0 +1,45 @@
+/*
+ * The control socket: a Unix stream listener, its clients, framing, the
+ * Hello exchange, roles (one CONTROLLER at a time; a new one replaces the
+ * old), and event fan-out.  Owns the listening fd, every client and their
+ * buffers; it does not interpret requests: those go to the handler.
+ */
+#ifndef TC_CONTROL_H
+#define TC_CONTROL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "proto/ipop.pb-c.h"
+
+enum {
+	TC_CONTROL_MAX_CLIENTS = 64,
+	TC_CONTROL_MAX_QUEUE = 8 * 1024 * 1024,	/* bytes queued per client */
+};
+
+struct tc_control_handler {
+	/* Fills resp for req (borrowed).  The role is already checked. */
+	void (*handle)(void *ctx, const Ipop__Request *req,
+		       Ipop__Response *resp);
+	/* Frees what handle put into resp, after it was sent. */
+	void (*release)(void *ctx, Ipop__Response *resp);
+	/* Fills the HelloReply (borrowed fields). */
+	void (*hello)(void *ctx, Ipop__HelloReply *reply);
+	void *ctx;
+};
+
+struct tc_control;
+
+/* Binds and listens on path (a stale socket file is replaced, a live one is
+ * refused), mode 0660, group gid if gid != (gid_t)-1.  Borrows h.  NULL with
+ * a logged reason. */
+struct tc_control *tc_control_new(const char *path, gid_t gid,
+				  const struct tc_control_handler *h);
+/* Disconnects every client, closes and unlinks the socket; NULL is a no-op. */
+void tc_control_free(struct tc_control *c);
+/* Queues ev to every client that completed its Hello (borrows ev). */
+void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev);
+/* True if the request may only come from a CONTROLLER. */
+bool tc_control_is_mutating(const Ipop__Request *req);
+
+#endif

@@ -1,0 +1,668 @@
+/*
+ * Links: one libnice agent per peer, the Noise session on top of it, the
+ * liveness probe and the per-link counters.  This module owns the agent, the
+ * session and the timer of each link; it does not parse Ethernet, route or
+ * know about TAPs: decrypted frames go to the overlay through tc_link_ops.
+ * Every libnice callback is disconnected before the link is freed.
+ */
+#define G_LOG_DOMAIN "tincan"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <agent.h>
+#include <sodium.h>
+
+#include "proto/pbutil.h"
+#include "tincan/link.h"
+#include "tincan/session.h"
+
+struct tc_link {
+	const struct tc_env *env;
+	char overlay[64];
+	char peer_uid[TC_UID_HEX_LEN + 1];
+	uint8_t peer_pub[32];
+	bool controlling;
+	Ipop__LinkState state;
+	const struct tc_link_ops *ops;
+	void *owner;
+
+	NiceAgent *agent;
+	guint stream;
+	guint tick;
+	bool gathered;
+	bool have_remote;
+	char *remote_ufrag;
+	Ipop__IceCredentials local;	/* filled when gathering is done */
+	char **local_cands;
+
+	bool pair_selected;
+	char pair_ltype[8], pair_rtype[8];
+	char pair_laddr[INET6_ADDRSTRLEN + 8], pair_raddr[INET6_ADDRSTRLEN + 8];
+
+	struct tc_session *session;
+	uint64_t last_init_ms;
+	uint64_t last_rx_ms;		/* last authenticated packet */
+	uint64_t last_probe_ms;
+	uint32_t probe_seq;
+	uint32_t rtt_us;
+
+	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
+	uint8_t buf[TC_LINK_MAX_PACKET + 64];	/* scratch, main loop only */
+	uint8_t pt[TC_LINK_MAX_PACKET + 64];
+};
+
+static void now(struct tc_time *t)
+{
+	t->mono_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	t->wall_ns = (uint64_t)g_get_real_time() * 1000;
+}
+
+static const char *state_name(Ipop__LinkState st)
+{
+	switch (st) {
+	case IPOP__LINK_STATE__GATHERING: return "gathering";
+	case IPOP__LINK_STATE__CONNECTING: return "connecting";
+	case IPOP__LINK_STATE__CONNECTED: return "connected";
+	case IPOP__LINK_STATE__FAILED: return "failed";
+	case IPOP__LINK_STATE__CLOSED: return "closed";
+	default: return "unknown";
+	}
+}
+
+static void fill_pair(const struct tc_link *l, Ipop__CandidatePair *p)
+{
+	p->local_type = ipop_cstr(l->pair_ltype);
+	p->local_address = ipop_cstr(l->pair_laddr);
+	p->remote_type = ipop_cstr(l->pair_rtype);
+	p->remote_address = ipop_cstr(l->pair_raddr);
+}
+
+static void set_state(struct tc_link *l, Ipop__LinkState st, const char *why)
+{
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__LinkStateChangedEvent lse = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
+	Ipop__CandidatePair pair = IPOP__CANDIDATE_PAIR__INIT;
+
+	if (l->state == st)
+		return;
+	g_message("link %s/%.12s: %s -> %s (%s)", l->overlay, l->peer_uid,
+		  state_name(l->state), state_name(st), why);
+	l->state = st;
+	lse.overlay = l->overlay;
+	lse.peer_uid = l->peer_uid;
+	lse.state = st;
+	lse.reason = ipop_cstr(why);
+	if (l->pair_selected) {
+		fill_pair(l, &pair);
+		lse.pair = &pair;
+	}
+	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
+	ev.link_state = &lse;
+	l->env->emit(l->env->node, &ev);
+	if (l->ops->on_state)
+		l->ops->on_state(l->owner, l, st);
+}
+
+static int raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
+{
+	gint n;
+
+	if (!l->pair_selected)
+		return -ENOTCONN;
+	n = nice_agent_send(l->agent, l->stream, 1, (guint)len,
+			    (const gchar *)pkt);
+	if (n < 0 || (size_t)n != len)
+		return -EAGAIN;
+	return 0;
+}
+
+/* Encrypts an inner message (type + body) and sends it. */
+static int send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
+		      size_t len)
+{
+	struct tc_time t;
+	int n;
+
+	if (len + 1 > TC_LINK_MAX_PACKET)
+		return -EMSGSIZE;
+	now(&t);
+	l->pt[0] = type;
+	memcpy(l->pt + 1, body, len);
+	n = tc_session_encrypt(l->session, &t, l->pt, len + 1, l->buf,
+			       sizeof(l->buf));
+	if (n < 0)
+		return n;
+	return raw_send(l, l->buf, (size_t)n);
+}
+
+static void send_initiation(struct tc_link *l, const struct tc_time *t)
+{
+	int n = tc_session_initiate(l->session, t, l->buf, sizeof(l->buf));
+
+	if (n < 0) {
+		g_warning("link %s/%.12s: cannot build handshake: %s",
+			  l->overlay, l->peer_uid, g_strerror(-n));
+		return;
+	}
+	l->last_init_ms = t->mono_ms;
+	g_debug("link %s/%.12s: handshake initiation sent", l->overlay,
+		l->peer_uid);
+	raw_send(l, l->buf, (size_t)n);
+}
+
+static void send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
+		       uint64_t sent_us)
+{
+	uint8_t body[12];
+
+	memcpy(body, &seq, 4);
+	memcpy(body + 4, &sent_us, 8);
+	send_inner(l, type, body, sizeof(body));
+}
+
+/* An empty DATA packet: confirms a new keypair to the responder. */
+static void send_keepalive(struct tc_link *l, const struct tc_time *t)
+{
+	int n = tc_session_encrypt(l->session, t, NULL, 0, l->buf,
+				   sizeof(l->buf));
+
+	if (n > 0)
+		raw_send(l, l->buf, (size_t)n);
+}
+
+static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
+			 size_t len)
+{
+	uint32_t seq;
+	uint64_t sent_us, now_us;
+
+	if (len != 12)
+		return;	/* untrusted: malformed probe, dropped */
+	memcpy(&seq, body, 4);
+	memcpy(&sent_us, body + 4, 8);
+	if (type == TC_INNER_PROBE) {
+		send_probe(l, TC_INNER_PROBE_REPLY, seq, sent_us);
+		return;
+	}
+	now_us = (uint64_t)g_get_monotonic_time();
+	if (seq == l->probe_seq && sent_us <= now_us &&
+	    now_us - sent_us < 60 * G_USEC_PER_SEC)
+		l->rtt_us = (uint32_t)(now_us - sent_us);
+}
+
+static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
+{
+	if (len == 0)
+		return;	/* keepalive: confirms the keypair */
+	switch (pt[0]) {
+	case TC_INNER_FRAME:
+		l->rx_packets++;
+		l->rx_bytes += len - 1;
+		if (l->ops->on_frame)
+			l->ops->on_frame(l->owner, l, pt + 1, len - 1);
+		break;
+	case TC_INNER_PROBE:
+	case TC_INNER_PROBE_REPLY:
+		handle_probe(l, pt[0], pt + 1, len - 1);
+		break;
+	default:
+		l->dropped++;	/* untrusted: unknown inner type */
+		break;
+	}
+}
+
+static void on_authenticated(struct tc_link *l, const struct tc_time *t)
+{
+	l->last_rx_ms = t->mono_ms;
+	if (l->state != IPOP__LINK_STATE__CONNECTED &&
+	    tc_session_can_send(l->session, t))
+		set_state(l, IPOP__LINK_STATE__CONNECTED,
+			  l->state == IPOP__LINK_STATE__FAILED ?
+				  "traffic resumed" : "handshake complete");
+}
+
+/* untrusted: from peer (any bytes the ICE socket delivers). */
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
+		    gchar *buf, gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_time t;
+	size_t out_len = 0;
+	int r;
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	now(&t);
+	r = tc_session_receive(l->session, &t, (const uint8_t *)buf, len,
+			       l->pt, sizeof(l->pt), &out_len);
+	switch (r) {
+	case TC_RX_DATA:
+		on_authenticated(l, &t);
+		handle_inner(l, l->pt, out_len);
+		break;
+	case TC_RX_REPLY:
+		g_debug("link %s/%.12s: handshake response sent", l->overlay,
+			l->peer_uid);
+		raw_send(l, l->pt, out_len);
+		break;
+	case TC_RX_ESTABLISHED:
+		send_keepalive(l, &t);
+		on_authenticated(l, &t);
+		break;
+	default:
+		l->dropped++;
+		g_debug("link %s/%.12s: dropped %u-byte packet: %s",
+			l->overlay, l->peer_uid, len, g_strerror(-r));
+		break;
+	}
+}
+
+static gboolean on_tick(gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_time t;
+
+	now(&t);
+	if (!l->pair_selected)
+		return G_SOURCE_CONTINUE;
+	/* A failed link retries the handshake too: the peer may have lost
+	 * its keys (restarted) while the path still works. */
+	if (l->controlling &&
+	    (tc_session_wants_handshake(l->session, &t) ||
+	     (l->state == IPOP__LINK_STATE__FAILED &&
+	      t.mono_ms - l->last_init_ms >= TC_REKEY_TIMEOUT_MS)))
+		send_initiation(l, &t);
+	if (!tc_session_can_send(l->session, &t))
+		return G_SOURCE_CONTINUE;
+	if (t.mono_ms - l->last_probe_ms >= TC_LINK_PROBE_MS) {
+		l->last_probe_ms = t.mono_ms;
+		send_probe(l, TC_INNER_PROBE, ++l->probe_seq,
+			   (uint64_t)g_get_monotonic_time());
+	}
+	if (l->state == IPOP__LINK_STATE__CONNECTED &&
+	    t.mono_ms - l->last_rx_ms > TC_LINK_DEAD_MS)
+		set_state(l, IPOP__LINK_STATE__FAILED, "peer stopped answering");
+	return G_SOURCE_CONTINUE;
+}
+
+static const char *cand_type(NiceCandidateType t)
+{
+	switch (t) {
+	case NICE_CANDIDATE_TYPE_HOST: return "host";
+	case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
+	case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
+	case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
+	default: return "unknown";
+	}
+}
+
+static void describe(const NiceCandidate *c, char *type, size_t tlen,
+		     char *addr, size_t alen)
+{
+	char ip[NICE_ADDRESS_STRING_LEN];
+
+	nice_address_to_string(&c->addr, ip);
+	g_strlcpy(type, cand_type(c->type), tlen);
+	if (nice_address_ip_version(&c->addr) == 6)
+		g_snprintf(addr, alen, "[%s]:%u", ip,
+			   nice_address_get_port(&c->addr));
+	else
+		g_snprintf(addr, alen, "%s:%u", ip,
+			   nice_address_get_port(&c->addr));
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
+			     NiceCandidate *lc, NiceCandidate *rc,
+			     gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_time t;
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	describe(lc, l->pair_ltype, sizeof(l->pair_ltype), l->pair_laddr,
+		 sizeof(l->pair_laddr));
+	describe(rc, l->pair_rtype, sizeof(l->pair_rtype), l->pair_raddr,
+		 sizeof(l->pair_raddr));
+	g_message("link %s/%.12s: selected pair %s %s -> %s %s", l->overlay,
+		  l->peer_uid, l->pair_ltype, l->pair_laddr, l->pair_rtype,
+		  l->pair_raddr);
+	l->pair_selected = true;
+	now(&t);
+	if (l->controlling && !tc_session_can_send(l->session, &t))
+		send_initiation(l, &t);
+}
+
+static void on_component_state(NiceAgent *agent, guint stream, guint comp,
+			       guint state, gpointer data)
+{
+	struct tc_link *l = data;
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	g_debug("link %s/%.12s: ICE component %s", l->overlay, l->peer_uid,
+		nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_FAILED &&
+	    l->state != IPOP__LINK_STATE__CONNECTED)
+		set_state(l, IPOP__LINK_STATE__FAILED, "ICE failed");
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
+{
+	struct tc_link *l = data;
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__LocalCandidatesEvent lce = IPOP__LOCAL_CANDIDATES_EVENT__INIT;
+	gchar *ufrag = NULL, *pwd = NULL;
+	GSList *cands, *it;
+	guint n = 0;
+
+	cands = nice_agent_get_local_candidates(agent, stream, 1);
+	nice_agent_get_local_credentials(agent, stream, &ufrag, &pwd);
+	l->local_cands = g_new0(char *, g_slist_length(cands) + 1);
+	for (it = cands; it; it = it->next)
+		l->local_cands[n++] = nice_agent_generate_local_candidate_sdp(
+			agent, it->data);
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	l->local.ufrag = ufrag;
+	l->local.pwd = pwd;
+	l->local.candidates = l->local_cands;
+	l->local.n_candidates = n;
+	l->gathered = true;
+	g_message("link %s/%.12s: gathered %u local candidates", l->overlay,
+		  l->peer_uid, n);
+	lce.overlay = l->overlay;
+	lce.peer_uid = l->peer_uid;
+	lce.local = &l->local;
+	ev.kind_case = IPOP__EVENT__KIND_LOCAL_CANDIDATES;
+	ev.local_candidates = &lce;
+	l->env->emit(l->env->node, &ev);
+	if (l->state == IPOP__LINK_STATE__GATHERING)
+		set_state(l, IPOP__LINK_STATE__CONNECTING, "candidates gathered");
+}
+
+static bool usable_address(const struct tc_link *l, const struct ifaddrs *ifa)
+{
+	const struct sockaddr *sa = ifa->ifa_addr;
+
+	if (!sa || !(ifa->ifa_flags & IFF_UP))
+		return false;
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return false;
+	if ((ifa->ifa_flags & IFF_LOOPBACK) && !l->env->allow_loopback)
+		return false;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
+			return false;
+	}
+	/* Our own TAPs would make the overlay carry itself. */
+	return !l->env->is_own_tap(l->env->node, ifa->ifa_name);
+}
+
+/* Host candidates from every interface but our TAPs (and loopback). */
+static void add_local_addresses(struct tc_link *l)
+{
+	struct ifaddrs *ifs, *ifa;
+	NiceAddress a;
+
+	if (getifaddrs(&ifs) < 0) {
+		g_warning("getifaddrs: %s", g_strerror(errno));
+		return;
+	}
+	for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+		if (!usable_address(l, ifa))
+			continue;
+		nice_address_init(&a);
+		nice_address_set_from_sockaddr(&a, ifa->ifa_addr);
+		nice_agent_add_local_address(l->agent, &a);
+	}
+	freeifaddrs(ifs);
+}
+
+static void configure_servers(struct tc_link *l)
+{
+	const struct tc_ice_config *ice = l->env->ice;
+	unsigned i;
+
+	for (i = 0; i < ice->n_turn; i++)
+		nice_agent_set_relay_info(l->agent, l->stream, 1,
+					  ice->turn[i].address,
+					  ice->turn[i].port,
+					  ice->turn[i].username,
+					  ice->turn[i].password,
+					  NICE_RELAY_TYPE_TURN_UDP);
+	/* libnice takes one STUN server; a TURN allocation already yields the
+	 * reflexive address, and STUN on the TURN port confuses the demux. */
+	for (i = 0; i < ice->n_stun; i++) {
+		unsigned j;
+		bool dup = false;
+
+		for (j = 0; j < ice->n_turn; j++)
+			dup |= !strcmp(ice->stun[i].address,
+				       ice->turn[j].address) &&
+			       ice->stun[i].port == ice->turn[j].port;
+		if (dup)
+			continue;
+		g_object_set(l->agent, "stun-server", ice->stun[i].address,
+			     "stun-server-port", (guint)ice->stun[i].port,
+			     NULL);
+		break;
+	}
+}
+
+static int start_agent(struct tc_link *l)
+{
+	l->agent = nice_agent_new_full(l->env->ctx, NICE_COMPATIBILITY_RFC5245,
+				       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	if (!l->agent)
+		return -ENOMEM;
+	g_object_set(l->agent, "ice-tcp", FALSE, "upnp", FALSE,
+		     "controlling-mode", l->controlling, NULL);
+	add_local_addresses(l);
+	l->stream = nice_agent_add_stream(l->agent, 1);
+	if (!l->stream)
+		return -ENOMEM;
+	configure_servers(l);
+	g_signal_connect(l->agent, "candidate-gathering-done",
+			 G_CALLBACK(on_gathering_done), l);
+	g_signal_connect(l->agent, "new-selected-pair-full",
+			 G_CALLBACK(on_selected_pair), l);
+	g_signal_connect(l->agent, "component-state-changed",
+			 G_CALLBACK(on_component_state), l);
+	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx, on_recv, l);
+	if (!nice_agent_gather_candidates(l->agent, l->stream))
+		return -EADDRNOTAVAIL;
+	return 0;
+}
+
+struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
+			    const char *peer_uid, const uint8_t peer_pub[32],
+			    const uint8_t *psk, const struct tc_link_ops *ops,
+			    void *owner)
+{
+	struct tc_link *l = g_new0(struct tc_link, 1);
+	int r;
+
+	l->env = env;
+	l->ops = ops;
+	l->owner = owner;
+	g_strlcpy(l->overlay, overlay, sizeof(l->overlay));
+	g_strlcpy(l->peer_uid, peer_uid, sizeof(l->peer_uid));
+	memcpy(l->peer_pub, peer_pub, 32);
+	l->controlling = strcmp(env->id->uid, peer_uid) < 0;
+	l->state = IPOP__LINK_STATE__GATHERING;
+	ipop__ice_credentials__init(&l->local);
+	l->session = tc_session_new(l->controlling, env->id->priv,
+				    env->id->pub, peer_pub, psk);
+	if (!l->session) {
+		g_warning("link %s/%.12s: cannot create session", overlay,
+			  peer_uid);
+		goto err;
+	}
+	r = start_agent(l);
+	if (r < 0) {
+		g_warning("link %s/%.12s: ICE agent: %s", overlay, peer_uid,
+			  g_strerror(-r));
+		goto err;
+	}
+	l->tick = g_timeout_add(TC_LINK_TICK_MS, on_tick, l);
+	g_message("link %s/%.12s: created (%s)", overlay, peer_uid,
+		  l->controlling ? "controlling, initiator" :
+				   "controlled, responder");
+	return l;
+err:
+	tc_link_free(l);
+	return NULL;
+}
+
+void tc_link_free(struct tc_link *l)
+{
+	if (!l)
+		return;
+	if (l->tick)
+		g_source_remove(l->tick);
+	if (l->agent) {
+		if (l->stream)
+			nice_agent_attach_recv(l->agent, l->stream, 1,
+					       l->env->ctx, NULL, NULL);
+		g_signal_handlers_disconnect_by_data(l->agent, l);
+		/* The async close keeps its own reference to the agent. */
+		nice_agent_close_async(l->agent, NULL, NULL);
+		g_object_unref(l->agent);
+	}
+	tc_session_free(l->session);
+	g_free(l->local.ufrag);
+	g_free(l->local.pwd);
+	g_strfreev(l->local_cands);
+	g_free(l->remote_ufrag);
+	sodium_memzero(l->buf, sizeof(l->buf));
+	sodium_memzero(l->pt, sizeof(l->pt));
+	g_free(l);
+}
+
+static bool cred_ok(const char *s, size_t min, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && *s != '+' && *s != '/')
+			return false;
+	return true;
+}
+
+int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
+{
+	GSList *list = NULL;
+	size_t i;
+	int added;
+
+	if (!cred_ok(remote->ufrag, 4, 256) || !cred_ok(remote->pwd, 22, 256))
+		return -EINVAL;
+	if (l->have_remote && strcmp(l->remote_ufrag, remote->ufrag))
+		return -EALREADY;
+	for (i = 0; i < remote->n_candidates && i < 64; i++) {
+		NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(
+			l->agent, l->stream, remote->candidates[i]);
+		if (c)
+			list = g_slist_prepend(list, c);
+		else
+			g_message("link %s/%.12s: ignoring bad candidate",
+				  l->overlay, l->peer_uid);
+	}
+	if (!list)
+		return -EINVAL;
+	if (!l->have_remote) {
+		nice_agent_set_remote_credentials(l->agent, l->stream,
+						  remote->ufrag, remote->pwd);
+		l->remote_ufrag = g_strdup(remote->ufrag);
+		l->have_remote = true;
+	}
+	added = nice_agent_set_remote_candidates(l->agent, l->stream, 1, list);
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	g_message("link %s/%.12s: %d remote candidates added", l->overlay,
+		  l->peer_uid, added);
+	return added > 0 ? 0 : -EINVAL;
+}
+
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len)
+{
+	int r = send_inner(l, TC_INNER_FRAME, frame, len);
+
+	if (r < 0) {
+		l->dropped++;
+		return r;
+	}
+	l->tx_packets++;
+	l->tx_bytes += len;
+	return 0;
+}
+
+void tc_link_fill_info(const struct tc_link *l, Ipop__LinkInfo *info)
+{
+	ipop__link_info__init(info);
+	info->overlay = g_strdup(l->overlay);
+	info->peer_uid = g_strdup(l->peer_uid);
+	info->peer_public_key.data = g_memdup2(l->peer_pub, 32);
+	info->peer_public_key.len = 32;
+	info->state = l->state;
+	info->controlling = l->controlling;
+	if (l->pair_selected) {
+		Ipop__CandidatePair *p = g_new0(Ipop__CandidatePair, 1);
+		ipop__candidate_pair__init(p);
+		p->local_type = g_strdup(l->pair_ltype);
+		p->local_address = g_strdup(l->pair_laddr);
+		p->remote_type = g_strdup(l->pair_rtype);
+		p->remote_address = g_strdup(l->pair_raddr);
+		info->pair = p;
+	}
+	info->tx_bytes = l->tx_bytes;
+	info->tx_packets = l->tx_packets;
+	info->rx_bytes = l->rx_bytes;
+	info->rx_packets = l->rx_packets;
+	info->dropped = l->dropped;
+	info->rtt_us = l->rtt_us;
+	info->last_handshake_unix_ms =
+		tc_session_last_handshake_wall(l->session) / 1000000;
+}
+
+void tc_link_info_clear(Ipop__LinkInfo *info)
+{
+	g_free(info->overlay);
+	g_free(info->peer_uid);
+	g_free(info->peer_public_key.data);
+	if (info->pair) {
+		g_free(info->pair->local_type);
+		g_free(info->pair->local_address);
+		g_free(info->pair->remote_type);
+		g_free(info->pair->remote_address);
+		g_free(info->pair);
+	}
+	ipop__link_info__init(info);
+}
+
+const Ipop__IceCredentials *tc_link_local(const struct tc_link *l)
+{
+	return l->gathered ? &l->local : NULL;
+}
+
+const char *tc_link_peer_uid(const struct tc_link *l)
+{
+	return l->peer_uid;
+}
+
+Ipop__LinkState tc_link_state(const struct tc_link *l)
+{
+	return l->state;
+}

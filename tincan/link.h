@@ -1,0 +1,73 @@
+/*
+ * One link: an ICE agent (libnice) to one peer of one overlay, the Noise
+ * session that secures it, the liveness probe and the counters.  A link owns
+ * its agent and session; it does not own frames it is handed, nor its
+ * overlay, which it reaches through the callbacks in tc_link_ops.
+ *
+ * Life: new (gathering starts) -> local candidates surface as an event ->
+ * remote credentials and candidates are added -> ICE selects a pair -> the
+ * ICE-controlling side (smaller uid) sends the handshake initiation -> data
+ * flows.  A probe each second keeps RTT and detects a dead link within
+ * TC_LINK_DEAD_MS; an authenticated packet brings it back.
+ */
+#ifndef TC_LINK_H
+#define TC_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/ipop.pb-c.h"
+#include "tincan/env.h"
+#include "tincan/identity.h"
+
+enum {
+	TC_LINK_TICK_MS = 250,
+	TC_LINK_PROBE_MS = 1000,
+	TC_LINK_DEAD_MS = 3500,
+	TC_LINK_MAX_PACKET = 65536,
+};
+
+/* Inner payload types, first byte of every decrypted DATA packet. */
+enum tc_inner {
+	TC_INNER_FRAME = 0,		/* an Ethernet frame follows */
+	TC_INNER_PROBE = 1,		/* [seq u32][sent_us u64] */
+	TC_INNER_PROBE_REPLY = 2,	/* echo of a probe */
+};
+
+struct tc_link;
+
+struct tc_link_ops {
+	/* A decrypted Ethernet frame from the peer (borrowed for the call). */
+	void (*on_frame)(void *owner, struct tc_link *l, uint8_t *frame,
+			 size_t len);
+	/* The link's state changed (event already emitted). */
+	void (*on_state)(void *owner, struct tc_link *l, Ipop__LinkState st);
+};
+
+/* Creates the link and starts gathering.  Borrows env (must outlive the
+ * link); copies the rest.  psk may be NULL.  NULL with a logged reason. */
+struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
+			    const char *peer_uid, const uint8_t peer_pub[32],
+			    const uint8_t *psk, const struct tc_link_ops *ops,
+			    void *owner);
+/* Closes the agent (TURN allocations released), wipes keys, frees; emits
+ * nothing.  NULL is a no-op. */
+void tc_link_free(struct tc_link *l);
+/* Sets the peer's ICE credentials and candidates (untrusted: from the
+ * controller, relaying the peer).  0, -EINVAL (none parsed), -EALREADY if
+ * credentials differ from ones already set. */
+int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote);
+/* Encrypts and sends one Ethernet frame (borrowed).  0, or -errno when the
+ * link cannot carry data yet (counted as dropped). */
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len);
+/* Fills info (allocations owned by info; free with tc_link_info_clear). */
+void tc_link_fill_info(const struct tc_link *l, Ipop__LinkInfo *info);
+void tc_link_info_clear(Ipop__LinkInfo *info);
+/* Local credentials + candidates once gathering is done (fields borrowed
+ * from the link), else NULL. */
+const Ipop__IceCredentials *tc_link_local(const struct tc_link *l);
+const char *tc_link_peer_uid(const struct tc_link *l);
+Ipop__LinkState tc_link_state(const struct tc_link *l);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * The node: identity, ICE servers, overlays and the control socket of one
+ * ipop-tincan, and the handlers of every control request.  This module owns
+ * all of them and translates between protocol messages and the overlay and
+ * link modules; it holds no packet logic.
+ */
+#define G_LOG_DOMAIN "tincan"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+#include <sodium.h>
+
+#include "proto/frame.h"
+#include "proto/pbutil.h"
+#include "tincan/control.h"
+#include "tincan/env.h"
+#include "tincan/identity.h"
+#include "tincan/link.h"
+#include "tincan/log.h"
+#include "tincan/node.h"
+#include "tincan/overlay.h"
+
+#ifndef IPOP_VERSION
+#define IPOP_VERSION "0.0.0"
+#endif
+
+enum { MAX_OVERLAYS = 64, WHY_LEN = 256 };
+
+struct tc_node {
+	struct tc_identity *id;
+	struct tc_ice_config ice;
+	struct tc_env env;
+	struct tc_control *ctl;
+	struct tc_control_handler handler;
+	GHashTable *overlays;		/* name -> struct tc_overlay * */
+	char why[WHY_LEN];
+};
+
+static bool is_own_tap(void *data, const char *ifname)
+{
+	struct tc_node *n = data;
+	GHashTableIter it;
+	gpointer ov;
+
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &ov))
+		if (!strcmp(tc_overlay_tap(ov), ifname))
+			return true;
+	return false;
+}
+
+static void emit(void *data, Ipop__Event *ev)
+{
+	struct tc_node *n = data;
+
+	if (n->ctl)
+		tc_control_broadcast(n->ctl, ev);
+}
+
+static void hello(void *data, Ipop__HelloReply *reply)
+{
+	struct tc_node *n = data;
+
+	reply->protocol_version = IPOP_PROTOCOL_VERSION;
+	reply->uid = n->id->uid;
+	reply->public_key.data = n->id->pub;
+	reply->public_key.len = TC_KEY_LEN;
+	reply->version = ipop_cstr(IPOP_VERSION);
+}
+
+static void fail(Ipop__Response *resp, Ipop__Status st, const char *why)
+{
+	resp->status = st;
+	resp->message = g_strdup(why);
+}
+
+static struct tc_overlay *find_overlay(struct tc_node *n, const char *name,
+				       Ipop__Response *resp)
+{
+	struct tc_overlay *ov = name ? g_hash_table_lookup(n->overlays, name)
+				     : NULL;
+
+	if (!ov) {
+		g_snprintf(n->why, sizeof(n->why), "no overlay '%s'",
+			   name ? name : "");
+		fail(resp, IPOP__STATUS__NOT_FOUND, n->why);
+	}
+	return ov;
+}
+
+static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
+			   Ipop__Response *resp)
+{
+	struct tc_overlay *ov;
+	Ipop__Status st = IPOP__STATUS__OK;
+	GHashTableIter it;
+	gpointer other;
+
+	if (req->name && g_hash_table_contains(n->overlays, req->name)) {
+		fail(resp, IPOP__STATUS__EXISTS, "overlay exists");
+		return;
+	}
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &other))
+		if (req->tap_name && !strcmp(tc_overlay_tap(other), req->tap_name)) {
+			fail(resp, IPOP__STATUS__EXISTS, "tap in use");
+			return;
+		}
+	if (g_hash_table_size(n->overlays) >= MAX_OVERLAYS) {
+		fail(resp, IPOP__STATUS__INTERNAL, "too many overlays");
+		return;
+	}
+	ov = tc_overlay_new(&n->env, req, &st, n->why, sizeof(n->why));
+	if (!ov) {
+		g_message("create-overlay %s refused: %s",
+			  req->name ? req->name : "", n->why);
+		fail(resp, st, n->why);
+		return;
+	}
+	g_hash_table_insert(n->overlays, g_strdup(tc_overlay_name(ov)), ov);
+}
+
+static void remove_overlay(struct tc_node *n, const Ipop__RemoveOverlay *req,
+			   Ipop__Response *resp)
+{
+	if (!find_overlay(n, req->name, resp))
+		return;
+	g_hash_table_remove(n->overlays, req->name);
+	g_message("overlay %s removed", req->name);
+}
+
+static bool server_ok(const char *addr, uint32_t port)
+{
+	uint8_t buf[16];
+
+	return addr && port > 0 && port < 65536 && strlen(addr) < 64 &&
+	       (inet_pton(AF_INET, addr, buf) == 1 ||
+		inet_pton(AF_INET6, addr, buf) == 1);
+}
+
+static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
+		    Ipop__Response *resp)
+{
+	struct tc_ice_config c = { 0 };
+	size_t i;
+
+	if (req->n_stun > TC_MAX_ICE_SERVERS || req->n_turn > TC_MAX_ICE_SERVERS) {
+		fail(resp, IPOP__STATUS__BAD_REQUEST, "too many servers");
+		return;
+	}
+	for (i = 0; i < req->n_stun; i++) {
+		if (!server_ok(req->stun[i]->address, req->stun[i]->port)) {
+			fail(resp, IPOP__STATUS__BAD_REQUEST,
+			     "STUN server needs a numeric IP and port");
+			return;
+		}
+		g_strlcpy(c.stun[i].address, req->stun[i]->address, 64);
+		c.stun[i].port = (uint16_t)req->stun[i]->port;
+	}
+	for (i = 0; i < req->n_turn; i++) {
+		const Ipop__TurnServer *t = req->turn[i];
+		if (!server_ok(t->address, t->port) || !t->username ||
+		    !t->password || strlen(t->username) >= 128 ||
+		    strlen(t->password) >= 128) {
+			fail(resp, IPOP__STATUS__BAD_REQUEST,
+			     "TURN server needs a numeric IP, port, user and "
+			     "password");
+			return;
+		}
+		g_strlcpy(c.turn[i].address, t->address, 64);
+		c.turn[i].port = (uint16_t)t->port;
+		g_strlcpy(c.turn[i].username, t->username, 128);
+		g_strlcpy(c.turn[i].password, t->password, 128);
+	}
+	c.n_stun = (unsigned)req->n_stun;
+	c.n_turn = (unsigned)req->n_turn;
+	sodium_memzero(&n->ice, sizeof(n->ice));
+	n->ice = c;
+	sodium_memzero(&c, sizeof(c));
+	g_message("ICE servers: %u STUN, %u TURN (used by new links)",
+		  n->ice.n_stun, n->ice.n_turn);
+}
+
+static void get_local(struct tc_node *n, const Ipop__GetLocalCandidates *req,
+		      Ipop__Response *resp)
+{
+	struct tc_overlay *ov = find_overlay(n, req->overlay, resp);
+	struct tc_link *l;
+	const Ipop__IceCredentials *local;
+
+	if (!ov)
+		return;
+	l = tc_overlay_link(ov, req->peer_uid);
+	if (!l) {
+		fail(resp, IPOP__STATUS__NOT_FOUND, "no such link");
+		return;
+	}
+	local = tc_link_local(l);
+	if (local) {
+		/* Borrowed from the link; release() must not free it. */
+		resp->result_case = IPOP__RESPONSE__RESULT_LOCAL;
+		resp->local = (Ipop__IceCredentials *)(uintptr_t)local;
+	}
+}
+
+static Ipop__SetIceServers *ice_public(const struct tc_ice_config *c)
+{
+	Ipop__SetIceServers *s = g_new0(Ipop__SetIceServers, 1);
+	unsigned i;
+
+	ipop__set_ice_servers__init(s);
+	s->stun = g_new0(Ipop__StunServer *, c->n_stun + 1);
+	for (i = 0; i < c->n_stun; i++) {
+		Ipop__StunServer *x = g_new0(Ipop__StunServer, 1);
+		ipop__stun_server__init(x);
+		x->address = g_strdup(c->stun[i].address);
+		x->port = c->stun[i].port;
+		s->stun[s->n_stun++] = x;
+	}
+	s->turn = g_new0(Ipop__TurnServer *, c->n_turn + 1);
+	for (i = 0; i < c->n_turn; i++) {
+		Ipop__TurnServer *x = g_new0(Ipop__TurnServer, 1);
+		ipop__turn_server__init(x);
+		x->address = g_strdup(c->turn[i].address);
+		x->port = c->turn[i].port;
+		x->username = g_strdup(c->turn[i].username);
+		x->password = g_strdup("");	/* never returned */
+		s->turn[s->n_turn++] = x;
+	}
+	return s;
+}
+
+static void ice_public_free(Ipop__SetIceServers *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_stun; i++) {
+		g_free(s->stun[i]->address);
+		g_free(s->stun[i]);
+	}
+	for (i = 0; i < s->n_turn; i++) {
+		g_free(s->turn[i]->address);
+		g_free(s->turn[i]->username);
+		g_free(s->turn[i]->password);
+		g_free(s->turn[i]);
+	}
+	g_free(s->stun);
+	g_free(s->turn);
+	g_free(s);
+}
+
+/* NodeState of every overlay, or only of `only` when it is set. */
+static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
+{
+	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
+	GHashTableIter it;
+	gpointer ov;
+
+	if (only && *only && !find_overlay(n, only, resp)) {
+		g_free(st);
+		return;
+	}
+	ipop__node_state__init(st);
+	st->uid = g_strdup(n->id->uid);
+	st->public_key.data = g_memdup2(n->id->pub, TC_KEY_LEN);
+	st->public_key.len = TC_KEY_LEN;
+	st->version = g_strdup(IPOP_VERSION);
+	st->ice = ice_public(&n->ice);
+	st->overlays = g_new0(Ipop__OverlayInfo *,
+			      g_hash_table_size(n->overlays) + 1);
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &ov)) {
+		Ipop__OverlayInfo *oi;
+		if (only && *only && strcmp(only, tc_overlay_name(ov)))
+			continue;
+		oi = g_new0(Ipop__OverlayInfo, 1);
+		tc_overlay_fill_info(ov, oi);
+		st->overlays[st->n_overlays++] = oi;
+	}
+	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
+	resp->state = st;
+}
+
+static void state_free(Ipop__NodeState *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_overlays; i++) {
+		tc_overlay_info_clear(st->overlays[i]);
+		g_free(st->overlays[i]);
+	}
+	g_free(st->overlays);
+	ice_public_free(st->ice);
+	g_free(st->uid);
+	g_free(st->public_key.data);
+	g_free(st->version);
+	g_free(st);
+}
+
+static void link_request(struct tc_node *n, const Ipop__Request *req,
+			 Ipop__Response *resp)
+{
+	const char *name = NULL;
+	struct tc_overlay *ov;
+	Ipop__Status st = IPOP__STATUS__OK;
+
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_LINK: name = req->create_link->overlay; break;
+	case IPOP__REQUEST__KIND_REMOVE_LINK: name = req->remove_link->overlay; break;
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+		name = req->add_remote_candidates->overlay; break;
+	case IPOP__REQUEST__KIND_MAP_PEER: name = req->map_peer->overlay; break;
+	default: break;
+	}
+	ov = find_overlay(n, name, resp);
+	if (!ov)
+		return;
+	n->why[0] = '\0';
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+		st = tc_overlay_create_link(ov, req->create_link, n->why,
+					    sizeof(n->why));
+		break;
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+		st = tc_overlay_remove_link(ov, req->remove_link->peer_uid,
+					    n->why, sizeof(n->why));
+		break;
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+		st = tc_overlay_add_remote(ov, req->add_remote_candidates,
+					   n->why, sizeof(n->why));
+		break;
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		st = tc_overlay_map_peer(ov, req->map_peer, n->why,
+					 sizeof(n->why));
+		break;
+	default:
+		break;
+	}
+	if (st != IPOP__STATUS__OK)
+		fail(resp, st, n->why);
+}
+
+static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
+{
+	struct tc_node *n = data;
+
+	resp->status = IPOP__STATUS__OK;
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_OVERLAY:
+		create_overlay(n, req->create_overlay, resp);
+		break;
+	case IPOP__REQUEST__KIND_REMOVE_OVERLAY:
+		remove_overlay(n, req->remove_overlay, resp);
+		break;
+	case IPOP__REQUEST__KIND_SET_ICE_SERVERS:
+		set_ice(n, req->set_ice_servers, resp);
+		break;
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		link_request(n, req, resp);
+		break;
+	case IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES:
+		get_local(n, req->get_local_candidates, resp);
+		break;
+	case IPOP__REQUEST__KIND_GET_STATE:
+		get_state(n, NULL, resp);
+		break;
+	case IPOP__REQUEST__KIND_GET_STATS:
+		get_state(n, req->get_stats->overlay, resp);
+		break;
+	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
+		if (!tc_log_set_level(req->set_log_level->level))
+			fail(resp, IPOP__STATUS__BAD_REQUEST, "unknown level "
+			     "(error|critical|warning|message|info|debug)");
+		else
+			g_message("log level set to %s", tc_log_level());
+		break;
+	case IPOP__REQUEST__KIND_ECHO:
+		resp->result_case = IPOP__RESPONSE__RESULT_ECHO;
+		resp->echo = req->echo;	/* borrowed from the request */
+		break;
+	default:
+		fail(resp, IPOP__STATUS__UNSUPPORTED, "unknown request");
+		break;
+	}
+}
+
+static void release(void *data, Ipop__Response *resp)
+{
+	(void)data;
+	g_free(resp->message);
+	if (resp->result_case == IPOP__RESPONSE__RESULT_STATE)
+		state_free(resp->state);
+}
+
+struct tc_node *tc_node_new(const struct tc_node_options *opt)
+{
+	struct tc_node *n = g_new0(struct tc_node, 1);
+
+	n->id = tc_identity_load(opt->state_dir);
+	if (!n->id)
+		goto err;
+	n->overlays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					    (GDestroyNotify)tc_overlay_free);
+	n->env.ctx = g_main_context_default();
+	n->env.id = n->id;
+	n->env.ice = &n->ice;
+	n->env.is_own_tap = is_own_tap;
+	n->env.emit = emit;
+	n->env.allow_loopback = opt->allow_loopback;
+	n->env.node = n;
+	n->handler.handle = handle;
+	n->handler.release = release;
+	n->handler.hello = hello;
+	n->handler.ctx = n;
+	n->ctl = tc_control_new(opt->socket_path, opt->socket_gid, &n->handler);
+	if (!n->ctl)
+		goto err;
+	g_message("node %s ready", n->id->uid);
+	return n;
+err:
+	tc_node_free(n);
+	return NULL;
+}
+
+void tc_node_free(struct tc_node *n)
+{
+	if (!n)
+		return;
+	/* Clients first: events from closing links go nowhere. */
+	tc_control_free(n->ctl);
+	n->ctl = NULL;
+	if (n->overlays)
+		g_hash_table_destroy(n->overlays);
+	tc_identity_free(n->id);
+	sodium_memzero(&n->ice, sizeof(n->ice));
+	g_free(n);
+}
