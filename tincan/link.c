@@ -114,8 +114,8 @@ static int raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 {
 	gint n;
 
-	if (!l->pair_selected)
-		return -ENOTCONN;
+	/* The responder may hear the initiation before its own agent has
+	 * selected a pair; libnice then answers on the checked path. */
 	n = nice_agent_send(l->agent, l->stream, 1, (guint)len,
 			    (const gchar *)pkt);
 	if (n < 0 || (size_t)n != len)
@@ -278,7 +278,9 @@ static gboolean on_tick(gpointer data)
 	if (l->controlling &&
 	    (tc_session_wants_handshake(l->session, &t) ||
 	     (l->state == IPOP__LINK_STATE__FAILED &&
-	      t.mono_ms - l->last_init_ms >= TC_REKEY_TIMEOUT_MS)))
+	      t.mono_ms - l->last_init_ms >= TC_REKEY_TIMEOUT_MS) ||
+	     (l->state == IPOP__LINK_STATE__CONNECTING &&
+	      t.mono_ms - l->last_init_ms >= TC_LINK_FIRST_RETRY_MS)))
 		send_initiation(l, &t);
 	if (!tc_session_can_send(l->session, &t))
 		return G_SOURCE_CONTINUE;

@@ -25,6 +25,7 @@ enum {
 	TC_LINK_TICK_MS = 250,
 	TC_LINK_PROBE_MS = 1000,
 	TC_LINK_DEAD_MS = 3500,
+	TC_LINK_FIRST_RETRY_MS = 500,	/* unanswered first initiation */
 	TC_LINK_MAX_PACKET = 65536,
 };
 
