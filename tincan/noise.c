@@ -6,7 +6,9 @@
  * nothing of framing, indices, clocks or I/O; the link session does that.
  * Every message is processed on a scratch copy of the state that replaces the
  * real state only on success, so a failed read or write leaves the handshake
- * exactly as it was (stronger than the header promises).
+ * exactly as it was (stronger than the header promises).  The _ad variants
+ * MixHash caller framing into h before the message (outside the Noise spec,
+ * in the spirit of the prologue); without ad the result is pure Noise.
  */
 #include <errno.h>
 #include <limits.h>
@@ -358,15 +360,16 @@ static bool our_turn_to_write(const struct tc_noise_hs *hs)
 	       (!hs->initiator && hs->step == STEP_MSG2);
 }
 
-int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
-		      size_t plen, uint8_t *out, size_t cap)
+int tc_noise_hs_write_ad(struct tc_noise_hs *hs, const uint8_t *ad,
+			 size_t adlen, const uint8_t *payload, size_t plen,
+			 uint8_t *out, size_t cap)
 {
 	struct tc_noise_hs tmp;
 	size_t need;
 	int rc;
 
 	if (hs == NULL || out == NULL || (payload == NULL && plen > 0) ||
-	    !our_turn_to_write(hs))
+	    (ad == NULL && adlen > 0) || !our_turn_to_write(hs))
 		return -EINVAL;
 	need = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD :
 					TC_NOISE_MSG2_OVERHEAD);
@@ -377,6 +380,8 @@ int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
 		return -ENOSPC;
 
 	tmp = *hs;
+	if (adlen > 0)
+		mix_hash(&tmp, ad, adlen);
 	if (tmp.step == STEP_MSG1)
 		rc = write_msg1(&tmp, payload, plen, out);
 	else
@@ -390,16 +395,23 @@ int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
 	return rc;
 }
 
-/* untrusted: msg comes from the peer. */
-int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
-		     uint8_t *payload_out, size_t cap)
+int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
+		      size_t plen, uint8_t *out, size_t cap)
+{
+	return tc_noise_hs_write_ad(hs, NULL, 0, payload, plen, out, cap);
+}
+
+/* untrusted: msg (and ad, the clear header around it) come from the peer. */
+int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad,
+			size_t adlen, const uint8_t *msg, size_t len,
+			uint8_t *payload_out, size_t cap)
 {
 	struct tc_noise_hs tmp;
 	size_t over, plen;
 	int rc;
 
-	if (hs == NULL || msg == NULL || our_turn_to_write(hs) ||
-	    hs->step == STEP_DONE)
+	if (hs == NULL || msg == NULL || (ad == NULL && adlen > 0) ||
+	    our_turn_to_write(hs) || hs->step == STEP_DONE)
 		return -EINVAL;
 	over = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD :
 					TC_NOISE_MSG2_OVERHEAD);
@@ -410,6 +422,8 @@ int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
 		return -ENOSPC;
 
 	tmp = *hs;
+	if (adlen > 0)
+		mix_hash(&tmp, ad, adlen);
 	if (tmp.step == STEP_MSG1)
 		rc = read_msg1(&tmp, msg, len, payload_out);
 	else
@@ -421,6 +435,12 @@ int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
 	}
 	sodium_memzero(&tmp, sizeof(tmp));
 	return rc;
+}
+
+int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
+		     uint8_t *payload_out, size_t cap)
+{
+	return tc_noise_hs_read_ad(hs, NULL, 0, msg, len, payload_out, cap);
 }
 
 bool tc_noise_hs_is_done(const struct tc_noise_hs *hs)

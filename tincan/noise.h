@@ -52,6 +52,15 @@ int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
  * turn.  After a failure the state is unusable. */
 int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
 		     uint8_t *payload_out, size_t cap);
+/* As tc_noise_hs_write/_read, but MixHash(ad) first, inside the same
+ * all-or-nothing step: binds clear framing bytes (a packet header) into the
+ * transcript.  adlen 0 is exactly the plain call (no MixHash). */
+int tc_noise_hs_write_ad(struct tc_noise_hs *hs, const uint8_t *ad,
+			 size_t adlen, const uint8_t *payload, size_t plen,
+			 uint8_t *out, size_t cap);
+int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad,
+			size_t adlen, const uint8_t *msg, size_t len,
+			uint8_t *payload_out, size_t cap);
 /* True once both messages are processed. */
 bool tc_noise_hs_is_done(const struct tc_noise_hs *hs);
 /* The peer's static public key (borrowed): known to the initiator from the
