@@ -61,7 +61,11 @@ int tc_nd_answer(const uint8_t *frame, size_t len, const struct tc_fwd *f,
 void tc_mac_from_uid(const char *uid, uint8_t mac[6]);
 /* True for broadcast and multicast MACs. */
 bool tc_mac_is_group(const uint8_t mac[6]);
-/* Internet checksum helpers (RFC 1071), shared with the translator. */
+/* Internet checksum helpers (RFC 1071), shared with the translator.
+ * tc_csum_add adds big-endian 16-bit words to sum (start from 0); it may be
+ * called on successive chunks, all but the last of even length.
+ * tc_csum_fold folds and complements: the field value in host order (store
+ * it big-endian); over data holding a correct checksum it yields 0. */
 uint32_t tc_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t tc_csum_fold(uint32_t sum);
 

@@ -1,0 +1,256 @@
+/*
+ * Tests of tincan/identity.c: key file creation and reload in a private
+ * temporary dir, the modes it insists on, refusal of damaged or exposed key
+ * files, and the uid derivation (checked against BLAKE2b-160 vectors
+ * computed with Python's hashlib).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+
+#include "tincan/identity.h"
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+	strcpy(tmpdir, "/tmp/tc-identity-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void rm_rf(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	if (d == NULL)
+		return;
+	while ((n = g_dir_read_name(d)) != NULL) {
+		g_autofree char *p = g_build_filename(dir, n, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+			rm_rf(p);
+		else
+			g_unlink(p);
+	}
+	g_dir_close(d);
+	g_rmdir(dir);
+}
+
+static void teardown(void)
+{
+	rm_rf(tmpdir);
+}
+
+/* Writes len bytes of key material to DIR/identity.key with mode. */
+static char *write_key(const char *dir, size_t len, mode_t mode)
+{
+	char *path = g_build_filename(dir, "identity.key", NULL);
+	uint8_t buf[128];
+	int fd;
+
+	ck_assert_uint_le(len, sizeof(buf));
+	memset(buf, 0x42, sizeof(buf));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+START_TEST(test_create_and_reload)
+{
+	g_autofree char *state = g_build_filename(tmpdir, "a", "state", NULL);
+	g_autofree char *path = g_build_filename(state, "identity.key", NULL);
+	struct tc_identity *a, *b;
+	uint8_t pub[TC_KEY_LEN];
+	char uid[TC_UID_HEX_LEN + 1];
+	struct stat st;
+	mode_t old = umask(0);
+
+	a = tc_identity_load(state);
+	umask(old);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(stat(state, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(st.st_size, TC_KEY_LEN);
+
+	/* pub and uid follow from priv. */
+	ck_assert_int_eq(crypto_scalarmult_base(pub, a->priv), 0);
+	ck_assert_mem_eq(pub, a->pub, TC_KEY_LEN);
+	tc_uid_from_key(a->pub, uid);
+	ck_assert_str_eq(uid, a->uid);
+	ck_assert(tc_uid_is_valid(a->uid));
+
+	b = tc_identity_load(state);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_mem_eq(a->priv, b->priv, TC_KEY_LEN);
+	ck_assert_mem_eq(a->pub, b->pub, TC_KEY_LEN);
+	ck_assert_str_eq(a->uid, b->uid);
+	tc_identity_free(a);
+	tc_identity_free(b);
+	tc_identity_free(NULL);
+}
+END_TEST
+
+START_TEST(test_generate_differs)
+{
+	struct tc_identity *a = tc_identity_generate();
+	struct tc_identity *b = tc_identity_generate();
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_str_ne(a->uid, b->uid);
+	ck_assert(tc_uid_is_valid(a->uid));
+	tc_identity_free(a);
+	tc_identity_free(b);
+}
+END_TEST
+
+static const size_t bad_sizes[] = { 0, 1, 16, 31, 33, 64, 65 };
+
+START_TEST(test_bad_size_refused)
+{
+	g_autofree char *path = write_key(tmpdir, bad_sizes[_i], 0600);
+	struct stat st;
+
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EINVAL);
+	/* Refused, not repaired. */
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, (off_t)bad_sizes[_i]);
+}
+END_TEST
+
+static const mode_t bad_modes[] = { 0644, 0640, 0604, 0660, 0666, 0610 };
+
+START_TEST(test_loose_mode_refused)
+{
+	g_autofree char *path = write_key(tmpdir, TC_KEY_LEN, bad_modes[_i]);
+	struct stat st;
+
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, bad_modes[_i]);
+}
+END_TEST
+
+START_TEST(test_good_existing_key)
+{
+	struct tc_identity *id;
+	uint8_t priv[TC_KEY_LEN];
+
+	/* Read-only for the owner is fine. */
+	g_free(write_key(tmpdir, TC_KEY_LEN, 0400));
+	id = tc_identity_load(tmpdir);
+	memset(priv, 0x42, sizeof(priv));
+	ck_assert_ptr_nonnull(id);
+	ck_assert_mem_eq(id->priv, priv, TC_KEY_LEN);
+	tc_identity_free(id);
+}
+END_TEST
+
+START_TEST(test_not_a_file_refused)
+{
+	g_autofree char *path = g_build_filename(tmpdir, "identity.key", NULL);
+	g_autofree char *target = g_build_filename(tmpdir, "elsewhere", NULL);
+
+	/* A directory in place of the key. */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(rmdir(path), 0);
+	/* A symlink in place of the key is neither followed nor written
+	 * through. */
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert(!g_file_test(target, G_FILE_TEST_EXISTS));
+	/* A state dir that is a file. */
+	ck_assert_int_eq(unlink(path), 0);
+	g_free(write_key(tmpdir, TC_KEY_LEN, 0600));
+	ck_assert_ptr_null(tc_identity_load(path));
+	ck_assert_ptr_null(tc_identity_load(""));
+}
+END_TEST
+
+static const struct {
+	uint8_t fill_kind;	/* 0: all zero, 1: bytes 0..31 */
+	const char *uid;
+} uid_vectors[] = {
+	{ 0, "0210bea6a139797d74aa5764fb226398f07f42c4" },
+	{ 1, "b1b133b99f516e6c82ceda892ef5af50fa4b4e71" },
+};
+
+START_TEST(test_uid_vectors)
+{
+	uint8_t pub[TC_KEY_LEN];
+	char uid[TC_UID_HEX_LEN + 1];
+	int i;
+
+	for (i = 0; i < TC_KEY_LEN; i++)
+		pub[i] = uid_vectors[_i].fill_kind ? (uint8_t)i : 0;
+	tc_uid_from_key(pub, uid);
+	ck_assert_str_eq(uid, uid_vectors[_i].uid);
+}
+END_TEST
+
+static const struct {
+	const char *s;
+	bool valid;
+} uid_cases[] = {
+	{ "0210bea6a139797d74aa5764fb226398f07f42c4", true },
+	{ "0123456789abcdef0123456789abcdef01234567", true },
+	{ "0210BEA6A139797D74AA5764FB226398F07F42C4", false },
+	{ "0210bea6a139797d74aa5764fb226398f07f42c", false },
+	{ "0210bea6a139797d74aa5764fb226398f07f42c40", false },
+	{ "0210bea6a139797d74aa5764fb226398f07f42cg", false },
+	{ "0210bea6a139797d74aa5764 b226398f07f42c4", false },
+	{ "", false },
+	{ NULL, false },
+};
+
+START_TEST(test_uid_is_valid)
+{
+	ck_assert_int_eq(tc_uid_is_valid(uid_cases[_i].s), uid_cases[_i].valid);
+}
+END_TEST
+
+extern Suite *suite_identity(void);
+
+Suite *suite_identity(void)
+{
+	Suite *s = suite_create("identity");
+	TCase *tc = tcase_create("keyfile");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_create_and_reload);
+	tcase_add_test(tc, test_generate_differs);
+	tcase_add_loop_test(tc, test_bad_size_refused, 0,
+			    G_N_ELEMENTS(bad_sizes));
+	tcase_add_loop_test(tc, test_loose_mode_refused, 0,
+			    G_N_ELEMENTS(bad_modes));
+	tcase_add_test(tc, test_good_existing_key);
+	tcase_add_test(tc, test_not_a_file_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("uid");
+	tcase_add_loop_test(tc, test_uid_vectors, 0, G_N_ELEMENTS(uid_vectors));
+	tcase_add_loop_test(tc, test_uid_is_valid, 0, G_N_ELEMENTS(uid_cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
