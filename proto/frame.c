@@ -170,6 +170,45 @@ int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out)
 	return rc;
 }
 
+/*
+ * protobuf-c accepts field number 0 when the tag is spelled as a non-minimal
+ * varint (0x85 0x00) and keeps it as an unknown field, but refuses the same
+ * field once it is packed again minimally (0x05).  Field 0 is invalid
+ * protobuf, so refuse it everywhere; otherwise a message we accept could not
+ * be forwarded.  Walks every sub-message through the descriptors.
+ */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const ProtobufCFieldDescriptor *f;
+	const uint8_t *base = (const uint8_t *)m;
+	ProtobufCMessage *const *sub;
+	unsigned i;
+	size_t j, n;
+
+	for (i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return true;
+	for (i = 0; i < d->n_fields; i++) {
+		f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		n = 1;
+		sub = (ProtobufCMessage *const *)(base + f->offset);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			sub = *(ProtobufCMessage * *const *)(base + f->offset);
+		}
+		for (j = 0; j < n; j++)
+			if (sub[j] != NULL && has_field_zero(sub[j]))
+				return true;
+	}
+	return false;
+}
+
 int ipop_envelope_decode(const uint8_t *body, size_t len, Ipop__Envelope **out)
 {
 	static const uint8_t empty[1];
@@ -184,6 +223,10 @@ int ipop_envelope_decode(const uint8_t *body, size_t len, Ipop__Envelope **out)
 	env = ipop__envelope__unpack(NULL, len, body);
 	if (env == NULL)
 		return -EBADMSG;
+	if (has_field_zero(&env->base)) {
+		ipop__envelope__free_unpacked(env, NULL);
+		return -EBADMSG;
+	}
 	if (env->version != IPOP_PROTOCOL_VERSION) {
 		ipop__envelope__free_unpacked(env, NULL);
 		return -EPROTO;

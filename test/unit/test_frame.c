@@ -415,6 +415,23 @@ START_TEST(test_zero_length_body)
 }
 END_TEST
 
+/* Unknown fields from a newer schema are kept, not refused. */
+START_TEST(test_unknown_fields_ok)
+{
+	/* Envelope field 99 (varint) and Hello field 9 (bytes) are unknown. */
+	const uint8_t body[] = {0x08, 0x01, 0x98, 0x06, 0x07, 0x52, 0x07,
+				0x0a, 0x05, 0x08, 0x01, 0x4a, 0x01, 0x00};
+	Ipop__Envelope *out;
+
+	ck_assert_int_eq(ipop_envelope_decode(body, sizeof(body), &out), 1);
+	ck_assert_int_eq(out->request->kind_case, IPOP__REQUEST__KIND_HELLO);
+	ck_assert_uint_eq(out->request->hello->protocol_version, 1);
+	ck_assert_uint_eq(out->base.n_unknown_fields, 1);
+	ck_assert_uint_eq(out->request->hello->base.n_unknown_fields, 1);
+	ipop__envelope__free_unpacked(out, NULL);
+}
+END_TEST
+
 /* A body with only the version set is valid: no body is not an error. */
 START_TEST(test_no_body_is_valid)
 {
@@ -445,6 +462,16 @@ static const struct bytes garbage[] = {
     {"wire type 7", 2, {0x0f, 0x01}},
     {"truncated fixed64", 4, {0x09, 0x01, 0x02, 0x03}},
     {"bad hello inside", 6, {0x08, 0x01, 0x52, 0x02, 0x0a, 0x05}},
+    /* protobuf-c lets field 0 through in a non-minimal tag (fuzzer). */
+    {"field 0, long tag", 8, {0x08, 0x01, 0x85, 0x00, 0x52, 0x0c, 0x0a, 0x0a}},
+    {"field 0 in hello",
+     14,
+     {0x08, 0x01, 0x52, 0x0a, 0x0a, 0x08, 0x08, 0x01, 0x85, 0x00, 0x01, 0x02,
+      0x03, 0x04}},
+    {"field 0 in repeated overlay",
+     14,
+     {0x08, 0x01, 0x5a, 0x0a, 0x5a, 0x08, 0x2a, 0x06, 0x85, 0x00, 0x01, 0x02,
+      0x03, 0x04}},
 };
 
 START_TEST(test_garbage)
@@ -832,6 +859,7 @@ static TCase *tcase_codec(void)
 	tcase_add_test(tc, test_encode_keeps_version);
 	tcase_add_test(tc, test_encode_limit);
 	tcase_add_test(tc, test_no_body_is_valid);
+	tcase_add_test(tc, test_unknown_fields_ok);
 	tcase_add_test(tc, test_zero_length_body);
 	tcase_add_loop_test(tc, test_garbage, 0, NELEM(garbage));
 	tcase_add_loop_test(tc, test_wrong_version, 0, NELEM(bad_versions));
