@@ -71,10 +71,14 @@ static void hello(void *data, Ipop__HelloReply *reply)
 	reply->version = ipop_cstr(IPOP_VERSION);
 }
 
-static void fail(Ipop__Response *resp, Ipop__Status st, const char *why)
+/* The message lives in the node's buffer until the response is sent. */
+static void fail(struct tc_node *n, Ipop__Response *resp, Ipop__Status st,
+		 const char *why)
 {
+	if (why != n->why)
+		g_strlcpy(n->why, why, sizeof(n->why));
 	resp->status = st;
-	resp->message = g_strdup(why);
+	resp->message = n->why;
 }
 
 static struct tc_overlay *find_overlay(struct tc_node *n, const char *name,
@@ -86,7 +90,7 @@ static struct tc_overlay *find_overlay(struct tc_node *n, const char *name,
 	if (!ov) {
 		g_snprintf(n->why, sizeof(n->why), "no overlay '%s'",
 			   name ? name : "");
-		fail(resp, IPOP__STATUS__NOT_FOUND, n->why);
+		fail(n, resp, IPOP__STATUS__NOT_FOUND, n->why);
 	}
 	return ov;
 }
@@ -100,24 +104,24 @@ static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
 	gpointer other;
 
 	if (req->name && g_hash_table_contains(n->overlays, req->name)) {
-		fail(resp, IPOP__STATUS__EXISTS, "overlay exists");
+		fail(n, resp, IPOP__STATUS__EXISTS, "overlay exists");
 		return;
 	}
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &other))
 		if (req->tap_name && !strcmp(tc_overlay_tap(other), req->tap_name)) {
-			fail(resp, IPOP__STATUS__EXISTS, "tap in use");
+			fail(n, resp, IPOP__STATUS__EXISTS, "tap in use");
 			return;
 		}
 	if (g_hash_table_size(n->overlays) >= MAX_OVERLAYS) {
-		fail(resp, IPOP__STATUS__INTERNAL, "too many overlays");
+		fail(n, resp, IPOP__STATUS__INTERNAL, "too many overlays");
 		return;
 	}
 	ov = tc_overlay_new(&n->env, req, &st, n->why, sizeof(n->why));
 	if (!ov) {
 		g_message("create-overlay %s refused: %s",
 			  req->name ? req->name : "", n->why);
-		fail(resp, st, n->why);
+		fail(n, resp, st, n->why);
 		return;
 	}
 	g_hash_table_insert(n->overlays, g_strdup(tc_overlay_name(ov)), ov);
@@ -148,12 +152,12 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 	size_t i;
 
 	if (req->n_stun > TC_MAX_ICE_SERVERS || req->n_turn > TC_MAX_ICE_SERVERS) {
-		fail(resp, IPOP__STATUS__BAD_REQUEST, "too many servers");
+		fail(n, resp, IPOP__STATUS__BAD_REQUEST, "too many servers");
 		return;
 	}
 	for (i = 0; i < req->n_stun; i++) {
 		if (!server_ok(req->stun[i]->address, req->stun[i]->port)) {
-			fail(resp, IPOP__STATUS__BAD_REQUEST,
+			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "STUN server needs a numeric IP and port");
 			return;
 		}
@@ -165,7 +169,7 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 		if (!server_ok(t->address, t->port) || !t->username ||
 		    !t->password || strlen(t->username) >= 128 ||
 		    strlen(t->password) >= 128) {
-			fail(resp, IPOP__STATUS__BAD_REQUEST,
+			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "TURN server needs a numeric IP, port, user and "
 			     "password");
 			return;
@@ -195,7 +199,7 @@ static void get_local(struct tc_node *n, const Ipop__GetLocalCandidates *req,
 		return;
 	l = tc_overlay_link(ov, req->peer_uid);
 	if (!l) {
-		fail(resp, IPOP__STATUS__NOT_FOUND, "no such link");
+		fail(n, resp, IPOP__STATUS__NOT_FOUND, "no such link");
 		return;
 	}
 	local = tc_link_local(l);
@@ -340,7 +344,7 @@ static void link_request(struct tc_node *n, const Ipop__Request *req,
 		break;
 	}
 	if (st != IPOP__STATUS__OK)
-		fail(resp, st, n->why);
+		fail(n, resp, st, n->why);
 }
 
 static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
@@ -375,7 +379,7 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		break;
 	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
 		if (!tc_log_set_level(req->set_log_level->level))
-			fail(resp, IPOP__STATUS__BAD_REQUEST, "unknown level "
+			fail(n, resp, IPOP__STATUS__BAD_REQUEST, "unknown level "
 			     "(error|critical|warning|message|info|debug)");
 		else
 			g_message("log level set to %s", tc_log_level());
@@ -385,7 +389,7 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		resp->echo = req->echo;	/* borrowed from the request */
 		break;
 	default:
-		fail(resp, IPOP__STATUS__UNSUPPORTED, "unknown request");
+		fail(n, resp, IPOP__STATUS__UNSUPPORTED, "unknown request");
 		break;
 	}
 }
@@ -393,7 +397,6 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 static void release(void *data, Ipop__Response *resp)
 {
 	(void)data;
-	g_free(resp->message);
 	if (resp->result_case == IPOP__RESPONSE__RESULT_STATE)
 		state_free(resp->state);
 }
