@@ -1,0 +1,183 @@
+/*
+ * libFuzzer harness for the link session.  Sessions with fixed keys are
+ * built once: a fresh responder, and an initiator/responder pair with a
+ * confirmed keypair, so DATA parsing is reached with live indices.  The
+ * input's first byte picks a mode; the rest is either a raw packet for one
+ * of the sessions, or a plaintext to carry, or an XOR mask over a genuine
+ * INIT, RESP or DATA packet.  The oracle for the masks: a packet is accepted
+ * only if the mask left it unchanged, since every byte is authenticated.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "tincan/session.h"
+
+enum { BUF = 4096 };
+
+enum mode {
+	MODE_RAW_FRESH,
+	MODE_RAW_RESPONDER,
+	MODE_RAW_INITIATOR,
+	MODE_CARRY,
+	MODE_MASK_DATA,
+	MODE_MASK_INIT,
+	MODE_MASK_RESP,
+	MODE_COUNT,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t ipriv[32], ipub[32], rpriv[32], rpub[32], psk[32];
+static struct tc_session *fresh, *ini, *res;
+static struct tc_time now = { 1000000, 1700000000ULL * 1000000000ULL };
+static uint8_t out[BUF], pkt[BUF];
+
+static void setup(void)
+{
+	uint8_t init[TC_INIT_LEN], resp[TC_RESP_LEN];
+	size_t olen;
+	int i, len;
+
+	assert(sodium_init() >= 0);
+	for (i = 0; i < 32; i++) {
+		ipriv[i] = (uint8_t)(i + 1);
+		rpriv[i] = (uint8_t)(i + 101);
+		psk[i] = (uint8_t)(i + 201);
+	}
+	crypto_scalarmult_base(ipub, ipriv);
+	crypto_scalarmult_base(rpub, rpriv);
+	fresh = tc_session_new(false, rpriv, rpub, ipub, psk);
+	ini = tc_session_new(true, ipriv, ipub, rpub, psk);
+	res = tc_session_new(false, rpriv, rpub, ipub, psk);
+	assert(fresh != NULL && ini != NULL && res != NULL);
+	assert(tc_session_initiate(ini, &now, init, sizeof(init)) ==
+	       TC_INIT_LEN);
+	assert(tc_session_receive(res, &now, init, sizeof(init), resp,
+				  sizeof(resp), &olen) == TC_RX_REPLY);
+	assert(tc_session_receive(ini, &now, resp, sizeof(resp), NULL, 0,
+				  &olen) == TC_RX_ESTABLISHED);
+	len = tc_session_encrypt(ini, &now, NULL, 0, pkt, sizeof(pkt));
+	assert(len == TC_DATA_OVERHEAD);
+	assert(tc_session_receive(res, &now, pkt, (size_t)len, out,
+				  sizeof(out), &olen) == TC_RX_DATA);
+}
+
+/* XORs mask over pkt[0..len); true if that changed anything. */
+static bool apply_mask(uint8_t *p, size_t len, const uint8_t *mask,
+		       size_t mlen)
+{
+	bool changed = false;
+	size_t i;
+
+	for (i = 0; i < len && i < mlen; i++) {
+		p[i] ^= mask[i];
+		changed |= mask[i] != 0;
+	}
+	return changed;
+}
+
+static void carry(const uint8_t *msg, size_t len)
+{
+	size_t olen = 0;
+	int n;
+
+	if (len > BUF - TC_DATA_OVERHEAD)
+		len = BUF - TC_DATA_OVERHEAD;
+	n = tc_session_encrypt(ini, &now, msg, len, pkt, sizeof(pkt));
+	assert(n == (int)len + TC_DATA_OVERHEAD);
+	assert(tc_session_receive(res, &now, pkt, (size_t)n, out, sizeof(out),
+				  &olen) == TC_RX_DATA);
+	assert(olen == len && memcmp(out, msg, len) == 0);
+	assert(tc_session_receive(res, &now, pkt, (size_t)n, out, sizeof(out),
+				  &olen) == -EALREADY);
+}
+
+static void mask_data(const uint8_t *mask, size_t mlen)
+{
+	size_t olen;
+	bool changed;
+	int n, rc;
+
+	n = tc_session_encrypt(res, &now, (const uint8_t *)"payload", 7, pkt,
+			       sizeof(pkt));
+	assert(n > 0);
+	changed = apply_mask(pkt, (size_t)n, mask, mlen);
+	rc = tc_session_receive(ini, &now, pkt, (size_t)n, out, sizeof(out),
+				&olen);
+	assert(changed ? rc < 0 : rc == TC_RX_DATA);
+}
+
+/* A one-off initiator talks to a one-off responder, so the fixed pair's
+ * state and timestamps stay out of it. */
+static void mask_handshake(bool init_side, const uint8_t *mask, size_t mlen)
+{
+	struct tc_session *i2, *r2;
+	uint8_t init[TC_INIT_LEN], resp[TC_RESP_LEN];
+	size_t olen;
+	bool changed = false;
+	int rc;
+
+	i2 = tc_session_new(true, ipriv, ipub, rpub, psk);
+	r2 = tc_session_new(false, rpriv, rpub, ipub, psk);
+	assert(i2 != NULL && r2 != NULL);
+	assert(tc_session_initiate(i2, &now, init, sizeof(init)) ==
+	       TC_INIT_LEN);
+	if (init_side)
+		changed = apply_mask(init, sizeof(init), mask, mlen);
+	rc = tc_session_receive(r2, &now, init, sizeof(init), resp,
+				sizeof(resp), &olen);
+	assert(changed ? rc < 0 : rc == TC_RX_REPLY);
+	if (!init_side) {
+		changed = apply_mask(resp, sizeof(resp), mask, mlen);
+		rc = tc_session_receive(i2, &now, resp, sizeof(resp), NULL, 0,
+					&olen);
+		assert(changed ? rc < 0 : rc == TC_RX_ESTABLISHED);
+	}
+	tc_session_free(i2);
+	tc_session_free(r2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	size_t olen;
+
+	if (!ready) {
+		setup();
+		ready = true;
+	}
+	if (size < 1)
+		return 0;
+	switch (data[0] % MODE_COUNT) {
+	case MODE_RAW_FRESH:
+		(void)tc_session_receive(fresh, &now, data + 1, size - 1, out,
+					 sizeof(out), &olen);
+		break;
+	case MODE_RAW_RESPONDER:
+		(void)tc_session_receive(res, &now, data + 1, size - 1, out,
+					 sizeof(out), &olen);
+		break;
+	case MODE_RAW_INITIATOR:
+		(void)tc_session_receive(ini, &now, data + 1, size - 1, out,
+					 sizeof(out), &olen);
+		break;
+	case MODE_CARRY:
+		carry(data + 1, size - 1);
+		break;
+	case MODE_MASK_DATA:
+		mask_data(data + 1, size - 1);
+		break;
+	case MODE_MASK_INIT:
+		mask_handshake(true, data + 1, size - 1);
+		break;
+	default:
+		mask_handshake(false, data + 1, size - 1);
+		break;
+	}
+	return 0;
+}
