@@ -80,9 +80,8 @@ int tc_noise_decrypt(const uint8_t key[32], uint64_t n, const uint8_t *ad,
 	if (len < TC_NOISE_TAG_LEN)
 		return -EBADMSG;
 	make_nonce(nonce, n);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, len,
-						      ad, adlen, nonce,
-						      key) != 0)
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(
+		out, NULL, NULL, ct, len, ad, adlen, nonce, key) != 0)
 		return -EBADMSG;
 	return 0;
 }
@@ -154,7 +153,7 @@ static void mix_key(struct tc_noise_hs *hs, const uint8_t *ikm, size_t len)
 	uint8_t tk[HASHLEN];
 
 	hkdf(hs->ck, ikm, len, hs->ck, tk, NULL);
-	memcpy(hs->k, tk, TC_NOISE_KEY_LEN);	/* truncated to 32 bytes */
+	memcpy(hs->k, tk, TC_NOISE_KEY_LEN); /* truncated to 32 bytes */
 	hs->n = 0;
 	hs->has_k = true;
 	sodium_memzero(tk, sizeof(tk));
@@ -227,12 +226,10 @@ static int mix_dh(struct tc_noise_hs *hs, const uint8_t priv[DHLEN],
 	return rc;
 }
 
-struct tc_noise_hs *tc_noise_hs_new(bool initiator, const uint8_t *prologue,
-				    size_t prologue_len,
-				    const uint8_t s_priv[32],
-				    const uint8_t s_pub[32],
-				    const uint8_t rs_pub[32],
-				    const uint8_t psk[32])
+struct tc_noise_hs *
+tc_noise_hs_new(bool initiator, const uint8_t *prologue, size_t prologue_len,
+		const uint8_t s_priv[32], const uint8_t s_pub[32],
+		const uint8_t rs_pub[32], const uint8_t psk[32])
 {
 	struct tc_noise_hs *hs;
 
@@ -308,8 +305,8 @@ static int write_msg1(struct tc_noise_hs *hs, const uint8_t *payload,
 	encrypt_and_hash(hs, hs->s_pub, DHLEN, out + DHLEN);
 	if (mix_dh(hs, hs->s_priv, hs->rs) != 0)
 		return -EINVAL;
-	encrypt_and_hash(hs, payload, plen, out + DHLEN + DHLEN +
-			 TC_NOISE_TAG_LEN);
+	encrypt_and_hash(hs, payload, plen,
+			 out + DHLEN + DHLEN + TC_NOISE_TAG_LEN);
 	return 0;
 }
 
@@ -371,8 +368,8 @@ int tc_noise_hs_write_ad(struct tc_noise_hs *hs, const uint8_t *ad,
 	if (hs == NULL || out == NULL || (payload == NULL && plen > 0) ||
 	    (ad == NULL && adlen > 0) || !our_turn_to_write(hs))
 		return -EINVAL;
-	need = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD :
-					TC_NOISE_MSG2_OVERHEAD);
+	need = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD
+				      : TC_NOISE_MSG2_OVERHEAD);
 	if (plen > (size_t)INT_MAX - need)
 		return -EMSGSIZE;
 	need += plen;
@@ -402,9 +399,9 @@ int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
 }
 
 /* untrusted: msg (and ad, the clear header around it) come from the peer. */
-int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad,
-			size_t adlen, const uint8_t *msg, size_t len,
-			uint8_t *payload_out, size_t cap)
+int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad, size_t adlen,
+			const uint8_t *msg, size_t len, uint8_t *payload_out,
+			size_t cap)
 {
 	struct tc_noise_hs tmp;
 	size_t over, plen;
@@ -413,8 +410,8 @@ int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad,
 	if (hs == NULL || msg == NULL || (ad == NULL && adlen > 0) ||
 	    our_turn_to_write(hs) || hs->step == STEP_DONE)
 		return -EINVAL;
-	over = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD :
-					TC_NOISE_MSG2_OVERHEAD);
+	over = (hs->step == STEP_MSG1 ? TC_NOISE_MSG1_OVERHEAD
+				      : TC_NOISE_MSG2_OVERHEAD);
 	if (len < over || len - over > (size_t)INT_MAX)
 		return -EBADMSG;
 	plen = len - over;

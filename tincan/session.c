@@ -41,13 +41,12 @@
 enum {
 	KEY_LEN = TC_NOISE_KEY_LEN,
 	TS_LEN = 12,
-	HDR_TYPE = 0,		/* u8 type, then 3 reserved zero bytes */
-	HDR_IDX = 4,		/* u32 sender (INIT/RESP) or receiver (DATA) */
-	RESP_RECEIVER = 8,	/* u32 receiver index in RESP */
-	DATA_COUNTER = 8,	/* u64 counter in DATA */
+	HDR_TYPE = 0,	   /* u8 type, then 3 reserved zero bytes */
+	HDR_IDX = 4,	   /* u32 sender (INIT/RESP) or receiver (DATA) */
+	RESP_RECEIVER = 8, /* u32 receiver index in RESP */
+	DATA_COUNTER = 8,  /* u64 counter in DATA */
 	INIT_NOISE = 8,
 	RESP_NOISE = 12,
-	WINDOW_WORDS = TC_REPLAY_WINDOW / 64,
 };
 
 static const uint8_t prologue[] = "IPOP-C link v1";
@@ -64,7 +63,7 @@ struct keypair {
 };
 
 struct tc_session {
-	pthread_mutex_t *lock;		/* points at lock_store; see header note */
+	pthread_mutex_t *lock; /* &lock_store: const calls lock too */
 	pthread_mutex_t lock_store;
 	bool initiator;
 	const uint8_t *s_priv;
@@ -72,11 +71,11 @@ struct tc_session {
 	uint8_t peer_pub[KEY_LEN];
 	uint8_t psk[KEY_LEN];
 	struct keypair cur, prev, next;
-	struct tc_noise_hs *hs;		/* initiator: INIT awaiting its RESP */
+	struct tc_noise_hs *hs; /* initiator: INIT awaiting its RESP */
 	uint32_t hs_idx;
 	uint64_t hs_sent_ms;
-	uint64_t last_sent_wall;	/* initiator: newest timestamp sent */
-	uint8_t last_ts[TS_LEN];	/* responder: newest timestamp accepted */
+	uint64_t last_sent_wall; /* initiator: newest timestamp sent */
+	uint8_t last_ts[TS_LEN]; /* responder: newest timestamp accepted */
 	uint64_t last_hs_ms;
 	uint64_t last_hs_wall;
 	unsigned handshakes;
@@ -202,7 +201,8 @@ static void keypair_wipe(struct keypair *kp)
 
 static bool keypair_usable(const struct keypair *kp, const struct tc_time *t)
 {
-	return kp->valid && age(t->mono_ms, kp->created_ms) < TC_REJECT_AFTER_MS &&
+	return kp->valid &&
+	       age(t->mono_ms, kp->created_ms) < TC_REJECT_AFTER_MS &&
 	       kp->send_ctr < TC_REJECT_AFTER_MSGS;
 }
 
@@ -325,8 +325,8 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 		return -ENOMEM;
 
 	pthread_mutex_lock(s->lock);
-	wall = t->wall_ns > s->last_sent_wall ? t->wall_ns :
-						s->last_sent_wall + 1;
+	wall =
+	    t->wall_ns > s->last_sent_wall ? t->wall_ns : s->last_sent_wall + 1;
 	tai64n(ts, wall);
 	idx = fresh_idx(s);
 	put_header(out, TC_MSG_INIT, idx);
@@ -337,7 +337,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 		tc_noise_hs_free(hs);
 		return rc < 0 ? rc : -EINVAL;
 	}
-	tc_noise_hs_free(s->hs);	/* a new INIT supersedes the old */
+	tc_noise_hs_free(s->hs); /* a new INIT supersedes the old */
 	s->hs = hs;
 	s->hs_idx = idx;
 	s->hs_sent_ms = t->mono_ms;
@@ -548,9 +548,10 @@ bool tc_session_wants_handshake(const struct tc_session *s,
 	if (s->hs != NULL)
 		want = age(t->mono_ms, s->hs_sent_ms) >= TC_REKEY_TIMEOUT_MS;
 	else
-		want = !s->cur.valid ||
-		       age(t->mono_ms, s->cur.created_ms) >= TC_REKEY_AFTER_MS ||
-		       s->cur.send_ctr >= TC_REKEY_AFTER_MSGS;
+		want =
+		    !s->cur.valid ||
+		    age(t->mono_ms, s->cur.created_ms) >= TC_REKEY_AFTER_MS ||
+		    s->cur.send_ctr >= TC_REKEY_AFTER_MSGS;
 	pthread_mutex_unlock(s->lock);
 	return want;
 }
