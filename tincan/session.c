@@ -26,7 +26,9 @@
  * - Every function takes the session's lock, so a receive thread and a send
  *   thread may share one session.
  * A negative result from tc_session_receive leaves the session unchanged:
- * every check runs before the first write to the session.
+ * every check runs before the first write to the session.  Output buffers
+ * must not overlap the input packet (the AEAD does not allow shifted
+ * overlap, and RESP is written while INIT is still being read).
  */
 #include <errno.h>
 #include <limits.h>
