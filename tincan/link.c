@@ -48,6 +48,7 @@ struct tc_link {
 
 	struct tc_session *session;
 	uint64_t last_init_ms;
+	uint32_t retry_ms;		/* next first-handshake retry */
 	uint64_t last_rx_ms;		/* last authenticated packet */
 	uint64_t last_probe_ms;
 	uint32_t probe_seq;
@@ -280,8 +281,10 @@ static gboolean on_tick(gpointer data)
 	     (l->state == IPOP__LINK_STATE__FAILED &&
 	      t.mono_ms - l->last_init_ms >= TC_REKEY_TIMEOUT_MS) ||
 	     (l->state == IPOP__LINK_STATE__CONNECTING &&
-	      t.mono_ms - l->last_init_ms >= TC_LINK_FIRST_RETRY_MS)))
+	      t.mono_ms - l->last_init_ms >= l->retry_ms))) {
+		l->retry_ms = MIN(l->retry_ms * 2, (uint32_t)TC_LINK_MAX_RETRY_MS);
 		send_initiation(l, &t);
+	}
 	if (!tc_session_can_send(l->session, &t))
 		return G_SOURCE_CONTINUE;
 	if (t.mono_ms - l->last_probe_ms >= TC_LINK_PROBE_MS) {
@@ -503,6 +506,7 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	memcpy(l->peer_pub, peer_pub, 32);
 	l->controlling = strcmp(env->id->uid, peer_uid) < 0;
 	l->state = IPOP__LINK_STATE__GATHERING;
+	l->retry_ms = TC_LINK_FIRST_RETRY_MS;
 	ipop__ice_credentials__init(&l->local);
 	l->session = tc_session_new(l->controlling, env->id->priv,
 				    env->id->pub, peer_pub, psk);

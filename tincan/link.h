@@ -22,10 +22,11 @@
 #include "tincan/identity.h"
 
 enum {
-	TC_LINK_TICK_MS = 250,
+	TC_LINK_TICK_MS = 50,
 	TC_LINK_PROBE_MS = 1000,
 	TC_LINK_DEAD_MS = 3500,
-	TC_LINK_FIRST_RETRY_MS = 500,	/* unanswered first initiation */
+	TC_LINK_FIRST_RETRY_MS = 100,	/* first initiation retry, doubling */
+	TC_LINK_MAX_RETRY_MS = 1000,
 	TC_LINK_MAX_PACKET = 65536,
 };
 
