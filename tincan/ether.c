@@ -218,13 +218,33 @@ void tc_frame_classify(const uint8_t *frame, size_t len,
 }
 
 /* untrusted: from the local kernel through the TAP */
+/* Writes an ARP reply "ip is at mac" from (mac, ip) to (to_mac, to_ip). */
+static int arp_reply(uint8_t *out, const uint8_t mac[6], const uint8_t ip[4],
+		     const uint8_t to_mac[6], const uint8_t to_ip[4])
+{
+	uint8_t *rep = out + TC_ETH_HLEN;
+
+	memcpy(out + ETH_DST, to_mac, TC_ETH_ALEN);
+	memcpy(out + ETH_SRC, mac, TC_ETH_ALEN);
+	put16(out + ETH_TYPE, TC_ETHERTYPE_ARP);
+	put16(rep + ARP_HTYPE, ARP_HTYPE_ETHER);
+	put16(rep + ARP_PTYPE, TC_ETHERTYPE_IPV4);
+	rep[ARP_HLEN] = TC_ETH_ALEN;
+	rep[ARP_PLEN] = 4;
+	put16(rep + ARP_OP, ARP_OP_REPLY);
+	memcpy(rep + ARP_SHA, mac, TC_ETH_ALEN);
+	memcpy(rep + ARP_SPA, ip, 4);
+	memcpy(rep + ARP_THA, to_mac, TC_ETH_ALEN);
+	memcpy(rep + ARP_TPA, to_ip, 4);
+	return ARP_FRAME_LEN;
+}
+
 int tc_arp_answer(const uint8_t *frame, size_t len, const struct tc_fwd *f,
 		  uint8_t *out, size_t cap)
 {
 	const struct tc_fwd_entry *e;
 	uint8_t req_mac[TC_ETH_ALEN], req_ip[4], tgt_ip[4];
 	const uint8_t *arp;
-	uint8_t *rep;
 
 	if (cap < ARP_FRAME_LEN)
 		return -ENOSPC;
@@ -246,20 +266,17 @@ int tc_arp_answer(const uint8_t *frame, size_t len, const struct tc_fwd *f,
 	if (e == NULL)
 		return 0;
 
-	rep = out + TC_ETH_HLEN;
-	memcpy(out + ETH_DST, req_mac, TC_ETH_ALEN);
-	memcpy(out + ETH_SRC, e->mac, TC_ETH_ALEN);
-	put16(out + ETH_TYPE, TC_ETHERTYPE_ARP);
-	put16(rep + ARP_HTYPE, ARP_HTYPE_ETHER);
-	put16(rep + ARP_PTYPE, TC_ETHERTYPE_IPV4);
-	rep[ARP_HLEN] = TC_ETH_ALEN;
-	rep[ARP_PLEN] = 4;
-	put16(rep + ARP_OP, ARP_OP_REPLY);
-	memcpy(rep + ARP_SHA, e->mac, TC_ETH_ALEN);
-	memcpy(rep + ARP_SPA, tgt_ip, 4);
-	memcpy(rep + ARP_THA, req_mac, TC_ETH_ALEN);
-	memcpy(rep + ARP_TPA, req_ip, 4);
-	return ARP_FRAME_LEN;
+	return arp_reply(out, e->mac, tgt_ip, req_mac, req_ip);
+}
+
+int tc_arp_announce(const struct tc_fwd_entry *e, const uint8_t tap_mac[6],
+		    const uint8_t tap_v4[4], uint8_t *out, size_t cap)
+{
+	if (cap < ARP_FRAME_LEN)
+		return -ENOSPC;
+	if (!e->has_v4)
+		return -EINVAL;
+	return arp_reply(out, e->mac, e->v4, tap_mac, tap_v4);
 }
 
 /* Every option has a non-zero length and fits (RFC 4861 section 7.1.1). */

@@ -51,6 +51,12 @@ void tc_frame_classify(const uint8_t *frame, size_t len,
  * frame is malformed; -ENOSPC if cap < 42. */
 int tc_arp_answer(const uint8_t *frame, size_t len, const struct tc_fwd *f,
 		  uint8_t *out, size_t cap);
+/* Writes an unsolicited ARP reply telling the local kernel (tap_mac,
+ * tap_v4) that e's IPv4 address is at e's MAC, so a neighbour entry that
+ * failed before the peer was mapped recovers at once.  Returns its length,
+ * -EINVAL if e has no IPv4 address, -ENOSPC if cap < 42. */
+int tc_arp_announce(const struct tc_fwd_entry *e, const uint8_t tap_mac[6],
+		    const uint8_t tap_v4[4], uint8_t *out, size_t cap);
 /* Same for an ICMPv6 neighbour solicitation: writes a solicited neighbour
  * advertisement with a target link-layer address option and a valid ICMPv6
  * checksum.  0 when the target is not mapped, -EINVAL when malformed

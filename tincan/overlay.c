@@ -414,6 +414,20 @@ Ipop__Status tc_overlay_add_remote(struct tc_overlay *ov,
 	return IPOP__STATUS__OK;
 }
 
+/* Lets a neighbour entry the kernel gave up on before the mapping existed
+ * recover now rather than after its retransmit timer. */
+static void announce(struct tc_overlay *ov, const struct tc_fwd_entry *e)
+{
+	uint8_t frame[64];
+	int n;
+
+	if (!e->has_v4 || !ov->cfg.has_v4)
+		return;
+	n = tc_arp_announce(e, ov->cfg.mac, ov->cfg.v4, frame, sizeof(frame));
+	if (n > 0)
+		write_tap(ov, frame, (size_t)n);
+}
+
 Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 				 const Ipop__MapPeer *req, char *why,
 				 size_t why_len)
@@ -449,6 +463,7 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 		FAIL(IPOP__STATUS__BAD_REQUEST, "mac must be 6 bytes");
 	switch (tc_fwd_map(ov->fwd, &e)) {
 	case 0:
+		announce(ov, &e);
 		return IPOP__STATUS__OK;
 	case -EEXIST:
 		FAIL(IPOP__STATUS__EXISTS, "address or MAC mapped to another peer");

@@ -106,6 +106,25 @@ START_TEST(test_arp_answer)
 }
 END_TEST
 
+/* The announcement on map is the same reply, unsolicited. */
+START_TEST(test_arp_announce)
+{
+	static const uint8_t tap_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	const struct tc_fwd_entry *e = tc_fwd_by_uid(fwd, UID_A);
+	struct tc_fwd_entry v6only;
+	uint8_t out[64];
+
+	ck_assert_int_eq(tc_arp_announce(e, tap_mac, req_v4, out, sizeof(out)),
+			 42);
+	ck_assert_mem_eq(out, arp_rep, 42);
+	ck_assert_int_eq(tc_arp_announce(e, tap_mac, req_v4, out, 41), -ENOSPC);
+	v6only = *e;
+	v6only.has_v4 = false;
+	ck_assert_int_eq(tc_arp_announce(&v6only, tap_mac, req_v4, out,
+					 sizeof(out)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_arp_unmapped)
 {
 	uint8_t frame[42], out[42];
@@ -649,6 +668,7 @@ Suite *suite_ether(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_arp_answer);
 	tcase_add_test(tc, test_arp_unmapped);
+	tcase_add_test(tc, test_arp_announce);
 	tcase_add_loop_test(tc, test_arp_truncated, 0, 42);
 	tcase_add_loop_test(tc, test_arp_malformed, 0, G_N_ELEMENTS(arp_bad));
 	suite_add_tcase(s, tc);
