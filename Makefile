@@ -30,13 +30,14 @@ msg = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 PROTO_C  := $(BUILD)/proto/ipop.pb-c.c
-LIB_SRC  := $(wildcard proto/*.c) $(filter-out tincan/main.c,$(wildcard tincan/*.c))
+LIB_SRC  := $(wildcard proto/*.c) $(filter-out tincan/main.c,$(wildcard tincan/*.c)) \
+	$(filter-out controller/main.c,$(wildcard controller/*.c))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/proto/ipop.pb-c.o
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard test/fuzz/*.c)
 
-BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl
+BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl $(if $(wildcard controller/main.c),$(BUILD)/ipop-controller)
 
 .PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo bench install
 all: $(BINS)
@@ -74,6 +75,10 @@ $(BUILD)/libipop.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/ipop-tincan: $(BUILD)/tincan/main.o $(BUILD)/libipop.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(BUILD)/ipop-controller: $(BUILD)/controller/main.o $(BUILD)/libipop.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
@@ -129,7 +134,7 @@ analyze: $(PROTO_C)
 	$(Q)clang-tidy --quiet $(LIB_SRC) tincan/main.c tools/ipopctl.c -- -D_GNU_SOURCE -I. -isystem $(BUILD) $(PKG_CFLAGS)
 
 format-check:
-	$(Q)clang-format --dry-run --Werror $(LIB_SRC) tincan/*.h proto/*.h tincan/main.c tools/ipopctl.c
+	$(Q)clang-format --dry-run --Werror $(LIB_SRC) tincan/*.h proto/*.h $(wildcard controller/*.h) tincan/main.c tools/ipopctl.c
 
 deps:
 	$(Q)tools/install-deps

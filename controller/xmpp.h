@@ -1,0 +1,71 @@
+/*
+ * The controller's XMPP session: libstrophe driven from the GLib main loop
+ * (its socket watched with g_unix_fd_add, never a busy poll), TLS by
+ * default, reconnect with backoff, roster fetch and pushes, presence, and
+ * signalling messages.  Owns the libstrophe context and connection; it
+ * knows nothing of overlays: payloads travel as attribute tables (see
+ * signal.h) and roster/presence changes are reported through callbacks.
+ */
+#ifndef CTL_XMPP_H
+#define CTL_XMPP_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "controller/config.h"
+
+enum {
+	CTL_XMPP_BACKOFF_MIN_MS = 500,
+	CTL_XMPP_BACKOFF_MAX_MS = 30000,
+	CTL_XMPP_MAX_PAYLOAD = 16384,	/* bytes of one signalling stanza */
+};
+
+/* Roster subscription state of a contact. */
+enum ctl_sub {
+	CTL_SUB_NONE = 0,
+	CTL_SUB_TO,
+	CTL_SUB_FROM,
+	CTL_SUB_BOTH,
+	CTL_SUB_REMOVE,		/* the contact was removed from the roster */
+};
+
+struct ctl_xmpp_ops {
+	/* Logged in, resource bound, roster received, presence sent. */
+	void (*on_online)(void *ctx, const char *full_jid);
+	/* Connection lost (a reconnect is already scheduled). */
+	void (*on_offline)(void *ctx, const char *why);
+	/* A roster item, from the initial fetch or a push. */
+	void (*on_roster)(void *ctx, const char *bare_jid, enum ctl_sub sub);
+	/* Presence of a contact's resource (full JID), available or not. */
+	void (*on_presence)(void *ctx, const char *full_jid, bool available);
+	/* A signalling payload (attributes borrowed for the call) from a
+	 * full JID.  Only messages carrying an <ipop xmlns=CTL_SIGNAL_NS/>
+	 * child reach here; anything else is logged at debug and dropped. */
+	void (*on_signal)(void *ctx, const char *from_full_jid, GHashTable *attrs);
+};
+
+struct ctl_xmpp;
+
+/* Starts connecting to cfg's server as cfg->jid with the given resource
+ * (borrows cfg and ops; copies resource).  NULL only on bad arguments. */
+struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
+			      const char *resource,
+			      const struct ctl_xmpp_ops *ops, void *ctx);
+/* Sends unavailable presence if online, disconnects and frees; NULL is a
+ * no-op. */
+void ctl_xmpp_free(struct ctl_xmpp *x);
+/* Sends a signalling message to a full JID: <message type="normal"> with an
+ * <ipop xmlns=CTL_SIGNAL_NS/> child holding attrs (borrowed).  0, -ENOTCONN
+ * when offline, -EMSGSIZE if it would exceed CTL_XMPP_MAX_PAYLOAD. */
+int ctl_xmpp_send(struct ctl_xmpp *x, const char *to_full_jid,
+		  GHashTable *attrs);
+/* Subscription management (used by tests and SocialVPN): send
+ * subscribe / subscribed / unsubscribe / unsubscribed to a bare JID. */
+int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
+			  const char *type);
+/* True when online. */
+bool ctl_xmpp_is_online(const struct ctl_xmpp *x);
+/* Our bound full JID, or NULL when offline. */
+const char *ctl_xmpp_full_jid(const struct ctl_xmpp *x);
+
+#endif
