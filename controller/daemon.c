@@ -1,0 +1,360 @@
+/*
+ * Controller wiring.  Owns the tincan client, the XMPP session, the roster
+ * table and the policies, and routes between them: tincan events and
+ * replies to the policy of their overlay, presence and roster changes to
+ * every policy, decoded signals to the policies they concern.  Holds no
+ * policy of its own.
+ */
+#define G_LOG_DOMAIN "controller"
+
+#include <string.h>
+
+#include "controller/daemon.h"
+#include "controller/gvpn.h"
+#include "controller/signal.h"
+#include "controller/tincan.h"
+#include "controller/xmpp.h"
+#include "proto/pbutil.h"
+
+enum { SHUTDOWN_FLUSH_MS = 300 };
+
+struct ctl_daemon {
+	const struct ctl_config *cfg;
+	struct ctl_tincan *tincan;
+	struct ctl_xmpp *xmpp;
+	char uid[41];
+	uint8_t key[32];
+	GHashTable *roster;		/* bare JID -> GINT_TO_POINTER(sub) */
+	GPtrArray *policies;		/* struct ctl_gvpn * */
+	GPtrArray *bindings;		/* struct binding *, one per policy */
+};
+
+/* What a policy's io callbacks get: the daemon and the overlay's name. */
+struct binding {
+	struct ctl_daemon *d;
+	const char *overlay;		/* borrowed from the config */
+};
+
+struct pending_tag {
+	struct ctl_daemon *d;
+	char *overlay;
+	char *tag;
+};
+
+static struct ctl_gvpn *policy_of(struct ctl_daemon *d, const char *overlay)
+{
+	guint i;
+
+	for (i = 0; overlay && i < d->policies->len; i++)
+		if (!strcmp(ctl_gvpn_name(d->policies->pdata[i]), overlay))
+			return d->policies->pdata[i];
+	return NULL;
+}
+
+static void on_reply(void *ctx, const Ipop__Response *resp, void *data)
+{
+	struct pending_tag *p = data;
+	struct ctl_gvpn *g = policy_of(p->d, p->overlay);
+
+	(void)ctx;
+	if (g)
+		ctl_gvpn_tincan_reply(g, p->tag, resp);
+	g_free(p->overlay);
+	g_free(p->tag);
+	g_free(p);
+}
+
+static void io_request(void *ctx, Ipop__Request *req, const char *tag)
+{
+	struct binding *b = ctx;
+	struct pending_tag *p = g_new0(struct pending_tag, 1);
+
+	p->d = b->d;
+	p->overlay = g_strdup(b->overlay);
+	p->tag = g_strdup(tag);
+	if (ctl_tincan_request(b->d->tincan, req, on_reply, p) < 0) {
+		/* tincan is away; adoption on reconnect redoes the work. */
+		g_debug("tincan away: %s not sent", tag);
+		g_free(p->overlay);
+		g_free(p->tag);
+		g_free(p);
+	}
+}
+
+static void io_signal(void *ctx, const char *to, const struct ctl_sig *s)
+{
+	struct binding *b = ctx;
+	GHashTable *attrs;
+	int r;
+
+	if (!b->d->xmpp)
+		return;
+	attrs = ctl_sig_encode(s);
+	r = ctl_xmpp_send(b->d->xmpp, to, attrs);
+	if (r < 0)
+		g_debug("signal to %s not sent: %s", to, g_strerror(-r));
+	g_hash_table_unref(attrs);
+}
+
+static enum ctl_sub io_subscription(void *ctx, const char *bare)
+{
+	struct binding *b = ctx;
+
+	return (enum ctl_sub)GPOINTER_TO_INT(
+		g_hash_table_lookup(b->d->roster, bare));
+}
+
+static void make_policies(struct ctl_daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->cfg->n_overlays; i++) {
+		struct binding *b = g_new0(struct binding, 1);
+		struct ctl_gvpn_io io = { io_request, io_signal,
+					  io_subscription, b };
+
+		b->d = d;
+		b->overlay = d->cfg->overlays[i].name;
+		g_ptr_array_add(d->policies,
+				ctl_gvpn_new(&d->cfg->overlays[i], d->uid,
+					     d->key, &io));
+		g_ptr_array_add(d->bindings, b);
+	}
+}
+
+/* ---- XMPP side ---- */
+
+static void x_online(void *ctx, const char *full_jid)
+{
+	struct ctl_daemon *d = ctx;
+	guint i;
+
+	g_message("XMPP online as %s", full_jid);
+	for (i = 0; i < d->policies->len; i++)
+		ctl_gvpn_online(d->policies->pdata[i]);
+}
+
+static void x_offline(void *ctx, const char *why)
+{
+	(void)ctx;
+	/* Links keep running; signalling resumes on reconnect. */
+	g_message("XMPP offline: %s (links stay up)", why);
+}
+
+static void x_roster(void *ctx, const char *bare, enum ctl_sub sub)
+{
+	struct ctl_daemon *d = ctx;
+	guint i;
+
+	if (sub == CTL_SUB_REMOVE || sub == CTL_SUB_NONE)
+		g_hash_table_remove(d->roster, bare);
+	else
+		g_hash_table_insert(d->roster, g_strdup(bare),
+				    GINT_TO_POINTER(sub));
+	for (i = 0; i < d->policies->len; i++)
+		ctl_gvpn_roster(d->policies->pdata[i], bare, sub);
+}
+
+static void x_presence(void *ctx, const char *full_jid, bool available)
+{
+	struct ctl_daemon *d = ctx;
+	guint i;
+
+	for (i = 0; i < d->policies->len; i++)
+		ctl_gvpn_presence(d->policies->pdata[i], full_jid, available);
+}
+
+/* untrusted: attrs from any contact. */
+static void x_signal(void *ctx, const char *from, GHashTable *attrs)
+{
+	struct ctl_daemon *d = ctx;
+	struct ctl_sig s;
+	char why[128];
+	guint i;
+
+	if (ctl_sig_decode(attrs, &s, why, sizeof(why)) < 0) {
+		g_message("dropped signal from %s: %s", from, why);
+		return;
+	}
+	for (i = 0; i < d->policies->len; i++) {
+		struct ctl_gvpn *g = d->policies->pdata[i];
+		const struct ctl_overlay_config *oc = &d->cfg->overlays[i];
+		if (s.kind != CTL_SIG_ADVERTISE || !strcmp(s.group, oc->group))
+			ctl_gvpn_signal(g, from, &s);
+	}
+	ctl_sig_clear(&s);
+}
+
+static const struct ctl_xmpp_ops xmpp_ops = {
+	.on_online = x_online,
+	.on_offline = x_offline,
+	.on_roster = x_roster,
+	.on_presence = x_presence,
+	.on_signal = x_signal,
+};
+
+/* ---- tincan side ---- */
+
+static void set_ice(struct ctl_daemon *d)
+{
+	const struct ctl_config *c = d->cfg;
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__SetIceServers ice = IPOP__SET_ICE_SERVERS__INIT;
+	Ipop__StunServer stun[CTL_MAX_SERVERS], *ps[CTL_MAX_SERVERS];
+	Ipop__TurnServer turn[CTL_MAX_SERVERS], *pt[CTL_MAX_SERVERS];
+	unsigned i;
+
+	for (i = 0; i < c->n_stun; i++) {
+		ipop__stun_server__init(&stun[i]);
+		stun[i].address = c->stun[i].address;
+		stun[i].port = c->stun[i].port;
+		ps[i] = &stun[i];
+	}
+	for (i = 0; i < c->n_turn; i++) {
+		ipop__turn_server__init(&turn[i]);
+		turn[i].address = c->turn[i].address;
+		turn[i].port = c->turn[i].port;
+		turn[i].username = c->turn[i].user;
+		turn[i].password = c->turn[i].password;
+		pt[i] = &turn[i];
+	}
+	ice.n_stun = c->n_stun;
+	ice.stun = ps;
+	ice.n_turn = c->n_turn;
+	ice.turn = pt;
+	req.kind_case = IPOP__REQUEST__KIND_SET_ICE_SERVERS;
+	req.set_ice_servers = &ice;
+	struct pending_tag *p = g_new0(struct pending_tag, 1);
+	p->d = d;
+	p->tag = g_strdup("ice:");
+	if (ctl_tincan_request(d->tincan, &req, on_reply, p) < 0) {
+		g_free(p->tag);
+		g_free(p);
+	}
+}
+
+static const Ipop__OverlayInfo *find_info(const Ipop__NodeState *st,
+					  const char *name)
+{
+	size_t i;
+
+	for (i = 0; st && i < st->n_overlays; i++)
+		if (!strcmp(st->overlays[i]->name, name))
+			return st->overlays[i];
+	return NULL;
+}
+
+static void on_state(void *ctx, const Ipop__Response *resp, void *data)
+{
+	struct ctl_daemon *d = data;
+	const Ipop__NodeState *st = NULL;
+	guint i;
+
+	(void)ctx;
+	if (!resp)
+		return;
+	if (resp->result_case == IPOP__RESPONSE__RESULT_STATE)
+		st = resp->state;
+	for (i = 0; i < d->policies->len; i++) {
+		struct ctl_gvpn *g = d->policies->pdata[i];
+		ctl_gvpn_adopt(g, find_info(st, ctl_gvpn_name(g)));
+	}
+}
+
+static void t_connected(void *ctx, const Ipop__HelloReply *hello)
+{
+	struct ctl_daemon *d = ctx;
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__GetState gs = IPOP__GET_STATE__INIT;
+
+	if (hello->public_key.len != 32 || strlen(hello->uid) != 40) {
+		g_critical("tincan sent a malformed identity");
+		return;
+	}
+	if (d->uid[0] && strcmp(d->uid, hello->uid))
+		g_warning("tincan's identity changed (%s -> %s); restart the "
+			  "controller to use the new one", d->uid, hello->uid);
+	if (!d->uid[0]) {
+		g_strlcpy(d->uid, hello->uid, sizeof(d->uid));
+		memcpy(d->key, hello->public_key.data, 32);
+		make_policies(d);
+		d->xmpp = ctl_xmpp_new(d->cfg, d->uid, &xmpp_ops, d);
+	}
+	set_ice(d);
+	req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
+	req.get_state = &gs;
+	ctl_tincan_request(d->tincan, &req, on_state, d);
+}
+
+static void t_disconnected(void *ctx, bool replaced)
+{
+	struct ctl_daemon *d = ctx;
+
+	(void)d;
+	if (replaced)
+		g_warning("another controller took over tincan; this one idles "
+			  "until restarted");
+	else
+		g_message("tincan went away; reconnecting");
+}
+
+static void t_event(void *ctx, const Ipop__Event *ev)
+{
+	struct ctl_daemon *d = ctx;
+	const char *overlay = NULL;
+	struct ctl_gvpn *g;
+
+	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE)
+		overlay = ev->link_state->overlay;
+	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
+		overlay = ev->local_candidates->overlay;
+	g = policy_of(d, overlay);
+	if (g)
+		ctl_gvpn_event(g, ev);
+}
+
+static const struct ctl_tincan_ops tincan_ops = {
+	.on_connected = t_connected,
+	.on_disconnected = t_disconnected,
+	.on_event = t_event,
+};
+
+struct ctl_daemon *ctl_daemon_new(const struct ctl_config *cfg)
+{
+	struct ctl_daemon *d = g_new0(struct ctl_daemon, 1);
+
+	d->cfg = cfg;
+	d->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  NULL);
+	d->policies = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)ctl_gvpn_free);
+	d->bindings = g_ptr_array_new_with_free_func(g_free);
+	d->tincan = ctl_tincan_new(cfg->tincan_socket, &tincan_ops, d);
+	g_message("controller for %s starting; tincan at %s", cfg->jid,
+		  cfg->tincan_socket);
+	return d;
+}
+
+void ctl_daemon_shutdown(struct ctl_daemon *d)
+{
+	gint64 end = g_get_monotonic_time() + SHUTDOWN_FLUSH_MS * 1000;
+	guint i;
+
+	for (i = 0; d->xmpp && i < d->policies->len; i++)
+		ctl_gvpn_leave(d->policies->pdata[i]);
+	while (g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(10000);
+}
+
+void ctl_daemon_free(struct ctl_daemon *d)
+{
+	if (!d)
+		return;
+	ctl_xmpp_free(d->xmpp);
+	ctl_tincan_free(d->tincan);
+	g_ptr_array_free(d->policies, TRUE);
+	g_ptr_array_free(d->bindings, TRUE);
+	g_hash_table_destroy(d->roster);
+	g_free(d);
+}

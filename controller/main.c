@@ -1,0 +1,132 @@
+/*
+ * ipop-controller: the control-plane daemon.  Parses arguments, loads and
+ * validates the configuration, runs the daemon in the GLib main loop until
+ * SIGTERM or SIGINT, says goodbye and frees everything.
+ */
+#define G_LOG_DOMAIN "controller"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <glib-unix.h>
+#include <glib.h>
+#include <sodium.h>
+
+#include "controller/config.h"
+#include "controller/daemon.h"
+#include "tincan/log.h"
+
+#ifndef IPOP_VERSION
+#define IPOP_VERSION "0.0.0"
+#endif
+
+struct args {
+	gchar *config;
+	gchar *log_level;
+	gboolean check;
+	gboolean version;
+};
+
+static gboolean on_signal(gpointer loop)
+{
+	g_message("signal received, shutting down");
+	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a->config,
+		  "configuration file (YAML; see /usr/share/doc/ipop/examples)",
+		  "FILE" },
+		{ "log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
+		  "error|critical|warning|message|info|debug (default message)",
+		  "LEVEL" },
+		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &a->check,
+		  "validate the configuration and exit", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
+		  "print the version and exit", NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	g_autoptr(GOptionContext) oc =
+		g_option_context_new("- IPOP control plane (XMPP, GroupVPN)");
+	g_autoptr(GError) err = NULL;
+
+	g_option_context_set_summary(oc,
+		"Logs into XMPP, finds the members of its overlays and drives\n"
+		"the local ipop-tincan so that every member reaches every other.");
+	g_option_context_add_main_entries(oc, entries, NULL);
+	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
+		fprintf(stderr, "ipop-controller: %s (try --help)\n", err->message);
+		return -1;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "ipop-controller: unexpected argument '%s'\n",
+			argv[1]);
+		return -1;
+	}
+	if (!a->version && !a->config) {
+		fprintf(stderr, "ipop-controller: --config FILE is required "
+				"(try --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int run(const struct ctl_config *cfg)
+{
+	struct ctl_daemon *d = ctl_daemon_new(cfg);
+	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+	guint s1 = g_unix_signal_add(SIGTERM, on_signal, loop);
+	guint s2 = g_unix_signal_add(SIGINT, on_signal, loop);
+
+	g_main_loop_run(loop);
+	ctl_daemon_shutdown(d);
+	ctl_daemon_free(d);
+	g_source_remove(s1);
+	g_source_remove(s2);
+	g_main_loop_unref(loop);
+	return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct ctl_config *cfg = NULL;
+	g_autoptr(GError) err = NULL;
+	int rc = EXIT_FAILURE;
+
+	if (parse(argc, argv, &a) < 0)
+		goto out;
+	if (a.version) {
+		printf("ipop-controller %s\n", IPOP_VERSION);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	tc_log_init("ipop-controller", G_LOG_DOMAIN);
+	if (a.log_level && !tc_log_set_level(a.log_level)) {
+		fprintf(stderr, "ipop-controller: unknown log level '%s'\n",
+			a.log_level);
+		goto out;
+	}
+	if (sodium_init() < 0)
+		goto out;
+	cfg = ctl_config_load(a.config, &err);
+	if (!cfg) {
+		fprintf(stderr, "ipop-controller: %s\n", err->message);
+		goto out;
+	}
+	if (a.check) {
+		printf("%s: configuration OK (%u overlay%s)\n", a.config,
+		       cfg->n_overlays, cfg->n_overlays == 1 ? "" : "s");
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	rc = run(cfg);
+out:
+	ctl_config_free(cfg);
+	g_free(a.config);
+	g_free(a.log_level);
+	return rc;
+}

@@ -1,0 +1,358 @@
+/*
+ * Client of tincan's control socket for the controller.  Owns the socket,
+ * its watches, the frame reader, the output queue and the table of pending
+ * requests (id -> callback); a request whose answer never comes fails after
+ * CTL_TINCAN_TIMEOUT_MS.  Every callback runs from the main loop, never from
+ * inside ctl_tincan_request.
+ */
+#define G_LOG_DOMAIN "controller"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "controller/tincan.h"
+#include "proto/frame.h"
+#include "proto/pbutil.h"
+
+struct pending {
+	uint64_t id;
+	ctl_tincan_reply_fn fn;
+	void *data;
+	gint64 deadline;	/* monotonic us */
+};
+
+struct ctl_tincan {
+	char *path;
+	const struct ctl_tincan_ops *ops;
+	void *ctx;
+	int fd;
+	guint in_watch, out_watch, retry, sweep;
+	unsigned retry_ms;
+	bool hello_done;
+	bool replaced;
+	uint64_t next_id;
+	struct ipop_frame_reader *reader;
+	GByteArray *out;
+	GQueue pending;		/* struct pending *, in id order */
+};
+
+static void schedule_retry(struct ctl_tincan *t);
+
+/* Fails every pending request (resp NULL), oldest first. */
+static void fail_pending(struct ctl_tincan *t)
+{
+	struct pending *p;
+
+	while ((p = g_queue_pop_head(&t->pending))) {
+		p->fn(t->ctx, NULL, p->data);
+		g_free(p);
+	}
+}
+
+static void close_socket(struct ctl_tincan *t)
+{
+	if (t->in_watch)
+		g_source_remove(t->in_watch);
+	if (t->out_watch)
+		g_source_remove(t->out_watch);
+	t->in_watch = t->out_watch = 0;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	ipop_frame_reader_free(t->reader);
+	t->reader = NULL;
+	g_byte_array_set_size(t->out, 0);
+}
+
+static void lost(struct ctl_tincan *t, const char *why)
+{
+	bool was_up = t->hello_done;
+
+	g_message("tincan: connection lost: %s", why);
+	close_socket(t);
+	t->hello_done = false;
+	fail_pending(t);
+	if (was_up && t->ops->on_disconnected)
+		t->ops->on_disconnected(t->ctx, t->replaced);
+	if (!t->replaced)
+		schedule_retry(t);
+}
+
+static bool flush(struct ctl_tincan *t)
+{
+	while (t->out->len) {
+		ssize_t n = send(t->fd, t->out->data, t->out->len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0) {
+			lost(t, n < 0 ? g_strerror(errno) : "closed");
+			return false;
+		}
+		g_byte_array_remove_range(t->out, 0, (guint)n);
+	}
+	return true;
+}
+
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ctl_tincan *t = data;
+
+	(void)fd;
+	(void)cond;
+	if (!flush(t))
+		return G_SOURCE_REMOVE;
+	if (t->out->len)
+		return G_SOURCE_CONTINUE;
+	t->out_watch = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static int queue(struct ctl_tincan *t, Ipop__Envelope *env)
+{
+	size_t len;
+	uint8_t *frame = ipop_frame_encode(env, &len);
+
+	if (!frame)
+		return -EMSGSIZE;
+	g_byte_array_append(t->out, frame, (guint)len);
+	g_free(frame);
+	if (!t->out_watch)
+		t->out_watch = g_unix_fd_add(t->fd, G_IO_OUT, on_writable, t);
+	return 0;
+}
+
+static int send_request(struct ctl_tincan *t, Ipop__Request *req, uint64_t id)
+{
+	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+
+	env.version = IPOP_PROTOCOL_VERSION;
+	env.request_id = id;
+	env.body_case = IPOP__ENVELOPE__BODY_REQUEST;
+	env.request = req;
+	return queue(t, &env);
+}
+
+static void on_hello(struct ctl_tincan *t, const Ipop__Response *resp)
+{
+	if (resp->status != IPOP__STATUS__OK ||
+	    resp->result_case != IPOP__RESPONSE__RESULT_HELLO) {
+		g_warning("tincan refused our Hello: %s", resp->message);
+		lost(t, "hello refused");
+		return;
+	}
+	t->hello_done = true;
+	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
+	g_message("tincan: connected as CONTROLLER (node %s, tincan %s)",
+		  resp->hello->uid, resp->hello->version);
+	if (t->ops->on_connected)
+		t->ops->on_connected(t->ctx, resp->hello);
+}
+
+static void on_response(struct ctl_tincan *t, uint64_t id,
+			const Ipop__Response *resp)
+{
+	struct pending *p = g_queue_peek_head(&t->pending);
+
+	if (id == 0 && !t->hello_done) {
+		on_hello(t, resp);
+		return;
+	}
+	/* Responses come in request order; anything else is a bug there. */
+	if (!p || p->id != id) {
+		g_warning("tincan: response to unknown request %" G_GUINT64_FORMAT,
+			  id);
+		return;
+	}
+	g_queue_pop_head(&t->pending);
+	p->fn(t->ctx, resp, p->data);
+	g_free(p);
+}
+
+/* Handles one envelope; false if the connection is gone. */
+static bool dispatch(struct ctl_tincan *t, const Ipop__Envelope *env)
+{
+	if (env->body_case == IPOP__ENVELOPE__BODY_RESPONSE && env->response) {
+		on_response(t, env->request_id, env->response);
+		return t->fd >= 0;
+	}
+	if (env->body_case != IPOP__ENVELOPE__BODY_EVENT || !env->event)
+		return true;
+	if (env->event->kind_case == IPOP__EVENT__KIND_CONTROLLER_REPLACED) {
+		g_warning("tincan: another controller took over (%s)",
+			  env->event->controller_replaced->reason);
+		t->replaced = true;
+		lost(t, "replaced by another controller");
+		return false;
+	}
+	if (t->hello_done && t->ops->on_event)
+		t->ops->on_event(t->ctx, env->event);
+	return t->fd >= 0;
+}
+
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct ctl_tincan *t = data;
+	uint8_t buf[65536];
+	Ipop__Envelope *env;
+	ssize_t n;
+	int r;
+
+	(void)cond;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		t->in_watch = 0;
+		lost(t, n < 0 ? g_strerror(errno) : "tincan closed the socket");
+		return G_SOURCE_REMOVE;
+	}
+	r = ipop_frame_reader_feed(t->reader, buf, (size_t)n);
+	while (r >= 0 && (r = ipop_frame_reader_next(t->reader, &env)) == 1) {
+		bool alive = dispatch(t, env);
+		ipop__envelope__free_unpacked(env, NULL);
+		if (!alive)
+			return G_SOURCE_REMOVE;	/* watch already removed */
+	}
+	if (r < 0) {
+		t->in_watch = 0;
+		lost(t, "undecodable data from tincan");
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int try_connect(struct ctl_tincan *t)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__Hello hello = IPOP__HELLO__INIT;
+	int fd;
+
+	g_strlcpy(sa.sun_path, t->path, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	t->fd = fd;
+	t->replaced = false;
+	t->reader = ipop_frame_reader_new();
+	t->in_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+				    on_readable, t);
+	hello.protocol_version = IPOP_PROTOCOL_VERSION;
+	hello.role = IPOP__ROLE__CONTROLLER;
+	hello.client_name = ipop_cstr("ipop-controller");
+	req.kind_case = IPOP__REQUEST__KIND_HELLO;
+	req.hello = &hello;
+	return send_request(t, &req, 0);
+}
+
+static gboolean on_retry(gpointer data)
+{
+	struct ctl_tincan *t = data;
+	int r;
+
+	t->retry = 0;
+	r = try_connect(t);
+	if (r < 0) {
+		g_debug("tincan: connect %s: %s", t->path, g_strerror(-r));
+		schedule_retry(t);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void schedule_retry(struct ctl_tincan *t)
+{
+	if (t->retry)
+		return;
+	t->retry = g_timeout_add(t->retry_ms, on_retry, t);
+	t->retry_ms = MIN(t->retry_ms * 2, (unsigned)CTL_TINCAN_RETRY_MAX_MS);
+}
+
+static gboolean on_sweep(gpointer data)
+{
+	struct ctl_tincan *t = data;
+	struct pending *p = g_queue_peek_head(&t->pending);
+
+	if (p && g_get_monotonic_time() > p->deadline)
+		lost(t, "request timed out");
+	return G_SOURCE_CONTINUE;
+}
+
+struct ctl_tincan *ctl_tincan_new(const char *path,
+				  const struct ctl_tincan_ops *ops, void *ctx)
+{
+	struct ctl_tincan *t = g_new0(struct ctl_tincan, 1);
+
+	t->path = g_strdup(path);
+	t->ops = ops;
+	t->ctx = ctx;
+	t->fd = -1;
+	t->next_id = 1;
+	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
+	t->out = g_byte_array_new();
+	g_queue_init(&t->pending);
+	t->retry = g_idle_add(on_retry, t);
+	t->sweep = g_timeout_add(1000, on_sweep, t);
+	return t;
+}
+
+void ctl_tincan_free(struct ctl_tincan *t)
+{
+	if (!t)
+		return;
+	if (t->retry)
+		g_source_remove(t->retry);
+	g_source_remove(t->sweep);
+	close_socket(t);
+	fail_pending(t);
+	g_byte_array_free(t->out, TRUE);
+	g_free(t->path);
+	g_free(t);
+}
+
+int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
+		       ctl_tincan_reply_fn fn, void *data)
+{
+	struct pending *p;
+	int r;
+
+	if (!t->hello_done)
+		return -ENOTCONN;
+	r = send_request(t, req, t->next_id);
+	if (r < 0)
+		return r;
+	p = g_new0(struct pending, 1);
+	p->id = t->next_id++;
+	p->fn = fn;
+	p->data = data;
+	p->deadline = g_get_monotonic_time() +
+		      (gint64)CTL_TINCAN_TIMEOUT_MS * 1000;
+	g_queue_push_tail(&t->pending, p);
+	return 0;
+}
+
+bool ctl_tincan_is_connected(const struct ctl_tincan *t)
+{
+	return t->hello_done;
+}
+
+void ctl_tincan_reconnect(struct ctl_tincan *t)
+{
+	if (t->fd >= 0 || t->retry)
+		return;
+	t->replaced = false;
+	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
+	schedule_retry(t);
+}
