@@ -37,7 +37,7 @@ UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard test/fuzz/*.c)
 
-BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl $(if $(wildcard controller/main.c),$(BUILD)/ipop-controller)
+BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl $(if $(wildcard controller/xmpp.c),$(if $(wildcard controller/config.c),$(if $(wildcard controller/signal.c),$(BUILD)/ipop-controller)))
 
 .PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo bench install
 all: $(BINS)
