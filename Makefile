@@ -48,6 +48,7 @@ help:
 	@echo "make unit         unit tests only (no root needed)"
 	@echo "make e2e          end-to-end tests only"
 	@echo "make demo         the demo: two NATed hosts wired by ipopctl"
+	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
 	@echo "make analyze      clang-tidy over the sources"
@@ -112,6 +113,9 @@ test: $(BINS) $(BUILD)/unit-tests
 
 demo: $(BINS)
 	$(Q)tools/demo
+
+bench: $(BINS)
+	$(Q)tools/bench $(BENCH_ARGS)
 
 # clang reports -Wcast-qual inside protobuf-c's generated INIT macros even
 # from a system header (gcc does not); the gcc build keeps the warning.
