@@ -1,0 +1,341 @@
+/*
+ * Signalling payload codec: converts the attribute table of one
+ * <ipop xmlns="urn:ipop-c:signal:1"/> element into a validated struct
+ * ctl_sig and back, and computes the group membership proof.  Every value
+ * is checked for syntax and length before it is copied; unknown extra
+ * attributes are ignored so that newer peers may add fields.  No I/O.
+ */
+#define G_LOG_DOMAIN "controller"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <sodium.h>
+
+#include "controller/signal.h"
+#include "tincan/identity.h"
+
+enum {
+	OVERLAY_MAX = 32,
+	GROUP_MAX = 64,
+};
+
+static const char *const kind_names[] = {
+	[CTL_SIG_ADVERTISE] = "advertise",
+	[CTL_SIG_LINK] = "link",
+	[CTL_SIG_BYE] = "bye",
+};
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static int fail(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && why_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static const char *attr(GHashTable *attrs, const char *name)
+{
+	return g_hash_table_lookup(attrs, name);
+}
+
+/* True if s is 1..max bytes, each a letter, digit or one of extra. */
+static bool is_token(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!g_ascii_isalnum(s[i]) && strchr(extra, s[i]) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool is_b64_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '/';
+}
+
+/* True if s uses only the base64 alphabet with correct '=' padding. */
+static bool is_b64(const char *s, size_t len)
+{
+	size_t pad = 0;
+
+	if (len % 4 != 0)
+		return false;
+	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < len - pad; i++) {
+		if (!is_b64_char(s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Decodes canonical base64 of exactly n bytes into out.  GLib's decoder
+ * skips junk characters, so the alphabet and the length are checked first
+ * and the result is re-encoded to refuse non-canonical trailing bits. */
+static bool b64_exact(const char *s, uint8_t *out, size_t n)
+{
+	size_t len = strlen(s);
+	g_autofree guchar *raw = NULL;
+	g_autofree char *again = NULL;
+	gsize got = 0;
+
+	if (len != 4 * ((n + 2) / 3) || !is_b64(s, len))
+		return false;
+	raw = g_base64_decode(s, &got);
+	if (raw == NULL || got != n)
+		return false;
+	again = g_base64_encode(raw, got);
+	if (strcmp(again, s) != 0)
+		return false;
+	memcpy(out, raw, n);
+	return true;
+}
+
+/* Parses an address of family af and stores its canonical text form. */
+static bool ip_text(int af, const char *s, char *out, size_t out_len)
+{
+	uint8_t bin[16];
+
+	if (strlen(s) >= out_len || inet_pton(af, s, bin) != 1)
+		return false;
+	return inet_ntop(af, bin, out, out_len) != NULL;
+}
+
+static int decode_kind(GHashTable *attrs, enum ctl_sig_kind *kind, char *why,
+		       size_t why_len)
+{
+	const char *k = attr(attrs, "kind");
+
+	if (k == NULL)
+		return fail(why, why_len, "missing kind");
+	for (size_t i = 1; i < G_N_ELEMENTS(kind_names); i++) {
+		if (strcmp(k, kind_names[i]) == 0) {
+			*kind = i;
+			return 0;
+		}
+	}
+	return fail(why, why_len, "unknown kind");
+}
+
+/* The fields every kind carries: uid and overlay. */
+static int decode_common(GHashTable *attrs, struct ctl_sig *out, char *why,
+			 size_t why_len)
+{
+	const char *uid = attr(attrs, "uid");
+	const char *overlay = attr(attrs, "overlay");
+
+	if (uid == NULL)
+		return fail(why, why_len, "missing uid");
+	if (!tc_uid_is_valid(uid))
+		return fail(why, why_len, "bad uid");
+	memcpy(out->uid, uid, TC_UID_HEX_LEN + 1);
+	if (overlay == NULL)
+		return fail(why, why_len, "missing overlay");
+	if (!is_token(overlay, OVERLAY_MAX, "._-"))
+		return fail(why, why_len, "bad overlay");
+	g_strlcpy(out->overlay, overlay, sizeof(out->overlay));
+	return 0;
+}
+
+static int decode_key(GHashTable *attrs, struct ctl_sig *out, char *why,
+		      size_t why_len)
+{
+	const char *key = attr(attrs, "key");
+	char uid[TC_UID_HEX_LEN + 1];
+
+	if (key == NULL)
+		return fail(why, why_len, "missing key");
+	if (!b64_exact(key, out->key, sizeof(out->key)))
+		return fail(why, why_len, "key is not 32 bytes of base64");
+	tc_uid_from_key(out->key, uid);
+	if (strcmp(uid, out->uid) != 0)
+		return fail(why, why_len, "uid does not match key");
+	return 0;
+}
+
+static int decode_addrs(GHashTable *attrs, struct ctl_sig *out, char *why,
+			size_t why_len)
+{
+	const char *v4 = attr(attrs, "ipv4");
+	const char *v6 = attr(attrs, "ipv6");
+
+	if (v4 == NULL)
+		return fail(why, why_len, "missing ipv4");
+	if (!ip_text(AF_INET, v4, out->ipv4, sizeof(out->ipv4)))
+		return fail(why, why_len, "bad ipv4");
+	if (v6 != NULL && !ip_text(AF_INET6, v6, out->ipv6, sizeof(out->ipv6)))
+		return fail(why, why_len, "bad ipv6");
+	return 0;
+}
+
+static int decode_advertise(GHashTable *attrs, struct ctl_sig *out,
+			    char *why, size_t why_len)
+{
+	const char *group = attr(attrs, "group");
+	const char *proof = attr(attrs, "proof");
+	const char *ack = attr(attrs, "ack");
+	int r;
+
+	if ((r = decode_key(attrs, out, why, why_len)) < 0)
+		return r;
+	if (group == NULL)
+		return fail(why, why_len, "missing group");
+	if (!is_token(group, GROUP_MAX, "._-@"))
+		return fail(why, why_len, "bad group");
+	g_strlcpy(out->group, group, sizeof(out->group));
+	if ((r = decode_addrs(attrs, out, why, why_len)) < 0)
+		return r;
+	if (proof != NULL) {
+		if (!b64_exact(proof, out->proof, sizeof(out->proof)))
+			return fail(why, why_len, "bad proof");
+		out->has_proof = true;
+	}
+	if (ack != NULL && strcmp(ack, "1") != 0 && strcmp(ack, "0") != 0)
+		return fail(why, why_len, "bad ack");
+	out->ack = ack != NULL && strcmp(ack, "1") == 0;
+	return 0;
+}
+
+static int decode_link(GHashTable *attrs, struct ctl_sig *out, char *why,
+		       size_t why_len)
+{
+	const char *to = attr(attrs, "to");
+	const char *cands = attr(attrs, "cands");
+	size_t len;
+
+	if (to == NULL)
+		return fail(why, why_len, "missing to");
+	if (!tc_uid_is_valid(to))
+		return fail(why, why_len, "bad to");
+	memcpy(out->to, to, TC_UID_HEX_LEN + 1);
+	if (cands == NULL)
+		return fail(why, why_len, "missing cands");
+	len = strlen(cands);
+	if (len == 0 || len > CTL_SIG_MAX_BLOB || !is_b64(cands, len))
+		return fail(why, why_len, "bad cands");
+	out->cands = g_strdup(cands);
+	return 0;
+}
+
+/* untrusted: attrs come from any XMPP contact */
+int ctl_sig_decode(GHashTable *attrs, struct ctl_sig *out, char *why,
+		   size_t why_len)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (why != NULL && why_len > 0)
+		why[0] = '\0';
+	if (attrs == NULL)
+		return fail(why, why_len, "no attributes");
+	if ((r = decode_kind(attrs, &out->kind, why, why_len)) < 0 ||
+	    (r = decode_common(attrs, out, why, why_len)) < 0)
+		goto err;
+	switch (out->kind) {
+	case CTL_SIG_ADVERTISE:
+		r = decode_advertise(attrs, out, why, why_len);
+		break;
+	case CTL_SIG_LINK:
+		r = decode_link(attrs, out, why, why_len);
+		break;
+	case CTL_SIG_BYE:
+		r = 0;
+		break;
+	}
+	if (r == 0)
+		return 0;
+err:
+	ctl_sig_clear(out);
+	return r;
+}
+
+static void put(GHashTable *t, const char *name, const char *value)
+{
+	g_hash_table_insert(t, g_strdup(name), g_strdup(value));
+}
+
+static void put_b64(GHashTable *t, const char *name, const uint8_t *p,
+		    size_t n)
+{
+	g_hash_table_insert(t, g_strdup(name), g_base64_encode(p, n));
+}
+
+GHashTable *ctl_sig_encode(const struct ctl_sig *s)
+{
+	GHashTable *t;
+
+	if (s == NULL || s->kind < CTL_SIG_ADVERTISE || s->kind > CTL_SIG_BYE)
+		return NULL;
+	t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	put(t, "kind", kind_names[s->kind]);
+	put(t, "uid", s->uid);
+	put(t, "overlay", s->overlay);
+	if (s->kind == CTL_SIG_ADVERTISE) {
+		put_b64(t, "key", s->key, sizeof(s->key));
+		put(t, "group", s->group);
+		put(t, "ipv4", s->ipv4);
+		if (s->ipv6[0] != '\0')
+			put(t, "ipv6", s->ipv6);
+		if (s->has_proof)
+			put_b64(t, "proof", s->proof, sizeof(s->proof));
+		if (s->ack)
+			put(t, "ack", "1");
+	} else if (s->kind == CTL_SIG_LINK) {
+		put(t, "to", s->to);
+		put(t, "cands", s->cands != NULL ? s->cands : "");
+	}
+	return t;
+}
+
+void ctl_sig_clear(struct ctl_sig *s)
+{
+	if (s == NULL)
+		return;
+	g_free(s->cands);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The NUL after group and after uid separates the fields, so no two
+ * different (group, uid) pairs hash the same bytes. */
+void ctl_sig_proof(const uint8_t psk[32], const char *group, const char *uid,
+		   const uint8_t key[32], uint8_t out[CTL_SIG_PROOF_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, psk, 32, CTL_SIG_PROOF_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)group,
+				  strlen(group) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)uid, strlen(uid) + 1);
+	crypto_generichash_update(&st, key, 32);
+	crypto_generichash_final(&st, out, CTL_SIG_PROOF_LEN);
+	sodium_memzero(&st, sizeof(st));
+}
+
+bool ctl_sig_proof_ok(const struct ctl_sig *s, const uint8_t psk[32])
+{
+	uint8_t want[CTL_SIG_PROOF_LEN];
+	bool ok;
+
+	if (s == NULL || !s->has_proof)
+		return false;
+	ctl_sig_proof(psk, s->group, s->uid, s->key, want);
+	ok = sodium_memcmp(want, s->proof, sizeof(want)) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok;
+}
