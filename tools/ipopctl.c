@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -789,14 +790,21 @@ static int await_response(struct ctl *c, uint64_t id, int64_t deadline,
 	}
 }
 
-/* Prints "ipopctl: STATUS: message" for a failed response. */
+/* Prints "ipopctl: STATUS: message" for a failed response; control
+ * characters in tincan's message become spaces so it stays one line. */
 static int response_status(const Ipop__Response *r)
 {
+	char *msg, *p;
+
 	if (r->status == IPOP__STATUS__OK)
 		return CTL_OK;
-	fprintf(stderr, "ipopctl: %s: %s\n", status_name(r->status),
-		r->message != NULL && r->message[0] ? r->message
-						    : "(no message)");
+	msg = g_strdup(r->message != NULL && r->message[0] ? r->message
+							    : "(no message)");
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	fprintf(stderr, "ipopctl: %s: %s\n", status_name(r->status), msg);
+	g_free(msg);
 	/* Not speaking the same protocol is a protocol error, not a refusal. */
 	if (r->status == IPOP__STATUS__VERSION_MISMATCH)
 		return CTL_CONN;
@@ -1674,7 +1682,8 @@ static int cmd_log_level(struct ctl *c, struct args *a)
 
 static void print_echo(const ProtobufCBinaryData *d, bool json)
 {
-	char *s = g_strndup((const char *)d->data, d->len);
+	char *s = d->len > 0 ? g_strndup((const char *)d->data, d->len)
+			     : g_strdup("");
 	struct json j;
 
 	if (json) {
@@ -2083,6 +2092,15 @@ static void catch_interrupts(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Whether the reader of our stdout pipe has gone (so `events | head -1`
+ * ends even when no further event would make a write fail). */
+static bool stdout_gone(void)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
 /* Streams events until EOF, an interrupt, or stdout going away. */
 static int cmd_events(struct ctl *c, struct args *a)
 {
@@ -2099,8 +2117,11 @@ static int cmd_events(struct ctl *c, struct args *a)
 		r = read_env(c, deadline_after(500), &env);
 		if (r < 0)	/* EOF is the normal end of a stream */
 			return c->eof ? CTL_OK : -r;
-		if (r == 0)
+		if (r == 0) {
+			if (stdout_gone())
+				return CTL_OK;
 			continue;
+		}
 		if (env->body_case == IPOP__ENVELOPE__BODY_EVENT &&
 		    env->event != NULL)
 			print_event(env->event);
