@@ -1,0 +1,410 @@
+/*
+ * Tests of the controller configuration: a config using every key, a
+ * minimal one with its defaults, the documented example in etc/ (loaded
+ * next to its password and secret files, so relative names are resolved
+ * against the config's directory), and a table of invalid configs, each
+ * with the exact message fragment (file, line and key) it must produce.
+ * Secret files live in a mkdtemp directory; "@D@" in a config text stands
+ * for that directory.
+ */
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "controller/config.h"
+
+#define EXAMPLE "../../etc/controller-gvpn.yaml"
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+static char dir[] = "/tmp/test-config-XXXXXX";
+
+static void put(const char *name, const char *text, int mode)
+{
+	g_autofree char *p = g_build_filename(dir, name, NULL);
+
+	ck_assert(g_file_set_contents(p, text, -1, NULL));
+	ck_assert_int_eq(g_chmod(p, mode), 0);
+}
+
+static void setup(void)
+{
+	ck_assert_ptr_nonnull(g_mkdtemp(dir));
+	put("secret", SECRET, 0600);
+	put("short", "0123456", 0600);
+	put("loose", SECRET, 0644);
+	put("pw", "s3cret\n", 0600);
+	put("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+}
+
+static void teardown(void)
+{
+	static const char *const files[] = { "secret", "short", "loose", "pw",
+					     "ca.pem" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *p = g_build_filename(dir, files[i], NULL);
+
+		g_unlink(p);
+	}
+	g_rmdir(dir);
+}
+
+static char *subst(const char *text)
+{
+	g_autoptr(GString) s = g_string_new(text);
+
+	g_string_replace(s, "@D@", dir, 0);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static struct ctl_config *parse_ok(const char *text)
+{
+	g_autofree char *t = subst(text);
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c = ctl_config_parse(t, strlen(t), "t.yaml", &err);
+
+	ck_assert_msg(c != NULL, "unexpected error: %s",
+		      err ? err->message : "(none)");
+	return c;
+}
+
+static const char full_yaml[] =
+	"tincan:\n"
+	"  socket: /tmp/ipop/tincan.sock\n"
+	"state_dir: /tmp/ipop/state\n"
+	"xmpp:\n"
+	"  jid: alice@example.org\n"
+	"  password_file: @D@/pw\n"
+	"  server: 127.0.0.1\n"
+	"  port: 5223\n"
+	"  tls: off\n"
+	"  ca_file: @D@/ca.pem\n"
+	"ice:\n"
+	"  stun: ['192.0.2.1:3479', 192.0.2.2, '[2001:db8::1]:19302', '2001:db8::2']\n"
+	"  turn:\n"
+	"    - server: 192.0.2.3:3478\n"
+	"      user: u\n"
+	"      password: p\n"
+	"    - {server: '[2001:db8::3]', user: u2, password: p2}\n"
+	"overlays:\n"
+	"  - name: home\n"
+	"    type: gvpn\n"
+	"    tap: ipop0\n"
+	"    address: 10.10.0.1/16\n"
+	"    address6: fd00::1/64\n"
+	"    group: home@example.org\n"
+	"    secret_file: @D@/secret\n"
+	"    mtu: 1280\n"
+	"  - name: work.2\n"
+	"    type: gvpn\n"
+	"    tap: ipop-work\n"
+	"    address: 10.20.0.2/30\n"
+	"    group: work\n";
+
+static void check_server(const struct ctl_ice_server *s, const char *addr,
+			 unsigned port)
+{
+	ck_assert_str_eq(s->address, addr);
+	ck_assert_uint_eq(s->port, port);
+}
+
+static void check_full_ice(const struct ctl_config *c)
+{
+	ck_assert_uint_eq(c->n_stun, 4);
+	check_server(&c->stun[0], "192.0.2.1", 3479);
+	check_server(&c->stun[1], "192.0.2.2", 3478);
+	check_server(&c->stun[2], "2001:db8::1", 19302);
+	check_server(&c->stun[3], "2001:db8::2", 3478);
+	ck_assert_uint_eq(c->n_turn, 2);
+	check_server(&c->turn[0], "192.0.2.3", 3478);
+	ck_assert_str_eq(c->turn[0].user, "u");
+	ck_assert_str_eq(c->turn[0].password, "p");
+	check_server(&c->turn[1], "2001:db8::3", 3478);
+	ck_assert_str_eq(c->turn[1].password, "p2");
+}
+
+static void check_full_overlays(const struct ctl_config *c)
+{
+	const struct ctl_overlay_config *o = &c->overlays[0];
+	uint8_t psk[CTL_PSK_LEN];
+
+	ck_assert_uint_eq(c->n_overlays, 2);
+	ck_assert_str_eq(o->name, "home");
+	ck_assert_int_eq(o->type, CTL_OVERLAY_GVPN);
+	ck_assert_str_eq(o->tap, "ipop0");
+	ck_assert_str_eq(o->ipv4, "10.10.0.1");
+	ck_assert_uint_eq(o->ipv4_prefix, 16);
+	ck_assert_str_eq(o->ipv6, "fd00::1");
+	ck_assert_uint_eq(o->ipv6_prefix, 64);
+	ck_assert_str_eq(o->group, "home@example.org");
+	ck_assert_uint_eq(o->mtu, 1280);
+	ck_assert(o->has_secret);
+	crypto_generichash(psk, sizeof(psk), (const uint8_t *)SECRET,
+			   strlen(SECRET), NULL, 0);
+	ck_assert_mem_eq(o->psk, psk, sizeof(psk));
+	o = &c->overlays[1];
+	ck_assert_str_eq(o->name, "work.2");
+	ck_assert_str_eq(o->tap, "ipop-work");
+	ck_assert_uint_eq(o->ipv4_prefix, 30);
+	ck_assert(!o->has_secret);
+	ck_assert_ptr_null(o->ipv6);
+	ck_assert_uint_eq(o->mtu, CTL_MTU_DEFAULT);
+}
+
+START_TEST(test_full)
+{
+	struct ctl_config *c = parse_ok(full_yaml);
+	g_autofree char *ca = g_build_filename(dir, "ca.pem", NULL);
+
+	ck_assert_str_eq(c->path, "t.yaml");
+	ck_assert_str_eq(c->tincan_socket, "/tmp/ipop/tincan.sock");
+	ck_assert_str_eq(c->state_dir, "/tmp/ipop/state");
+	ck_assert_str_eq(c->jid, "alice@example.org");
+	ck_assert_str_eq(c->password, "s3cret");
+	ck_assert_str_eq(c->server, "127.0.0.1");
+	ck_assert_uint_eq(c->port, 5223);
+	ck_assert_int_eq(c->tls, CTL_TLS_OFF);
+	ck_assert_str_eq(c->ca_file, ca);
+	check_full_ice(c);
+	check_full_overlays(c);
+	ctl_config_free(c);
+}
+END_TEST
+
+#define MIN_XMPP "xmpp:\n  jid: bob@example.net\n  password: pw\n"
+#define MIN_OVERLAY                                                        \
+	"overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"            \
+	"    address: 10.0.0.1/24\n    group: g\n"
+
+START_TEST(test_minimal)
+{
+	struct ctl_config *c = parse_ok(MIN_XMPP MIN_OVERLAY);
+
+	ck_assert_str_eq(c->tincan_socket, "/run/ipop/tincan.sock");
+	ck_assert_str_eq(c->state_dir, "/var/lib/ipop-controller");
+	ck_assert_str_eq(c->password, "pw");
+	ck_assert_str_eq(c->server, "example.net");
+	ck_assert_uint_eq(c->port, 5222);
+	ck_assert_int_eq(c->tls, CTL_TLS_REQUIRED);
+	ck_assert_ptr_null(c->ca_file);
+	ck_assert_uint_eq(c->n_stun, 0);
+	ck_assert_uint_eq(c->n_turn, 0);
+	ck_assert_uint_eq(c->n_overlays, 1);
+	ck_assert_uint_eq(c->overlays[0].mtu, 1400);
+	ck_assert(!c->overlays[0].has_secret);
+	ck_assert_ptr_null(c->overlays[0].ipv6);
+	ctl_config_free(c);
+	ctl_config_free(NULL);
+}
+END_TEST
+
+/* The example, copied next to the password and secret files it names by
+ * relative paths, loads; so relative names follow the config file. */
+START_TEST(test_example)
+{
+	g_autofree char *text = NULL, *copy = NULL, *pw = NULL, *sec = NULL;
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+	gsize len;
+
+	ck_assert(g_file_get_contents(EXAMPLE, &text, &len, NULL));
+	copy = g_build_filename(dir, "example.yaml", NULL);
+	pw = g_build_filename(dir, "xmpp-password", NULL);
+	sec = g_build_filename(dir, "group-secret", NULL);
+	ck_assert(g_file_set_contents(copy, text, (gssize)len, NULL));
+	put("xmpp-password", "from-the-file\n", 0600);
+	put("group-secret", SECRET, 0600);
+	c = ctl_config_load(copy, &err);
+	g_unlink(copy);
+	g_unlink(pw);
+	g_unlink(sec);
+	ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+	ck_assert_str_eq(c->path, copy);
+	ck_assert_str_eq(c->password, "from-the-file");
+	ck_assert_uint_eq(c->n_overlays, 1);
+	ck_assert(c->overlays[0].has_secret);
+	ck_assert_int_eq(c->overlays[0].type, CTL_OVERLAY_GVPN);
+	ctl_config_free(c);
+}
+END_TEST
+
+/* Without the secret files the example fails, naming the resolved path. */
+START_TEST(test_load_errors)
+{
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c = ctl_config_load(EXAMPLE, &err);
+
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err->message, EXAMPLE ":") == err->message &&
+			      strstr(err->message,
+				     "key 'xmpp.password_file': cannot open "
+				     "'../../etc/xmpp-password'"),
+		      "%s", err->message);
+	g_clear_error(&err);
+	ck_assert_ptr_null(ctl_config_load("no/such/config.yaml", &err));
+	ck_assert(g_error_matches(err, CTL_CONFIG_ERROR, 0));
+	ck_assert_ptr_nonnull(strstr(err->message, "no/such/config.yaml"));
+}
+END_TEST
+
+#define X MIN_XMPP		/* lines 1-3 */
+#define O MIN_OVERLAY		/* 6 lines */
+#define O_HEAD "overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"
+#define STUN9 "1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, " \
+	"1.1.1.7, 1.1.1.8, 1.1.1.9"
+#define TURN "{server: 1.2.3.4, user: u, password: p}"
+
+static const struct bad {
+	const char *yaml;
+	const char *want;
+} bad[] = {
+	/* structure */
+	{ "", "t.yaml:1: the configuration is empty" },
+	{ "# only a comment\n", "t.yaml:1: the configuration is empty" },
+	{ "- a\n- b\n", "t.yaml:1: the top level must be a mapping of keys, not a list" },
+	{ "hello\n", "t.yaml:1: the top level must be a mapping of keys, not a single value" },
+	{ X "  port: [5222\n", "t.yaml:5: YAML syntax error: did not find expected ',' or ']'" },
+	{ "xmpp:\n  jid: a@b\n\tpassword: x\n", "t.yaml:3: YAML syntax error: found a tab character that violates indentation" },
+	{ X "  server: &h 127.0.0.1\n", "t.yaml:4: YAML anchors and aliases are not supported" },
+	{ "xmpp: &x\n  jid: a@b\n", "t.yaml:1: YAML anchors and aliases are not supported" },
+	{ X O "ice:\n  stun: [*a]\n", "t.yaml:11: YAML anchors and aliases are not supported" },
+	{ X O "---\n" X O, "t.yaml:10: only one YAML document is allowed" },
+	{ "xmpp:\n  jid: a@b\n  password: \"x\\0y\"\n", "t.yaml:3: NUL byte in a value" },
+	/* unknown and duplicate keys */
+	{ X "  prot: 5222\n", "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, password_file, server, port, tls, ca_file)" },
+	{ "xmmp:\n  jid: a@b\n", "t.yaml:1: key 'xmmp': unknown key (expected one of: tincan, state_dir, xmpp, ice, overlays)" },
+	{ X O "    gruop: g\n", "t.yaml:10: key 'overlays[0].gruop': unknown key" },
+	{ X "  jid: c@d\n", "t.yaml:4: key 'xmpp.jid': duplicate key (first on line 2)" },
+	{ X "xmpp:\n  jid: c@d\n", "t.yaml:4: key 'xmpp': duplicate key (first on line 1)" },
+	{ "{[a]: 1}\n", "t.yaml:1: key '(top level)': a key must be a plain name" },
+	/* required keys */
+	{ O, "t.yaml:1: key 'xmpp': required key is missing" },
+	{ X, "t.yaml:1: key 'overlays': required key is missing" },
+	{ "xmpp:\n  password: x\n", "t.yaml:2: key 'xmpp.jid': required key is missing" },
+	{ "xmpp:\n  jid: a@b\n  port: 5222\n", "t.yaml:2: key 'xmpp.password': required key is missing (give password or password_file)" },
+	{ X "overlays:\n  - type: gvpn\n    tap: t0\n", "t.yaml:5: key 'overlays[0].name': required key is missing" },
+	{ X "overlays:\n  - name: o\n    tap: t0\n", "t.yaml:5: key 'overlays[0].type': required key is missing" },
+	{ X "overlays:\n  - name: o\n    type: gvpn\n", "t.yaml:5: key 'overlays[0].tap': required key is missing" },
+	{ X O_HEAD "    group: g\n", "t.yaml:5: key 'overlays[0].address': required key is missing (type gvpn needs it)" },
+	{ X O_HEAD "    address: 10.0.0.1/24\n", "t.yaml:5: key 'overlays[0].group': required key is missing (type gvpn needs it)" },
+	{ X "ice:\n  turn:\n    - server: 1.2.3.4:3478\n      user: u\n", "t.yaml:6: key 'ice.turn[0].password': required key is missing" },
+	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p}\n", "t.yaml:6: key 'ice.turn[0].user': required key is missing" },
+	/* wrong types */
+	{ "xmpp:\n  - jid: a@b\n", "t.yaml:2: key 'xmpp': must be a mapping, not a list" },
+	{ "xmpp: alice\n", "t.yaml:1: key 'xmpp': must be a mapping, not a single value" },
+	{ "xmpp:\n  jid: {a: b}\n", "t.yaml:2: key 'xmpp.jid': must be a single value, not a mapping" },
+	{ X "  port: [1]\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
+	{ X "overlays:\n  name: o\n", "t.yaml:5: key 'overlays': must be a list, not a mapping" },
+	{ X "overlays:\n  - o\n", "t.yaml:5: key 'overlays[0]': must be a mapping, not a single value" },
+	{ X "ice:\n  stun: 1.2.3.4\n", "t.yaml:5: key 'ice.stun': must be a list, not a single value" },
+	{ X "ice:\n  turn: [1.2.3.4]\n", "t.yaml:5: key 'ice.turn[0]': must be a mapping, not a single value" },
+	{ "state_dir: [a]\n", "t.yaml:1: key 'state_dir': must be a single value, not a list" },
+	{ "tincan: /run/x\n", "t.yaml:1: key 'tincan': must be a mapping, not a single value" },
+	/* xmpp values */
+	{ X "  port: 0\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
+	{ X "  port: 65536\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
+	{ X "  port: 52x\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
+	{ X "  port: -1\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
+	{ X "  tls: yes\n", "t.yaml:4: key 'xmpp.tls': must be required or off, not 'yes'" },
+	{ X "  server: bad host\n", "t.yaml:4: key 'xmpp.server': 'bad host' is not a host name or IP address" },
+	{ X "  ca_file: @D@/missing.pem\n", "t.yaml:4: key 'xmpp.ca_file': cannot read '@D@/missing.pem'" },
+	{ "xmpp:\n  jid: a@b/res\n", "t.yaml:2: key 'xmpp.jid': 'a@b/res' is not a bare JID" },
+	{ "xmpp:\n  jid: alice\n", "t.yaml:2: key 'xmpp.jid': 'alice' is not a bare JID" },
+	{ "xmpp:\n  jid: a@b\n  password:\n", "t.yaml:3: key 'xmpp.password': must not be empty" },
+	{ X "  password_file: @D@/pw\n", "t.yaml:4: key 'xmpp.password_file': give either xmpp.password or xmpp.password_file, not both" },
+	{ "xmpp:\n  password_file: @D@/pw\n  password: x\n", "t.yaml:3: key 'xmpp.password': give either" },
+	{ "xmpp:\n  jid: a@b\n  password_file: no-such-file\n", "t.yaml:3: key 'xmpp.password_file': cannot open 'no-such-file': No such file" },
+	{ "xmpp:\n  jid: a@b\n  password_file: @D@/loose\n", "t.yaml:3: key 'xmpp.password_file': '@D@/loose' is accessible by group or others (mode 0644)" },
+	{ "xmpp:\n  jid: a@b\n  password_file: @D@\n", "t.yaml:3: key 'xmpp.password_file': '@D@' is not a regular file" },
+	/* ice values */
+	{ X "ice:\n  stun: [stun.example.org]\n", "t.yaml:5: key 'ice.stun[0]': 'stun.example.org' must be a numeric IP address with an optional :PORT (host names are not resolved; write IPv6 as [addr]:port)" },
+	{ X "ice:\n  stun:\n    - 1.2.3.4\n    - 1.2.3.4:0\n", "t.yaml:7: key 'ice.stun[1]': '1.2.3.4:0' must be a numeric IP address" },
+	{ X "ice:\n  stun: ['1.2.3.4:']\n", "t.yaml:5: key 'ice.stun[0]': '1.2.3.4:' must be a numeric IP" },
+	{ X "ice:\n  stun: ['[2001:db8::1]3478']\n", "t.yaml:5: key 'ice.stun[0]': '[2001:db8::1]3478' must be a numeric IP" },
+	{ X "ice:\n  stun: ['[1.2.3.4]:3478']\n", "t.yaml:5: key 'ice.stun[0]': '[1.2.3.4]:3478' must be a numeric IP" },
+	{ X "ice:\n  stun: [" STUN9 "]\n", "t.yaml:5: key 'ice.stun': at most 8 entries are allowed (9 given)" },
+	{ X "ice:\n  turn: [" TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "]\n", "t.yaml:5: key 'ice.turn': at most 8 entries are allowed (9 given)" },
+	{ X "ice:\n  turn:\n    - server: turn.example.org:3478\n", "t.yaml:6: key 'ice.turn[0].server': 'turn.example.org:3478' must be a numeric IP address" },
+	{ X "ice:\n  sturn: []\n", "t.yaml:5: key 'ice.sturn': unknown key (expected one of: stun, turn)" },
+	/* overlay values */
+	{ X "overlays: []\n", "t.yaml:4: key 'overlays': at least one overlay is required" },
+	{ X O "    address6: fd00::1\n", "t.yaml:10: key 'overlays[0].address6': 'fd00::1' must be an IPv6 address with a prefix length" },
+	{ X O_HEAD "    address: 10.0.0/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0/24' must be an IPv4 address with a prefix length A.B.C.D/P, P 1-30" },
+	{ X O_HEAD "    address: 10.0.0.1\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1' must be an IPv4" },
+	{ X O_HEAD "    address: 10.0.0.1/31\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/31' must be an IPv4" },
+	{ X O_HEAD "    address: 10.0.0.1/0\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/0' must be an IPv4" },
+	{ X O_HEAD "    address: 10.0.0.1/2x\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/2x' must be an IPv4" },
+	{ X O_HEAD "    address: fd00::1/64\n", "t.yaml:8: key 'overlays[0].address': 'fd00::1/64' must be an IPv4" },
+	{ X O_HEAD "    address: 10.0.0.0/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.0/24' is the network or broadcast address" },
+	{ X O_HEAD "    address: 10.0.0.255/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.255/24' is the network or broadcast address" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n", "t.yaml:6: key 'overlays[0].type': type 'svpn' is not supported yet" },
+	{ X "overlays:\n  - name: o\n    type: switch\n", "t.yaml:6: key 'overlays[0].type': type 'switch' is not supported yet" },
+	{ X "overlays:\n  - name: o\n    type: vpn\n", "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not 'vpn'" },
+	{ X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' may only contain A-Z a-z 0-9 . _ -" },
+	{ X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n", "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
+	{ X "overlays:\n  - tap: ipop-very-long-tap\n", "t.yaml:5: key 'overlays[0].tap': 'ipop-very-long-tap' is longer than 15 bytes" },
+	{ X "overlays:\n  - tap: ipop/0\n", "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain" },
+	{ X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may only contain A-Z a-z 0-9 . _ - @" },
+	{ X O "    mtu: 575\n", "t.yaml:10: key 'overlays[0].mtu': must be 576-9000" },
+	{ X O "    mtu: 9001\n", "t.yaml:10: key 'overlays[0].mtu': must be 576-9000" },
+	{ X O "    secret_file: @D@/short\n", "t.yaml:10: key 'overlays[0].secret_file': '@D@/short' is too short (7 bytes, at least 16)" },
+	{ X O "    secret_file: @D@/loose\n", "t.yaml:10: key 'overlays[0].secret_file': '@D@/loose' is accessible by group or others (mode 0644): run chmod 600 on it" },
+	{ X O "    secret_file: @D@/none\n", "t.yaml:10: key 'overlays[0].secret_file': cannot open '@D@/none': No such file" },
+	{ X O "  - name: o\n", "t.yaml:10: key 'overlays[1].name': duplicate overlay name 'o' (also overlays[0])" },
+	{ X O "  - name: p\n    tap: t0\n", "t.yaml:11: key 'overlays[1].tap': duplicate tap 't0' (also overlays[0])" },
+};
+
+START_TEST(test_bad)
+{
+	const struct bad *b = &bad[_i];
+	g_autofree char *text = subst(b->yaml), *want = subst(b->want);
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+
+	c = ctl_config_parse(text, strlen(text), "t.yaml", &err);
+	ck_assert_msg(c == NULL, "row %d parsed", _i);
+	ck_assert(g_error_matches(err, CTL_CONFIG_ERROR, 0));
+	ck_assert_msg(strstr(err->message, want) == err->message,
+		      "row %d: got \"%s\", want \"%s...\"", _i, err->message,
+		      want);
+}
+END_TEST
+
+/* Seventeen overlays are one too many. */
+START_TEST(test_too_many_overlays)
+{
+	g_autoptr(GString) s = g_string_new(MIN_XMPP "overlays:\n");
+	g_autoptr(GError) err = NULL;
+
+	for (int i = 0; i < CTL_MAX_OVERLAYS + 1; i++)
+		g_string_append_printf(s,
+				       "  - {name: o%d, type: gvpn, tap: t%d, "
+				       "address: 10.0.%d.1/24, group: g}\n",
+				       i, i, i);
+	ck_assert_ptr_null(ctl_config_parse(s->str, s->len, "t.yaml", &err));
+	ck_assert_str_eq(err->message,
+			 "t.yaml:5: key 'overlays': at most 16 entries are allowed (17 given)");
+	g_string_truncate(s, strrchr(s->str, '\n') - s->str);
+	g_string_truncate(s, strrchr(s->str, '\n') - s->str + 1);
+	ctl_config_free(parse_ok(s->str));
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_example);
+	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_too_many_overlays);
+	tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
+	suite_add_tcase(s, tc);
+	return s;
+}
