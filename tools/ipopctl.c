@@ -738,8 +738,11 @@ static int read_env(struct ctl *c, int64_t deadline, Ipop__Envelope **out)
 			if (!c->eof_ok)
 				conn_err("%s: connection closed by tincan",
 					 c->socket_path);
-		} else {
+		} else if (r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO) {
 			conn_err("%s: protocol error: %s", c->socket_path,
+				 g_strerror(-r));
+		} else {
+			conn_err("%s: connection lost: %s", c->socket_path,
 				 g_strerror(-r));
 		}
 		return -CTL_CONN;
