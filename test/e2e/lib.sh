@@ -27,6 +27,7 @@ E2E_NETNS=()		# namespaces this run created
 E2E_LOGS=()		# logs whose tail is shown on failure
 E2E_ERR=""		# stderr of the last failed run_step
 declare -A TINCAN_PID=()
+declare -A E2E_LOG_MARK=()	# log -> lines already shown
 TAP_N=0
 TAP_FAILED=0
 
@@ -144,13 +145,19 @@ e2e_cleanup()
 
 # ---- TAP reporting ----------------------------------------------------------
 
+# e2e_dump_logs: the tail of what each log gained since the last dump.
 e2e_dump_logs()
 {
-	local f
+	local f n from
 	for f in "${E2E_LOGS[@]}"; do
 		[[ -s $f ]] || continue
-		echo "# --- last lines of $(basename "$f") ---"
-		tail -n "${E2E_TAIL:-25}" "$f" | sed 's/^/#   /'
+		n=$(wc -l <"$f")
+		from=${E2E_LOG_MARK[$f]:-0}
+		E2E_LOG_MARK[$f]=$n
+		((n > from)) || continue
+		echo "# --- $(basename "$f"), last of lines $((from + 1))-$n ---"
+		tail -n +"$((from + 1))" "$f" | tail -n "${E2E_TAIL:-30}" |
+			sed 's/^/#   /'
 	done
 }
 
@@ -237,7 +244,9 @@ tap_done()
 
 ns_name() { echo "${E2E_PREFIX}$1"; }
 
-# nsx NS CMD...: run CMD in this run's namespace NS.
+# nsx NS CMD...: run CMD in this run's namespace NS.  Not for background
+# processes whose PID is tracked: `nsx ... &` forks a subshell, and $! would
+# be that shell rather than the process (use `ip netns exec ... &` instead).
 nsx()
 {
 	local ns=$1
@@ -267,10 +276,22 @@ veth_add()
 # devices, and coturn only refuses 127/8 peers, not addresses on lo).  NAT WAN
 # legs are routed through it, so iptables in it can cut the direct path
 # between two NATs while coturn stays reachable from both.
+#
+# Its default route leads to "sink", a namespace that forwards nothing and
+# silently swallows what it gets, like the Internet does with packets for
+# private addresses.  Without it, coturn relaying an ICE check to a peer's
+# host candidate (10.x) gets ENETUNREACH from sendmsg and closes the whole
+# allocation, and relayed links then fail.
 pub_add()
 {
 	ns_add pub || return 1
-	nsx pub sysctl -qw net.ipv4.ip_forward=1 &&
+	ns_add sink || return 1
+	veth_add pub sink0 sink sink0 || return 1
+	ip -n "$(ns_name pub)" addr add 100.64.255.1/30 dev sink0 &&
+		ip -n "$(ns_name sink)" addr add 100.64.255.2/30 dev sink0 &&
+		ip -n "$(ns_name pub)" route add default via 100.64.255.2 &&
+		nsx sink sysctl -qw net.ipv4.ip_forward=0 &&
+		nsx pub sysctl -qw net.ipv4.ip_forward=1 &&
 		ip -n "$(ns_name pub)" addr add "$TURN_IP/32" dev lo &&
 		ip -n "$(ns_name pub)" addr add "$STUN_IP/32" dev lo
 }
@@ -326,7 +347,7 @@ pub_block_direct()
 }
 
 # topo_two_nats: the standard topology:
-#   pub (router, coturn) -- nat1 (100.64.1.2) -- LAN 10.1.0.0/24 -- h1 (.2)
+#   sink -- pub (router, coturn) -- nat1 (100.64.1.2) -- LAN 10.1.0.0/24 -- h1 (.2)
 #                        -- nat2 (100.64.2.2) -- LAN 10.2.0.0/24 -- h2 (.2)
 topo_two_nats()
 {
@@ -368,8 +389,10 @@ turn_start()
 		pidfile=$d/turnserver.pid
 		log-file=stdout
 		simple-log
+		verbose
 	EOF
-	nsx pub turnserver -c "$d/turn.conf" >"$E2E_TMP/turnserver.log" 2>&1 &
+	ip netns exec "$(ns_name pub)" turnserver -c "$d/turn.conf" \
+		>"$E2E_TMP/turnserver.log" 2>&1 &
 	e2e_track_pid $!
 	e2e_track_log "$E2E_TMP/turnserver.log"
 	wait_until 10 turn_listening
@@ -410,7 +433,7 @@ ctl()
 tincan_start()
 {
 	local name=$1 ns=$2 log=$E2E_TMP/$1.log
-	nsx "$ns" "$TINCAN" --socket "$(tincan_sock "$name")" \
+	ip netns exec "$(ns_name "$ns")" "$TINCAN" --socket "$(tincan_sock "$name")" \
 		--state-dir "$E2E_TMP/$name.state" --log-level debug \
 		--foreground >>"$log" 2>&1 &
 	TINCAN_PID[$name]=$!

@@ -1,0 +1,275 @@
+#!/bin/bash
+# End-to-end test of the ipop-tincan dataplane through two NATs and coturn.
+#
+#                          ns "pub" (router)
+#                coturn: TURN 100.64.0.1:3478, STUN 100.64.0.2:3478
+#                 100.64.1.1 /          \ 100.64.2.1
+#                           /            \
+#          100.64.1.2 wan  /              \  wan 100.64.2.2
+#               ns "nat1" (MASQUERADE)    ns "nat2" (MASQUERADE)
+#                10.1.0.1  |               |  10.2.0.1   (new/invalid from wan dropped)
+#                          |               +------------------+
+#                10.1.0.2  |      10.2.0.2 |         10.2.0.3 |
+#                   ns "h1"           ns "h2"             ns "h3"
+#                 ipop-tincan t1    ipop-tincan t2      ipop-tincan t3
+#              ipop0 10.254.0.1    ipop0 10.254.0.2    ipop0 10.254.0.3
+#               fd00:254::1/64      fd00:254::2/64      fd00:254::3/64
+#
+# ipopctl runs in the root namespace against the tincans' Unix sockets in the
+# temp dir and is the only thing that wires them.  Asserted: no overlay
+# traffic before a link exists; IPv4, IPv6 and TCP (iperf3) across once it is
+# up; traffic keeps flowing with no client connected; a peer pinned to the
+# wrong public key never connects; with the direct path between the NATs cut
+# a fresh link comes up through the TURN relay; remove-link stops traffic;
+# SIGTERM exits cleanly.  Measurements are printed as "# measured" lines.
+
+set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+OV=vpn
+e2e_require_tools "$TINCAN" "$IPOPCTL" iperf3 ss
+e2e_init
+
+# ---- topology -----------------------------------------------------------------
+
+must "build namespaces and NAT routers" topo_two_nats
+must "add h3 behind nat2" host_add nat2 2 h3 3
+must "start coturn" turn_start
+
+check "h1's traffic leaves through nat1 (STUN sees 100.64.1.2)" \
+	test "$(stun_mapped h1)" = 100.64.1.2
+check "h2's traffic leaves through nat2 (STUN sees 100.64.2.2)" \
+	test "$(stun_mapped h2)" = 100.64.2.2
+check_fails "h1 cannot reach h2's LAN address directly" \
+	nsx h1 ping -n -c 1 -W 1 10.2.0.2
+
+# ---- tincans --------------------------------------------------------------------
+
+must "start ipop-tincan t1 in h1" tincan_start t1 h1
+must "start ipop-tincan t2 in h2" tincan_start t2 h2
+must "start ipop-tincan t3 in h3" tincan_start t3 h3
+U1=$(tincan_uid t1) && U2=$(tincan_uid t2) && U3=$(tincan_uid t3)
+must "read uids with ipopctl --json status" test -n "${U1:-}" -a -n "${U2:-}" -a -n "${U3:-}"
+tap_note "t1 uid $U1, t2 uid $U2, t3 uid $U3"
+
+for i in 1 2 3; do
+	must "create-overlay on t$i" ctl "t$i" create-overlay "$OV" --tap ipop0 \
+		--ipv4 "10.254.0.$i/24" --ipv6 "fd00:254::$i/64"
+	must "set-ice on t$i" ice_set "t$i"
+done
+check "ipopctl status shows the overlay on t1" \
+	sh -c "'$IPOPCTL' --socket '$(tincan_sock t1)' --json status |
+		jq -e '.overlays[] | select(.name == \"$OV\" and .tap == \"ipop0\")'"
+
+check "no overlay ping h1 -> h2 before a link exists" ping_fails h1 10.254.0.2
+
+# ---- a direct link through both NATs ----------------------------------------------
+
+# link_is_down NAME PEER_UID: the link exists and is not connected.
+link_is_down()
+{
+	local st
+	st=$(link_field "$1" "$OV" "$2" state) || return 1
+	echo "state $st"
+	[[ -n $st && $st != connected ]]
+}
+
+# link_uses_relay NAME PEER_UID: either end of the selected pair is a relay.
+link_uses_relay()
+{
+	local l r
+	l=$(link_field "$1" "$OV" "$2" local_type) || l=
+	r=$(link_field "$1" "$OV" "$2" remote_type) || r=
+	echo "local_type $l, remote_type $r"
+	[[ $l == relay || $r == relay ]]
+}
+
+# link_is_direct NAME PEER_UID: a selected pair with no relay at either end.
+link_is_direct()
+{
+	local l r
+	l=$(link_field "$1" "$OV" "$2" local_type) &&
+		r=$(link_field "$1" "$OV" "$2" remote_type) || return 1
+	echo "local_type $l, remote_type $r"
+	[[ -n $l && -n $r && $l != relay && $r != relay ]]
+}
+
+# link_counts_both_ways NAME PEER_UID: tx and rx packet counters moved.
+link_counts_both_ways()
+{
+	local tx rx
+	tx=$(link_field "$1" "$OV" "$2" tx_packets) &&
+		rx=$(link_field "$1" "$OV" "$2" rx_packets) || return 1
+	echo "tx_packets $tx, rx_packets $rx"
+	((tx > 0 && rx > 0))
+}
+
+# connect_pair A B N_A N_B TIMEOUT_MS: wire a link between tincans A and B
+# (overlay addresses .N_A and .N_B) with ipopctl only and wait until both
+# ends are connected.  Sets SETUP_MS to the time from create-link to both
+# wait-links returning.
+connect_pair()
+{
+	local a=$1 b=$2 ia=$3 ib=$4 tmo=$5 t0 rc=0
+	t0=$(now_ms)
+	must "create-link $a -> $b" link_create "$a" "$OV" "$b"
+	must "create-link $b -> $a" link_create "$b" "$OV" "$a"
+	must "exchange candidate blobs $a <-> $b" link_exchange "$OV" "$a" "$b"
+	must "map-peer on $a" peer_map "$a" "$OV" "$b" --ipv4 "10.254.0.$ib" \
+		--ipv6 "fd00:254::$ib"
+	must "map-peer on $b" peer_map "$b" "$OV" "$a" --ipv4 "10.254.0.$ia" \
+		--ipv6 "fd00:254::$ia"
+	check "wait-link: $a's link to $b is connected" \
+		link_wait "$a" "$OV" "$b" "$tmo" || rc=1
+	check "wait-link: $b's link to $a is connected" \
+		link_wait "$b" "$OV" "$a" "$tmo" || rc=1
+	SETUP_MS=$(($(now_ms) - t0))
+	return "$rc"
+}
+
+# unpair A B: remove-link on both ends.
+unpair()
+{
+	must "remove-link $1 -> $2" link_remove "$1" "$OV" "$2"
+	must "remove-link $2 -> $1" link_remove "$2" "$OV" "$1"
+}
+
+# measure_rtt NS DST LABEL: avg RTT of 10 pings as a "# measured" line.
+measure_rtt()
+{
+	local avg recv
+	read -r avg recv < <(ping_rtt "$1" "$2" 10)
+	tap_note "measured ping RTT $3: avg $avg ms ($recv/10 replies)"
+}
+
+if connect_pair t1 t2 1 2 15000; then
+	tap_note "measured link setup (direct, create-link to wait-link): $SETUP_MS ms"
+fi
+tap_note "t1 selected pair: $(link_field t1 "$OV" "$U2" pair | jq -c . 2>/dev/null)"
+check "the direct link punched through both NATs (no relay)" link_is_direct t1 "$U2"
+check "ping h1 -> h2 over the overlay (IPv4)" wait_until 10 ping_ok h1 10.254.0.2
+check "ping h2 -> h1 over the overlay (IPv4)" wait_until 10 ping_ok h2 10.254.0.1
+check "ping h1 -> h2 over the overlay (IPv6)" wait_until 10 ping_ok h1 fd00:254::2
+check "ipopctl stats counts packets both ways on t1" link_counts_both_ways t1 "$U2"
+measure_rtt h1 10.254.0.2 "(direct)"
+
+# ---- TCP throughput -----------------------------------------------------------------
+
+iperf_listening()
+{
+	nsx h2 ss -Hltn | grep -qF "10.254.0.2:5201 "
+}
+
+iperf_run()
+{
+	local json=$E2E_TMP/iperf3.json bps
+	nsx h1 timeout 30 iperf3 -c 10.254.0.2 -t 3 -J >"$json" || return 1
+	bps=$(jq -er '.end.sum_received.bits_per_second' "$json") || return 1
+	IPERF_MBPS=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+	awk -v b="$bps" 'BEGIN { exit !(b > 0) }'
+}
+
+ip netns exec "$(ns_name h2)" iperf3 -s -1 -B 10.254.0.2 \
+	>"$E2E_TMP/iperf3-server.log" 2>&1 &
+e2e_track_pid $!
+IPERF_MBPS=none
+if wait_until 5 iperf_listening; then
+	check "iperf3 TCP h1 -> h2 across the overlay carries data" iperf_run
+	tap_note "measured iperf3 TCP h1 -> h2 (direct, 3 s): $IPERF_MBPS Mbit/s"
+else
+	E2E_ERR=$(cat "$E2E_TMP/iperf3-server.log")
+	tap_fail "iperf3 server listens in h2"
+fi
+
+# ---- no client connected ------------------------------------------------------------
+
+# Every ipopctl call above was its own process and has exited: the links are
+# now carried by tincan alone.  Ping for three seconds and require (almost)
+# every reply.
+pings_keep_flowing()
+{
+	local avg recv
+	read -r avg recv < <(ping_rtt h1 10.254.0.2 30)
+	echo "$recv/30 replies (avg $avg ms)"
+	((recv >= 29))
+}
+# no_client NAME: tincan NAME has no accepted control connection open.
+no_client()
+{
+	local open
+	open=$(nsx h1 ss -Hxn state established | grep -cF "$(tincan_sock "$1")")
+	echo "$open open control connections"
+	((open == 0))
+}
+check "t1 has no control client connected" no_client t1
+check "ping keeps flowing for 3 s with no client connected" pings_keep_flowing
+
+# ---- a peer pinned to the wrong public key ------------------------------------------
+
+# uid_of_key B64: the uid tincan derives from a public key (hex of a 20-byte
+# BLAKE2b), so that the pinned wrong key passes create-link's consistency check.
+uid_of_key()
+{
+	base64 -d <<<"$1" | b2sum -l 160 | cut -d' ' -f1
+}
+
+# t1 pins a key that is not t3's (a fresh random one, with its matching uid);
+# t3 links to t1 with t1's real key, and the candidate blobs are exchanged
+# between these two links, so ICE can connect but the handshake must not.
+K1=$(tincan_pubkey t1)
+must "uid derivation matches tincan's (b2sum -l 160)" test "$(uid_of_key "$K1")" = "$U1"
+WRONG_KEY=$(head -c 32 /dev/urandom | base64)
+UW=$(uid_of_key "$WRONG_KEY")
+must "create-link t1 -> $UW (a wrong key, candidates from t3)" \
+	ctl t1 create-link "$OV" "$UW" "$WRONG_KEY"
+must "create-link t3 -> t1" link_create t3 "$OV" t1
+exchange_wrong()
+{
+	local b1 b3
+	b1=$(ctl t1 candidates "$OV" "$UW") && b3=$(ctl t3 candidates "$OV" "$U1") &&
+		ctl t3 add-candidates "$OV" "$U1" "$b1" &&
+		ctl t1 add-candidates "$OV" "$UW" "$b3"
+}
+must "exchange candidate blobs t1 <-> t3" exchange_wrong
+must "map-peer on t1" ctl t1 map-peer "$OV" "$UW" --ipv4 10.254.0.3 --ipv6 fd00:254::3
+must "map-peer on t3" peer_map t3 "$OV" t1 --ipv4 10.254.0.1 --ipv6 fd00:254::1
+check_fails "wrong key: t1's link is not connected within 10 s" \
+	ctl t1 --timeout 10000 wait-link "$OV" "$UW"
+check "wrong key: t3's link to t1 is not connected either" link_is_down t3 "$U1"
+check "wrong key: ping h1 -> h3 fails" ping_fails h1 10.254.0.3
+check "wrong key: ping h3 -> h1 fails" ping_fails h3 10.254.0.1
+tap_note "t1's link state after the attempt: $(link_field t1 "$OV" "$UW" state)"
+must "remove-link t1 -> $UW" ctl t1 remove-link "$OV" "$UW"
+must "remove-link t3 -> t1" link_remove t3 "$OV" t1
+
+# ---- remove-link --------------------------------------------------------------------
+
+unpair t1 t2
+check "remove-link stops traffic (direct): ping h1 -> h2 fails" \
+	ping_fails h1 10.254.0.2
+
+# ---- through the TURN relay ---------------------------------------------------------
+
+must "cut the direct path between the NATs in pub" \
+	pub_block_direct 100.64.1.2 100.64.2.2
+check "coturn is still reachable from h1 after the cut" \
+	test "$(stun_mapped h1)" = 100.64.1.2
+if connect_pair t1 t2 1 2 20000; then
+	tap_note "measured link setup (TURN relay): $SETUP_MS ms"
+fi
+tap_note "t1 selected pair: $(link_field t1 "$OV" "$U2" pair | jq -c . 2>/dev/null)"
+check "the fresh link goes through the TURN relay (stats)" link_uses_relay t1 "$U2"
+check "ping h1 -> h2 through the relay (IPv4)" wait_until 10 ping_ok h1 10.254.0.2
+check "ping h2 -> h1 through the relay (IPv6)" wait_until 10 ping_ok h2 fd00:254::1
+measure_rtt h1 10.254.0.2 "(TURN relay)"
+unpair t1 t2
+check "remove-link stops traffic (relay): ping h1 -> h2 fails" \
+	ping_fails h1 10.254.0.2
+
+# ---- shutdown -----------------------------------------------------------------------
+
+check "t2 exits 0 on SIGTERM" tincan_stop t2
+check "t2 removed its control socket" test ! -e "$(tincan_sock t2)"
+check "t2 removed its TAP" bash -c "! ip -n $(ns_name h2) link show ipop0"
+
+tap_done
