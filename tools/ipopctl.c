@@ -36,9 +36,9 @@
 
 enum {
 	CTL_OK = 0,
-	CTL_FAIL = 1,	/* tincan answered with an error status */
-	CTL_USAGE = 2,	/* bad command line, nothing was sent */
-	CTL_CONN = 3,	/* cannot connect, protocol error or timeout */
+	CTL_FAIL = 1,  /* tincan answered with an error status */
+	CTL_USAGE = 2, /* bad command line, nothing was sent */
+	CTL_CONN = 3,  /* cannot connect, protocol error or timeout */
 };
 
 enum {
@@ -47,9 +47,9 @@ enum {
 	MAC_LEN = 6,
 	DEFAULT_TIMEOUT_MS = 5000,
 	MAX_TIMEOUT_MS = 24 * 3600 * 1000,
-	POLL_MS = 100,		/* wait-link and candidates re-ask this often */
+	POLL_MS = 100, /* wait-link and candidates re-ask this often */
 	OVERLAY_NAME_MAX = 64,
-	IFNAME_MAX = 15,	/* IFNAMSIZ - 1 */
+	IFNAME_MAX = 15, /* IFNAMSIZ - 1 */
 	PSK_FILE_MAX = 256,
 	JSON_DEPTH = 16,
 };
@@ -64,7 +64,7 @@ struct args {
 	int npos;
 	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac;
 	bool remove;
-	GPtrArray *stun;	/* char * from argv, not owned */
+	GPtrArray *stun; /* char * from argv, not owned */
 	GPtrArray *turn;
 };
 
@@ -72,8 +72,8 @@ struct command {
 	const char *name;
 	Ipop__Role role;
 	int (*run)(struct ctl *c, struct args *a);
-	int min_pos, max_pos;	/* max_pos < 0: any number */
-	const char *opts;	/* accepted options, " name " separated */
+	int min_pos, max_pos; /* max_pos < 0: any number */
+	const char *opts;     /* accepted options, " name " separated */
 	const char *synopsis;
 	const char *help;
 };
@@ -83,16 +83,16 @@ typedef void (*event_fn)(struct ctl *c, const Ipop__Event *ev);
 struct ctl {
 	const char *socket_path;
 	bool json;
-	bool eof_ok;		/* EOF ends the command quietly (events) */
+	bool eof_ok; /* EOF ends the command quietly (events) */
 	bool eof;
-	int timeout_ms;		/* per reply; 0 = no limit */
+	int timeout_ms; /* per reply; 0 = no limit */
 	const struct command *cmd;
 	int fd;
 	struct ipop_frame_reader *rd;
 	uint64_t next_id;
-	event_fn on_event;	/* events seen while waiting for a reply */
+	event_fn on_event; /* events seen while waiting for a reply */
 	void *ev_arg;
-	bool ev_done;		/* set by on_event: stop waiting */
+	bool ev_done; /* set by on_event: stop waiting */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -267,8 +267,8 @@ static const char *mode_name(Ipop__OverlayMode m)
 static const char *status_name(Ipop__Status s)
 {
 	static const char *const names[] = {
-		"OK", "BAD_REQUEST", "NOT_FOUND", "EXISTS", "DENIED",
-		"INTERNAL", "UNSUPPORTED", "VERSION_MISMATCH",
+	    "OK",     "BAD_REQUEST", "NOT_FOUND",   "EXISTS",
+	    "DENIED", "INTERNAL",    "UNSUPPORTED", "VERSION_MISMATCH",
 	};
 
 	if ((unsigned)s < G_N_ELEMENTS(names))
@@ -320,7 +320,7 @@ static void fmt_ago(char *buf, size_t n, uint64_t unix_ms)
 		return;
 	}
 	s = (uint64_t)now_ms > unix_ms ? ((uint64_t)now_ms - unix_ms) / 1000
-					: 0;
+				       : 0;
 	if (s < 60)
 		snprintf(buf, n, "%" PRIu64 "s", s);
 	else if (s < 3600)
@@ -336,7 +336,7 @@ static void fmt_ago(char *buf, size_t n, uint64_t unix_ms)
 /* A left-aligned text table: cells are added row by row. */
 struct table {
 	guint ncols;
-	GPtrArray *cells;	/* owned strings, row-major */
+	GPtrArray *cells; /* owned strings, row-major */
 };
 
 static struct table *table_new(guint ncols)
@@ -357,7 +357,7 @@ static void table_free(struct table *t)
 }
 
 static void table_cellf(struct table *t, const char *fmt, ...)
-	G_GNUC_PRINTF(2, 3);
+    G_GNUC_PRINTF(2, 3);
 
 static void table_cellf(struct table *t, const char *fmt, ...)
 {
@@ -403,9 +403,10 @@ static void table_print(const struct table *t, const char *indent)
 
 /* ---------- input validation (all before connecting) ---------- */
 
-static int usage_err(struct ctl *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void usage_msg(struct ctl *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-static int usage_err(struct ctl *c, const char *fmt, ...)
+/* Says what is wrong with the command line and how it is used. */
+static void usage_msg(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -421,8 +422,10 @@ static int usage_err(struct ctl *c, const char *fmt, ...)
 			c->cmd->name, c->cmd->synopsis[0] ? " " : "",
 			c->cmd->synopsis);
 	fputs("Try 'ipopctl --help' for more information.\n", stderr);
-	return CTL_USAGE;
 }
+
+/* An expression: prints the message, evaluates to CTL_USAGE. */
+#define usage_err(c, ...) (usage_msg((c), __VA_ARGS__), CTL_USAGE)
 
 static bool is_uid(const char *s)
 {
@@ -437,8 +440,10 @@ static bool is_uid(const char *s)
 static int check_uid(struct ctl *c, const char *s)
 {
 	if (!is_uid(s))
-		return usage_err(c, "PEER_UID must be 40 lowercase hex digits,"
-				    " got '%s'", s);
+		return usage_err(c,
+				 "PEER_UID must be 40 lowercase hex digits,"
+				 " got '%s'",
+				 s);
 	return 0;
 }
 
@@ -454,8 +459,10 @@ static int check_name(struct ctl *c, const char *what, const char *s,
 				 max);
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
 		if (*p <= ' ' || *p == 0x7f || *p == '/')
-			return usage_err(c, "%s '%s' contains a space, control"
-					    " character or '/'", what, s);
+			return usage_err(c,
+					 "%s '%s' contains a space, control"
+					 " character or '/'",
+					 what, s);
 	return 0;
 }
 
@@ -497,8 +504,9 @@ static int parse_key(struct ctl *c, const char *s, uint8_t key[KEY_LEN])
 
 	if (raw == NULL || len != KEY_LEN) {
 		g_free(raw);
-		return usage_err(c, "PEER_PUBKEY must be base64 of exactly %d"
-				    " bytes (44 characters), got '%s'",
+		return usage_err(c,
+				 "PEER_PUBKEY must be base64 of exactly %d"
+				 " bytes (44 characters), got '%s'",
 				 KEY_LEN, s);
 	}
 	memcpy(key, raw, KEY_LEN);
@@ -586,11 +594,12 @@ static int parse_hostport(struct ctl *c, const char *opt, const char *s,
 		he = colon;
 	}
 	if (colon == NULL || he == NULL)
-		return usage_err(c, "--%s '%s': expected IP:PORT"
-				    " ([IPv6]:PORT)", opt, s);
+		return usage_err(c,
+				 "--%s '%s': expected IP:PORT"
+				 " ([IPv6]:PORT)",
+				 opt, s);
 	if (!parse_ulong(colon + 1, 1, 65535, &p))
-		return usage_err(c, "--%s '%s': port must be 1..65535", opt,
-				 s);
+		return usage_err(c, "--%s '%s': port must be 1..65535", opt, s);
 	h = g_strndup(hs, (gsize)(he - hs));
 	*host = canon_addr(strchr(h, ':') != NULL ? AF_INET6 : AF_INET, h);
 	g_free(h);
@@ -620,7 +629,8 @@ static int parse_mac(struct ctl *c, const char *s, uint8_t mac[MAC_LEN])
 	for (i = 0; i < MAC_LEN; i++) {
 		hi = hexval(s[i * 3]);
 		lo = hexval(s[i * 3 + 1]);
-		if (hi < 0 || lo < 0 || (i + 1 < MAC_LEN && s[i * 3 + 2] != ':'))
+		if (hi < 0 || lo < 0 ||
+		    (i + 1 < MAC_LEN && s[i * 3 + 2] != ':'))
 			goto bad;
 		mac[i] = (uint8_t)(hi << 4 | lo);
 	}
@@ -645,8 +655,10 @@ static int read_psk(struct ctl *c, const char *path, uint8_t psk[KEY_LEN])
 	if (fd < 0)
 		return usage_err(c, "--psk-file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-		fprintf(stderr, "ipopctl: warning: %s is readable by other"
-				" users\n", path);
+		fprintf(stderr,
+			"ipopctl: warning: %s is readable by other"
+			" users\n",
+			path);
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0) {
@@ -661,15 +673,18 @@ static int read_psk(struct ctl *c, const char *path, uint8_t psk[KEY_LEN])
 	while (len > 0 && g_ascii_isspace(buf[len - 1]))
 		len--;
 	for (i = 0; len == 2 * KEY_LEN && i < KEY_LEN; i++) {
-		int hi = hexval((char)buf[2 * i]), lo = hexval((char)buf[2 * i + 1]);
+		int hi = hexval((char)buf[2 * i]),
+		    lo = hexval((char)buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			break;
 		psk[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if (len != 2 * KEY_LEN || i != KEY_LEN)
-		rc = usage_err(c, "--psk-file %s: must hold 32 raw bytes or 64"
-				  " hex digits", path);
+		rc = usage_err(c,
+			       "--psk-file %s: must hold 32 raw bytes or 64"
+			       " hex digits",
+			       path);
 out:
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
@@ -693,9 +708,9 @@ static int64_t earlier(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-static int conn_err(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void conn_msg(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
-static int conn_err(const char *fmt, ...)
+static void conn_msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -704,8 +719,10 @@ static int conn_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return CTL_CONN;
 }
+
+/* An expression: prints the message, evaluates to CTL_CONN. */
+#define conn_err(...) (conn_msg(__VA_ARGS__), CTL_CONN)
 
 /* Reads one envelope before deadline (0: none).  1 with *out set, 0 when the
  * deadline passed, or -CTL_CONN after saying why. */
@@ -736,13 +753,13 @@ static int read_env(struct ctl *c, int64_t deadline, Ipop__Envelope **out)
 		if (r == 0) {
 			c->eof = true;
 			if (!c->eof_ok)
-				conn_err("%s: connection closed by tincan",
+				conn_msg("%s: connection closed by tincan",
 					 c->socket_path);
 		} else if (r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO) {
-			conn_err("%s: protocol error: %s", c->socket_path,
+			conn_msg("%s: protocol error: %s", c->socket_path,
 				 g_strerror(-r));
 		} else {
-			conn_err("%s: connection lost: %s", c->socket_path,
+			conn_msg("%s: connection lost: %s", c->socket_path,
 				 g_strerror(-r));
 		}
 		return -CTL_CONN;
@@ -802,7 +819,7 @@ static int response_status(const Ipop__Response *r)
 	if (r->status == IPOP__STATUS__OK)
 		return CTL_OK;
 	msg = g_strdup(r->message != NULL && r->message[0] ? r->message
-							    : "(no message)");
+							   : "(no message)");
 	for (p = msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
@@ -827,7 +844,7 @@ static int transact(struct ctl *c, Ipop__Request *req, Ipop__Envelope **out)
 		return r;
 	r = await_response(c, id, deadline_after(c->timeout_ms), out);
 	if (r < 0)
-		return -r;
+		return CTL_CONN;
 	if (r == 0)
 		return conn_err("%s: no reply within %d ms", c->socket_path,
 				c->timeout_ms);
@@ -887,7 +904,8 @@ static int session_open(struct ctl *c)
 		return r;
 	if (env->response->result_case != IPOP__RESPONSE__RESULT_HELLO)
 		r = conn_err("%s: protocol error: Hello answered without a"
-			     " HelloReply", c->socket_path);
+			     " HelloReply",
+			     c->socket_path);
 	ipop__envelope__free_unpacked(env, NULL);
 	return r;
 }
@@ -972,8 +990,9 @@ static void json_ice(struct json *j, const Ipop__SetIceServers *ice)
 	json_open(j, "ice", '{');
 	json_open(j, "stun", '[');
 	for (i = 0; ice != NULL && i < ice->n_stun; i++) {
-		s = g_strdup_printf(strchr(ice->stun[i]->address, ':') ?
-				    "[%s]:%" PRIu32 : "%s:%" PRIu32,
+		s = g_strdup_printf(strchr(ice->stun[i]->address, ':')
+					? "[%s]:%" PRIu32
+					: "%s:%" PRIu32,
 				    ice->stun[i]->address, ice->stun[i]->port);
 		json_str(j, NULL, s);
 		g_free(s);
@@ -1079,8 +1098,8 @@ static void link_cells(struct table *t, const Ipop__LinkInfo *l)
 	if (has_pair(p)) {
 		table_cellf(t, "%s->%s", p->local_type[0] ? p->local_type : "?",
 			    p->remote_type[0] ? p->remote_type : "?");
-		table_cellf(t, "%s", p->remote_address[0] ? p->remote_address
-							  : "-");
+		table_cellf(t, "%s",
+			    p->remote_address[0] ? p->remote_address : "-");
 	} else {
 		table_cellf(t, "-");
 		table_cellf(t, "-");
@@ -1226,7 +1245,8 @@ static int get_state(struct ctl *c, Ipop__Envelope **env)
 		ipop__envelope__free_unpacked(*env, NULL);
 		*env = NULL;
 		return conn_err("%s: protocol error: GetState answered"
-				" without a NodeState", c->socket_path);
+				" without a NodeState",
+				c->socket_path);
 	}
 	return r;
 }
@@ -1250,8 +1270,7 @@ static int cmd_status(struct ctl *c, struct args *a)
 	return CTL_OK;
 }
 
-static void print_stats(const Ipop__NodeState *st, const char *only,
-			bool json)
+static void print_stats(const Ipop__NodeState *st, const char *only, bool json)
 {
 	struct table *t = NULL;
 	struct json j;
@@ -1318,8 +1337,8 @@ static int cmd_stats(struct ctl *c, struct args *a)
 	Ipop__GetStats gs;
 	int r;
 
-	if (only != NULL && (r = check_name(c, "OVERLAY", only,
-					    OVERLAY_NAME_MAX)) != 0)
+	if (only != NULL &&
+	    (r = check_name(c, "OVERLAY", only, OVERLAY_NAME_MAX)) != 0)
 		return r;
 	r = session_open(c);
 	if (r != CTL_OK)
@@ -1336,7 +1355,8 @@ static int cmd_stats(struct ctl *c, struct args *a)
 		print_stats(env->response->state, only, c->json);
 	else
 		r = conn_err("%s: protocol error: GetStats answered without"
-			     " a NodeState", c->socket_path);
+			     " a NodeState",
+			     c->socket_path);
 	ipop__envelope__free_unpacked(env, NULL);
 	return r;
 }
@@ -1367,8 +1387,10 @@ static int overlay_opts(struct ctl *c, struct args *a, Ipop__CreateOverlay *co,
 		return r;
 	if (a->mtu != NULL) {
 		if (!parse_ulong(a->mtu, 576, 65535, &mtu))
-			return usage_err(c, "--mtu must be 576..65535, got"
-					    " '%s'", a->mtu);
+			return usage_err(c,
+					 "--mtu must be 576..65535, got"
+					 " '%s'",
+					 a->mtu);
 		co->mtu = (uint32_t)mtu;
 	}
 	if (a->ipv4 != NULL && (r = parse_cidr(c, AF_INET, "ipv4", a->ipv4,
@@ -1395,7 +1417,7 @@ static int cmd_create_overlay(struct ctl *c, struct args *a)
 	int r;
 
 	ipop__create_overlay__init(&co);
-	empty = co.ipv4;	/* the shared empty string, never freed */
+	empty = co.ipv4; /* the shared empty string, never freed */
 	co.name = a->pos[0];
 	co.tap_name = a->tap;
 	r = check_name(c, "NAME", a->pos[0], OVERLAY_NAME_MAX);
@@ -1455,11 +1477,12 @@ static void ice_free(Ipop__SetIceServers *ice)
 {
 	size_t i;
 
-	for (i = 0; i < ice->n_stun; i++) {
+	/* Both arrays are NULL-terminated, also when ice_opts stopped early. */
+	for (i = 0; ice->stun != NULL && ice->stun[i] != NULL; i++) {
 		g_free(ice->stun[i]->address);
 		g_free(ice->stun[i]);
 	}
-	for (i = 0; i < ice->n_turn; i++) {
+	for (i = 0; ice->turn != NULL && ice->turn[i] != NULL; i++) {
 		g_free(ice->turn[i]->address);
 		g_free(ice->turn[i]->username);
 		g_free(ice->turn[i]);
@@ -1563,8 +1586,9 @@ static int parse_blob(struct ctl *c, const char *s, Ipop__IceCredentials **out)
 	*out = ipop__ice_credentials__unpack(NULL, len, raw);
 	g_free(raw);
 	if (*out == NULL)
-		return usage_err(c, "BLOB does not decode as ipop.IceCredentials"
-				    " (was it copied whole?)");
+		return usage_err(c,
+				 "BLOB does not decode as ipop.IceCredentials"
+				 " (was it copied whole?)");
 	if ((*out)->ufrag[0] == '\0' || (*out)->pwd[0] == '\0') {
 		ipop__ice_credentials__free_unpacked(*out, NULL);
 		*out = NULL;
@@ -1673,8 +1697,10 @@ static int cmd_log_level(struct ctl *c, struct args *a)
 		if (strcmp(a->pos[0], levels[i]) == 0)
 			break;
 	if (i == G_N_ELEMENTS(levels))
-		return usage_err(c, "LEVEL must be error, warning, message,"
-				    " info or debug, got '%s'", a->pos[0]);
+		return usage_err(c,
+				 "LEVEL must be error, warning, message,"
+				 " info or debug, got '%s'",
+				 a->pos[0]);
 	ipop__set_log_level__init(&sl);
 	sl.level = a->pos[0];
 	ipop__request__init(&req);
@@ -1721,10 +1747,9 @@ static int cmd_echo(struct ctl *c, struct args *a)
 	if (r == CTL_OK)
 		r = transact(c, &req, &env);
 	if (r == CTL_OK) {
-		back = env->response->result_case ==
-				       IPOP__RESPONSE__RESULT_ECHO
-			       ? env->response->echo
-			       : NULL;
+		back = env->response->result_case == IPOP__RESPONSE__RESULT_ECHO
+			   ? env->response->echo
+			   : NULL;
 		if (back == NULL && echo.data.len == 0)
 			print_echo(&echo.data, c->json);
 		else if (back != NULL && back->data.len == echo.data.len &&
@@ -1732,7 +1757,8 @@ static int cmd_echo(struct ctl *c, struct args *a)
 			print_echo(&back->data, c->json);
 		else
 			r = conn_err("%s: protocol error: echo came back"
-				     " different", c->socket_path);
+				     " different",
+				     c->socket_path);
 		ipop__envelope__free_unpacked(env, NULL);
 	}
 	g_free(text);
@@ -1742,8 +1768,8 @@ static int cmd_echo(struct ctl *c, struct args *a)
 /* ---------- candidates: wait for gathering ---------- */
 
 struct cand_wait {
-	char *overlay, *peer;	/* borrowed from argv */
-	uint8_t *packed;	/* the blob once known */
+	char *overlay, *peer; /* borrowed from argv */
+	uint8_t *packed;      /* the blob once known */
 	size_t len;
 };
 
@@ -1789,7 +1815,7 @@ static int cand_ask(struct ctl *c, struct cand_wait *w, int64_t deadline)
 		return r;
 	r = await_response(c, id, deadline, &env);
 	if (r <= 0)
-		return r < 0 ? -r : CTL_OK;
+		return r < 0 ? CTL_CONN : CTL_OK;
 	r = response_status(env->response);
 	if (r == CTL_OK &&
 	    env->response->result_case == IPOP__RESPONSE__RESULT_LOCAL)
@@ -1813,7 +1839,7 @@ static int pump_events(struct ctl *c, int ms, int64_t deadline)
 		if (c->ev_done)
 			break;
 	}
-	return r < 0 ? -r : CTL_OK;
+	return r < 0 ? CTL_CONN : CTL_OK;
 }
 
 static void print_blob(struct ctl *c, const struct cand_wait *w)
@@ -1852,8 +1878,8 @@ static int cmd_candidates(struct ctl *c, struct args *a)
 	while (r == CTL_OK && w.packed == NULL) {
 		if (deadline != 0 && g_get_monotonic_time() >= deadline) {
 			r = conn_err("no local candidates for peer %.12s on"
-				     " %s within %d ms", w.peer, w.overlay,
-				     c->timeout_ms);
+				     " %s within %d ms",
+				     w.peer, w.overlay, c->timeout_ms);
 			break;
 		}
 		r = cand_ask(c, &w, deadline);
@@ -1870,8 +1896,8 @@ static int cmd_candidates(struct ctl *c, struct args *a)
 
 struct link_wait {
 	const char *overlay, *peer;
-	Ipop__LinkState state;	/* last seen; 0 = link not seen */
-	char *pair;		/* "host a:p -> srflx b:q" once connected */
+	Ipop__LinkState state; /* last seen; 0 = link not seen */
+	char *pair;	       /* "host a:p -> srflx b:q" once connected */
 	bool from_event;
 };
 
@@ -1879,8 +1905,7 @@ static void link_seen(struct link_wait *w, Ipop__LinkState st,
 		      const Ipop__CandidatePair *p)
 {
 	w->state = st;
-	if (st == IPOP__LINK_STATE__CONNECTED && w->pair == NULL &&
-	    has_pair(p))
+	if (st == IPOP__LINK_STATE__CONNECTED && w->pair == NULL && has_pair(p))
 		w->pair = g_strdup_printf("%s %s -> %s %s", p->local_type,
 					  p->local_address, p->remote_type,
 					  p->remote_address);
@@ -1889,7 +1914,8 @@ static void link_seen(struct link_wait *w, Ipop__LinkState st,
 static bool link_done(const struct link_wait *w)
 {
 	return w->state == IPOP__LINK_STATE__CONNECTED ||
-	       w->state == IPOP__LINK_STATE__FAILED;
+	       w->state == IPOP__LINK_STATE__FAILED ||
+	       w->state == IPOP__LINK_STATE__CLOSED;
 }
 
 static void link_event(struct ctl *c, const Ipop__Event *ev)
@@ -1938,7 +1964,7 @@ static int link_poll(struct ctl *c, struct link_wait *w, int64_t deadline)
 		return r;
 	r = await_response(c, id, deadline, &env);
 	if (r <= 0)
-		return r < 0 ? -r : CTL_OK;
+		return r < 0 ? CTL_CONN : CTL_OK;
 	r = response_status(env->response);
 	if (r == CTL_OK &&
 	    env->response->result_case == IPOP__RESPONSE__RESULT_STATE)
@@ -1988,7 +2014,8 @@ static int cmd_wait_link(struct ctl *c, struct args *a)
 	} else if (r == CTL_OK) {
 		fprintf(stderr, "ipopctl: wait-link: link %.12s on %s %s\n",
 			w.peer, w.overlay,
-			w.state == IPOP__LINK_STATE__FAILED ? "failed"
+			w.state == IPOP__LINK_STATE__FAILED   ? "failed"
+			: w.state == IPOP__LINK_STATE__CLOSED ? "was closed"
 			: w.state == 0 ? "not found before the timeout"
 				       : "not connected before the timeout");
 		r = CTL_FAIL;
@@ -2009,7 +2036,8 @@ static void json_pair_fields(struct json *j, const Ipop__CandidatePair *p)
 	json_str(j, "remote", has ? p->remote_address : NULL);
 }
 
-static void json_local_cands(struct json *j, const Ipop__LocalCandidatesEvent *e)
+static void json_local_cands(struct json *j,
+			     const Ipop__LocalCandidatesEvent *e)
 {
 	char *b64 = NULL;
 	uint8_t *buf;
@@ -2089,7 +2117,7 @@ static void catch_interrupts(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_interrupt;	/* no SA_RESTART: poll must wake */
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: poll must wake */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -2118,8 +2146,8 @@ static int cmd_events(struct ctl *c, struct args *a)
 	catch_interrupts();
 	while (!interrupted) {
 		r = read_env(c, deadline_after(500), &env);
-		if (r < 0)	/* EOF is the normal end of a stream */
-			return c->eof ? CTL_OK : -r;
+		if (r < 0) /* EOF is the normal end of a stream */
+			return c->eof ? CTL_OK : CTL_CONN;
 		if (r == 0) {
 			if (stdout_gone())
 				return CTL_OK;
@@ -2140,62 +2168,61 @@ static int cmd_events(struct ctl *c, struct args *a)
 static int cmd_help(struct ctl *c, struct args *a);
 
 static const struct command commands[] = {
-	{"status", IPOP__ROLE__OBSERVER, cmd_status, 0, 0, "", "",
-	 "identity, ICE servers, overlays, mappings and links"},
-	{"create-overlay", IPOP__ROLE__CONTROLLER, cmd_create_overlay, 1, 1,
-	 " tap ipv4 ipv6 mtu mode psk-file ",
-	 "NAME --tap IFNAME [--ipv4 A.B.C.D/P] [--ipv6 ADDR/P] [--mtu N]"
-	 " [--mode l3|switch] [--psk-file FILE]",
-	 "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex)"},
-	{"remove-overlay", IPOP__ROLE__CONTROLLER, cmd_remove_overlay, 1, 1,
-	 "", "NAME", "remove an overlay, its TAP and its links"},
-	{"set-ice", IPOP__ROLE__CONTROLLER, cmd_set_ice, 0, 0, " stun turn ",
-	 "[--stun IP:PORT]... [--turn IP:PORT,USER,PASS]...",
-	 "replace the STUN/TURN servers (none given: clear them)"},
-	{"create-link", IPOP__ROLE__CONTROLLER, cmd_create_link, 3, 3, "",
-	 "OVERLAY PEER_UID PEER_PUBKEY",
-	 "start a link to a peer (PEER_PUBKEY: base64 of 32 bytes)"},
-	{"candidates", IPOP__ROLE__OBSERVER, cmd_candidates, 2, 2, "",
-	 "OVERLAY PEER_UID",
-	 "print the local candidate blob once gathering is done"},
-	{"add-candidates", IPOP__ROLE__CONTROLLER, cmd_add_candidates, 3, 3,
-	 "", "OVERLAY PEER_UID BLOB", "give a link the peer's candidate blob"},
-	{"map-peer", IPOP__ROLE__CONTROLLER, cmd_map_peer, 2, 2,
-	 " ipv4 ipv6 mac remove ",
-	 "OVERLAY PEER_UID [--ipv4 A] [--ipv6 A] [--mac aa:bb:cc:dd:ee:ff]"
-	 " [--remove]",
-	 "map overlay addresses to a peer (or remove the mapping)"},
-	{"remove-link", IPOP__ROLE__CONTROLLER, cmd_remove_link, 2, 2, "",
-	 "OVERLAY PEER_UID", "close and forget a link"},
-	{"stats", IPOP__ROLE__OBSERVER, cmd_stats, 0, 1, "", "[OVERLAY]",
-	 "per-link counters"},
-	{"wait-link", IPOP__ROLE__OBSERVER, cmd_wait_link, 2, 2, "",
-	 "OVERLAY PEER_UID",
-	 "wait (up to --timeout) until the link is connected"},
-	{"events", IPOP__ROLE__OBSERVER, cmd_events, 0, 0, "", "",
-	 "stream events as JSON lines until interrupted"},
-	{"log-level", IPOP__ROLE__CONTROLLER, cmd_log_level, 1, 1, "",
-	 "LEVEL", "set tincan's log level (error|warning|message|info|debug)"},
-	{"echo", IPOP__ROLE__OBSERVER, cmd_echo, 0, -1, "", "[TEXT]",
-	 "round trip through tincan; prints TEXT back"},
-	{"help", IPOP__ROLE__OBSERVER, cmd_help, 0, 0, "", "",
-	 "show this help"},
+    {"status", IPOP__ROLE__OBSERVER, cmd_status, 0, 0, "", "",
+     "identity, ICE servers, overlays, mappings and links"},
+    {"create-overlay", IPOP__ROLE__CONTROLLER, cmd_create_overlay, 1, 1,
+     " tap ipv4 ipv6 mtu mode psk-file ",
+     "NAME --tap IFNAME [--ipv4 A.B.C.D/P] [--ipv6 ADDR/P] [--mtu N]"
+     " [--mode l3|switch] [--psk-file FILE]",
+     "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex)"},
+    {"remove-overlay", IPOP__ROLE__CONTROLLER, cmd_remove_overlay, 1, 1, "",
+     "NAME", "remove an overlay, its TAP and its links"},
+    {"set-ice", IPOP__ROLE__CONTROLLER, cmd_set_ice, 0, 0, " stun turn ",
+     "[--stun IP:PORT]... [--turn IP:PORT,USER,PASS]...",
+     "replace the STUN/TURN servers (none given: clear them)"},
+    {"create-link", IPOP__ROLE__CONTROLLER, cmd_create_link, 3, 3, "",
+     "OVERLAY PEER_UID PEER_PUBKEY",
+     "start a link to a peer (PEER_PUBKEY: base64 of 32 bytes)"},
+    {"candidates", IPOP__ROLE__OBSERVER, cmd_candidates, 2, 2, "",
+     "OVERLAY PEER_UID",
+     "print the local candidate blob once gathering is done"},
+    {"add-candidates", IPOP__ROLE__CONTROLLER, cmd_add_candidates, 3, 3, "",
+     "OVERLAY PEER_UID BLOB", "give a link the peer's candidate blob"},
+    {"map-peer", IPOP__ROLE__CONTROLLER, cmd_map_peer, 2, 2,
+     " ipv4 ipv6 mac remove ",
+     "OVERLAY PEER_UID [--ipv4 A] [--ipv6 A] [--mac aa:bb:cc:dd:ee:ff]"
+     " [--remove]",
+     "map overlay addresses to a peer (or remove the mapping)"},
+    {"remove-link", IPOP__ROLE__CONTROLLER, cmd_remove_link, 2, 2, "",
+     "OVERLAY PEER_UID", "close and forget a link"},
+    {"stats", IPOP__ROLE__OBSERVER, cmd_stats, 0, 1, "", "[OVERLAY]",
+     "per-link counters"},
+    {"wait-link", IPOP__ROLE__OBSERVER, cmd_wait_link, 2, 2, "",
+     "OVERLAY PEER_UID", "wait (up to --timeout) until the link is connected"},
+    {"events", IPOP__ROLE__OBSERVER, cmd_events, 0, 0, "", "",
+     "stream events as JSON lines until interrupted"},
+    {"log-level", IPOP__ROLE__CONTROLLER, cmd_log_level, 1, 1, "", "LEVEL",
+     "set tincan's log level (error|warning|message|info|debug)"},
+    {"echo", IPOP__ROLE__OBSERVER, cmd_echo, 0, -1, "", "[TEXT]",
+     "round trip through tincan; prints TEXT back"},
+    {"help", IPOP__ROLE__OBSERVER, cmd_help, 0, 0, "", "", "show this help"},
 };
 
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: ipopctl [--socket PATH] [--json] [--timeout MS]"
-		   " COMMAND [ARGS]\n\n"
-		   "Options:\n"
-		   "  --socket PATH  control socket (default $IPOP_SOCKET, "
-		   "else " DEFAULT_SOCKET ")\n"
-		   "  --json         print JSON instead of tables\n"
-		   "  --timeout MS   wait at most MS ms for each reply "
-		   "(default %d, 0 = forever)\n"
-		   "  --help         show this help\n"
-		   "  --version      print the version\n\nCommands:\n",
+	fprintf(f,
+		"usage: ipopctl [--socket PATH] [--json] [--timeout MS]"
+		" COMMAND [ARGS]\n\n"
+		"Options:\n"
+		"  --socket PATH  control socket (default $IPOP_SOCKET, "
+		"else " DEFAULT_SOCKET ")\n"
+		"  --json         print JSON instead of tables\n"
+		"  --timeout MS   wait at most MS ms for each reply "
+		"(default %d, 0 = forever)\n"
+		"  --help         show this help\n"
+		"  --version      print the version\n\nCommands:\n",
 		DEFAULT_TIMEOUT_MS);
 	for (i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].help);
@@ -2247,8 +2274,10 @@ static int global_opt(struct ctl *c, const char *name, char *val)
 		c->socket_path = val;
 	} else {
 		if (!parse_ulong(val, 0, MAX_TIMEOUT_MS, &ms))
-			return usage_err(c, "--timeout must be 0..%d ms, got"
-					    " '%s'", MAX_TIMEOUT_MS, val);
+			return usage_err(c,
+					 "--timeout must be 0..%d ms, got"
+					 " '%s'",
+					 MAX_TIMEOUT_MS, val);
 		c->timeout_ms = (int)ms;
 	}
 	return 0;
@@ -2282,6 +2311,7 @@ static bool is_known_opt(struct ctl *c, struct args *a, const char *name)
 static int command_opt(struct ctl *c, struct args *a, const char *name,
 		       char *val)
 {
+	g_assert(a != NULL && val != NULL);
 	if (strcmp(name, "stun") == 0)
 		g_ptr_array_add(a->stun, val);
 	else if (strcmp(name, "turn") == 0)
@@ -2395,12 +2425,13 @@ static int parse_global(struct ctl *c, int argc, char **argv, int *argi)
 static int check_socket_path(struct ctl *c)
 {
 	struct sockaddr_un sa;
-	size_t len = strlen(c->socket_path);
+	size_t len = c->socket_path != NULL ? strlen(c->socket_path) : 0;
 
 	if (len == 0 || len >= sizeof(sa.sun_path))
-		return usage_err(c, "socket path '%s' is empty or longer than"
-				    " %zu bytes", c->socket_path,
-				 sizeof(sa.sun_path) - 1);
+		return usage_err(c,
+				 "socket path '%s' is empty or longer than"
+				 " %zu bytes",
+				 c->socket_path, sizeof(sa.sun_path) - 1);
 	return 0;
 }
 
@@ -2420,7 +2451,7 @@ static int run(struct ctl *c, int argc, char **argv)
 	if (r == 0)
 		r = c->cmd->run(c, &a);
 	else if (r < 0)
-		r = CTL_OK;	/* --help or --version */
+		r = CTL_OK; /* --help or --version */
 	g_free(a.pos);
 	g_ptr_array_free(a.stun, TRUE);
 	g_ptr_array_free(a.turn, TRUE);
