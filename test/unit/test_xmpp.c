@@ -1,0 +1,535 @@
+/*
+ * Tests of controller/xmpp.c against a real Prosody started on 127.0.0.1
+ * at a free port in a private temporary dir (plain text, accounts and
+ * rosters written as Prosody data files).  Three clients log in: alice and
+ * bob (mutual contacts) see each other's roster entry and presence, a
+ * signal from alice reaches bob with the same attributes; carol, whom alice
+ * already follows, asks to follow alice and is approved automatically (a
+ * roster push tells both).  Prosody is then stopped and started again and
+ * everyone must come back.  Skipped, with a note, without prosody or root.
+ * Prosody dies with the forked test process (PR_SET_PDEATHSIG) on every
+ * path; the temporary dir is removed by the runner-side fixture.
+ */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "controller/config.h"
+#include "controller/xmpp.h"
+
+#define DOMAIN "ipop.test"
+
+static char tmpdir[64];
+static GPid prosody_pid;
+static unsigned port;
+
+struct client {
+	const char *name;
+	struct ctl_config cfg;
+	struct ctl_xmpp *x;
+	int online, offline;
+	char *full;
+	GHashTable *roster;	/* bare -> sub */
+	GHashTable *seen;	/* full JID -> available */
+	char *sig_from;
+	GHashTable *sig;	/* last signal's attributes (copy) */
+};
+
+static struct client alice = { .name = "alice" };
+static struct client bob = { .name = "bob" };
+static struct client carol = { .name = "carol" };
+
+static void rm_rf(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	if (d == NULL)
+		return;
+	while ((n = g_dir_read_name(d)) != NULL) {
+		g_autofree char *p = g_build_filename(dir, n, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
+		    !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+			rm_rf(p);
+		else
+			g_unlink(p);
+	}
+	g_dir_close(d);
+	g_rmdir(dir);
+}
+
+/* Runner side (not forked): the dir outlives a failed test. */
+static void dir_setup(void)
+{
+	strcpy(tmpdir, "/tmp/ctl-xmpp-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void dir_teardown(void)
+{
+	rm_rf(tmpdir);
+}
+
+static void write_file(const char *rel, const char *text)
+{
+	g_autofree char *path = g_build_filename(tmpdir, rel, NULL);
+	g_autofree char *dir = g_path_get_dirname(path);
+
+	ck_assert_int_eq(g_mkdir_with_parents(dir, 0700), 0);
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+}
+
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void write_account(const char *user, const char *roster)
+{
+	g_autofree char *acc = g_strdup_printf(
+		"data/ipop%%2etest/accounts/%s.dat", user);
+	g_autofree char *ros = g_strdup_printf(
+		"data/ipop%%2etest/roster/%s.dat", user);
+	g_autofree char *rtext = g_strdup_printf(
+		"return {\n%s\t[false] = { [\"version\"] = 1; "
+		"[\"pending\"] = {}; };\n};\n", roster);
+
+	write_file(acc, "return { [\"password\"] = \"secret\"; };\n");
+	write_file(ros, rtext);
+}
+
+#define ITEM(jid, sub) "\t[\"" jid "\"] = { [\"subscription\"] = \"" sub \
+	"\"; [\"groups\"] = {}; };\n"
+
+static void write_server(void)
+{
+	g_autofree char *cfg = g_strdup_printf(
+		"pidfile = \"%1$s/prosody.pid\"\n"
+		"data_path = \"%1$s/data\"\n"
+		"certificates = \"%1$s/certs\"\n"
+		"run_as_root = true\n"
+		"interfaces = { \"127.0.0.1\" }\n"
+		"c2s_ports = { %2$u }\n"
+		"s2s_ports = { }\nc2s_direct_tls_ports = { }\n"
+		"http_ports = { }\nhttps_ports = { }\n"
+		"admin_socket = \"%1$s/admin.sock\"\n"
+		"log = { info = \"%1$s/prosody.log\" }\n"
+		"modules_enabled = { \"roster\"; \"saslauth\"; \"disco\"; "
+		"\"ping\"; \"posix\" }\n"
+		"modules_disabled = { \"s2s\"; \"offline\" }\n"
+		"authentication = \"internal_plain\"\n"
+		"c2s_require_encryption = false\n"
+		"allow_unencrypted_plain_auth = true\n"
+		"VirtualHost \"" DOMAIN "\"\n",
+		tmpdir, port);
+
+	write_file("prosody.cfg.lua", cfg);
+	write_file("certs/.keep", "");
+	write_account("alice", ITEM("bob@" DOMAIN, "both")
+			       ITEM("carol@" DOMAIN, "to"));
+	write_account("bob", ITEM("alice@" DOMAIN, "both"));
+	write_account("carol", ITEM("alice@" DOMAIN, "from"));
+}
+
+static void die_with_parent(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static bool port_open(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void prosody_start(void)
+{
+	g_autofree char *cfg = g_build_filename(tmpdir, "prosody.cfg.lua",
+						NULL);
+	g_auto(GStrv) argv = g_strsplit("prosody -F --config", " ", -1);
+	GError *err = NULL;
+	int i;
+
+	argv = g_realloc_n(argv, 5, sizeof(char *));
+	argv[3] = g_strdup(cfg);
+	argv[4] = NULL;
+
+	ck_assert_msg(g_spawn_async(tmpdir, argv, NULL,
+				    G_SPAWN_SEARCH_PATH |
+				    G_SPAWN_DO_NOT_REAP_CHILD |
+				    G_SPAWN_STDOUT_TO_DEV_NULL |
+				    G_SPAWN_STDERR_TO_DEV_NULL,
+				    die_with_parent, NULL, &prosody_pid, &err),
+		      "spawn prosody: %s", err ? err->message : "?");
+	for (i = 0; i < 100 && !port_open(); i++)
+		g_usleep(50000);
+	ck_assert_msg(i < 100, "prosody did not listen on port %u", port);
+}
+
+static void prosody_stop(void)
+{
+	if (prosody_pid <= 0)
+		return;
+	kill(prosody_pid, SIGTERM);
+	waitpid(prosody_pid, NULL, 0);
+	prosody_pid = 0;
+}
+
+/* ---- client callbacks ---- */
+
+static void c_online(void *ctx, const char *full)
+{
+	struct client *c = ctx;
+
+	c->online++;
+	g_free(c->full);
+	c->full = g_strdup(full);
+	ck_assert(ctl_xmpp_is_online(c->x));
+	ck_assert_str_eq(ctl_xmpp_full_jid(c->x), full);
+}
+
+static void c_offline(void *ctx, const char *why)
+{
+	struct client *c = ctx;
+
+	ck_assert_ptr_nonnull(why);
+	c->offline++;
+	g_hash_table_remove_all(c->seen);
+}
+
+static void c_roster(void *ctx, const char *bare, enum ctl_sub sub)
+{
+	struct client *c = ctx;
+
+	g_hash_table_insert(c->roster, g_strdup(bare), GINT_TO_POINTER(sub));
+}
+
+static void c_presence(void *ctx, const char *full, bool available)
+{
+	struct client *c = ctx;
+
+	g_hash_table_insert(c->seen, g_strdup(full),
+			    GINT_TO_POINTER(available));
+}
+
+static void copy_attr(gpointer k, gpointer v, gpointer t)
+{
+	g_hash_table_insert(t, g_strdup(k), g_strdup(v));
+}
+
+static void c_signal(void *ctx, const char *from, GHashTable *attrs)
+{
+	struct client *c = ctx;
+
+	g_free(c->sig_from);
+	c->sig_from = g_strdup(from);
+	g_hash_table_remove_all(c->sig);
+	g_hash_table_foreach(attrs, copy_attr, c->sig);
+}
+
+static const struct ctl_xmpp_ops ops = {
+	.on_online = c_online,
+	.on_offline = c_offline,
+	.on_roster = c_roster,
+	.on_presence = c_presence,
+	.on_signal = c_signal,
+};
+
+static void client_start(struct client *c)
+{
+	c->cfg.jid = g_strdup_printf("%s@" DOMAIN, c->name);
+	c->cfg.password = g_strdup("secret");
+	c->cfg.server = g_strdup("127.0.0.1");
+	c->cfg.port = port;
+	c->cfg.tls = CTL_TLS_OFF;
+	c->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  NULL);
+	c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	c->sig = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->x = ctl_xmpp_new(&c->cfg, "dev1", &ops, c);
+	ck_assert_ptr_nonnull(c->x);
+}
+
+static void client_stop(struct client *c)
+{
+	ctl_xmpp_free(c->x);
+	c->x = NULL;
+	g_free(c->cfg.jid);
+	g_free(c->cfg.password);
+	g_free(c->cfg.server);
+	g_free(c->full);
+	g_free(c->sig_from);
+	g_hash_table_destroy(c->roster);
+	g_hash_table_destroy(c->seen);
+	g_hash_table_destroy(c->sig);
+}
+
+/* ---- waiting ---- */
+
+static gboolean wake(gpointer data)
+{
+	(void)data;
+	return G_SOURCE_CONTINUE;
+}
+
+/* Runs the default main context until cond() or ms elapse. */
+static bool wait_until(bool (*cond)(void), int ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+	guint w = g_timeout_add(20, wake, NULL);
+	bool ok;
+
+	while (!(ok = cond()) && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(w);
+	return ok;
+}
+
+static bool sees(struct client *c, struct client *other)
+{
+	return other->full != NULL &&
+	       GPOINTER_TO_INT(g_hash_table_lookup(c->seen, other->full));
+}
+
+static int sub_of(struct client *c, const char *bare)
+{
+	gpointer v;
+
+	if (!g_hash_table_lookup_extended(c->roster, bare, NULL, &v))
+		return -1;
+	return GPOINTER_TO_INT(v);
+}
+
+static bool all_online_once(void)
+{
+	return alice.online >= 1 && bob.online >= 1 && carol.online >= 1 &&
+	       sees(&alice, &bob) && sees(&bob, &alice);
+}
+
+static bool all_online_twice(void)
+{
+	return alice.online >= 2 && bob.online >= 2 && carol.online >= 2 &&
+	       sees(&alice, &bob) && sees(&bob, &alice);
+}
+
+static bool all_offline(void)
+{
+	return alice.offline >= 1 && bob.offline >= 1 && carol.offline >= 1 &&
+	       !ctl_xmpp_is_online(alice.x) && !ctl_xmpp_is_online(bob.x);
+}
+
+static bool bob_got_signal(void)
+{
+	return g_hash_table_size(bob.sig) > 0;
+}
+
+static bool carol_approved(void)
+{
+	return sub_of(&alice, "carol@" DOMAIN) == CTL_SUB_BOTH &&
+	       sub_of(&carol, "alice@" DOMAIN) == CTL_SUB_BOTH;
+}
+
+static void put(GHashTable *t, const char *k, const char *v)
+{
+	g_hash_table_insert(t, g_strdup(k), g_strdup(v));
+}
+
+static void check_signal(void)
+{
+	g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash,
+							g_str_equal, g_free,
+							g_free);
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_remove_all(bob.sig);
+	put(t, "kind", "advertise");
+	put(t, "uid", "0123456789abcdef0123456789abcdef01234567");
+	put(t, "odd", "<&\"'> \xc3\xa9");
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, t), 0);
+	ck_assert_msg(wait_until(bob_got_signal, 3000), "no signal at bob");
+	ck_assert_str_eq(bob.sig_from, alice.full);
+	ck_assert_uint_eq(g_hash_table_size(bob.sig), g_hash_table_size(t));
+	g_hash_table_iter_init(&it, t);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		ck_assert_str_eq(g_hash_table_lookup(bob.sig, k), v);
+}
+
+static void check_send_errors(void)
+{
+	g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash,
+							g_str_equal, g_free,
+							g_free);
+	char *big = g_malloc(CTL_XMPP_MAX_PAYLOAD + 1);
+
+	memset(big, 'A', CTL_XMPP_MAX_PAYLOAD);
+	big[CTL_XMPP_MAX_PAYLOAD] = '\0';
+	g_hash_table_insert(t, g_strdup("cands"), big);
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, t), -EMSGSIZE);
+	g_hash_table_remove_all(t);
+	put(t, "bad name", "x");
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, t), -EINVAL);
+	g_hash_table_remove_all(t);
+	put(t, "ok", "ctl\x01");
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, t), -EINVAL);
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, "bad jid", t), -EINVAL);
+	ck_assert_int_eq(ctl_xmpp_subscription(alice.x, "bob@" DOMAIN,
+					       "approve"), -EINVAL);
+	ck_assert_int_eq(ctl_xmpp_subscription(alice.x, "bob@" DOMAIN "/r",
+					       "subscribe"), -EINVAL);
+}
+
+static bool have_prosody(void)
+{
+	g_autofree char *p = g_find_program_in_path("prosody");
+
+	if (p == NULL || geteuid() != 0) {
+		fprintf(stderr, "test_xmpp: skipped (needs prosody and root)\n");
+		return false;
+	}
+	return true;
+}
+
+START_TEST(test_session)
+{
+	gint64 t0;
+
+	if (!have_prosody())
+		return;
+	port = free_port();
+	write_server();
+	prosody_start();
+	t0 = g_get_monotonic_time();
+	client_start(&alice);
+	client_start(&bob);
+	client_start(&carol);
+	ck_assert_msg(wait_until(all_online_once, 5000), "login: %d %d %d",
+		      alice.online, bob.online, carol.online);
+	ck_assert_str_eq(alice.full, "alice@" DOMAIN "/dev1");
+	ck_assert_int_eq(sub_of(&alice, "bob@" DOMAIN), CTL_SUB_BOTH);
+	ck_assert_int_eq(sub_of(&alice, "carol@" DOMAIN), CTL_SUB_TO);
+	ck_assert_int_eq(sub_of(&bob, "alice@" DOMAIN), CTL_SUB_BOTH);
+	/* nobody reports its own resource */
+	ck_assert(!g_hash_table_contains(alice.seen, alice.full));
+
+	check_signal();
+	check_send_errors();
+
+	/* carol asks to follow alice, who follows carol: approved. */
+	ck_assert_int_eq(ctl_xmpp_subscription(carol.x, "alice@" DOMAIN,
+					       "subscribe"), 0);
+	ck_assert_msg(wait_until(carol_approved, 3000), "carol: %d %d",
+		      sub_of(&alice, "carol@" DOMAIN),
+		      sub_of(&carol, "alice@" DOMAIN));
+
+	/* The server goes away and comes back. */
+	prosody_stop();
+	ck_assert_msg(wait_until(all_offline, 3000), "offline: %d %d %d",
+		      alice.offline, bob.offline, carol.offline);
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, bob.sig),
+			 -ENOTCONN);
+	ck_assert_ptr_null(ctl_xmpp_full_jid(alice.x));
+	prosody_start();
+	ck_assert_msg(wait_until(all_online_twice, 8000), "relogin: %d %d %d",
+		      alice.online, bob.online, carol.online);
+	check_signal();
+	ck_assert_int_le(g_get_monotonic_time() - t0, 15 * G_USEC_PER_SEC);
+
+	client_stop(&alice);
+	client_stop(&bob);
+	client_stop(&carol);
+	/* No source of a freed session may fire. */
+	{
+		guint w = g_timeout_add(400, wake, NULL);
+		gint64 end = g_get_monotonic_time() + 400000;
+
+		while (g_get_monotonic_time() < end)
+			g_main_context_iteration(NULL, TRUE);
+		g_source_remove(w);
+	}
+	prosody_stop();
+}
+END_TEST
+
+/* Bad arguments give NULL; freeing NULL is a no-op. */
+START_TEST(test_bad_args)
+{
+	char jid[16] = "a@b.c", pass[4] = "p", server[16] = "127.0.0.1";
+	struct ctl_config cfg = { .jid = jid, .password = pass,
+				  .server = server, .port = 1,
+				  .tls = CTL_TLS_OFF };
+
+	ck_assert_ptr_null(ctl_xmpp_new(NULL, "r", &ops, NULL));
+	ck_assert_ptr_null(ctl_xmpp_new(&cfg, NULL, &ops, NULL));
+	ck_assert_ptr_null(ctl_xmpp_new(&cfg, "", &ops, NULL));
+	ck_assert_ptr_null(ctl_xmpp_new(&cfg, "r", NULL, NULL));
+	strcpy(jid, "a@b.c/r");
+	ck_assert_ptr_null(ctl_xmpp_new(&cfg, "r", &ops, NULL));
+	strcpy(jid, "a b@c");
+	ck_assert_ptr_null(ctl_xmpp_new(&cfg, "r", &ops, NULL));
+	ctl_xmpp_free(NULL);
+	ck_assert(!ctl_xmpp_is_online(NULL));
+	ck_assert_ptr_null(ctl_xmpp_full_jid(NULL));
+}
+END_TEST
+
+/* Nothing listens: the session stays offline, retries, and frees cleanly
+ * while connecting. */
+START_TEST(test_refused)
+{
+	struct client c = { .name = "nobody" };
+
+	port = free_port();
+	client_start(&c);
+	wait_until(all_offline, 1200);	/* never true: just runs the loop */
+	ck_assert(!ctl_xmpp_is_online(c.x));
+	ck_assert_int_eq(c.online, 0);
+	ck_assert_int_eq(c.offline, 0);
+	client_stop(&c);
+}
+END_TEST
+
+Suite *suite_xmpp(void)
+{
+	Suite *s = suite_create("xmpp");
+	TCase *tc = tcase_create("prosody");
+	TCase *tb = tcase_create("local");
+
+	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_session);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tb, 10);
+	tcase_add_test(tb, test_bad_args);
+	tcase_add_test(tb, test_refused);
+	suite_add_tcase(s, tb);
+	return s;
+}
