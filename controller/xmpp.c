@@ -471,9 +471,43 @@ static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
 
 /* ---- presence ---- */
 
+/* Reports each JID in gone (owned) as unavailable. */
+static void report_gone(struct ctl_xmpp *x, GPtrArray *gone)
+{
+	for (guint i = 0; i < gone->len; i++) {
+		if (x->ops->on_presence != NULL)
+			x->ops->on_presence(x->cb_ctx, gone->pdata[i], false);
+	}
+	g_ptr_array_free(gone, TRUE);
+}
+
+/* "unavailable" from a bare JID: none of its resources is online. */
+static void bare_unavailable(struct ctl_xmpp *x, const char *bare)
+{
+	size_t n = strlen(bare);
+	GHashTableIter it;
+	gpointer key;
+	GPtrArray *gone = g_ptr_array_new_with_free_func(g_free);
+
+	g_hash_table_iter_init(&it, x->avail);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const char *full = key;
+
+		if (strncmp(full, bare, n) == 0 && full[n] == '/') {
+			g_ptr_array_add(gone, g_strdup(full));
+			g_hash_table_iter_remove(&it);
+		}
+	}
+	report_gone(x, gone);
+}
+
 static void presence_change(struct ctl_xmpp *x, const char *from,
 			    bool available)
 {
+	if (!available && strchr(from, '/') == NULL) {
+		bare_unavailable(x, from);
+		return;
+	}
 	if (!is_full_jid(from)) {
 		g_debug("xmpp: presence from a bare or bad JID dropped");
 		return;
@@ -553,11 +587,7 @@ static gboolean on_sweep(gpointer data)
 			g_hash_table_iter_remove(&it);
 		}
 	}
-	for (guint i = 0; i < gone->len; i++) {
-		if (x->ops->on_presence != NULL)
-			x->ops->on_presence(x->cb_ctx, gone->pdata[i], false);
-	}
-	g_ptr_array_free(gone, TRUE);
+	report_gone(x, gone);
 	return G_SOURCE_REMOVE;
 }
 

@@ -5,7 +5,10 @@
  * bob (mutual contacts) see each other's roster entry and presence, a
  * signal from alice reaches bob with the same attributes; carol, whom alice
  * already follows, asks to follow alice and is approved automatically (a
- * roster push tells both).  Prosody is then stopped and started again and
+ * roster push tells both); junk sent to bob by a raw client (no signal,
+ * too many or too large attributes, a forged roster push, unknown iqs) is
+ * dropped while a ping is answered.  A TLS case checks that the server's
+ * CA is required.  Prosody is then stopped and started again and
  * everyone must come back.  Skipped, with a note, without prosody or root.
  * Prosody dies with the forked test process (PR_SET_PDEATHSIG) on every
  * path; the temporary dir is removed by the runner-side fixture.
@@ -24,7 +27,10 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <strophe.h>
+
 #include "controller/config.h"
+#include "controller/signal.h"
 #include "controller/xmpp.h"
 
 #define DOMAIN "ipop.test"
@@ -43,6 +49,7 @@ struct client {
 	GHashTable *seen;	/* full JID -> available */
 	char *sig_from;
 	GHashTable *sig;	/* last signal's attributes (copy) */
+	int n_sig;
 };
 
 static struct client alice = { .name = "alice" };
@@ -121,8 +128,36 @@ static void write_account(const char *user, const char *roster)
 #define ITEM(jid, sub) "\t[\"" jid "\"] = { [\"subscription\"] = \"" sub \
 	"\"; [\"groups\"] = {}; };\n"
 
-static void write_server(void)
+/* A self-signed certificate for the domain, made with openssl. */
+static bool make_cert(void)
 {
+	g_autofree char *key = g_build_filename(tmpdir, "key.pem", NULL);
+	g_autofree char *crt = g_build_filename(tmpdir, "cert.pem", NULL);
+	g_autofree char *openssl = g_find_program_in_path("openssl");
+	g_autofree char *cmd = NULL;
+	gint status = -1;
+
+	if (openssl == NULL)
+		return false;
+	cmd = g_strdup_printf("%s req -x509 -newkey ec -pkeyopt "
+			      "ec_paramgen_curve:prime256v1 -nodes -days 2 "
+			      "-subj /CN=" DOMAIN " -addext "
+			      "subjectAltName=DNS:" DOMAIN " -keyout %s -out %s",
+			      openssl, key, crt);
+	g_autofree char *out = NULL, *err = NULL;
+
+	return g_spawn_command_line_sync(cmd, &out, &err, &status, NULL) &&
+	       status == 0;
+}
+
+static void write_server(bool tls)
+{
+	g_autofree char *enc = tls ?
+		g_strdup_printf("c2s_require_encryption = true\n"
+				"ssl = { certificate = \"%1$s/cert.pem\"; "
+				"key = \"%1$s/key.pem\" }\n", tmpdir) :
+		g_strdup("c2s_require_encryption = false\n"
+			 "allow_unencrypted_plain_auth = true\n");
 	g_autofree char *cfg = g_strdup_printf(
 		"pidfile = \"%1$s/prosody.pid\"\n"
 		"data_path = \"%1$s/data\"\n"
@@ -135,13 +170,12 @@ static void write_server(void)
 		"admin_socket = \"%1$s/admin.sock\"\n"
 		"log = { info = \"%1$s/prosody.log\" }\n"
 		"modules_enabled = { \"roster\"; \"saslauth\"; \"disco\"; "
-		"\"ping\"; \"posix\" }\n"
+		"\"ping\"; \"posix\"; \"tls\" }\n"
 		"modules_disabled = { \"s2s\"; \"offline\" }\n"
 		"authentication = \"internal_plain\"\n"
-		"c2s_require_encryption = false\n"
-		"allow_unencrypted_plain_auth = true\n"
+		"%3$s"
 		"VirtualHost \"" DOMAIN "\"\n",
-		tmpdir, port);
+		tmpdir, port, enc);
 
 	write_file("prosody.cfg.lua", cfg);
 	write_file("certs/.keep", "");
@@ -149,6 +183,7 @@ static void write_server(void)
 			       ITEM("carol@" DOMAIN, "to"));
 	write_account("bob", ITEM("alice@" DOMAIN, "both"));
 	write_account("carol", ITEM("alice@" DOMAIN, "from"));
+	write_account("mallory", "");
 }
 
 static void die_with_parent(gpointer data)
@@ -249,6 +284,7 @@ static void c_signal(void *ctx, const char *from, GHashTable *attrs)
 {
 	struct client *c = ctx;
 
+	c->n_sig++;
 	g_free(c->sig_from);
 	c->sig_from = g_strdup(from);
 	g_hash_table_remove_all(c->sig);
@@ -263,19 +299,30 @@ static const struct ctl_xmpp_ops ops = {
 	.on_signal = c_signal,
 };
 
-static void client_start(struct client *c)
+static void client_start_tls(struct client *c, enum ctl_tls tls,
+			     const char *ca)
 {
+	const char *name = c->name;
+
+	memset(c, 0, sizeof(*c));
+	c->name = name;
 	c->cfg.jid = g_strdup_printf("%s@" DOMAIN, c->name);
 	c->cfg.password = g_strdup("secret");
 	c->cfg.server = g_strdup("127.0.0.1");
 	c->cfg.port = port;
-	c->cfg.tls = CTL_TLS_OFF;
+	c->cfg.tls = tls;
+	c->cfg.ca_file = g_strdup(ca);
 	c->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  NULL);
 	c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->sig = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	c->x = ctl_xmpp_new(&c->cfg, "dev1", &ops, c);
 	ck_assert_ptr_nonnull(c->x);
+}
+
+static void client_start(struct client *c)
+{
+	client_start_tls(c, CTL_TLS_OFF, NULL);
 }
 
 static void client_stop(struct client *c)
@@ -285,6 +332,7 @@ static void client_stop(struct client *c)
 	g_free(c->cfg.jid);
 	g_free(c->cfg.password);
 	g_free(c->cfg.server);
+	g_free(c->cfg.ca_file);
 	g_free(c->full);
 	g_free(c->sig_from);
 	g_hash_table_destroy(c->roster);
@@ -407,6 +455,97 @@ static void check_send_errors(void)
 					       "subscribe"), -EINVAL);
 }
 
+/* ---- mallory: a raw libstrophe client sending junk to bob ---- */
+
+static xmpp_ctx_t *m_ctx;
+static xmpp_conn_t *m_conn;
+static bool m_up, m_pong;
+
+static void m_event(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error,
+		    xmpp_stream_error_t *se, void *data)
+{
+	(void)conn;
+	(void)error;
+	(void)se;
+	(void)data;
+	m_up = ev == XMPP_CONN_CONNECT;
+}
+
+static int m_on_pong(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
+{
+	(void)conn;
+	(void)data;
+	m_pong = strcmp(xmpp_stanza_get_type(st), "result") == 0;
+	return 0;
+}
+
+static bool m_ready(void)
+{
+	xmpp_run_once(m_ctx, 0);
+	return m_up;
+}
+
+static bool m_done(void)
+{
+	xmpp_run_once(m_ctx, 0);
+	return m_pong && bob.n_sig > 0;
+}
+
+static void m_send(const char *fmt, const char *arg)
+{
+	xmpp_send_raw_string(m_conn, fmt, bob.full, arg);
+}
+
+/* Junk from a stranger is dropped without harm; a ping is answered and a
+ * well-formed signal still arrives afterwards. */
+static void check_junk(void)
+{
+	GString *many = g_string_new(NULL);
+	char *big = g_malloc0(CTL_XMPP_MAX_PAYLOAD + 2);
+
+	m_ctx = xmpp_ctx_new(NULL, NULL);
+	m_conn = xmpp_conn_new(m_ctx);
+	xmpp_conn_set_flags(m_conn, XMPP_CONN_FLAG_DISABLE_TLS);
+	xmpp_conn_set_jid(m_conn, "mallory@" DOMAIN "/m");
+	xmpp_conn_set_pass(m_conn, "secret");
+	ck_assert_int_eq(xmpp_connect_client(m_conn, "127.0.0.1", port,
+					     m_event, NULL), 0);
+	ck_assert_msg(wait_until(m_ready, 3000), "mallory not online");
+	for (int i = 0; i < 40; i++)
+		g_string_append_printf(many, " a%d=\"x\"", i);
+	memset(big, 'A', CTL_XMPP_MAX_PAYLOAD + 1);
+	bob.n_sig = 0;
+	m_send("<message to='%s'><body>%s</body></message>", "hello");
+	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='bye'"
+	       "%s/></message>", many->str);
+	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='bye' "
+	       "big='%s'/></message>", big);
+	m_send("<message to='%s' type='error'><ipop xmlns='" CTL_SIGNAL_NS
+	       "' kind='%s'/></message>", "bye");
+	m_send("<iq to='%s' type='set' id='r1'><query xmlns='jabber:iq:roster'>"
+	       "<item jid='%s' subscription='both'/></query></iq>",
+	       "evil@" DOMAIN);
+	m_send("<iq to='%s' type='get' id='v1'><query xmlns='%s'/></iq>",
+	       "jabber:iq:version");
+	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='%s' "
+	       "n='1'/></message>", "last");
+	xmpp_id_handler_add(m_conn, m_on_pong, "p1", NULL);
+	m_send("<iq to='%s' type='get' id='p1'><ping xmlns='%s'/></iq>",
+	       "urn:xmpp:ping");
+	ck_assert_msg(wait_until(m_done, 3000), "pong %d, signals %d", m_pong,
+		      bob.n_sig);
+	ck_assert_int_eq(bob.n_sig, 1);
+	ck_assert_str_eq(bob.sig_from, "mallory@" DOMAIN "/m");
+	ck_assert_str_eq(g_hash_table_lookup(bob.sig, "kind"), "last");
+	ck_assert_uint_eq(g_hash_table_size(bob.sig), 2);
+	ck_assert_int_eq(sub_of(&bob, "evil@" DOMAIN), -1);
+	ck_assert(ctl_xmpp_is_online(bob.x));
+	xmpp_conn_release(m_conn);
+	xmpp_ctx_free(m_ctx);
+	g_string_free(many, TRUE);
+	g_free(big);
+}
+
 static bool have_prosody(void)
 {
 	g_autofree char *p = g_find_program_in_path("prosody");
@@ -418,6 +557,16 @@ static bool have_prosody(void)
 	return true;
 }
 
+static char *bob_full;
+
+static bool alice_lost_bob(void)
+{
+	gpointer v;
+
+	return g_hash_table_lookup_extended(alice.seen, bob_full, NULL, &v) &&
+	       !GPOINTER_TO_INT(v);
+}
+
 START_TEST(test_session)
 {
 	gint64 t0;
@@ -425,7 +574,7 @@ START_TEST(test_session)
 	if (!have_prosody())
 		return;
 	port = free_port();
-	write_server();
+	write_server(false);
 	prosody_start();
 	t0 = g_get_monotonic_time();
 	client_start(&alice);
@@ -442,6 +591,7 @@ START_TEST(test_session)
 
 	check_signal();
 	check_send_errors();
+	check_junk();
 
 	/* carol asks to follow alice, who follows carol: approved. */
 	ck_assert_int_eq(ctl_xmpp_subscription(carol.x, "alice@" DOMAIN,
@@ -463,8 +613,11 @@ START_TEST(test_session)
 	check_signal();
 	ck_assert_int_le(g_get_monotonic_time() - t0, 15 * G_USEC_PER_SEC);
 
-	client_stop(&alice);
+	/* bob leaves cleanly: alice sees his resource go. */
+	bob_full = g_strdup(bob.full);
 	client_stop(&bob);
+	ck_assert_msg(wait_until(alice_lost_bob, 3000), "bob still seen");
+	client_stop(&alice);
 	client_stop(&carol);
 	/* No source of a freed session may fire. */
 	{
@@ -475,6 +628,44 @@ START_TEST(test_session)
 			g_main_context_iteration(NULL, TRUE);
 		g_source_remove(w);
 	}
+	g_free(bob_full);
+	prosody_stop();
+}
+END_TEST
+
+static bool alice_online(void)
+{
+	return alice.online >= 1;
+}
+
+/* TLS required: with the server's CA alice logs in over TLS; bob, who
+ * does not trust the self-signed certificate, and carol, who will not use
+ * TLS with a server that insists on it, never get online. */
+START_TEST(test_tls)
+{
+	g_autofree char *ca = g_build_filename(tmpdir, "cert.pem", NULL);
+
+	if (!have_prosody())
+		return;
+	if (!make_cert()) {
+		fprintf(stderr, "test_xmpp: TLS skipped (no openssl)\n");
+		return;
+	}
+	port = free_port();
+	write_server(true);
+	prosody_start();
+	client_start_tls(&alice, CTL_TLS_REQUIRED, ca);
+	client_start_tls(&bob, CTL_TLS_REQUIRED, NULL);
+	client_start_tls(&carol, CTL_TLS_OFF, NULL);
+	ck_assert_msg(wait_until(alice_online, 5000), "no TLS login");
+	ck_assert_str_eq(alice.full, "alice@" DOMAIN "/dev1");
+	ck_assert_int_eq(sub_of(&alice, "bob@" DOMAIN), CTL_SUB_BOTH);
+	wait_until(all_offline, 1500);	/* never true: runs the loop */
+	ck_assert_int_eq(bob.online, 0);
+	ck_assert_int_eq(carol.online, 0);
+	client_stop(&alice);
+	client_stop(&bob);
+	client_stop(&carol);
 	prosody_stop();
 }
 END_TEST
@@ -521,12 +712,17 @@ Suite *suite_xmpp(void)
 {
 	Suite *s = suite_create("xmpp");
 	TCase *tc = tcase_create("prosody");
+	TCase *tt = tcase_create("prosody-tls");
 	TCase *tb = tcase_create("local");
 
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_session);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(tt, dir_setup, dir_teardown);
+	tcase_set_timeout(tt, 30);
+	tcase_add_test(tt, test_tls);
+	suite_add_tcase(s, tt);
 	tcase_set_timeout(tb, 10);
 	tcase_add_test(tb, test_bad_args);
 	tcase_add_test(tb, test_refused);
