@@ -25,13 +25,13 @@ enum {
 };
 
 static const char *const kind_names[] = {
-	[CTL_SIG_ADVERTISE] = "advertise",
-	[CTL_SIG_LINK] = "link",
-	[CTL_SIG_BYE] = "bye",
+    [CTL_SIG_ADVERTISE] = "advertise",
+    [CTL_SIG_LINK] = "link",
+    [CTL_SIG_BYE] = "bye",
 };
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
-	G_GNUC_PRINTF(3, 4);
+    G_GNUC_PRINTF(3, 4);
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
 {
@@ -184,8 +184,8 @@ static int decode_addrs(GHashTable *attrs, struct ctl_sig *out, char *why,
 	return 0;
 }
 
-static int decode_advertise(GHashTable *attrs, struct ctl_sig *out,
-			    char *why, size_t why_len)
+static int decode_advertise(GHashTable *attrs, struct ctl_sig *out, char *why,
+			    size_t why_len)
 {
 	const char *group = attr(attrs, "group");
 	const char *proof = attr(attrs, "proof");
@@ -270,8 +270,7 @@ static void put(GHashTable *t, const char *name, const char *value)
 	g_hash_table_insert(t, g_strdup(name), g_strdup(value));
 }
 
-static void put_b64(GHashTable *t, const char *name, const uint8_t *p,
-		    size_t n)
+static void put_b64(GHashTable *t, const char *name, const uint8_t *p, size_t n)
 {
 	g_hash_table_insert(t, g_strdup(name), g_base64_encode(p, n));
 }

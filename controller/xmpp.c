@@ -27,13 +27,13 @@
 #include "controller/xmpp.h"
 
 enum {
-	TICK_MS = 150,		/* libstrophe timers, partial writes */
-	KEEPALIVE_S = 30,	/* whitespace keepalive while online */
-	SWEEP_MS = 5000,	/* after a reconnect, forget unseen resources */
-	MAX_ATTRS = 32,		/* attributes of one <ipop/> element */
-	MAX_JID = 3071,		/* RFC 7622: three parts of 1023 bytes */
+	TICK_MS = 150,	  /* libstrophe timers, partial writes */
+	KEEPALIVE_S = 30, /* whitespace keepalive while online */
+	SWEEP_MS = 5000,  /* after a reconnect, forget unseen resources */
+	MAX_ATTRS = 32,	  /* attributes of one <ipop/> element */
+	MAX_JID = 3071,	  /* RFC 7622: three parts of 1023 bytes */
 	MAX_ROSTER = 10000,
-	PUMP_MAX = 16,		/* xmpp_run_once calls per wakeup, at most */
+	PUMP_MAX = 16, /* xmpp_run_once calls per wakeup, at most */
 };
 
 #define NS_ROSTER "jabber:iq:roster"
@@ -44,24 +44,23 @@ struct ctl_xmpp {
 	const struct ctl_config *cfg;
 	const struct ctl_xmpp_ops *ops;
 	void *cb_ctx;
-	char *full_jid;		/* the JID we ask to bind */
+	char *full_jid; /* the JID we ask to bind */
 	xmpp_log_t log;
 	xmpp_ctx_t *sctx;
 	xmpp_conn_t *conn;
-	guint in_id, out_id, tick_id, retry_id, kick_id, keepalive_id,
-		sweep_id;
+	guint in_id, out_id, tick_id, retry_id, kick_id, keepalive_id, sweep_id;
 	unsigned backoff_ms;
-	unsigned serial;	/* stanza ids */
-	unsigned session;	/* logins so far */
-	char roster_id[32];	/* pending roster request, "" if none */
-	bool logged_in;		/* libstrophe reported CONNECT */
-	bool online;		/* roster received and presence sent */
+	unsigned serial;    /* stanza ids */
+	unsigned session;   /* logins so far */
+	char roster_id[32]; /* pending roster request, "" if none */
+	bool logged_in;	    /* libstrophe reported CONNECT */
+	bool online;	    /* roster received and presence sent */
 	bool pumping;
-	bool activity;		/* libstrophe logged something this run */
+	bool activity; /* libstrophe logged something this run */
 	bool freeing;
-	char *bound;		/* bound full JID while online */
-	GHashTable *roster;	/* bare JID -> enum ctl_sub */
-	GHashTable *avail;	/* full JID -> session it was last seen in */
+	char *bound;	    /* bound full JID while online */
+	GHashTable *roster; /* bare JID -> enum ctl_sub */
+	GHashTable *avail;  /* full JID -> session it was last seen in */
 };
 
 /* The sockopt callback gets no user data: find the session by conn. */
@@ -177,8 +176,8 @@ static int on_socket(xmpp_conn_t *conn, void *sock)
 	return xmpp_sockopt_cb_keepalive(conn, sock);
 }
 
-static void on_strophe_log(void *data, xmpp_log_level_t level,
-			   const char *area, const char *msg)
+static void on_strophe_log(void *data, xmpp_log_level_t level, const char *area,
+			   const char *msg)
 {
 	struct ctl_xmpp *x = data;
 
@@ -272,8 +271,7 @@ static void send_iq_unavailable(struct ctl_xmpp *x, xmpp_stanza_t *req)
 	xmpp_stanza_release(iq);
 }
 
-static void send_presence(struct ctl_xmpp *x, const char *to,
-			  const char *type)
+static void send_presence(struct ctl_xmpp *x, const char *to, const char *type)
 {
 	xmpp_stanza_t *p = xmpp_presence_new(x->sctx);
 
@@ -290,9 +288,9 @@ static void send_presence(struct ctl_xmpp *x, const char *to,
 static bool parse_sub(const char *s, enum ctl_sub *sub)
 {
 	static const char *const names[] = {
-		[CTL_SUB_NONE] = "none", [CTL_SUB_TO] = "to",
-		[CTL_SUB_FROM] = "from", [CTL_SUB_BOTH] = "both",
-		[CTL_SUB_REMOVE] = "remove",
+	    [CTL_SUB_NONE] = "none",	 [CTL_SUB_TO] = "to",
+	    [CTL_SUB_FROM] = "from",	 [CTL_SUB_BOTH] = "both",
+	    [CTL_SUB_REMOVE] = "remove",
 	};
 
 	if (s == NULL) {
@@ -429,8 +427,7 @@ static void request_roster(struct ctl_xmpp *x)
 }
 
 /* untrusted: an iq set with a roster query; only the server may push. */
-static void roster_push(struct ctl_xmpp *x, xmpp_stanza_t *st,
-			xmpp_stanza_t *q)
+static void roster_push(struct ctl_xmpp *x, xmpp_stanza_t *st, xmpp_stanza_t *q)
 {
 	const char *from = xmpp_stanza_get_from(st);
 
@@ -538,7 +535,8 @@ static void subscribe_request(struct ctl_xmpp *x, const char *from)
 		g_message("xmpp: approved subscription request of %s", bare);
 	} else {
 		g_message("xmpp: subscription request of %s not approved "
-			  "(not a contact we follow)", bare);
+			  "(not a contact we follow)",
+			  bare);
 	}
 }
 
@@ -675,8 +673,8 @@ static void schedule_retry(struct ctl_xmpp *x)
 {
 	/* Up to a quarter more, so that controllers thrown off by a server
 	 * restart do not all come back at the same instant. */
-	unsigned delay = x->backoff_ms +
-		(unsigned)g_random_int_range(0, (gint)x->backoff_ms / 4 + 1);
+	unsigned delay = x->backoff_ms + (unsigned)g_random_int_range(
+					     0, (gint)x->backoff_ms / 4 + 1);
 
 	clear_source(&x->retry_id);
 	g_message("xmpp: reconnecting in %u ms", delay);
@@ -709,14 +707,14 @@ static const char *stream_error_name(xmpp_error_type_t t)
 static char *describe(bool logged_in, int error, xmpp_stream_error_t *se)
 {
 	if (se != NULL)
-		return g_strdup_printf("stream error: %s%s%s",
-				       stream_error_name(se->type),
-				       se->text ? ": " : "",
-				       se->text ? se->text : "");
+		return g_strdup_printf(
+		    "stream error: %s%s%s", stream_error_name(se->type),
+		    se->text ? ": " : "", se->text ? se->text : "");
 	if (error != 0)
 		return g_strdup(g_strerror(error));
-	return g_strdup(logged_in ? "closed by the server" :
-			"could not connect or log in (refused, TLS or authentication)");
+	return g_strdup(logged_in ? "closed by the server"
+				  : "could not connect or log in (refused, TLS "
+				    "or authentication)");
 }
 
 static void logged_in(struct ctl_xmpp *x)
@@ -779,8 +777,8 @@ static void start_connect(struct ctl_xmpp *x)
 	g_message("xmpp: connecting to %s:%u as %s",
 		  x->cfg->server ? x->cfg->server : "(SRV)", x->cfg->port,
 		  x->full_jid);
-	r = xmpp_connect_client(x->conn, x->cfg->server, x->cfg->port,
-				on_conn, x);
+	r = xmpp_connect_client(x->conn, x->cfg->server, x->cfg->port, on_conn,
+				x);
 	if (r != XMPP_EOK) {
 		drop_watches(x);
 		g_message("xmpp: connect to %s failed at once (%d)",
@@ -861,7 +859,8 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	x->log.userdata = x;
 	x->sctx = xmpp_ctx_new(NULL, &x->log);
 	x->conn = x->sctx ? xmpp_conn_new(x->sctx) : NULL;
-	x->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	x->roster =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->avail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	sessions = g_slist_prepend(sessions, x);
@@ -893,7 +892,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 		if (x->online)
 			send_presence(x, NULL, "unavailable");
 		xmpp_disconnect(x->conn);
-		pump(x);	/* writes the presence and </stream:stream> */
+		pump(x); /* writes the presence and </stream:stream> */
 		xmpp_conn_release(x->conn);
 	}
 	drop_watches(x);
@@ -991,7 +990,10 @@ int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
 			  const char *type)
 {
 	static const char *const types[] = {
-		"subscribe", "subscribed", "unsubscribe", "unsubscribed",
+	    "subscribe",
+	    "subscribed",
+	    "unsubscribe",
+	    "unsubscribed",
 	};
 	bool known = false;
 
