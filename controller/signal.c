@@ -9,8 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
@@ -30,18 +28,10 @@ static const char *const kind_names[] = {
     [CTL_SIG_BYE] = "bye",
 };
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
+static int fail(char *why, size_t why_len, const char *reason)
 {
-	va_list ap;
-
-	if (why != NULL && why_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
+	if (why != NULL && why_len > 0)
+		g_strlcpy(why, reason, why_len);
 	return -EINVAL;
 }
 
