@@ -140,7 +140,7 @@ static bool server_ok(const char *addr, uint32_t port)
 {
 	uint8_t buf[16];
 
-	return addr && port > 0 && port < 65536 && strlen(addr) < 64 &&
+	return addr && port < 65536 && strlen(addr) < 64 &&
 	       (inet_pton(AF_INET, addr, buf) == 1 ||
 		inet_pton(AF_INET6, addr, buf) == 1);
 }
@@ -162,7 +162,8 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 			return;
 		}
 		g_strlcpy(c.stun[i].address, req->stun[i]->address, 64);
-		c.stun[i].port = (uint16_t)req->stun[i]->port;
+		c.stun[i].port = (uint16_t)(req->stun[i]->port ?
+						    req->stun[i]->port : 3478);
 	}
 	for (i = 0; i < req->n_turn; i++) {
 		const Ipop__TurnServer *t = req->turn[i];
@@ -175,7 +176,7 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 			return;
 		}
 		g_strlcpy(c.turn[i].address, t->address, 64);
-		c.turn[i].port = (uint16_t)t->port;
+		c.turn[i].port = (uint16_t)(t->port ? t->port : 3478);
 		g_strlcpy(c.turn[i].username, t->username, 128);
 		g_strlcpy(c.turn[i].password, t->password, 128);
 	}
