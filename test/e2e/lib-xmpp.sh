@@ -19,6 +19,34 @@ XMPP_DATA=""		# Prosody's data directory (set by prosody_setup)
 PROSODY_PID=""
 declare -A CTL_PID=()
 
+# nsbg NS LOG CMD...: start CMD in namespace NS in the background, output
+# appended to LOG; NSBG_PID is CMD's own pid (ip netns exec execs it), so
+# signals sent to it reach CMD itself.
+nsbg()
+{
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$(ns_name "$ns")" "$@" >>"$log" 2>&1 &
+	NSBG_PID=$!
+	e2e_track_pid "$NSBG_PID"
+}
+
+# e2e_dump_logs (replaces lib.sh's): the tail of every tracked log without
+# the lines that drown the interesting ones (ipopctl connecting to tincan,
+# coturn's per-packet notes).
+e2e_dump_logs()
+{
+	local f
+	declare -A seen=()
+	for f in "${E2E_LOGS[@]}"; do
+		[[ -s $f && -z ${seen[$f]:-} ]] || continue
+		seen[$f]=1
+		echo "# --- last lines of $(basename "$f") ---"
+		grep -vE 'control: client|incoming packet|lifetime updated|Local relay addr|: new, realm' "$f" |
+			tail -n "${E2E_TAIL:-15}" | sed 's/^/#   /'
+	done
+}
+
 # ---- Prosody ----------------------------------------------------------------
 
 # prosody_setup: config and empty data directory under the temp dir; adds
@@ -66,10 +94,9 @@ prosody_listening()
 # prosody_start: run Prosody in the foreground in pub; wait until it listens.
 prosody_start()
 {
-	nsx pub prosody -F --config "$E2E_TMP/prosody/prosody.cfg.lua" \
-		>>"$E2E_TMP/prosody.out" 2>&1 &
-	PROSODY_PID=$!
-	e2e_track_pid "$PROSODY_PID"
+	nsbg pub "$E2E_TMP/prosody.out" \
+		prosody -F --config "$E2E_TMP/prosody/prosody.cfg.lua"
+	PROSODY_PID=$NSBG_PID
 	wait_until 10 prosody_listening
 }
 
@@ -205,10 +232,9 @@ controller_start()
 {
 	local name=$1 ns=$2 log
 	log=$(ctl_log "$name")
-	nsx "$ns" "$CONTROLLER" --config "$(ctl_dir "$name")/controller.yaml" \
-		--log-level debug >>"$log" 2>&1 &
-	CTL_PID[$name]=$!
-	e2e_track_pid $!
+	nsbg "$ns" "$log" "$CONTROLLER" \
+		--config "$(ctl_dir "$name")/controller.yaml" --log-level debug
+	CTL_PID[$name]=$NSBG_PID
 	e2e_track_log "$log"
 }
 
