@@ -200,7 +200,7 @@ member_config()
 			chmod 0600 "$d/group-secret"
 	fi
 	cat >"$d/controller.yaml" <<-EOF
-		# member $name of an ipop-c end-to-end run
+		# ipop-controller configuration of $name, generated for one test or demo run
 		tincan:
 		  socket: $(tincan_sock "$name")
 		state_dir: $d/state
