@@ -27,6 +27,7 @@ struct member {
 	char ipv4[16];
 	char ipv6[46];
 	bool linked;			/* tincan has (or is making) the link */
+	bool away;			/* offline in XMPP, link still carrying */
 	Ipop__LinkState state;
 	char *pending;			/* remote blob waiting for our link */
 	guint relink;			/* timer remaking a failed link */
@@ -246,6 +247,7 @@ static void on_advertise(struct ctl_gvpn *g, const char *jid,
 	m = g_hash_table_lookup(g->by_jid, jid);
 	if (!m)
 		m = add_member(g, jid, s);
+	m->away = false;
 	if (!s->ack)
 		advertise(g, jid, true);
 	ensure_link(g, m);
@@ -340,8 +342,18 @@ void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available)
 
 	if (!available) {
 		g_hash_table_remove(g->available, full_jid);
-		if (m)
+		if (!m)
+			return;
+		/* An XMPP server going down reports everyone unavailable; a
+		 * link that still works is kept until it fails (a member
+		 * that really leaves says bye first). */
+		if (m->state == IPOP__LINK_STATE__CONNECTED) {
+			g_message("gvpn %s: %s is offline in XMPP; keeping its "
+				  "working link", g->cfg->name, m->jid);
+			m->away = true;
+		} else {
 			drop_member(g, m, "went offline");
+		}
 		return;
 	}
 	g_hash_table_add(g->available, g_strdup(full_jid));
@@ -385,6 +397,10 @@ static void link_state(struct ctl_gvpn *g, const Ipop__LinkStateChangedEvent *e)
 	if (!m)
 		return;
 	m->state = e->state;
+	if (e->state == IPOP__LINK_STATE__FAILED && m->away) {
+		drop_member(g, m, "offline and its link failed");
+		return;
+	}
 	if (e->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("gvpn %s: link to %s connected (%s -> %s)",
 			  g->cfg->name, m->jid,

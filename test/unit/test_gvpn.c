@@ -190,6 +190,58 @@ START_TEST(test_member_lifecycle)
 }
 END_TEST
 
+static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
+{
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__LinkStateChangedEvent ls = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
+
+	ls.overlay = (char *)(uintptr_t)"gv";
+	ls.peer_uid = (char *)(uintptr_t)uid;
+	ls.state = st;
+	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
+	ev.link_state = &ls;
+	ctl_gvpn_event(g, &ev);
+}
+
+/* The XMPP server going away reports everyone unavailable: a working link
+ * stays until it fails; a bye removes it at once. */
+START_TEST(test_offline_keeps_working_link)
+{
+	struct rec r;
+	struct ctl_gvpn *g = new_policy(&r);
+	Ipop__Response ok = IPOP__RESPONSE__INIT;
+	struct ctl_sig adv, bye = { .kind = CTL_SIG_BYE };
+	char line[160];
+
+	ctl_gvpn_adopt(g, NULL);
+	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
+	make_adv(&adv, "10.10.0.2", false, NULL);
+	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
+	ck_assert_uint_eq(ctl_gvpn_connected(g), 1);
+	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
+
+	ctl_gvpn_presence(g, "bob@x/dev", false);
+	ck_assert(!logged(&r, line));
+	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
+	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, line));
+	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+
+	/* Back, connected, then a bye: gone at once. */
+	g_ptr_array_set_size(r.log, 0);
+	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
+	g_strlcpy(bye.uid, adv.uid, sizeof(bye.uid));
+	g_strlcpy(bye.overlay, adv.overlay, sizeof(bye.overlay));
+	ctl_gvpn_signal(g, "bob@x/dev", &bye);
+	ck_assert(logged(&r, line));
+	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	g_ptr_array_free(r.log, TRUE);
+	ctl_gvpn_free(g);
+}
+END_TEST
+
 START_TEST(test_unfriend_and_strangers)
 {
 	struct rec r;
@@ -306,6 +358,7 @@ Suite *suite_gvpn(void)
 	tc = tcase_create("policy");
 	tcase_add_test(tc, test_member_lifecycle);
 	tcase_add_test(tc, test_unfriend_and_strangers);
+	tcase_add_test(tc, test_offline_keeps_working_link);
 	tcase_add_test(tc, test_adopt_keeps_links);
 	tcase_add_test(tc, test_relink_on_new_credentials);
 	suite_add_tcase(s, tc);
