@@ -72,6 +72,20 @@ e2e_init()
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+	e2e_snapshot_bins
+}
+
+# e2e_snapshot_bins: run copies of ipop-tincan and ipopctl, so a rebuild
+# during the run (make in another shell) neither breaks nor mixes versions.
+e2e_snapshot_bins()
+{
+	local b
+	mkdir -p "$E2E_TMP/bin" || return 1
+	for b in TINCAN IPOPCTL; do
+		[[ -x ${!b} ]] || continue
+		cp "${!b}" "$E2E_TMP/bin/" || continue
+		printf -v "$b" '%s' "$E2E_TMP/bin/$(basename "${!b}")"
+	done
 }
 
 now_ms()

@@ -57,9 +57,12 @@ for i in 1 2 3; do
 		--ipv4 "10.254.0.$i/24" --ipv6 "fd00:254::$i/64"
 	must "set-ice on t$i" ice_set "t$i"
 done
-check "ipopctl status shows the overlay on t1" \
-	sh -c "'$IPOPCTL' --socket '$(tincan_sock t1)' --json status |
-		jq -e '.overlays[] | select(.name == \"$OV\" and .tap == \"ipop0\")'"
+overlay_listed()
+{
+	ctl t1 --json status |
+		jq -e --arg ov "$OV" '.overlays[] | select(.name == $ov and .tap == "ipop0")'
+}
+check "ipopctl --json status lists the overlay and its TAP on t1" overlay_listed
 
 check "no overlay ping h1 -> h2 before a link exists" ping_fails h1 10.254.0.2
 
