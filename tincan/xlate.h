@@ -1,0 +1,49 @@
+/*
+ * SocialVPN address translation of IPv4 packets, as pure functions over an
+ * Ethernet frame held in a caller's buffer.  Each node sees its friends
+ * through its own subnet: on receive from a peer, the source becomes the
+ * peer's local-view address and the destination the local TAP address; on
+ * send, the destination (a local-view address) becomes the peer's own
+ * overlay address and the source our own overlay address as the peer knows
+ * it.  Checksums (IPv4 header, TCP, UDP, ICMP, and the headers embedded in
+ * ICMP errors) are updated incrementally (RFC 1624).  No I/O, no state.
+ *
+ * Every length is checked before an offset is read (untrusted: peers and
+ * the local kernel); malformed frames are refused, never half-rewritten.
+ */
+#ifndef TC_XLATE_H
+#define TC_XLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One rewrite: every IPv4 address equal to from_* becomes to_*. */
+struct tc_xlate {
+	uint8_t src_from[4], src_to[4];	/* source address rewrite */
+	uint8_t dst_from[4], dst_to[4];	/* destination address rewrite */
+};
+
+enum tc_xlate_result {
+	TC_XLATE_OK = 0,	/* rewritten in place */
+	TC_XLATE_PASS = 1,	/* not IPv4 (IPv6, ARP...): untouched */
+};
+
+/* Rewrites the IPv4 packet inside the Ethernet frame (len bytes) in place:
+ * the IP source must equal x->src_from and the destination x->dst_from
+ * (broadcast and multicast destinations are kept as they are, only the
+ * source is rewritten).  Handles IP options, fragments (the L4 header is
+ * only in the first fragment; later fragments get the IP header rewritten
+ * only), TCP, UDP (a zero UDP checksum stays zero), ICMP (and the embedded
+ * IP header and ports of ICMP errors: destination unreachable, time
+ * exceeded, parameter problem, source quench, redirect).  Returns
+ * TC_XLATE_OK, TC_XLATE_PASS, -EINVAL for a malformed or truncated packet
+ * (frame unchanged), or -EPERM when the addresses do not match (frame
+ * unchanged). */
+int tc_xlate_rewrite(uint8_t *frame, size_t len, const struct tc_xlate *x);
+
+/* RFC 1624 incremental update of a 16-bit one's complement checksum
+ * (network order in *csum) for a 4-byte field changing from old to new. */
+void tc_xlate_csum_update4(uint8_t csum[2], const uint8_t old[4],
+			   const uint8_t new_[4]);
+
+#endif
