@@ -17,10 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One rewrite: every IPv4 address equal to from_* becomes to_*. */
+/* One receive-side rewrite. */
 struct tc_xlate {
-	uint8_t src_from[4], src_to[4];	/* source address rewrite */
-	uint8_t dst_from[4], dst_to[4];	/* destination address rewrite */
+	uint8_t src_from[4];	/* the peer's own address: the source must be this */
+	uint8_t src_to[4];	/* the peer's address in our view */
+	uint8_t dst_to[4];	/* our TAP address: every unicast destination */
 };
 
 enum tc_xlate_result {
@@ -29,16 +30,17 @@ enum tc_xlate_result {
 };
 
 /* Rewrites the IPv4 packet inside the Ethernet frame (len bytes) in place:
- * the IP source must equal x->src_from and the destination x->dst_from
- * (broadcast and multicast destinations are kept as they are, only the
- * source is rewritten).  Handles IP options, fragments (the L4 header is
+ * the IP source must equal x->src_from (else -EPERM: a peer may not spoof)
+ * and becomes x->src_to; a unicast destination becomes x->dst_to, while
+ * broadcast (255.255.255.255 or the Ethernet broadcast) and multicast
+ * (224.0.0.0/4) destinations are kept.  Handles IP options, fragments (the L4 header is
  * only in the first fragment; later fragments get the IP header rewritten
  * only), TCP, UDP (a zero UDP checksum stays zero), ICMP (and the embedded
  * IP header and ports of ICMP errors: destination unreachable, time
  * exceeded, parameter problem, source quench, redirect).  Returns
  * TC_XLATE_OK, TC_XLATE_PASS, -EINVAL for a malformed or truncated packet
- * (frame unchanged), or -EPERM when the addresses do not match (frame
- * unchanged). */
+ * (frame unchanged), or -EPERM when the source does not match (frame
+ * unchanged).  The frame's Ethernet addresses are not touched. */
 int tc_xlate_rewrite(uint8_t *frame, size_t len, const struct tc_xlate *x);
 
 /* RFC 1624 incremental update of a 16-bit one's complement checksum
