@@ -1,11 +1,12 @@
 /*
  * SocialVPN address translation of IPv4 packets, as pure functions over an
  * Ethernet frame held in a caller's buffer.  Each node sees its friends
- * through its own subnet: on receive from a peer, the source becomes the
- * peer's local-view address and the destination the local TAP address; on
- * send, the destination (a local-view address) becomes the peer's own
- * overlay address and the source our own overlay address as the peer knows
- * it.  Checksums (IPv4 header, TCP, UDP, ICMP, and the headers embedded in
+ * through its own subnet, and only the receiver translates: a packet from
+ * a peer carries the peer's own TAP address as source and, as destination,
+ * whatever address the peer's view gives us; the receiver rewrites the
+ * source to the peer's local-view address and the destination to its own
+ * TAP address.  On send nothing is rewritten (the local-view destination
+ * only picks the link).  Checksums (IPv4 header, TCP, UDP, ICMP, and the headers embedded in
  * ICMP errors) are updated incrementally (RFC 1624).  No I/O, no state.
  *
  * Every length is checked before an offset is read (untrusted: peers and
