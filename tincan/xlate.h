@@ -6,8 +6,12 @@
  * whatever address the peer's view gives us; the receiver rewrites the
  * source to the peer's local-view address and the destination to its own
  * TAP address.  On send nothing is rewritten (the local-view destination
- * only picks the link).  Checksums (IPv4 header, TCP, UDP, ICMP, and the headers embedded in
- * ICMP errors) are updated incrementally (RFC 1624).  No I/O, no state.
+ * only picks the link).  Checksums (IPv4 header, TCP, UDP, ICMP, and the
+ * headers embedded in ICMP errors) are updated incrementally (RFC 1624).
+ * The header embedded in an ICMP error describes a packet that went the
+ * other way, so it is rewritten in reverse: its destination (equal to
+ * src_from) becomes src_to and its source (our address in the peer's
+ * view) becomes dst_to.  No I/O, no state.
  *
  * Every length is checked before an offset is read (untrusted: peers and
  * the local kernel); malformed frames are refused, never half-rewritten.
