@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The deb and rpm packages: packaging/build makes both from a copy of the
+# tree into a temporary directory; their file lists must hold the daemons,
+# ipopctl, the systemd units and (with the controller) the example
+# configuration; the binaries extracted from each package must run.  Nothing
+# is installed into the system: packages are only unpacked (dpkg-deb -x,
+# rpm2archive) under the temporary directory.  Prints TAP lines; exits 1 if
+# a check failed, 77 when dpkg-buildpackage, debhelper or rpmbuild is
+# missing.
+
+IPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case ${BUILD:-build} in
+/*) IPOP_BUILD=${BUILD} ;;
+*) IPOP_BUILD=$IPOP_ROOT/${BUILD:-build} ;;
+esac
+
+for t in dpkg-buildpackage dh dpkg-deb rpmbuild rpm; do
+	if ! command -v "$t" >/dev/null; then
+		echo "# skip: $t not found (apt-get install dpkg-dev debhelper rpm)"
+		exit 77
+	fi
+done
+
+TMP=$(mktemp -d /tmp/ipop-packaging.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+N=0
+FAILED=0
+ok()
+{
+	N=$((N + 1))
+	echo "ok $N - $1"
+}
+not_ok()
+{
+	N=$((N + 1))
+	FAILED=1
+	echo "not ok $N - $1"
+}
+# check DESC CMD...: one TAP line for a command's success.
+check()
+{
+	local desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+	fi
+}
+
+VERSION=$(printf 'v:\n\t@echo $(VERSION)\n' |
+	make -s --no-print-directory -C "$IPOP_ROOT" -f Makefile -f - v)
+OUT=$TMP/out
+
+start=$SECONDS
+if "$IPOP_ROOT/packaging/build" all "$OUT" >"$TMP/build.log" 2>&1; then
+	ok "packaging/build all: deb and rpm built in $((SECONDS - start)) s"
+else
+	sed 's/^/# /' "$TMP/build.log"
+	not_ok "packaging/build all"
+	exit 1
+fi
+
+# Packaging must not write into the repository.
+check "repository has no debian/ or build artefacts from packaging" \
+	test ! -e "$IPOP_ROOT/debian" -a ! -e "$IPOP_ROOT/ipop-tincan.deb"
+
+ARCH=$(dpkg --print-architecture)
+RARCH=$(uname -m)
+DEB_T=$OUT/ipop-tincan_${VERSION}-1_$ARCH.deb
+DEB_C=$OUT/ipop-controller_${VERSION}-1_$ARCH.deb
+RPM_T=$OUT/ipop-tincan-$VERSION-1.$RARCH.rpm
+RPM_C=$OUT/ipop-controller-$VERSION-1.$RARCH.rpm
+
+# The controller is packaged when the Makefile builds it.
+CONTROLLER=0
+if [[ -x $IPOP_BUILD/ipop-controller || -f $DEB_C ]]; then
+	CONTROLLER=1
+fi
+
+check "ipop-tincan deb built (version $VERSION from the Makefile)" \
+	test -f "$DEB_T"
+check "ipop-tincan rpm built" test -f "$RPM_T"
+if ((CONTROLLER)); then
+	check "ipop-controller deb built" test -f "$DEB_C"
+	check "ipop-controller rpm built" test -f "$RPM_C"
+fi
+
+# has LISTFILE PATH: the package listing names PATH.
+has()
+{
+	grep -qxF "$2" "$1"
+}
+dpkg-deb -c "$DEB_T" 2>/dev/null | awk '{print $6}' | sed 's|^\./|/|' \
+	>"$TMP/deb-t.lst"
+rpm -qlp "$RPM_T" 2>/dev/null >"$TMP/rpm-t.lst"
+for p in /usr/sbin/ipop-tincan /usr/bin/ipopctl \
+	/lib/systemd/system/ipop-tincan.service /etc/ipop/; do
+	check "deb ipop-tincan contains $p" has "$TMP/deb-t.lst" "$p"
+done
+for p in /usr/sbin/ipop-tincan /usr/bin/ipopctl \
+	/usr/lib/systemd/system/ipop-tincan.service /etc/ipop; do
+	check "rpm ipop-tincan contains $p" has "$TMP/rpm-t.lst" "$p"
+done
+
+if ((CONTROLLER)); then
+	dpkg-deb -c "$DEB_C" 2>/dev/null | awk '{print $6}' |
+		sed 's|^\./|/|' >"$TMP/deb-c.lst"
+	rpm -qlp "$RPM_C" 2>/dev/null >"$TMP/rpm-c.lst"
+	for p in /usr/sbin/ipop-controller \
+		/lib/systemd/system/ipop-controller.service \
+		/usr/share/doc/ipop/examples/controller-gvpn.yaml; do
+		check "deb ipop-controller contains $p" has "$TMP/deb-c.lst" "$p"
+	done
+	for p in /usr/sbin/ipop-controller \
+		/usr/lib/systemd/system/ipop-controller.service \
+		/usr/share/doc/ipop/examples/controller-gvpn.yaml; do
+		check "rpm ipop-controller contains $p" has "$TMP/rpm-c.lst" "$p"
+	done
+	check "deb ipop-controller depends on ipop-tincan (= $VERSION-1)" \
+		grep -qF "ipop-tincan (= $VERSION-1)" \
+		<(dpkg-deb -f "$DEB_C" Depends)
+	check "rpm ipop-controller requires ipop-tincan = $VERSION-1" \
+		grep -qxF "ipop-tincan = $VERSION-1" \
+		<(rpm -qp --requires "$RPM_C" 2>/dev/null)
+fi
+
+# Library dependencies come from the binaries (shlibs / rpm's elfdeps).
+check "deb ipop-tincan Depends has libnice from shlibs" \
+	grep -q 'libnice' <(dpkg-deb -f "$DEB_T" Depends)
+check "rpm ipop-tincan requires libnice.so" \
+	grep -q '^libnice\.so' <(rpm -qp --requires "$RPM_T" 2>/dev/null)
+
+# Maintainer scripts: the ipop group, the systemd snippets, valid shell.
+mkdir -p "$TMP/ctl-t"
+dpkg-deb -e "$DEB_T" "$TMP/ctl-t"
+check "deb ipop-tincan postinst creates the ipop group" \
+	grep -q 'addgroup --system --quiet ipop' "$TMP/ctl-t/postinst"
+check "deb ipop-tincan postinst has the dh_installsystemd snippet" \
+	grep -q "deb-systemd-helper enable 'ipop-tincan.service'" \
+	"$TMP/ctl-t/postinst"
+# parses FILE...: every file is valid sh.
+parses()
+{
+	local f
+	for f; do
+		sh -n "$f" || return 1
+	done
+}
+check "deb ipop-tincan maintainer scripts parse (sh -n)" \
+	parses "$TMP"/ctl-t/postinst "$TMP"/ctl-t/postrm "$TMP"/ctl-t/prerm
+check "rpm ipop-tincan %pre creates the ipop group" \
+	grep -q 'groupadd -r ipop' <(rpm -qp --scripts "$RPM_T" 2>/dev/null)
+
+# Unpack (never install) and run what was packaged.
+mkdir -p "$TMP/deb" "$TMP/rpm"
+dpkg-deb -x "$DEB_T" "$TMP/deb"
+check "deb: extracted ipop-tincan --version prints $VERSION" \
+	grep -qx "ipop-tincan $VERSION" \
+	<("$TMP/deb/usr/sbin/ipop-tincan" --version 2>&1)
+check "deb: extracted ipopctl --help exits 0 and shows usage" \
+	grep -q '^usage: ipopctl' <("$TMP/deb/usr/bin/ipopctl" --help 2>&1)
+check "deb: unit runs /usr/sbin/ipop-tincan with group ipop" \
+	grep -q '^ExecStart=/usr/sbin/ipop-tincan .*--socket-group ipop' \
+	"$TMP/deb/lib/systemd/system/ipop-tincan.service"
+
+if command -v rpm2archive >/dev/null; then
+	rpm2archive - <"$RPM_T" | tar -xzf - -C "$TMP/rpm"
+	check "rpm: extracted ipop-tincan --version prints $VERSION" \
+		grep -qx "ipop-tincan $VERSION" \
+		<("$TMP/rpm/usr/sbin/ipop-tincan" --version 2>&1)
+	check "rpm: extracted ipopctl --help shows usage" \
+		grep -q '^usage: ipopctl' <("$TMP/rpm/usr/bin/ipopctl" --help 2>&1)
+else
+	ok "rpm: extracted binaries run # SKIP rpm2archive not found"
+fi
+
+if ((CONTROLLER)); then
+	dpkg-deb -x "$DEB_C" "$TMP/deb"
+	U=$TMP/deb/lib/systemd/system/ipop-controller.service
+	check "deb: extracted ipop-controller --version prints $VERSION" \
+		grep -qx "ipop-controller $VERSION" \
+		<("$TMP/deb/usr/sbin/ipop-controller" --version 2>&1)
+	check "controller unit: after and wants ipop-tincan" \
+		grep -q '^After=.*ipop-tincan.service' "$U" &&
+		grep -q '^Wants=.*ipop-tincan.service' "$U"
+	check "controller unit: ExecStart with /etc/ipop/controller.yaml" \
+		grep -qx 'ExecStart=/usr/sbin/ipop-controller --config /etc/ipop/controller.yaml' "$U"
+	check "controller unit: no capabilities" \
+		grep -qx 'CapabilityBoundingSet=' "$U"
+	check "controller unit: user ipop-controller" \
+		grep -qx 'User=ipop-controller' "$U"
+	check "controller unit: group ipop" grep -qx 'Group=ipop' "$U"
+	if command -v systemd-analyze >/dev/null; then
+		# Verified against the host's units, with ExecStart pointed
+		# at the unpacked binaries.
+		mkdir -p "$TMP/units"
+		for u in ipop-tincan ipop-controller; do
+			sed "s|^ExecStart=/usr/sbin/|ExecStart=$TMP/deb/usr/sbin/|" \
+				"$TMP/deb/lib/systemd/system/$u.service" \
+				>"$TMP/units/$u.service"
+		done
+		if (cd "$TMP/units" && systemd-analyze verify --man=no \
+			ipop-tincan.service ipop-controller.service) \
+			>"$TMP/verify.log" 2>&1 && ! [[ -s $TMP/verify.log ]]; then
+			ok "systemd-analyze verify accepts both units"
+		else
+			sed 's/^/# /' "$TMP/verify.log"
+			not_ok "systemd-analyze verify accepts both units"
+		fi
+	fi
+fi
+
+echo "1..$N"
+exit $FAILED
