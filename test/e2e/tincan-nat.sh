@@ -1,6 +1,8 @@
 #!/bin/bash
 # End-to-end test of the ipop-tincan dataplane through two NATs and coturn.
 #
+#      ns "sink" (default route of pub: swallows packets for private addresses)
+#                             |
 #                          ns "pub" (router)
 #                coturn: TURN 100.64.0.1:3478, STUN 100.64.0.2:3478
 #                 100.64.1.1 /          \ 100.64.2.1
@@ -23,7 +25,10 @@
 # a fresh link comes up through the TURN relay; remove-link stops traffic;
 # SIGTERM exits cleanly.  Measurements are printed as "# measured" lines.
 
+# Helpers below run through check/must, which shellcheck cannot follow.
+# shellcheck disable=SC2317
 set -u -o pipefail
+# shellcheck source=test/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 OV=vpn
