@@ -47,6 +47,8 @@ e2e_require_root
 e2e_require_tools "$TINCAN" "$IPOPCTL" "$CONTROLLER" prosody iperf3 ss
 e2e_init
 
+controller_snapshot || exit 1
+
 MEMBERS=(m1 m2 m3 m4)
 OUTSIDERS=(eve mallory)
 declare -A VIP=([m1]=10.77.0.1 [m2]=10.77.0.2 [m3]=10.77.0.3 [m4]=10.77.0.4

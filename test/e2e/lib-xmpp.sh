@@ -183,6 +183,15 @@ pubhost_add()
 
 # ---- members: ipop-tincan + ipop-controller ---------------------------------
 
+# controller_snapshot: run a copy of ipop-controller (lib.sh's e2e_init does
+# the same for ipop-tincan and ipopctl), so a rebuild during the run cannot
+# swap it.
+controller_snapshot()
+{
+	mkdir -p "$E2E_TMP/bin" && cp "$CONTROLLER" "$E2E_TMP/bin/" || return 1
+	CONTROLLER=$E2E_TMP/bin/$(basename "$CONTROLLER")
+}
+
 ctl_dir() { echo "$E2E_TMP/$1.ctl"; }
 ctl_log() { echo "$E2E_TMP/$1.ctl.log"; }
 
