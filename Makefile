@@ -54,6 +54,8 @@ help:
 	@echo "make analyze      clang-tidy over the sources"
 	@echo "make format-check clang-format --dry-run over the sources"
 	@echo "make deps         install the Debian packages needed (root)"
+	@echo "make deb|rpm|packages  .deb/.rpm packages into $(PKG_OUT)"
+	@echo "make install      DESTDIR=... PREFIX=... (default /usr/local)"
 	@echo "V=1               show the commands"
 
 $(PROTO_C): proto/ipop.proto
@@ -142,6 +144,19 @@ format-check:
 
 deps:
 	$(Q)tools/install-deps
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKG_OUT ?= $(BUILD)/packages
+.PHONY: deb rpm packages
+install: $(BINS)
+	$(Q)BUILD=$(BUILD) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) packaging/install-files
+deb:
+	$(Q)packaging/build deb $(PKG_OUT)
+rpm:
+	$(Q)packaging/build rpm $(PKG_OUT)
+packages:
+	$(Q)packaging/build all $(PKG_OUT)
 
 clean:
 	rm -rf $(BUILD) build-san build-fuzz
