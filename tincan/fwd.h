@@ -19,6 +19,10 @@ struct tc_fwd_entry {
 	bool has_v6;
 	uint8_t v6[16];
 	uint8_t mac[6];
+	/* Translation only: the peer's own TAP address (not indexed: peers
+	 * may all use the same one in their own views). */
+	bool has_peer_v4;
+	uint8_t peer_v4[4];
 };
 
 struct tc_fwd;
