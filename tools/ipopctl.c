@@ -62,8 +62,8 @@ struct ctl;
 struct args {
 	char **pos;
 	int npos;
-	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac;
-	bool remove;
+	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac, *peer_ipv4;
+	bool remove, translation;
 	GPtrArray *stun; /* char * from argv, not owned */
 	GPtrArray *turn;
 };
@@ -1030,6 +1030,27 @@ static void json_mappings(struct json *j, const Ipop__OverlayInfo *o)
 		json_str(j, "ipv4", m->ipv4);
 		json_str(j, "ipv6", m->ipv6);
 		json_str(j, "mac", mac);
+		json_str(j, "peer_ipv4", m->peer_ipv4);
+		json_close(j, '}');
+		g_free(mac);
+	}
+	json_close(j, ']');
+}
+
+static void json_macs(struct json *j, const Ipop__OverlayInfo *o)
+{
+	size_t i;
+	char *mac;
+
+	json_open(j, "mac_table", '[');
+	for (i = 0; i < o->n_mac_table; i++) {
+		const Ipop__MacEntry *m = o->mac_table[i];
+
+		mac = mac_str(&m->mac);
+		json_open(j, NULL, '{');
+		json_str(j, "mac", mac);
+		json_str(j, "peer_uid", m->peer_uid);
+		json_u64(j, "age_ms", m->age_ms);
 		json_close(j, '}');
 		g_free(mac);
 	}
@@ -1052,7 +1073,11 @@ static void json_overlay(struct json *j, const Ipop__OverlayInfo *o)
 	json_u64(j, "mtu", o->mtu);
 	json_str(j, "mac", mac);
 	json_bool(j, "psk", o->has_psk);
+	json_bool(j, "translation", o->translation);
+	json_u64(j, "dropped_malformed", o->dropped_malformed);
+	json_u64(j, "dropped_tap", o->dropped_tap);
 	json_mappings(j, o);
+	json_macs(j, o);
 	json_open(j, "links", '[');
 	for (i = 0; i < o->n_links; i++)
 		json_link(j, o->links[i], o->name);
@@ -1146,11 +1171,12 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		return;
 	}
 	printf("  mappings\n");
-	t = table_new(4);
+	t = table_new(5);
 	table_cellf(t, "PEER");
 	table_cellf(t, "IPV4");
 	table_cellf(t, "IPV6");
 	table_cellf(t, "MAC");
+	table_cellf(t, "PEER'S OWN IPV4");
 	for (i = 0; i < o->n_mappings; i++) {
 		const Ipop__PeerMapping *m = o->mappings[i];
 
@@ -1159,6 +1185,37 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		table_cellf(t, "%s", m->ipv4[0] ? m->ipv4 : "-");
 		table_cellf(t, "%s", m->ipv6[0] ? m->ipv6 : "-");
 		table_cellf(t, "%s", mac != NULL ? mac : "-");
+		table_cellf(t, "%s", m->peer_ipv4[0] ? m->peer_ipv4 : "-");
+		g_free(mac);
+	}
+	table_print(t, "    ");
+	table_free(t);
+}
+
+static void print_macs(const Ipop__OverlayInfo *o)
+{
+	struct table *t;
+	size_t i;
+	char *mac;
+
+	if (o->mode != IPOP__OVERLAY_MODE__SWITCH)
+		return;
+	if (o->n_mac_table == 0) {
+		printf("  %-10s  empty\n", "mac table");
+		return;
+	}
+	printf("  mac table\n");
+	t = table_new(3);
+	table_cellf(t, "MAC");
+	table_cellf(t, "PORT");
+	table_cellf(t, "AGE");
+	for (i = 0; i < o->n_mac_table; i++) {
+		const Ipop__MacEntry *m = o->mac_table[i];
+
+		mac = mac_str(&m->mac);
+		table_cellf(t, "%s", mac != NULL ? mac : "-");
+		table_cellf(t, "%.12s", m->peer_uid[0] ? m->peer_uid : "local");
+		table_cellf(t, "%.1f s", m->age_ms / 1000.0);
 		g_free(mac);
 	}
 	table_print(t, "    ");
@@ -1180,7 +1237,11 @@ static void print_overlay(const Ipop__OverlayInfo *o)
 	printf("  %-10s  %" PRIu32 "\n", "mtu", o->mtu);
 	printf("  %-10s  %s\n", "mac", mac != NULL ? mac : "-");
 	printf("  %-10s  %s\n", "psk", o->has_psk ? "yes" : "no");
+	printf("  %-10s  %s\n", "translate", o->translation ? "yes" : "no");
+	printf("  %-10s  %" PRIu64 " malformed, %" PRIu64 " at the TAP\n",
+	       "dropped", o->dropped_malformed, o->dropped_tap);
 	print_mappings(o);
+	print_macs(o);
 	print_links(o);
 	g_free(v4);
 	g_free(v6);
@@ -1420,6 +1481,7 @@ static int cmd_create_overlay(struct ctl *c, struct args *a)
 	empty = co.ipv4; /* the shared empty string, never freed */
 	co.name = a->pos[0];
 	co.tap_name = a->tap;
+	co.translation = a->translation;
 	r = check_name(c, "NAME", a->pos[0], OVERLAY_NAME_MAX);
 	if (r == 0)
 		r = overlay_opts(c, a, &co, psk);
@@ -1630,6 +1692,10 @@ static int map_opts(struct ctl *c, struct args *a, Ipop__MapPeer *mp,
 	if (a->ipv6 != NULL &&
 	    (r = parse_plain_addr(c, AF_INET6, "ipv6", a->ipv6, &mp->ipv6)))
 		return r;
+	if (a->peer_ipv4 != NULL &&
+	    (r = parse_plain_addr(c, AF_INET, "peer-ipv4", a->peer_ipv4,
+				  &mp->peer_ipv4)))
+		return r;
 	if (a->mac != NULL) {
 		if ((r = parse_mac(c, a->mac, mac)) != 0)
 			return r;
@@ -1665,6 +1731,8 @@ static int cmd_map_peer(struct ctl *c, struct args *a)
 		g_free(mp.ipv4);
 	if (mp.ipv6 != empty)
 		g_free(mp.ipv6);
+	if (mp.peer_ipv4 != empty)
+		g_free(mp.peer_ipv4);
 	return r;
 }
 
@@ -2171,10 +2239,11 @@ static const struct command commands[] = {
     {"status", IPOP__ROLE__OBSERVER, cmd_status, 0, 0, "", "",
      "identity, ICE servers, overlays, mappings and links"},
     {"create-overlay", IPOP__ROLE__CONTROLLER, cmd_create_overlay, 1, 1,
-     " tap ipv4 ipv6 mtu mode psk-file ",
+     " tap ipv4 ipv6 mtu mode psk-file translation ",
      "NAME --tap IFNAME [--ipv4 A.B.C.D/P] [--ipv6 ADDR/P] [--mtu N]"
-     " [--mode l3|switch] [--psk-file FILE]",
-     "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex)"},
+     " [--mode l3|switch] [--psk-file FILE] [--translation]",
+     "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex;"
+     " --translation: SocialVPN address translation)"},
     {"remove-overlay", IPOP__ROLE__CONTROLLER, cmd_remove_overlay, 1, 1, "",
      "NAME", "remove an overlay, its TAP and its links"},
     {"set-ice", IPOP__ROLE__CONTROLLER, cmd_set_ice, 0, 0, " stun turn ",
@@ -2189,9 +2258,9 @@ static const struct command commands[] = {
     {"add-candidates", IPOP__ROLE__CONTROLLER, cmd_add_candidates, 3, 3, "",
      "OVERLAY PEER_UID BLOB", "give a link the peer's candidate blob"},
     {"map-peer", IPOP__ROLE__CONTROLLER, cmd_map_peer, 2, 2,
-     " ipv4 ipv6 mac remove ",
+     " ipv4 ipv6 mac remove peer-ipv4 ",
      "OVERLAY PEER_UID [--ipv4 A] [--ipv6 A] [--mac aa:bb:cc:dd:ee:ff]"
-     " [--remove]",
+     " [--peer-ipv4 A] [--remove]",
      "map overlay addresses to a peer (or remove the mapping)"},
     {"remove-link", IPOP__ROLE__CONTROLLER, cmd_remove_link, 2, 2, "",
      "OVERLAY PEER_UID", "close and forget a link"},
@@ -2286,6 +2355,7 @@ static int global_opt(struct ctl *c, const char *name, char *val)
 static bool opt_takes_value(const char *name)
 {
 	return strcmp(name, "json") != 0 && strcmp(name, "remove") != 0 &&
+	       strcmp(name, "translation") != 0 &&
 	       strcmp(name, "help") != 0 && strcmp(name, "version") != 0;
 }
 
@@ -2318,6 +2388,10 @@ static int command_opt(struct ctl *c, struct args *a, const char *name,
 		g_ptr_array_add(a->turn, val);
 	else if (strcmp(name, "remove") == 0)
 		a->remove = true;
+	else if (strcmp(name, "translation") == 0)
+		a->translation = true;
+	else if (strcmp(name, "peer-ipv4") == 0)
+		return set_once(c, &a->peer_ipv4, name, val);
 	else if (strcmp(name, "tap") == 0)
 		return set_once(c, &a->tap, name, val);
 	else if (strcmp(name, "ipv4") == 0)
