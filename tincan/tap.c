@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 
 #include <glib.h>
 
@@ -233,6 +234,42 @@ int tc_tap_configure(const char *ifname, const struct tc_tap_config *cfg)
 		r = set_v6(ifname, cfg->v6, cfg->v6_prefix);
 	if (r == 0)
 		r = set_up(sock, ifname);
+	close(sock);
+	return r;
+}
+
+/* Creates the bridge when it does not exist yet; an existing one is fine. */
+static int ensure_bridge(int sock, const char *bridge)
+{
+	if (if_nametoindex(bridge) != 0)
+		return 0;
+	if (ioctl(sock, SIOCBRADDBR, bridge) < 0 && errno != EEXIST) {
+		int r = -errno;
+		g_warning("bridge %s: cannot create: %s", bridge, g_strerror(-r));
+		return r;
+	}
+	g_message("bridge %s created", bridge);
+	return 0;
+}
+
+int tc_tap_attach_bridge(const char *ifname, const char *bridge)
+{
+	struct ifreq ifr;
+	int sock, r;
+
+	if (!name_ok(ifname) || !name_ok(bridge))
+		return -EINVAL;
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	r = ensure_bridge(sock, bridge);
+	if (r == 0) {
+		ifr_init(&ifr, bridge);
+		ifr.ifr_ifindex = (int)if_nametoindex(ifname);
+		r = if_ioctl(sock, SIOCBRADDIF, "SIOCBRADDIF", bridge, &ifr);
+	}
+	if (r == 0)
+		r = set_up(sock, bridge);
 	close(sock);
 	return r;
 }

@@ -30,5 +30,8 @@ int tc_tap_open(const char *name, char name_out[IFNAMSIZ]);
  * detection is switched off on it (the overlay has no duplicates to find).
  * 0 or -errno (with a logged reason). */
 int tc_tap_configure(const char *ifname, const struct tc_tap_config *cfg);
+/* Makes ifname a port of the Linux bridge `bridge`, creating the bridge
+ * (and bringing it up) when it does not exist.  0 or -errno. */
+int tc_tap_attach_bridge(const char *ifname, const char *bridge);
 
 #endif
