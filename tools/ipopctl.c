@@ -63,6 +63,7 @@ struct args {
 	char **pos;
 	int npos;
 	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac, *peer_ipv4;
+	char *bridge, *label;
 	bool remove, translation;
 	GPtrArray *stun; /* char * from argv, not owned */
 	GPtrArray *turn;
@@ -1031,6 +1032,7 @@ static void json_mappings(struct json *j, const Ipop__OverlayInfo *o)
 		json_str(j, "ipv6", m->ipv6);
 		json_str(j, "mac", mac);
 		json_str(j, "peer_ipv4", m->peer_ipv4);
+		json_str(j, "label", m->label);
 		json_close(j, '}');
 		g_free(mac);
 	}
@@ -1074,6 +1076,7 @@ static void json_overlay(struct json *j, const Ipop__OverlayInfo *o)
 	json_str(j, "mac", mac);
 	json_bool(j, "psk", o->has_psk);
 	json_bool(j, "translation", o->translation);
+	json_str(j, "bridge", o->bridge);
 	json_u64(j, "dropped_malformed", o->dropped_malformed);
 	json_u64(j, "dropped_tap", o->dropped_tap);
 	json_mappings(j, o);
@@ -1171,8 +1174,9 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		return;
 	}
 	printf("  mappings\n");
-	t = table_new(5);
+	t = table_new(6);
 	table_cellf(t, "PEER");
+	table_cellf(t, "LABEL");
 	table_cellf(t, "IPV4");
 	table_cellf(t, "IPV6");
 	table_cellf(t, "MAC");
@@ -1182,6 +1186,7 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 
 		mac = mac_str(&m->mac);
 		table_cellf(t, "%.12s", m->peer_uid);
+		table_cellf(t, "%s", m->label[0] ? m->label : "-");
 		table_cellf(t, "%s", m->ipv4[0] ? m->ipv4 : "-");
 		table_cellf(t, "%s", m->ipv6[0] ? m->ipv6 : "-");
 		table_cellf(t, "%s", mac != NULL ? mac : "-");
@@ -1238,6 +1243,8 @@ static void print_overlay(const Ipop__OverlayInfo *o)
 	printf("  %-10s  %s\n", "mac", mac != NULL ? mac : "-");
 	printf("  %-10s  %s\n", "psk", o->has_psk ? "yes" : "no");
 	printf("  %-10s  %s\n", "translate", o->translation ? "yes" : "no");
+	if (o->bridge[0])
+		printf("  %-10s  %s\n", "bridge", o->bridge);
 	printf("  %-10s  %" PRIu64 " malformed, %" PRIu64 " at the TAP\n",
 	       "dropped", o->dropped_malformed, o->dropped_tap);
 	print_mappings(o);
@@ -1482,6 +1489,8 @@ static int cmd_create_overlay(struct ctl *c, struct args *a)
 	co.name = a->pos[0];
 	co.tap_name = a->tap;
 	co.translation = a->translation;
+	if (a->bridge != NULL)
+		co.bridge = a->bridge;
 	r = check_name(c, "NAME", a->pos[0], OVERLAY_NAME_MAX);
 	if (r == 0)
 		r = overlay_opts(c, a, &co, psk);
@@ -1718,6 +1727,8 @@ static int cmd_map_peer(struct ctl *c, struct args *a)
 	mp.overlay = a->pos[0];
 	mp.peer_uid = a->pos[1];
 	mp.remove = a->remove;
+	if (a->label != NULL)
+		mp.label = a->label;
 	r = check_link_args(c, a);
 	if (r == 0)
 		r = map_opts(c, a, &mp, mac);
@@ -2239,9 +2250,10 @@ static const struct command commands[] = {
     {"status", IPOP__ROLE__OBSERVER, cmd_status, 0, 0, "", "",
      "identity, ICE servers, overlays, mappings and links"},
     {"create-overlay", IPOP__ROLE__CONTROLLER, cmd_create_overlay, 1, 1,
-     " tap ipv4 ipv6 mtu mode psk-file translation ",
+     " tap ipv4 ipv6 mtu mode psk-file translation bridge ",
      "NAME --tap IFNAME [--ipv4 A.B.C.D/P] [--ipv6 ADDR/P] [--mtu N]"
-     " [--mode l3|switch] [--psk-file FILE] [--translation]",
+     " [--mode l3|switch] [--bridge BRIDGE] [--psk-file FILE]"
+     " [--translation]",
      "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex;"
      " --translation: SocialVPN address translation)"},
     {"remove-overlay", IPOP__ROLE__CONTROLLER, cmd_remove_overlay, 1, 1, "",
@@ -2258,9 +2270,9 @@ static const struct command commands[] = {
     {"add-candidates", IPOP__ROLE__CONTROLLER, cmd_add_candidates, 3, 3, "",
      "OVERLAY PEER_UID BLOB", "give a link the peer's candidate blob"},
     {"map-peer", IPOP__ROLE__CONTROLLER, cmd_map_peer, 2, 2,
-     " ipv4 ipv6 mac remove peer-ipv4 ",
+     " ipv4 ipv6 mac remove peer-ipv4 label ",
      "OVERLAY PEER_UID [--ipv4 A] [--ipv6 A] [--mac aa:bb:cc:dd:ee:ff]"
-     " [--peer-ipv4 A] [--remove]",
+     " [--peer-ipv4 A] [--label TEXT] [--remove]",
      "map overlay addresses to a peer (or remove the mapping)"},
     {"remove-link", IPOP__ROLE__CONTROLLER, cmd_remove_link, 2, 2, "",
      "OVERLAY PEER_UID", "close and forget a link"},
@@ -2392,6 +2404,10 @@ static int command_opt(struct ctl *c, struct args *a, const char *name,
 		a->translation = true;
 	else if (strcmp(name, "peer-ipv4") == 0)
 		return set_once(c, &a->peer_ipv4, name, val);
+	else if (strcmp(name, "bridge") == 0)
+		return set_once(c, &a->bridge, name, val);
+	else if (strcmp(name, "label") == 0)
+		return set_once(c, &a->label, name, val);
 	else if (strcmp(name, "tap") == 0)
 		return set_once(c, &a->tap, name, val);
 	else if (strcmp(name, "ipv4") == 0)
