@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <string.h>
@@ -926,9 +927,10 @@ static int set_type(const struct walk *w, const struct node *n,
 		return -EINVAL;
 	if (strcmp(n->str, "gvpn") == 0)
 		*t = CTL_OVERLAY_GVPN;
-	else if (strcmp(n->str, "svpn") == 0 || strcmp(n->str, "switch") == 0)
-		return fail(w, n, path, "type '%s' is not supported yet",
-			    n->str);
+	else if (strcmp(n->str, "svpn") == 0)
+		*t = CTL_OVERLAY_SVPN;
+	else if (strcmp(n->str, "switch") == 0)
+		*t = CTL_OVERLAY_SWITCH;
 	else
 		return fail(w, n, path,
 			    "must be gvpn, svpn or switch, not '%s'", n->str);
@@ -1021,8 +1023,88 @@ static int set_secret_file(const struct walk *w, const struct node *n,
 	return 0;
 }
 
+static int set_subnet(const struct walk *w, const struct node *n,
+		      const char *path, void *slot)
+{
+	struct ctl_overlay_config *o = slot;
+	g_autofree char *net = NULL;
+	uint32_t a;
+
+	if (need_text(w, n, path) < 0)
+		return -EINVAL;
+	if (!split_cidr(n->str, AF_INET, 30, &net, &o->subnet_prefix) ||
+	    o->subnet_prefix < 8)
+		return fail(w, n, path, "'%s' must be an IPv4 subnet "
+			    "A.B.C.D/P, P 8-30", n->str);
+	inet_pton(AF_INET, net, o->subnet);
+	memcpy(&a, o->subnet, 4);
+	if (ntohl(a) & (0xffffffffu >> o->subnet_prefix))
+		return fail(w, n, path, "'%s' has host bits set", n->str);
+	return 0;
+}
+
+static int set_bridge(const struct walk *w, const struct node *n,
+		      const char *path, void *slot)
+{
+	return set_ident(w, n, path, slot, IFNAMSIZ - 1, "");
+}
+
+static int set_pin_device(const struct walk *w, const struct node *n,
+			  const char *path, void *slot)
+{
+	char **dev = slot;
+	size_t i;
+
+	if (need_text(w, n, path) < 0)
+		return -EINVAL;
+	for (i = 0; n->str[i]; i++)
+		if (!g_ascii_isxdigit(n->str[i]) || g_ascii_isupper(n->str[i]))
+			break;
+	if (i != 40 || n->str[i])
+		return fail(w, n, path, "'%s' must be a device uid "
+			    "(40 lowercase hex digits)", n->str);
+	*dev = g_strdup(n->str);
+	return 0;
+}
+
+static int set_pin_address(const struct walk *w, const struct node *n,
+			   const char *path, void *slot)
+{
+	if (need_text(w, n, path) < 0)
+		return -EINVAL;
+	if (inet_pton(AF_INET, n->str, slot) != 1)
+		return fail(w, n, path, "'%s' must be an IPv4 address", n->str);
+	return 0;
+}
+
+static const struct field pin_fields[] = {
+    {"device", set_pin_device, offsetof(struct ctl_pin, device), true},
+    {"address", set_pin_address, offsetof(struct ctl_pin, v4), true},
+};
+
+static int pin_item(const struct walk *w, const struct node *n,
+		    const char *path, unsigned i)
+{
+	struct ctl_overlay_config *o = current(w);
+	uint32_t seen;
+
+	o->n_pins = i + 1;
+	return walk_map(w, n, path, pin_fields, G_N_ELEMENTS(pin_fields),
+			&o->pins[i], &seen);
+}
+
+static int set_pins(const struct walk *w, const struct node *n,
+		    const char *path, void *slot)
+{
+	(void)slot;
+	return walk_list(w, n, path, CTL_MAX_PINS, pin_item) < 0 ? -EINVAL : 0;
+}
+
 /* Handlers that fill several members get the whole overlay (offset 0). */
 static const struct field overlay_fields[] = {
+    {"subnet", set_subnet, 0, false},
+    {"bridge", set_bridge, OVL(bridge), false},
+    {"pins", set_pins, 0, false},
     {"name", set_name, OVL(name), true},
     {"type", set_type, OVL(type), true},
     {"tap", set_tap, OVL(tap), true},
@@ -1032,6 +1114,57 @@ static const struct field overlay_fields[] = {
     {"secret_file", set_secret_file, 0, false},
     {"mtu", set_mtu, OVL(mtu), false},
 };
+
+/* Keys that belong to one type only. */
+static int only_for(const struct walk *w, const struct node *n,
+		    const char *path, const struct ctl_overlay_config *o)
+{
+	const char *key = NULL, *type = NULL;
+	g_autofree char *kp = NULL;
+
+	if (o->bridge && o->type != CTL_OVERLAY_SWITCH)
+		key = "bridge", type = "switch";
+	else if ((o->subnet_prefix || o->n_pins) && o->type != CTL_OVERLAY_SVPN)
+		key = o->n_pins ? "pins" : "subnet", type = "svpn";
+	else if (o->has_secret && o->type == CTL_OVERLAY_SVPN)
+		key = "secret_file", type = "gvpn and switch";
+	if (!key)
+		return 0;
+	kp = join(path, key);
+	return fail(w, n, kp, "only for type %s", type);
+}
+
+/* SocialVPN: subnet 172.31.0.0/16 and its first host unless configured;
+ * the node's address lies in the subnet with the subnet's prefix. */
+static int svpn_defaults(const struct walk *w, const struct node *n,
+			 const char *path, struct ctl_overlay_config *o)
+{
+	static const uint8_t def_net[4] = { 172, 31, 0, 0 };
+	g_autofree char *kp = join(path, "address");
+	uint32_t net, mask, a = 0;
+	char buf[INET_ADDRSTRLEN];
+
+	if (!o->subnet_prefix) {
+		memcpy(o->subnet, def_net, 4);
+		o->subnet_prefix = 16;
+	}
+	memcpy(&net, o->subnet, 4);
+	net = ntohl(net);
+	mask = 0xffffffffu << (32 - o->subnet_prefix);
+	if (!o->ipv4) {
+		a = htonl(net + 1);
+		o->ipv4 = g_strdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+		o->ipv4_prefix = o->subnet_prefix;
+	}
+	inet_pton(AF_INET, o->ipv4, &a);
+	if ((ntohl(a) & mask) != net || o->ipv4_prefix != o->subnet_prefix)
+		return fail(w, n, kp, "'%s/%u' must lie in the subnet with "
+			    "its prefix /%u", o->ipv4, o->ipv4_prefix,
+			    o->subnet_prefix);
+	if (!o->group)
+		o->group = g_strdup("socialvpn");
+	return only_for(w, n, path, o);
+}
 
 static int overlay_item(const struct walk *w, const struct node *n,
 			const char *path, unsigned i)
@@ -1047,14 +1180,19 @@ static int overlay_item(const struct walk *w, const struct node *n,
 		return -EINVAL;
 	if (o->mtu == 0)
 		o->mtu = CTL_MTU_DEFAULT;
-	if (o->ipv4 == NULL)
+	if (o->type == CTL_OVERLAY_SVPN)
+		return svpn_defaults(w, n, path, o);
+	if (o->ipv4 == NULL && o->type == CTL_OVERLAY_GVPN)
 		missing = "address";
 	else if (o->group == NULL)
 		missing = "group";
+	else if (o->bridge == NULL && o->type == CTL_OVERLAY_SWITCH)
+		missing = "bridge";
 	if (missing == NULL)
-		return 0;
+		return only_for(w, n, path, o);
 	kp = join(path, missing);
-	return fail(w, n, kp, "required key is missing (type gvpn needs it)");
+	return fail(w, n, kp, "required key is missing (type %s needs it)",
+		    o->type == CTL_OVERLAY_GVPN ? "gvpn" : "switch");
 }
 
 static int set_overlays(const struct walk *w, const struct node *n,
@@ -1193,6 +1331,9 @@ static void free_overlay(struct ctl_overlay_config *o)
 	g_free(o->ipv4);
 	g_free(o->ipv6);
 	g_free(o->group);
+	g_free(o->bridge);
+	for (unsigned i = 0; i < CTL_MAX_PINS; i++)
+		g_free(o->pins[i].device);
 	sodium_memzero(o->psk, sizeof(o->psk));
 }
 

@@ -27,6 +27,13 @@ enum {
 	CTL_MAX_OVERLAYS = 16,
 	CTL_PSK_LEN = 32,
 	CTL_MTU_DEFAULT = 1400,
+	CTL_MAX_PINS = 256,
+};
+
+/* SocialVPN: a device pinned to an address in this node's view. */
+struct ctl_pin {
+	char *device;		/* the device's uid (40 hex digits) */
+	uint8_t v4[4];
 };
 
 struct ctl_ice_server {
@@ -40,14 +47,20 @@ struct ctl_overlay_config {
 	char *name;		/* 1-32 of [A-Za-z0-9._-] */
 	enum ctl_overlay_type type;
 	char *tap;		/* interface name, <= 15 bytes */
-	char *ipv4;		/* the node's address, dotted quad */
+	char *ipv4;		/* the node's address, dotted quad (svpn: default
+				 * the subnet's first host; switch: optional) */
 	unsigned ipv4_prefix;	/* from `address: A.B.C.D/P` */
 	char *ipv6;		/* optional `address6: ADDR/P`, or NULL */
 	unsigned ipv6_prefix;
-	char *group;		/* GroupVPN group name */
+	char *group;		/* group name (gvpn, switch; svpn: "socialvpn") */
 	bool has_secret;
 	uint8_t psk[CTL_PSK_LEN];	/* BLAKE2b of the secret file's bytes */
 	unsigned mtu;		/* default CTL_MTU_DEFAULT */
+	char *bridge;		/* switch: the Linux bridge for the TAP */
+	uint8_t subnet[4];	/* svpn: `subnet`, default 172.31.0.0/16 */
+	unsigned subnet_prefix;
+	unsigned n_pins;	/* svpn: `pins: [{device: UID, address: A}]` */
+	struct ctl_pin pins[CTL_MAX_PINS];
 };
 
 struct ctl_config {

@@ -257,6 +257,38 @@ END_TEST
 	"1.1.1.7, 1.1.1.8, 1.1.1.9"
 #define TURN "{server: 1.2.3.4, user: u, password: p}"
 
+/* SocialVPN defaults and pins; switch mode with its bridge. */
+START_TEST(test_svpn_switch)
+{
+	static const char yaml[] = MIN_XMPP
+		"overlays:\n"
+		"  - {name: s, type: svpn, tap: t0,\n"
+		"     pins: [{device: 00112233445566778899aabbccddeeff00112233,"
+		" address: 172.31.9.9}]}\n"
+		"  - {name: w, type: switch, tap: t1, group: lan, bridge: br0}\n";
+	static const uint8_t pin[4] = { 172, 31, 9, 9 };
+	static const uint8_t net[4] = { 172, 31, 0, 0 };
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c = ctl_config_parse(yaml, strlen(yaml), "t.yaml", &err);
+
+	ck_assert_msg(c != NULL, "%s", err ? err->message : "");
+	ck_assert_int_eq(c->overlays[0].type, CTL_OVERLAY_SVPN);
+	ck_assert_mem_eq(c->overlays[0].subnet, net, 4);
+	ck_assert_uint_eq(c->overlays[0].subnet_prefix, 16);
+	ck_assert_str_eq(c->overlays[0].ipv4, "172.31.0.1");
+	ck_assert_uint_eq(c->overlays[0].ipv4_prefix, 16);
+	ck_assert_str_eq(c->overlays[0].group, "socialvpn");
+	ck_assert_uint_eq(c->overlays[0].n_pins, 1);
+	ck_assert_str_eq(c->overlays[0].pins[0].device,
+			 "00112233445566778899aabbccddeeff00112233");
+	ck_assert_mem_eq(c->overlays[0].pins[0].v4, pin, 4);
+	ck_assert_int_eq(c->overlays[1].type, CTL_OVERLAY_SWITCH);
+	ck_assert_str_eq(c->overlays[1].bridge, "br0");
+	ck_assert_ptr_null(c->overlays[1].ipv4);
+	ctl_config_free(c);
+}
+END_TEST
+
 static const struct bad {
 	const char *yaml;
 	const char *want;
@@ -340,8 +372,15 @@ static const struct bad {
 	{ X O_HEAD "    address: fd00::1/64\n", "t.yaml:8: key 'overlays[0].address': 'fd00::1/64' must be an IPv4" },
 	{ X O_HEAD "    address: 10.0.0.0/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.0/24' is the network or broadcast address" },
 	{ X O_HEAD "    address: 10.0.0.255/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.255/24' is the network or broadcast address" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n", "t.yaml:6: key 'overlays[0].type': type 'svpn' is not supported yet" },
-	{ X "overlays:\n  - name: o\n    type: switch\n", "t.yaml:6: key 'overlays[0].type': type 'switch' is not supported yet" },
+	{ X "overlays:\n  - name: o\n    type: switch\n    tap: t0\n    group: g\n", "t.yaml:5: key 'overlays[0].bridge': required key is missing (type switch needs it)" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    address: 10.0.0.1/24\n", "t.yaml:5: key 'overlays[0].address': '10.0.0.1/24' must lie in the subnet with its prefix /16" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.0/16\n    address: 10.9.3.4/24\n", "t.yaml:5: key 'overlays[0].address': '10.9.3.4/24' must lie in the subnet" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.1/16\n", "t.yaml:8: key 'overlays[0].subnet': '10.9.0.1/16' has host bits set" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.0/7\n", "t.yaml:8: key 'overlays[0].subnet': '10.9.0.0/7' must be an IPv4 subnet" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: abc, address: 172.31.9.9}]\n", "t.yaml:8: key 'overlays[0].pins[0].device': 'abc' must be a device uid" },
+	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: 0000000000000000000000000000000000000000}]\n", "t.yaml:8: key 'overlays[0].pins[0].address': required key is missing" },
+	{ X O_HEAD "    address: 10.0.0.1/24\n    group: g\n    bridge: br0\n", "t.yaml:5: key 'overlays[0].bridge': only for type switch" },
+	{ X O_HEAD "    address: 10.0.0.1/24\n    group: g\n    subnet: 10.0.0.0/16\n", "t.yaml:5: key 'overlays[0].subnet': only for type svpn" },
 	{ X "overlays:\n  - name: o\n    type: vpn\n", "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not 'vpn'" },
 	{ X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' may only contain A-Z a-z 0-9 . _ -" },
 	{ X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n", "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
@@ -401,6 +440,7 @@ Suite *suite_config(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_minimal);
+	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_too_many_overlays);
