@@ -165,9 +165,9 @@ static int decode_addrs(GHashTable *attrs, struct ctl_sig *out, char *why,
 	const char *v4 = attr(attrs, "ipv4");
 	const char *v6 = attr(attrs, "ipv6");
 
-	if (v4 == NULL)
-		return fail(why, why_len, "missing ipv4");
-	if (!ip_text(AF_INET, v4, out->ipv4, sizeof(out->ipv4)))
+	/* Switch-mode routers may have no overlay address: ipv4 is then
+	 * absent and the policy decides whether it needs one. */
+	if (v4 != NULL && !ip_text(AF_INET, v4, out->ipv4, sizeof(out->ipv4)))
 		return fail(why, why_len, "bad ipv4");
 	if (v6 != NULL && !ip_text(AF_INET6, v6, out->ipv6, sizeof(out->ipv6)))
 		return fail(why, why_len, "bad ipv6");
@@ -278,7 +278,8 @@ GHashTable *ctl_sig_encode(const struct ctl_sig *s)
 	if (s->kind == CTL_SIG_ADVERTISE) {
 		put_b64(t, "key", s->key, sizeof(s->key));
 		put(t, "group", s->group);
-		put(t, "ipv4", s->ipv4);
+		if (s->ipv4[0] != '\0')
+			put(t, "ipv4", s->ipv4);
 		if (s->ipv6[0] != '\0')
 			put(t, "ipv6", s->ipv6);
 		if (s->has_proof)

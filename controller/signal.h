@@ -6,7 +6,7 @@
  * no I/O.  Every attribute from the network is untrusted and checked here.
  *
  * Kinds:
- *   advertise  uid, key, overlay, group, ipv4 [, ipv6] [, proof] [, ack]
+ *   advertise  uid, key, overlay, group [, ipv4] [, ipv6] [, proof] [, ack]
  *              "this device is in this overlay"; ack="1" marks an answer
  *              to an advertise, which is never answered again
  *   link       uid, to, overlay, cands   ICE credentials and candidates of
@@ -40,7 +40,7 @@ struct ctl_sig {
 	uint8_t key[32];		/* sender's static public key (advertise) */
 	char overlay[33];
 	char group[65];			/* advertise */
-	char ipv4[16];			/* advertise: dotted quad */
+	char ipv4[16];			/* advertise: dotted quad, "" if absent */
 	char ipv6[46];			/* advertise: optional, "" if absent */
 	bool has_proof;
 	uint8_t proof[CTL_SIG_PROOF_LEN];

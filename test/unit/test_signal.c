@@ -231,7 +231,6 @@ static const struct bad bad_cases[] = {
 	{ ADV, "group",
 	  "12345678901234567890123456789012345678901234567890123456789012345",
 	  "bad group" },
-	{ ADV, "ipv4", NULL, "missing ipv4" },
 	{ ADV, "ipv4", "", "bad ipv4" },
 	{ ADV, "ipv4", "10.1.0", "bad ipv4" },
 	{ ADV, "ipv4", "10.1.0.256", "bad ipv4" },
