@@ -123,17 +123,17 @@ bench: $(BINS)
 # from a system header (gcc does not); the gcc build keeps the warning.
 CLANG_W := -Wno-cast-qual
 sanitize:
-	$(Q)$(MAKE) BUILD=build-san CC=clang OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined $(CLANG_W)" \
+	$(Q)$(MAKE) BUILD=build-san CC=clang CFLAGS="$(CLANG_W)" OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		LDFLAGS="-fsanitize=address,undefined" build-san/unit-tests
 	$(Q)cd test/unit && CK_FORK=no ASAN_OPTIONS=detect_leaks=1 ../../build-san/unit-tests
 
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer $(CLANG_W)
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 fuzz:
-	$(Q)$(MAKE) BUILD=build-fuzz CC=clang OPT="$(FUZZ_FLAGS)" build-fuzz/libipop.a
+	$(Q)$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(CLANG_W)" OPT="$(FUZZ_FLAGS)" build-fuzz/libipop.a
 	$(Q)mkdir -p build-fuzz/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "  FUZZ    $$n"; \
-		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
+		clang $(FUZZ_FLAGS) $(CLANG_W) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
 			build-fuzz/libipop.a $(LIBS_ALL) || exit 1; done
 
 analyze: $(PROTO_C)
