@@ -68,7 +68,7 @@ $(BUILD)/proto/ipop.pb-c.o: $(PROTO_C)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(filter-out -Wcast-qual -Wmissing-prototypes,$(CFLAGS_ALL)) -c -o $@ $<
 
-$(BUILD)/%.o: %.c | $(BUILD)/proto/ipop.pb-c.h
+$(BUILD)/%.o: %.c $(BUILD)/proto/ipop.pb-c.h
 	$(call msg,CC,$<)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c -o $@ $<
