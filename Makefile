@@ -39,7 +39,7 @@ FUZZ_SRC := $(wildcard test/fuzz/*.c)
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl $(if $(wildcard controller/xmpp.c),$(if $(wildcard controller/config.c),$(if $(wildcard controller/signal.c),$(BUILD)/ipop-controller)))
 
-.PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo bench install
+.PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
@@ -47,7 +47,8 @@ help:
 	@echo "make test         unit tests, then end-to-end tests (root; namespaces)"
 	@echo "make unit         unit tests only (no root needed)"
 	@echo "make e2e          end-to-end tests only"
-	@echo "make demo         the demo: two NATed hosts wired by ipopctl"
+	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
+	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
@@ -114,6 +115,9 @@ test: $(BINS) $(BUILD)/unit-tests
 	$(Q)test/run-all
 
 demo: $(BINS)
+	$(Q)tools/demo-gvpn
+
+demo-tincan: $(BINS)
 	$(Q)tools/demo
 
 bench: $(BINS)
