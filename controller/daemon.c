@@ -111,14 +111,20 @@ static void make_policies(struct ctl_daemon *d)
 	for (i = 0; i < d->cfg->n_overlays; i++) {
 		struct binding *b = g_new0(struct binding, 1);
 		struct ctl_gvpn_io io = { io_request, io_signal,
-					  io_subscription, b };
+					  io_subscription, b, d->cfg->jid,
+					  d->cfg->state_dir };
+		struct ctl_gvpn *g;
 
 		b->d = d;
 		b->overlay = d->cfg->overlays[i].name;
-		g_ptr_array_add(d->policies,
-				ctl_gvpn_new(&d->cfg->overlays[i], d->uid,
-					     d->key, &io));
 		g_ptr_array_add(d->bindings, b);
+		g = ctl_gvpn_new(&d->cfg->overlays[i], d->uid, d->key, &io);
+		if (!g) {
+			g_critical("overlay %s is not managed (see above)",
+				   b->overlay);
+			continue;
+		}
+		g_ptr_array_add(d->policies, g);
 	}
 }
 
@@ -178,8 +184,8 @@ static void x_signal(void *ctx, const char *from, GHashTable *attrs)
 	}
 	for (i = 0; i < d->policies->len; i++) {
 		struct ctl_gvpn *g = d->policies->pdata[i];
-		const struct ctl_overlay_config *oc = &d->cfg->overlays[i];
-		if (s.kind != CTL_SIG_ADVERTISE || !strcmp(s.group, oc->group))
+		if (s.kind != CTL_SIG_ADVERTISE ||
+		    !strcmp(s.group, ctl_gvpn_group(g)))
 			ctl_gvpn_signal(g, from, &s);
 	}
 	ctl_sig_clear(&s);

@@ -1,6 +1,7 @@
 /*
- * GroupVPN policy.  Owns the member table of one overlay (keyed by full
- * JID, indexed by uid) and the knowledge of which links tincan holds.  It
+ * Membership policy of one overlay (gvpn, switch or svpn).  Owns the member
+ * table (keyed by full JID, indexed by uid), the knowledge of which links
+ * tincan holds and, for svpn, the local-view address table.  It
  * turns presence, roster changes, signals and tincan events into tincan
  * requests and signals through struct ctl_gvpn_io; it never touches a
  * socket itself.
@@ -13,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "controller/addrs.h"
 #include "controller/gvpn.h"
 #include "proto/pbutil.h"
 #include "tincan/identity.h"
@@ -44,7 +46,25 @@ struct ctl_gvpn {
 	GHashTable *available;		/* full JIDs of contacts online */
 	GHashTable *adopted;		/* uids of links tincan had on adopt */
 	guint prune;
+	struct ctl_addrs *addrs;	/* svpn: local-view addresses */
+	char ipv6[46];			/* svpn: our derived IPv6, else "" */
 };
+
+static bool is_svpn(const struct ctl_gvpn *g)
+{
+	return g->cfg->type == CTL_OVERLAY_SVPN;
+}
+
+void ctl_svpn_ipv6(const char *uid, char out[46])
+{
+	uint8_t a[16] = { 0xfd, 0x69, 0x70, 0x6f, 0x70, 0x76 };
+	size_t i;
+
+	for (i = 0; i < 10; i++)
+		a[6 + i] = (uint8_t)(g_ascii_xdigit_value(uid[2 * i]) << 4 |
+				     g_ascii_xdigit_value(uid[2 * i + 1]));
+	inet_ntop(AF_INET6, a, out, 46);
+}
 
 static void member_free(struct member *m)
 {
@@ -60,6 +80,14 @@ static char *bare_of(const char *full)
 	const char *slash = strchr(full, '/');
 
 	return slash ? g_strndup(full, (gsize)(slash - full)) : g_strdup(full);
+}
+
+/* The roster's word, with this user's own devices as mutual in svpn. */
+static enum ctl_sub sub_of(struct ctl_gvpn *g, const char *bare)
+{
+	if (is_svpn(g) && g->io.my_jid && !strcmp(bare, g->io.my_jid))
+		return CTL_SUB_BOTH;
+	return g->io.subscription(g->io.ctx, bare);
 }
 
 static void request(struct ctl_gvpn *g, Ipop__Request *req, const char *op,
@@ -78,8 +106,11 @@ static void advertise(struct ctl_gvpn *g, const char *to, bool ack)
 	memcpy(s.key, g->my_key, 32);
 	g_strlcpy(s.overlay, g->cfg->name, sizeof(s.overlay));
 	g_strlcpy(s.group, g->cfg->group, sizeof(s.group));
-	g_strlcpy(s.ipv4, g->cfg->ipv4, sizeof(s.ipv4));
-	if (g->cfg->ipv6)
+	if (g->cfg->ipv4)
+		g_strlcpy(s.ipv4, g->cfg->ipv4, sizeof(s.ipv4));
+	if (g->ipv6[0])
+		g_strlcpy(s.ipv6, g->ipv6, sizeof(s.ipv6));
+	else if (g->cfg->ipv6)
 		g_strlcpy(s.ipv6, g->cfg->ipv6, sizeof(s.ipv6));
 	if (g->cfg->has_secret) {
 		ctl_sig_proof(g->cfg->psk, s.group, s.uid, s.key, s.proof);
@@ -117,16 +148,44 @@ static void ask_local(struct ctl_gvpn *g, struct member *m)
 	request(g, &req, "local", m->uid);
 }
 
+/* svpn: the member's address in our view, and its uid-derived IPv6. */
+static bool view_addrs(struct ctl_gvpn *g, struct member *m, char *v4,
+		       char *v6)
+{
+	uint8_t a[4];
+	int r = ctl_addrs_get(g->addrs, m->uid, a);
+
+	if (r == -ENOSPC) {
+		g_warning("svpn %s: subnet full, no address for %s",
+			  g->cfg->name, m->jid);
+		return false;
+	}
+	inet_ntop(AF_INET, a, v4, INET_ADDRSTRLEN);
+	ctl_svpn_ipv6(m->uid, v6);
+	return true;
+}
+
 static void map_peer(struct ctl_gvpn *g, struct member *m, bool remove)
 {
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__MapPeer mp = IPOP__MAP_PEER__INIT;
+	char v4[INET_ADDRSTRLEN], v6[46];
 
+	if (g->cfg->type == CTL_OVERLAY_SWITCH)
+		return;	/* MAC learning decides */
 	mp.overlay = g->cfg->name;
 	mp.peer_uid = m->uid;
 	mp.ipv4 = m->ipv4;
 	mp.ipv6 = m->ipv6;
+	mp.label = m->jid;
 	mp.remove = remove;
+	if (is_svpn(g) && !remove) {
+		if (!view_addrs(g, m, v4, v6))
+			return;
+		mp.ipv4 = v4;
+		mp.ipv6 = v6;
+		mp.peer_ipv4 = m->ipv4;
+	}
 	req.kind_case = IPOP__REQUEST__KIND_MAP_PEER;
 	req.map_peer = &mp;
 	request(g, &req, "map", m->uid);
@@ -185,6 +244,8 @@ bool ctl_gvpn_admits(const struct ctl_overlay_config *cfg, const char *my_uid,
 {
 	uint8_t a[4];
 
+	bool needs_v4 = cfg->type != CTL_OVERLAY_SWITCH;
+
 	if (sub != CTL_SUB_BOTH)
 		*why = "no mutual subscription";
 	else if (strcmp(adv->group, cfg->group))
@@ -195,9 +256,10 @@ bool ctl_gvpn_admits(const struct ctl_overlay_config *cfg, const char *my_uid,
 		*why = "no group secret proof";
 	else if (cfg->has_secret && !ctl_sig_proof_ok(adv, cfg->psk))
 		*why = "wrong group secret proof";
-	else if (inet_pton(AF_INET, adv->ipv4, a) != 1)
+	else if (needs_v4 && inet_pton(AF_INET, adv->ipv4, a) != 1)
 		*why = "no IPv4 address";
-	else if (!strcmp(adv->ipv4, cfg->ipv4))
+	/* In SocialVPN every node may use the same address in its own view. */
+	else if (cfg->type == CTL_OVERLAY_GVPN && !strcmp(adv->ipv4, cfg->ipv4))
 		*why = "claims this node's address";
 	else
 		return true;
@@ -231,8 +293,7 @@ static void on_advertise(struct ctl_gvpn *g, const char *jid,
 	struct member *same_uid = g_hash_table_lookup(g->by_uid, s->uid);
 	const char *why = NULL;
 
-	if (!ctl_gvpn_admits(g->cfg, g->my_uid,
-			     g->io.subscription(g->io.ctx, bare), s, &why)) {
+	if (!ctl_gvpn_admits(g->cfg, g->my_uid, sub_of(g, bare), s, &why)) {
 		g_message("gvpn %s: not admitting %s: %s", g->cfg->name, jid, why);
 		if (m)
 			drop_member(g, m, why);
@@ -357,7 +418,7 @@ void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available)
 		return;
 	}
 	g_hash_table_add(g->available, g_strdup(full_jid));
-	if (g->io.subscription(g->io.ctx, bare) == CTL_SUB_BOTH)
+	if (sub_of(g, bare) == CTL_SUB_BOTH)
 		advertise(g, full_jid, false);
 }
 
@@ -368,8 +429,24 @@ void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid, enum ctl_sub sub)
 	GPtrArray *gone = g_ptr_array_new();
 	guint i;
 
-	if (sub == CTL_SUB_BOTH)
+	if (sub == CTL_SUB_BOTH) {
+		/* A new friend: greet its devices that are already online. */
+		g_hash_table_iter_init(&it, g->available);
+		while (g_hash_table_iter_next(&it, &jid, NULL)) {
+			g_autofree char *bare = bare_of(jid);
+			if (!strcmp(bare, bare_jid) &&
+			    !g_hash_table_contains(g->by_jid, jid))
+				advertise(g, jid, false);
+		}
+		g_ptr_array_free(gone, TRUE);
 		return;
+	}
+	if (is_svpn(g) && g->io.my_jid && !strcmp(bare_jid, g->io.my_jid))
+		sub = CTL_SUB_BOTH;	/* never unfriend ourselves */
+	if (sub == CTL_SUB_BOTH) {
+		g_ptr_array_free(gone, TRUE);
+		return;
+	}
 	g_hash_table_iter_init(&it, g->by_jid);
 	while (g_hash_table_iter_next(&it, &jid, &m)) {
 		g_autofree char *bare = bare_of(jid);
@@ -445,10 +522,19 @@ static void create_overlay(struct ctl_gvpn *g)
 
 	co.name = g->cfg->name;
 	co.tap_name = g->cfg->tap;
-	co.mode = IPOP__OVERLAY_MODE__L3;
-	co.ipv4 = g->cfg->ipv4;
-	co.ipv4_prefix = g->cfg->ipv4_prefix;
-	if (g->cfg->ipv6) {
+	co.mode = g->cfg->type == CTL_OVERLAY_SWITCH ? IPOP__OVERLAY_MODE__SWITCH
+						     : IPOP__OVERLAY_MODE__L3;
+	if (g->cfg->bridge)
+		co.bridge = g->cfg->bridge;
+	co.translation = is_svpn(g);
+	if (g->cfg->ipv4) {
+		co.ipv4 = g->cfg->ipv4;
+		co.ipv4_prefix = g->cfg->ipv4_prefix;
+	}
+	if (g->ipv6[0]) {
+		co.ipv6 = g->ipv6;
+		co.ipv6_prefix = 48;
+	} else if (g->cfg->ipv6) {
 		co.ipv6 = g->cfg->ipv6;
 		co.ipv6_prefix = g->cfg->ipv6_prefix;
 	}
@@ -619,6 +705,29 @@ unsigned ctl_gvpn_connected(const struct ctl_gvpn *g)
 	return n;
 }
 
+static int open_addrs(struct ctl_gvpn *g)
+{
+	const struct ctl_overlay_config *c = g->cfg;
+	g_autofree char *file = g_strdup_printf("svpn-%s.addrs", c->name);
+	g_autofree char *path = g_build_filename(
+		g->io.state_dir ? g->io.state_dir : ".", file, NULL);
+	struct ctl_addr_pin pins[CTL_MAX_PINS];
+	uint8_t self[4];
+	unsigned i;
+
+	for (i = 0; i < c->n_pins; i++) {
+		pins[i].uid = c->pins[i].device;
+		memcpy(pins[i].v4, c->pins[i].v4, 4);
+	}
+	inet_pton(AF_INET, c->ipv4, self);
+	g->addrs = ctl_addrs_open(path, c->subnet, c->subnet_prefix, self,
+				  pins, c->n_pins);
+	if (!g->addrs)
+		return -EIO;
+	ctl_svpn_ipv6(g->my_uid, g->ipv6);
+	return 0;
+}
+
 struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 			      const char *my_uid, const uint8_t my_key[32],
 			      const struct ctl_gvpn_io *io)
@@ -636,6 +745,10 @@ struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 					     NULL);
 	g->adopted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   NULL);
+	if (is_svpn(g) && open_addrs(g) < 0) {
+		ctl_gvpn_free(g);
+		return NULL;
+	}
 	return g;
 }
 
@@ -649,10 +762,16 @@ void ctl_gvpn_free(struct ctl_gvpn *g)
 	g_hash_table_destroy(g->by_jid);
 	g_hash_table_destroy(g->available);
 	g_hash_table_destroy(g->adopted);
+	ctl_addrs_free(g->addrs);
 	g_free(g);
 }
 
 const char *ctl_gvpn_name(const struct ctl_gvpn *g)
 {
 	return g->cfg->name;
+}
+
+const char *ctl_gvpn_group(const struct ctl_gvpn *g)
+{
+	return g->cfg->group;
 }

@@ -1,8 +1,15 @@
 /*
- * GroupVPN policy for one overlay: who is a member (a contact with mutual
- * subscription that advertises the same group, and proves the group
- * secret when the overlay has one), and which links tincan must hold (one
- * to every online member, for now).  Owns the member table of its overlay;
+ * Membership policy for one overlay, for the three overlay types:
+ *   gvpn    GroupVPN: members are contacts with mutual subscription that
+ *           advertise the same group (and prove the group secret when the
+ *           overlay has one); static addresses, no translation.
+ *   switch  the same membership among routers; tincan switches frames
+ *           between the bridge and the links, so no addresses are mapped.
+ *   svpn    SocialVPN: members are friends (mutual subscription) and this
+ *           user's own other devices; each gets a stable address in this
+ *           node's view and tincan translates.
+ * It decides which links tincan must hold (one to every online member, for
+ * now).  Owns the member table of its overlay;
  * it talks to the world only through struct ctl_gvpn_io, so the decisions
  * are testable without XMPP or tincan.
  *
@@ -36,19 +43,25 @@ struct ctl_gvpn_io {
 	/* Subscription of a bare JID as the roster says now. */
 	enum ctl_sub (*subscription)(void *ctx, const char *bare_jid);
 	void *ctx;
+	const char *my_jid;	/* our bare JID (svpn: own devices are members) */
+	const char *state_dir;	/* svpn: where the address table lives */
 };
 
 struct ctl_gvpn;
 
-/* Policy for overlay cfg (borrowed) of node my_uid/my_key (copied). */
+/* Policy for overlay cfg (borrowed) of node my_uid/my_key (copied); io is
+ * copied, its strings borrowed.  NULL (logged) when an svpn address table
+ * cannot be opened. */
 struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 			      const char *my_uid, const uint8_t my_key[32],
 			      const struct ctl_gvpn_io *io);
 void ctl_gvpn_free(struct ctl_gvpn *g);
 const char *ctl_gvpn_name(const struct ctl_gvpn *g);
+const char *ctl_gvpn_group(const struct ctl_gvpn *g);
 
 /* Pure membership decision (exposed for tests): may the sender of adv,
- * whose roster subscription is sub, be a member of cfg?  why says no. */
+ * whose roster subscription is sub (own devices count as mutual), be a
+ * member of cfg?  why says no. */
 bool ctl_gvpn_admits(const struct ctl_overlay_config *cfg, const char *my_uid,
 		     enum ctl_sub sub, const struct ctl_sig *adv,
 		     const char **why);
@@ -79,5 +92,9 @@ void ctl_gvpn_leave(struct ctl_gvpn *g);
 /* Number of members / of members whose link is connected. */
 unsigned ctl_gvpn_members(const struct ctl_gvpn *g);
 unsigned ctl_gvpn_connected(const struct ctl_gvpn *g);
+
+/* SocialVPN's IPv6 address of a uid: fd69:706f:7076::/48 (ASCII "ipopv")
+ * followed by the first 80 bits of the uid; no translation needed. */
+void ctl_svpn_ipv6(const char *uid, char out[46]);
 
 #endif

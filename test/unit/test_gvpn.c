@@ -58,6 +58,7 @@ static uint8_t psk[32];
 static void cfg_init(bool secret)
 {
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.type = CTL_OVERLAY_GVPN;
 	cfg.name = (char *)(uintptr_t)"gv";
 	cfg.tap = (char *)(uintptr_t)"ipop0";
 	cfg.ipv4 = (char *)(uintptr_t)"10.10.0.1";
@@ -98,18 +99,26 @@ static const struct {
 	int proof;		/* 0 none, 1 right psk, 2 wrong psk */
 	bool self;
 	bool admit;
+	int type;	/* 0: gvpn */
 } admits[] = {
-	{ "member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true },
-	{ "no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false, false },
-	{ "only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false },
-	{ "only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false },
-	{ "other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false },
-	{ "myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false },
-	{ "my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false },
-	{ "secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true },
-	{ "secret, no proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, false },
-	{ "secret, wrong proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 2, false, false },
-	{ "no secret, proof anyway", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true },
+	{ "member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true, 0 },
+	{ "no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false, false, 0 },
+	{ "only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false, 0 },
+	{ "only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false, 0 },
+	{ "other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false, 0 },
+	{ "myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false, 0 },
+	{ "my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false, 0 },
+	{ "secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true, 0 },
+	{ "secret, no proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, false, 0 },
+	{ "secret, wrong proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 2, false, false, 0 },
+	{ "no secret, proof anyway", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true, 0 },
+	/* SocialVPN: everyone may use the same address in its own view. */
+	{ "svpn: same own address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, true, CTL_OVERLAY_SVPN },
+	{ "svpn: stranger", false, CTL_SUB_TO, "lab", "10.10.0.9", 0, false, false, CTL_OVERLAY_SVPN },
+	{ "svpn: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, false, CTL_OVERLAY_SVPN },
+	/* Switch-mode routers need no overlay address. */
+	{ "switch: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, true, CTL_OVERLAY_SWITCH },
+	{ "switch: other group", false, CTL_SUB_BOTH, "x", "", 0, false, false, CTL_OVERLAY_SWITCH },
 };
 
 START_TEST(test_admits)
@@ -121,6 +130,8 @@ START_TEST(test_admits)
 
 	memset(wrong, 9, sizeof(wrong));
 	cfg_init(admits[_i].secret);
+	if (admits[_i].type)
+		cfg.type = (enum ctl_overlay_type)admits[_i].type;
 	make_adv(&s, admits[_i].ip, admits[_i].proof != 0,
 		 admits[_i].proof == 2 ? wrong : psk);
 	g_strlcpy(s.group, admits[_i].group, sizeof(s.group));
@@ -138,7 +149,8 @@ END_TEST
 
 static struct ctl_gvpn *new_policy(struct rec *r)
 {
-	struct ctl_gvpn_io io = { fake_request, fake_signal, fake_sub, r };
+	struct ctl_gvpn_io io = { .request = fake_request, .signal = fake_signal,
+				  .subscription = fake_sub, .ctx = r };
 	uint8_t key[32] = { 1 };
 
 	r->log = g_ptr_array_new_with_free_func(g_free);
