@@ -19,6 +19,7 @@
 static char *dir;
 static char *path;
 static GPtrArray *logs;			/* "LEVEL message" of the controller */
+static guint log_handler;
 
 static void record(const gchar *domain, GLogLevelFlags level,
 		   const gchar *msg, gpointer data)
@@ -37,7 +38,8 @@ static void setup(void)
 	dir = g_strdup(tmpl);
 	path = g_build_filename(dir, "state", "addrs", NULL);
 	logs = g_ptr_array_new_with_free_func(g_free);
-	g_log_set_handler("controller", G_LOG_LEVEL_MASK, record, NULL);
+	log_handler = g_log_set_handler("controller", G_LOG_LEVEL_MASK, record,
+					NULL);
 }
 
 static void rm_tree(const char *p)
@@ -60,6 +62,9 @@ static void rm_tree(const char *p)
 
 static void teardown(void)
 {
+	/* Without fork mode later suites run in this process: stop
+	 * recording into an array that is about to go. */
+	g_log_remove_handler("controller", log_handler);
 	rm_tree(dir);
 	g_free(dir);
 	g_free(path);
