@@ -1174,13 +1174,14 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		return;
 	}
 	printf("  mappings\n");
-	t = table_new(6);
+	t = table_new(o->translation ? 6 : 5);
 	table_cellf(t, "PEER");
 	table_cellf(t, "LABEL");
-	table_cellf(t, "IPV4");
+	table_cellf(t, o->translation ? "IPV4 (MY VIEW)" : "IPV4");
 	table_cellf(t, "IPV6");
 	table_cellf(t, "MAC");
-	table_cellf(t, "PEER'S OWN IPV4");
+	if (o->translation)
+		table_cellf(t, "ITS OWN IPV4");
 	for (i = 0; i < o->n_mappings; i++) {
 		const Ipop__PeerMapping *m = o->mappings[i];
 
@@ -1190,7 +1191,9 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		table_cellf(t, "%s", m->ipv4[0] ? m->ipv4 : "-");
 		table_cellf(t, "%s", m->ipv6[0] ? m->ipv6 : "-");
 		table_cellf(t, "%s", mac != NULL ? mac : "-");
-		table_cellf(t, "%s", m->peer_ipv4[0] ? m->peer_ipv4 : "-");
+		if (o->translation)
+			table_cellf(t, "%s",
+				    m->peer_ipv4[0] ? m->peer_ipv4 : "-");
 		g_free(mac);
 	}
 	table_print(t, "    ");
