@@ -19,10 +19,14 @@
 #include "tincan/ether.h"
 #include "tincan/fwd.h"
 #include "tincan/overlay.h"
+#include "tincan/switch.h"
 #include "tincan/tap.h"
+#include "tincan/xlate.h"
 
 enum {
 	FRAMES_PER_WAKEUP = 64,
+	EXPIRE_EVERY_MS = 10 * 1000,
+	VLAN_TAG_LEN = 4,
 	ARP_TPA_OFF = TC_ETH_HLEN + 24,	/* target protocol address */
 	ARP_MIN_LEN = TC_ETH_HLEN + 28,
 	UNKNOWN_FRAME_BYTES = 256,
@@ -32,15 +36,21 @@ struct tc_overlay {
 	const struct tc_env *env;
 	char name[64];
 	char tap[IFNAMSIZ];
+	char bridge[IFNAMSIZ];		/* switch mode, or "" */
 	int fd;
 	guint watch;
 	struct tc_tap_config cfg;
+	Ipop__OverlayMode mode;
+	bool translation;		/* SocialVPN: rewrite IPv4 on receive */
 	uint8_t *psk;			/* sodium_malloc'd, or NULL */
-	struct tc_fwd *fwd;
+	struct tc_fwd *fwd;		/* L3 mode */
+	struct tc_switch *sw;		/* switch mode */
+	guint expire;			/* switch mode: MAC ageing timer */
 	GHashTable *links;		/* uid -> struct tc_link * */
 	uint64_t unknown_window_ms;
 	unsigned unknown_in_window;
 	uint64_t tap_dropped;
+	uint64_t malformed;
 	uint8_t frame[TC_MTU_MAX + TC_ETH_HLEN + 64];
 };
 
@@ -54,6 +64,17 @@ static bool name_ok(const char *s, size_t max)
 		if (!g_ascii_isalnum(*s) && !strchr("-_.", *s))
 			return false;
 	return true;
+}
+
+/* Labels end up on operators' terminals: no control characters. */
+static bool label_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return n <= max;
 }
 
 static void write_tap(struct tc_overlay *ov, const uint8_t *frame, size_t len)
@@ -139,12 +160,73 @@ static void answer_nd(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 		write_tap(ov, reply, (size_t)n);
 }
 
+static uint64_t now_ms(void)
+{
+	return (uint64_t)g_get_monotonic_time() / 1000;
+}
+
+/* Switch mode, from the bridge: learn, then one link or all of them. */
+static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
+			    size_t len)
+{
+	const char *to = NULL;
+	uint64_t t = now_ms();
+	struct tc_link *l;
+
+	if (len < TC_ETH_HLEN)
+		return;
+	tc_switch_learn(ov->sw, frame + TC_ETH_ALEN, NULL, t);
+	switch (tc_switch_decide(ov->sw, frame, NULL, t, &to)) {
+	case TC_SWITCH_UNICAST:
+		l = to ? g_hash_table_lookup(ov->links, to) : NULL;
+		if (l)
+			tc_link_send_frame(l, frame, len);
+		break;
+	case TC_SWITCH_FLOOD:
+		flood(ov, frame, len);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Switch mode, from a link (untrusted: from peer).  The routers form a
+ * full mesh, so a frame from a link only ever goes to the local bridge:
+ * never to another link, which would loop or duplicate it. */
+static void switch_from_link(struct tc_overlay *ov, struct tc_link *l,
+			     uint8_t *frame, size_t len)
+{
+	const char *to = NULL;
+	const char *uid = tc_link_peer_uid(l);
+	uint64_t t = now_ms();
+
+	if (len < TC_ETH_HLEN || len > ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN) {
+		ov->malformed++;
+		return;
+	}
+	tc_switch_learn(ov->sw, frame + TC_ETH_ALEN, uid, t);
+	if (tc_switch_decide(ov->sw, frame, uid, t, &to) != TC_SWITCH_DROP)
+		write_tap(ov, frame, len);
+}
+
+static gboolean on_expire(gpointer data)
+{
+	struct tc_overlay *ov = data;
+
+	tc_switch_expire(ov->sw, now_ms());
+	return G_SOURCE_CONTINUE;
+}
+
 void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 			 size_t len)
 {
 	struct tc_frame_info fi;
 	const struct tc_fwd_entry *e = NULL;
 
+	if (ov->sw) {
+		switch_from_tap(ov, frame, len);
+		return;
+	}
 	tc_frame_classify(frame, len, &fi);
 	switch (fi.kind) {
 	case TC_FRAME_ARP_REQUEST:
@@ -173,6 +255,22 @@ void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 			     fi.kind == TC_FRAME_UNICAST_V4 ? fi.dst_v4 : NULL);
 }
 
+/* SocialVPN: the peer's packet comes from its own address and goes to
+ * whatever address it gives us; here it comes from its address in our view
+ * and goes to our TAP.  IPv6 needs no translation (uid-derived addresses). */
+static bool translate(struct tc_overlay *ov, const struct tc_fwd_entry *e,
+		      uint8_t *frame, size_t len)
+{
+	struct tc_xlate x;
+
+	if (!e || !e->has_v4 || !e->has_peer_v4 || !ov->cfg.has_v4)
+		return false;
+	memcpy(x.src_from, e->peer_v4, 4);
+	memcpy(x.src_to, e->v4, 4);
+	memcpy(x.dst_to, ov->cfg.v4, 4);
+	return tc_xlate_rewrite(frame, len, &x) >= 0;
+}
+
 /* untrusted: from peer.  In L3 mode only IP crosses a link; the Ethernet
  * addresses are rewritten so the local kernel sees the peer's synthetic
  * MAC talking to our TAP. */
@@ -183,18 +281,27 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 	const struct tc_fwd_entry *e;
 	uint16_t type;
 
+	if (ov->sw) {
+		switch_from_link(ov, l, frame, len);
+		return;
+	}
 	if (len < TC_ETH_HLEN || len > ov->cfg.mtu + TC_ETH_HLEN) {
-		ov->tap_dropped++;
+		ov->malformed++;
 		return;
 	}
 	type = (uint16_t)(frame[12] << 8 | frame[13]);
 	if (type != TC_ETHERTYPE_IPV4 && type != TC_ETHERTYPE_IPV6) {
-		ov->tap_dropped++;
+		ov->malformed++;
+		return;
+	}
+	e = tc_fwd_by_uid(ov->fwd, tc_link_peer_uid(l));
+	if (ov->translation && type == TC_ETHERTYPE_IPV4 &&
+	    !translate(ov, e, frame, len)) {
+		ov->malformed++;
 		return;
 	}
 	if (!tc_mac_is_group(frame))
 		memcpy(frame, ov->cfg.mac, TC_ETH_ALEN);
-	e = tc_fwd_by_uid(ov->fwd, tc_link_peer_uid(l));
 	if (e)
 		memcpy(frame + TC_ETH_ALEN, e->mac, TC_ETH_ALEN);
 	else
@@ -251,10 +358,20 @@ static bool validate(const Ipop__CreateOverlay *r, struct tc_tap_config *c,
 		FAIL(IPOP__STATUS__BAD_REQUEST, "tap name must be 1-%d "
 			"characters of [A-Za-z0-9._-]", IFNAMSIZ - 1);
 	if (r->mode != IPOP__OVERLAY_MODE__L3 &&
+	    r->mode != IPOP__OVERLAY_MODE__SWITCH &&
 	    r->mode != IPOP__OVERLAY_MODE__MODE_UNSPECIFIED)
-		FAIL(IPOP__STATUS__UNSUPPORTED, "only L3 mode is supported");
-	if (r->translation)
-		FAIL(IPOP__STATUS__UNSUPPORTED, "translation is not supported");
+		FAIL(IPOP__STATUS__BAD_REQUEST, "unknown mode");
+	if (r->translation && r->mode == IPOP__OVERLAY_MODE__SWITCH)
+		FAIL(IPOP__STATUS__BAD_REQUEST, "translation needs L3 mode");
+	if (r->bridge && *r->bridge &&
+	    (r->mode != IPOP__OVERLAY_MODE__SWITCH ||
+	     !name_ok(r->bridge, IFNAMSIZ - 1)))
+		FAIL(IPOP__STATUS__BAD_REQUEST, "bridge needs switch mode and "
+			"a name of 1-%d characters of [A-Za-z0-9._-]",
+			IFNAMSIZ - 1);
+	if (r->translation && !(r->ipv4 && *r->ipv4))
+		FAIL(IPOP__STATUS__BAD_REQUEST, "translation needs an IPv4 "
+						"address");
 	c->mtu = r->mtu ? r->mtu : TC_MTU_DEFAULT;
 	if (c->mtu < TC_MTU_MIN || c->mtu > TC_MTU_MAX)
 		FAIL(IPOP__STATUS__BAD_REQUEST, "mtu must be %d-%d",
@@ -291,6 +408,9 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 	if (!validate(req, &ov->cfg, status, why, why_len))
 		goto err;
 	g_strlcpy(ov->name, req->name, sizeof(ov->name));
+	ov->mode = req->mode == IPOP__OVERLAY_MODE__SWITCH ?
+			   IPOP__OVERLAY_MODE__SWITCH : IPOP__OVERLAY_MODE__L3;
+	ov->translation = req->translation;
 	tc_mac_from_uid(env->id->uid, ov->cfg.mac);
 	if (req->psk.len == 32) {
 		ov->psk = sodium_malloc(32);
@@ -304,13 +424,29 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 			   g_strerror(ov->fd < 0 ? -ov->fd : -r));
 		goto err;
 	}
+	if (req->bridge && *req->bridge) {
+		r = tc_tap_attach_bridge(ov->tap, req->bridge);
+		if (r < 0) {
+			*status = IPOP__STATUS__INTERNAL;
+			g_snprintf(why, why_len, "cannot attach %s to bridge "
+				   "%s: %s", ov->tap, req->bridge,
+				   g_strerror(-r));
+			goto err;
+		}
+		g_strlcpy(ov->bridge, req->bridge, sizeof(ov->bridge));
+	}
 	ov->fwd = tc_fwd_new();
+	if (ov->mode == IPOP__OVERLAY_MODE__SWITCH) {
+		ov->sw = tc_switch_new();
+		ov->expire = g_timeout_add(EXPIRE_EVERY_MS, on_expire, ov);
+	}
 	ov->links = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					  (GDestroyNotify)tc_link_free);
 	ov->watch = g_unix_fd_add(ov->fd, G_IO_IN | G_IO_ERR | G_IO_HUP,
 				  on_tap_readable, ov);
-	g_message("overlay %s: TAP %s up, mtu %u", ov->name, ov->tap,
-		  ov->cfg.mtu);
+	g_message("overlay %s: TAP %s up, %s%s, mtu %u", ov->name, ov->tap,
+		  ov->sw ? "switch mode" : "L3 mode",
+		  ov->translation ? " with translation" : "", ov->cfg.mtu);
 	return ov;
 err:
 	tc_overlay_free(ov);
@@ -323,9 +459,12 @@ void tc_overlay_free(struct tc_overlay *ov)
 		return;
 	if (ov->watch)
 		g_source_remove(ov->watch);
+	if (ov->expire)
+		g_source_remove(ov->expire);
 	if (ov->links)
 		g_hash_table_destroy(ov->links);
 	tc_fwd_free(ov->fwd);
+	tc_switch_free(ov->sw);
 	if (ov->fd >= 0)
 		close(ov->fd);
 	sodium_free(ov->psk);
@@ -388,6 +527,8 @@ Ipop__Status tc_overlay_remove_link(struct tc_overlay *ov, const char *uid,
 {
 	if (!uid || !g_hash_table_remove(ov->links, uid))
 		FAIL(IPOP__STATUS__NOT_FOUND, "no link to %s", uid ? uid : "");
+	if (ov->sw)
+		tc_switch_forget_port(ov->sw, uid);
 	g_message("overlay %s: link to %.12s removed", ov->name, uid);
 	return IPOP__STATUS__OK;
 }
@@ -455,6 +596,19 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 	}
 	if (!e.has_v4 && !e.has_v6)
 		FAIL(IPOP__STATUS__BAD_REQUEST, "map needs ipv4 or ipv6");
+	if (req->peer_ipv4 && *req->peer_ipv4) {
+		if (inet_pton(AF_INET, req->peer_ipv4, e.peer_v4) != 1)
+			FAIL(IPOP__STATUS__BAD_REQUEST, "bad peer IPv4 '%s'",
+			     req->peer_ipv4);
+		e.has_peer_v4 = true;
+	}
+	if (req->label && !label_ok(req->label, sizeof(e.label) - 1))
+		FAIL(IPOP__STATUS__BAD_REQUEST, "label must be at most %zu "
+		     "printable characters", sizeof(e.label) - 1);
+	if (req->label)
+		g_strlcpy(e.label, req->label, sizeof(e.label));
+	if (ov->translation && e.has_v4 && !e.has_peer_v4)
+		FAIL(IPOP__STATUS__BAD_REQUEST, "translation needs peer_ipv4");
 	if (req->mac.len == TC_ETH_ALEN)
 		memcpy(e.mac, req->mac.data, TC_ETH_ALEN);
 	else if (req->mac.len == 0)
@@ -490,7 +644,23 @@ static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
 	m->ipv6 = e->has_v6 ? ntop(AF_INET6, e->v6) : g_strdup("");
 	m->mac.data = g_memdup2(e->mac, TC_ETH_ALEN);
 	m->mac.len = TC_ETH_ALEN;
+	m->peer_ipv4 = e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
+	m->label = g_strdup(e->label);
 	info->mappings[info->n_mappings++] = m;
+}
+
+static void add_mac(const uint8_t mac[6], const char *uid, uint64_t age_ms,
+		    void *ctx)
+{
+	Ipop__OverlayInfo *info = ctx;
+	Ipop__MacEntry *m = g_new0(Ipop__MacEntry, 1);
+
+	ipop__mac_entry__init(m);
+	m->mac.data = g_memdup2(mac, TC_ETH_ALEN);
+	m->mac.len = TC_ETH_ALEN;
+	m->peer_uid = g_strdup(uid ? uid : "");
+	m->age_ms = (uint32_t)MIN(age_ms, (uint64_t)UINT32_MAX);
+	info->mac_table[info->n_mac_table++] = m;
 }
 
 void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info)
@@ -501,7 +671,11 @@ void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info)
 	ipop__overlay_info__init(info);
 	info->name = g_strdup(ov->name);
 	info->tap_name = g_strdup(ov->tap);
-	info->mode = IPOP__OVERLAY_MODE__L3;
+	info->mode = ov->mode;
+	info->bridge = g_strdup(ov->bridge);
+	info->translation = ov->translation;
+	info->dropped_malformed = ov->malformed;
+	info->dropped_tap = ov->tap_dropped;
 	info->ipv4 = ov->cfg.has_v4 ? ntop(AF_INET, ov->cfg.v4) : g_strdup("");
 	info->ipv4_prefix = ov->cfg.v4_prefix;
 	info->ipv6 = ov->cfg.has_v6 ? ntop(AF_INET6, ov->cfg.v6) : g_strdup("");
@@ -512,6 +686,11 @@ void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info)
 	info->has_psk = ov->psk != NULL;
 	info->mappings = g_new0(Ipop__PeerMapping *, tc_fwd_count(ov->fwd) + 1);
 	tc_fwd_foreach(ov->fwd, add_mapping, info);
+	if (ov->sw) {
+		info->mac_table = g_new0(Ipop__MacEntry *,
+					 tc_switch_count(ov->sw) + 1);
+		tc_switch_foreach(ov->sw, now_ms(), add_mac, info);
+	}
 	info->links = g_new0(Ipop__LinkInfo *, g_hash_table_size(ov->links) + 1);
 	g_hash_table_iter_init(&it, ov->links);
 	while (g_hash_table_iter_next(&it, NULL, &l)) {
@@ -530,12 +709,20 @@ void tc_overlay_info_clear(Ipop__OverlayInfo *info)
 		g_free(info->mappings[i]->ipv4);
 		g_free(info->mappings[i]->ipv6);
 		g_free(info->mappings[i]->mac.data);
+		g_free(info->mappings[i]->peer_ipv4);
+		g_free(info->mappings[i]->label);
 		g_free(info->mappings[i]);
 	}
 	for (i = 0; i < info->n_links; i++) {
 		tc_link_info_clear(info->links[i]);
 		g_free(info->links[i]);
 	}
+	for (i = 0; i < info->n_mac_table; i++) {
+		g_free(info->mac_table[i]->mac.data);
+		g_free(info->mac_table[i]->peer_uid);
+		g_free(info->mac_table[i]);
+	}
+	g_free(info->mac_table);
 	g_free(info->mappings);
 	g_free(info->links);
 	g_free(info->name);
@@ -543,5 +730,6 @@ void tc_overlay_info_clear(Ipop__OverlayInfo *info)
 	g_free(info->ipv4);
 	g_free(info->ipv6);
 	g_free(info->tap_mac.data);
+	g_free(info->bridge);
 	ipop__overlay_info__init(info);
 }

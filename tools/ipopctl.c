@@ -2396,7 +2396,10 @@ static bool is_known_opt(struct ctl *c, struct args *a, const char *name)
 static int command_opt(struct ctl *c, struct args *a, const char *name,
 		       char *val)
 {
-	g_assert(a != NULL && val != NULL);
+	g_assert(a != NULL);
+	/* Flags (--remove, --translation) come without a value. */
+	if (val == NULL && opt_takes_value(name))
+		return usage_err(c, "--%s needs a value", name);
 	if (strcmp(name, "stun") == 0)
 		g_ptr_array_add(a->stun, val);
 	else if (strcmp(name, "turn") == 0)
