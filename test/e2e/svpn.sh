@@ -474,6 +474,8 @@ iperf_check "iperf3 TCP a2 -> b2 (both NATed) through translation" a2 b2 tcp
 iperf_check "iperf3 TCP c2 -> b1 through translation" c2 b1 tcp
 iperf_check "iperf3 UDP c1 -> b2 (both NATed) through translation" c1 b2 udp
 
+echo_listening() { nsx "$1" ss -Hlun | grep -qF "$SELF_IP:7007 "; }
+
 # udp_echo X Y: a datagram echo server on Y prints each sender's address;
 # X sends 20 datagrams of various sizes to Y's address in its view, every
 # one must come back intact, and Y must have seen X at X's address in Y's
@@ -491,7 +493,7 @@ for _ in range(20):
     print(a[0], flush=True)
     s.sendto(d, a)
 '
-	sleep 0.3
+	wait_until 10 echo_listening "$y" || { echo "no echo server on $y"; return 1; }
 	nsx "$x" timeout 15 python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
