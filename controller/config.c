@@ -1134,6 +1134,34 @@ static int only_for(const struct walk *w, const struct node *n,
 	return fail(w, n, kp, "only for type %s", type);
 }
 
+/* Pins must be distinct hosts of the subnet other than this node's own
+ * address, one per device. */
+static int check_pins(const struct walk *w, const struct node *n,
+		      const char *path, const struct ctl_overlay_config *o,
+		      uint32_t net, uint32_t mask)
+{
+	g_autofree char *kp = join(path, "pins");
+	uint32_t self, a, b;
+	unsigned i, j;
+
+	inet_pton(AF_INET, o->ipv4, &self);
+	for (i = 0; i < o->n_pins; i++) {
+		memcpy(&a, o->pins[i].v4, 4);
+		if ((ntohl(a) & mask) != net || (ntohl(a) & ~mask) == 0 ||
+		    (ntohl(a) & ~mask) == ~mask || a == self)
+			return fail(w, n, kp, "pin %u: address is not a free "
+				    "host of the subnet", i);
+		for (j = 0; j < i; j++) {
+			memcpy(&b, o->pins[j].v4, 4);
+			if (a == b || !strcmp(o->pins[i].device,
+					      o->pins[j].device))
+				return fail(w, n, kp, "pins %u and %u share a "
+					    "device or an address", j, i);
+		}
+	}
+	return 0;
+}
+
 /* SocialVPN: subnet 172.31.0.0/16 and its first host unless configured;
  * the node's address lies in the subnet with the subnet's prefix. */
 static int svpn_defaults(const struct walk *w, const struct node *n,
@@ -1163,6 +1191,13 @@ static int svpn_defaults(const struct walk *w, const struct node *n,
 			    o->subnet_prefix);
 	if (!o->group)
 		o->group = g_strdup("socialvpn");
+	if (o->ipv6) {
+		g_autofree char *k6 = join(path, "address6");
+		return fail(w, n, k6, "not for type svpn (IPv6 addresses "
+			    "derive from device uids)");
+	}
+	if (check_pins(w, n, path, o, net, mask) < 0)
+		return -EINVAL;
 	return only_for(w, n, path, o);
 }
 
