@@ -85,20 +85,12 @@ static void lost(struct ctl_tincan *t, const char *why)
 
 static bool flush(struct ctl_tincan *t)
 {
-	while (t->out->len) {
-		ssize_t n = send(t->fd, t->out->data, t->out->len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return true;
-		if (n <= 0) {
-			lost(t, n < 0 ? g_strerror(errno) : "closed");
-			return false;
-		}
-		g_byte_array_remove_range(t->out, 0, (guint)n);
-	}
-	return true;
+	int r = ipop_frame_flush(t->fd, t->out);
+
+	if (r == 0 || r == -EAGAIN)
+		return true;
+	lost(t, g_strerror(-r));
+	return false;
 }
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)

@@ -365,3 +365,21 @@ int ipop_frame_read(int fd, struct ipop_frame_reader *r, Ipop__Envelope **out,
 			return rc;
 	}
 }
+
+int ipop_frame_flush(int fd, GByteArray *out)
+{
+	while (out->len) {
+		ssize_t n = send(fd, out->data, out->len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		g_byte_array_remove_range(out, 0, (guint)n);
+	}
+	return 0;
+}

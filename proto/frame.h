@@ -8,6 +8,7 @@
 #ifndef IPOP_FRAME_H
 #define IPOP_FRAME_H
 
+#include <glib.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,12 @@ int ipop_envelope_decode(const uint8_t *body, size_t len, Ipop__Envelope **out);
  * the total size.  Sets env->version if it is 0.  NULL if the packed size
  * exceeds IPOP_FRAME_MAX. */
 uint8_t *ipop_frame_encode(Ipop__Envelope *env, size_t *len);
+
+/* Non-blocking output queue of a stream socket: writes as much of out as
+ * the socket takes and removes it from out.  0 when out is empty, -EAGAIN
+ * when some is left (watch for G_IO_OUT), -EPIPE when the peer closed, or
+ * another -errno. */
+int ipop_frame_flush(int fd, GByteArray *out);
 
 /* Blocking client helpers.  write_all sends one framed envelope: 0 or -errno.
  * read waits at most timeout_ms (<0: forever) for one envelope: 1 with *out

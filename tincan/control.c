@@ -71,20 +71,12 @@ static void client_drop(struct client *cl, const char *why)
 /* Writes what is queued; false if the client had to be dropped. */
 static bool flush(struct client *cl)
 {
-	while (cl->out->len) {
-		ssize_t n = send(cl->fd, cl->out->data, cl->out->len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
-		if (n <= 0) {
-			client_drop(cl, n < 0 ? g_strerror(errno) : "EOF");
-			return false;
-		}
-		g_byte_array_remove_range(cl->out, 0, (guint)n);
-	}
-	return true;
+	int r = ipop_frame_flush(cl->fd, cl->out);
+
+	if (r == 0 || r == -EAGAIN)
+		return true;
+	client_drop(cl, g_strerror(-r));
+	return false;
 }
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)

@@ -904,10 +904,53 @@ static TCase *tcase_io(void)
 
 extern Suite *suite_frame(void);
 
+/* The non-blocking output queue: everything goes when the socket takes
+ * it, the rest stays queued, and a closed peer is reported. */
+START_TEST(test_flush_queue)
+{
+	int sv[2], size = 4096;
+	GByteArray *out = g_byte_array_new();
+	uint8_t chunk[65536], back[65536];
+	size_t got = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	memset(chunk, 0x5a, sizeof(chunk));
+	g_byte_array_append(out, chunk, 100);
+	ck_assert_int_eq(ipop_frame_flush(sv[0], out), 0);
+	ck_assert_uint_eq(out->len, 0);
+	ck_assert_int_eq(read(sv[1], back, sizeof(back)), 100);
+
+	/* More than the socket holds: part stays queued. */
+	for (int i = 0; i < 16; i++)
+		g_byte_array_append(out, chunk, sizeof(chunk));
+	ck_assert_int_eq(ipop_frame_flush(sv[0], out), -EAGAIN);
+	ck_assert_uint_gt(out->len, 0);
+	ck_assert_uint_lt(out->len, 16 * sizeof(chunk));
+	while (out->len && got < 32 * sizeof(chunk)) {
+		n = read(sv[1], back, sizeof(back));
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+		ipop_frame_flush(sv[0], out);
+	}
+	ck_assert_uint_eq(out->len, 0);
+
+	close(sv[1]);
+	g_byte_array_append(out, chunk, 10);
+	ck_assert_int_eq(ipop_frame_flush(sv[0], out), -EPIPE);
+	close(sv[0]);
+	g_byte_array_free(out, TRUE);
+}
+END_TEST
+
 Suite *suite_frame(void)
 {
 	Suite *s = suite_create("frame");
+	TCase *tc = tcase_create("flush");
 
+	tcase_add_test(tc, test_flush_queue);
+	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tcase_codec());
 	suite_add_tcase(s, tcase_reader());
 	suite_add_tcase(s, tcase_io());
