@@ -14,7 +14,7 @@
 struct ctl_addrs;
 
 struct ctl_addr_pin {
-	const char *uid;	/* 40 hex digits */
+	const char *uid; /* 40 hex digits */
 	uint8_t v4[4];
 };
 

@@ -1034,8 +1034,10 @@ static int set_subnet(const struct walk *w, const struct node *n,
 		return -EINVAL;
 	if (!split_cidr(n->str, AF_INET, 30, &net, &o->subnet_prefix) ||
 	    o->subnet_prefix < 8)
-		return fail(w, n, path, "'%s' must be an IPv4 subnet "
-			    "A.B.C.D/P, P 8-30", n->str);
+		return fail(w, n, path,
+			    "'%s' must be an IPv4 subnet "
+			    "A.B.C.D/P, P 8-30",
+			    n->str);
 	inet_pton(AF_INET, net, o->subnet);
 	memcpy(&a, o->subnet, 4);
 	if (ntohl(a) & (0xffffffffu >> o->subnet_prefix))
@@ -1061,8 +1063,10 @@ static int set_pin_device(const struct walk *w, const struct node *n,
 		if (!g_ascii_isxdigit(n->str[i]) || g_ascii_isupper(n->str[i]))
 			break;
 	if (i != 40 || n->str[i])
-		return fail(w, n, path, "'%s' must be a device uid "
-			    "(40 lowercase hex digits)", n->str);
+		return fail(w, n, path,
+			    "'%s' must be a device uid "
+			    "(40 lowercase hex digits)",
+			    n->str);
 	*dev = g_strdup(n->str);
 	return 0;
 }
@@ -1149,14 +1153,18 @@ static int check_pins(const struct walk *w, const struct node *n,
 		memcpy(&a, o->pins[i].v4, 4);
 		if ((ntohl(a) & mask) != net || (ntohl(a) & ~mask) == 0 ||
 		    (ntohl(a) & ~mask) == ~mask || a == self)
-			return fail(w, n, kp, "pin %u: address is not a free "
-				    "host of the subnet", i);
+			return fail(w, n, kp,
+				    "pin %u: address is not a free "
+				    "host of the subnet",
+				    i);
 		for (j = 0; j < i; j++) {
 			memcpy(&b, o->pins[j].v4, 4);
-			if (a == b || !strcmp(o->pins[i].device,
-					      o->pins[j].device))
-				return fail(w, n, kp, "pins %u and %u share a "
-					    "device or an address", j, i);
+			if (a == b ||
+			    !strcmp(o->pins[i].device, o->pins[j].device))
+				return fail(w, n, kp,
+					    "pins %u and %u share a "
+					    "device or an address",
+					    j, i);
 		}
 	}
 	return 0;
@@ -1167,7 +1175,7 @@ static int check_pins(const struct walk *w, const struct node *n,
 static int svpn_defaults(const struct walk *w, const struct node *n,
 			 const char *path, struct ctl_overlay_config *o)
 {
-	static const uint8_t def_net[4] = { 172, 31, 0, 0 };
+	static const uint8_t def_net[4] = {172, 31, 0, 0};
 	g_autofree char *kp = join(path, "address");
 	uint32_t net, mask, a = 0;
 	char buf[INET_ADDRSTRLEN];
@@ -1186,14 +1194,16 @@ static int svpn_defaults(const struct walk *w, const struct node *n,
 	}
 	inet_pton(AF_INET, o->ipv4, &a);
 	if ((ntohl(a) & mask) != net || o->ipv4_prefix != o->subnet_prefix)
-		return fail(w, n, kp, "'%s/%u' must lie in the subnet with "
-			    "its prefix /%u", o->ipv4, o->ipv4_prefix,
-			    o->subnet_prefix);
+		return fail(w, n, kp,
+			    "'%s/%u' must lie in the subnet with "
+			    "its prefix /%u",
+			    o->ipv4, o->ipv4_prefix, o->subnet_prefix);
 	if (!o->group)
 		o->group = g_strdup("socialvpn");
 	if (o->ipv6) {
 		g_autofree char *k6 = join(path, "address6");
-		return fail(w, n, k6, "not for type svpn (IPv6 addresses "
+		return fail(w, n, k6,
+			    "not for type svpn (IPv6 addresses "
 			    "derive from device uids)");
 	}
 	if (check_pins(w, n, path, o, net, mask) < 0)

@@ -18,8 +18,8 @@ enum ctl_overlay_type {
 };
 
 enum ctl_tls {
-	CTL_TLS_REQUIRED = 1,	/* default */
-	CTL_TLS_OFF,		/* plain text: tests only */
+	CTL_TLS_REQUIRED = 1, /* default */
+	CTL_TLS_OFF,	      /* plain text: tests only */
 };
 
 enum {
@@ -32,50 +32,51 @@ enum {
 
 /* SocialVPN: a device pinned to an address in this node's view. */
 struct ctl_pin {
-	char *device;		/* the device's uid (40 hex digits) */
+	char *device; /* the device's uid (40 hex digits) */
 	uint8_t v4[4];
 };
 
 struct ctl_ice_server {
-	char *address;		/* numeric IP (tincan takes addresses only) */
-	uint16_t port;		/* default 3478 */
-	char *user;		/* TURN only */
-	char *password;		/* TURN only */
+	char *address;	/* numeric IP (tincan takes addresses only) */
+	uint16_t port;	/* default 3478 */
+	char *user;	/* TURN only */
+	char *password; /* TURN only */
 };
 
 struct ctl_overlay_config {
-	char *name;		/* 1-32 of [A-Za-z0-9._-] */
+	char *name; /* 1-32 of [A-Za-z0-9._-] */
 	enum ctl_overlay_type type;
-	char *tap;		/* interface name, <= 15 bytes */
-	char *ipv4;		/* the node's address, dotted quad (svpn: default
-				 * the subnet's first host; switch: optional) */
-	unsigned ipv4_prefix;	/* from `address: A.B.C.D/P` */
-	char *ipv6;		/* optional `address6: ADDR/P`, or NULL */
+	char *tap;	      /* interface name, <= 15 bytes */
+	char *ipv4;	      /* the node's address, dotted quad (svpn: default
+			       * the subnet's first host; switch: optional) */
+	unsigned ipv4_prefix; /* from `address: A.B.C.D/P` */
+	char *ipv6;	      /* optional `address6: ADDR/P`, or NULL */
 	unsigned ipv6_prefix;
-	char *group;		/* group name (gvpn, switch; svpn: "socialvpn") */
+	char *group; /* group name (gvpn, switch; svpn: "socialvpn") */
 	bool has_secret;
-	uint8_t psk[CTL_PSK_LEN];	/* BLAKE2b of the secret file's bytes */
-	unsigned mtu;		/* default CTL_MTU_DEFAULT */
-	char *bridge;		/* switch: the Linux bridge for the TAP */
-	uint8_t subnet[4];	/* svpn: `subnet`, default 172.31.0.0/16 */
+	uint8_t psk[CTL_PSK_LEN]; /* BLAKE2b of the secret file's bytes */
+	unsigned mtu;		  /* default CTL_MTU_DEFAULT */
+	char *bridge;		  /* switch: the Linux bridge for the TAP */
+	uint8_t subnet[4];	  /* svpn: `subnet`, default 172.31.0.0/16 */
 	unsigned subnet_prefix;
-	unsigned n_pins;	/* svpn: `pins: [{device: UID, address: A}]` */
+	unsigned n_pins; /* svpn: `pins: [{device: UID, address: A}]` */
 	struct ctl_pin pins[CTL_MAX_PINS];
 };
 
 struct ctl_config {
 	char *path;
-	char *tincan_socket;	/* tincan.socket, default /run/ipop/tincan.sock */
-	char *state_dir;	/* state_dir, default /var/lib/ipop-controller */
-	char *jid;		/* xmpp.jid, bare: user@domain */
-	char *password;		/* xmpp.password or contents of password_file */
-	char *server;		/* xmpp.server (host or IP), default the jid's domain */
-	uint16_t port;		/* xmpp.port, default 5222 */
-	enum ctl_tls tls;	/* xmpp.tls: required|off */
-	char *ca_file;		/* xmpp.ca_file: trust this CA (optional) */
+	char *tincan_socket; /* tincan.socket, default /run/ipop/tincan.sock */
+	char *state_dir;     /* state_dir, default /var/lib/ipop-controller */
+	char *jid;	     /* xmpp.jid, bare: user@domain */
+	char *password;	     /* xmpp.password or contents of password_file */
+	char *server;  /* xmpp.server (host or IP), default the jid's domain */
+	uint16_t port; /* xmpp.port, default 5222 */
+	enum ctl_tls tls; /* xmpp.tls: required|off */
+	char *ca_file;	  /* xmpp.ca_file: trust this CA (optional) */
 	unsigned n_stun, n_turn;
-	struct ctl_ice_server stun[CTL_MAX_SERVERS];	/* ice.stun: ["IP:PORT"] */
-	struct ctl_ice_server turn[CTL_MAX_SERVERS];	/* ice.turn: [{server, user, password}] */
+	struct ctl_ice_server stun[CTL_MAX_SERVERS]; /* ice.stun: ["IP:PORT"] */
+	struct ctl_ice_server
+	    turn[CTL_MAX_SERVERS]; /* ice.turn: [{server, user, password}] */
 	unsigned n_overlays;
 	struct ctl_overlay_config overlays[CTL_MAX_OVERLAYS];
 };

@@ -24,15 +24,15 @@ struct ctl_daemon {
 	struct ctl_xmpp *xmpp;
 	char uid[41];
 	uint8_t key[32];
-	GHashTable *roster;		/* bare JID -> GINT_TO_POINTER(sub) */
-	GPtrArray *policies;		/* struct ctl_gvpn * */
-	GPtrArray *bindings;		/* struct binding *, one per policy */
+	GHashTable *roster;  /* bare JID -> GINT_TO_POINTER(sub) */
+	GPtrArray *policies; /* struct ctl_gvpn * */
+	GPtrArray *bindings; /* struct binding *, one per policy */
 };
 
 /* What a policy's io callbacks get: the daemon and the overlay's name. */
 struct binding {
 	struct ctl_daemon *d;
-	const char *overlay;		/* borrowed from the config */
+	const char *overlay; /* borrowed from the config */
 };
 
 struct pending_tag {
@@ -101,7 +101,7 @@ static enum ctl_sub io_subscription(void *ctx, const char *bare)
 	struct binding *b = ctx;
 
 	return (enum ctl_sub)GPOINTER_TO_INT(
-		g_hash_table_lookup(b->d->roster, bare));
+	    g_hash_table_lookup(b->d->roster, bare));
 }
 
 static void make_policies(struct ctl_daemon *d)
@@ -110,9 +110,9 @@ static void make_policies(struct ctl_daemon *d)
 
 	for (i = 0; i < d->cfg->n_overlays; i++) {
 		struct binding *b = g_new0(struct binding, 1);
-		struct ctl_gvpn_io io = { io_request, io_signal,
-					  io_subscription, b, d->cfg->jid,
-					  d->cfg->state_dir };
+		struct ctl_gvpn_io io = {io_request,	  io_signal,
+					 io_subscription, b,
+					 d->cfg->jid,	  d->cfg->state_dir};
 		struct ctl_gvpn *g;
 
 		b->d = d;
@@ -192,11 +192,11 @@ static void x_signal(void *ctx, const char *from, GHashTable *attrs)
 }
 
 static const struct ctl_xmpp_ops xmpp_ops = {
-	.on_online = x_online,
-	.on_offline = x_offline,
-	.on_roster = x_roster,
-	.on_presence = x_presence,
-	.on_signal = x_signal,
+    .on_online = x_online,
+    .on_offline = x_offline,
+    .on_roster = x_roster,
+    .on_presence = x_presence,
+    .on_signal = x_signal,
 };
 
 /* ---- tincan side ---- */
@@ -279,7 +279,8 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 	}
 	if (d->uid[0] && strcmp(d->uid, hello->uid))
 		g_warning("tincan's identity changed (%s -> %s); restart the "
-			  "controller to use the new one", d->uid, hello->uid);
+			  "controller to use the new one",
+			  d->uid, hello->uid);
 	if (!d->uid[0]) {
 		g_strlcpy(d->uid, hello->uid, sizeof(d->uid));
 		memcpy(d->key, hello->public_key.data, 32);
@@ -320,9 +321,9 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 }
 
 static const struct ctl_tincan_ops tincan_ops = {
-	.on_connected = t_connected,
-	.on_disconnected = t_disconnected,
-	.on_event = t_event,
+    .on_connected = t_connected,
+    .on_disconnected = t_disconnected,
+    .on_event = t_event,
 };
 
 struct ctl_daemon *ctl_daemon_new(const struct ctl_config *cfg)
@@ -330,10 +331,10 @@ struct ctl_daemon *ctl_daemon_new(const struct ctl_config *cfg)
 	struct ctl_daemon *d = g_new0(struct ctl_daemon, 1);
 
 	d->cfg = cfg;
-	d->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					  NULL);
-	d->policies = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)ctl_gvpn_free);
+	d->roster =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->policies =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ctl_gvpn_free);
 	d->bindings = g_ptr_array_new_with_free_func(g_free);
 	d->tincan = ctl_tincan_new(cfg->tincan_socket, &tincan_ops, d);
 	g_message("controller for %s starting; tincan at %s", cfg->jid,

@@ -22,17 +22,17 @@
 enum { PRUNE_AFTER_MS = 15000 };
 
 struct member {
-	char *jid;			/* full JID */
-	char overlay[33];		/* the member's own name for the overlay */
+	char *jid;	  /* full JID */
+	char overlay[33]; /* the member's own name for the overlay */
 	char uid[41];
 	uint8_t key[32];
 	char ipv4[16];
 	char ipv6[46];
-	bool linked;			/* tincan has (or is making) the link */
-	bool away;			/* offline in XMPP, link still carrying */
+	bool linked; /* tincan has (or is making) the link */
+	bool away;   /* offline in XMPP, link still carrying */
 	Ipop__LinkState state;
-	char *pending;			/* remote blob waiting for our link */
-	guint relink;			/* timer remaking a failed link */
+	char *pending; /* remote blob waiting for our link */
+	guint relink;  /* timer remaking a failed link */
 };
 
 struct ctl_gvpn {
@@ -40,14 +40,14 @@ struct ctl_gvpn {
 	char my_uid[41];
 	uint8_t my_key[32];
 	struct ctl_gvpn_io io;
-	bool ready;			/* the overlay exists in tincan */
-	GHashTable *by_jid;		/* full JID -> struct member * (owned) */
-	GHashTable *by_uid;		/* uid -> struct member * (borrowed) */
-	GHashTable *available;		/* full JIDs of contacts online */
-	GHashTable *adopted;		/* uids of links tincan had on adopt */
+	bool ready;	       /* the overlay exists in tincan */
+	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
+	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
+	GHashTable *available; /* full JIDs of contacts online */
+	GHashTable *adopted;   /* uids of links tincan had on adopt */
 	guint prune;
-	struct ctl_addrs *addrs;	/* svpn: local-view addresses */
-	char ipv6[46];			/* svpn: our derived IPv6, else "" */
+	struct ctl_addrs *addrs; /* svpn: local-view addresses */
+	char ipv6[46];		 /* svpn: our derived IPv6, else "" */
 };
 
 static bool is_svpn(const struct ctl_gvpn *g)
@@ -57,7 +57,7 @@ static bool is_svpn(const struct ctl_gvpn *g)
 
 void ctl_svpn_ipv6(const char *uid, char out[46])
 {
-	uint8_t a[16] = { 0xfd, 0x69, 0x70, 0x6f, 0x70, 0x76 };
+	uint8_t a[16] = {0xfd, 0x69, 0x70, 0x6f, 0x70, 0x76};
 	size_t i;
 
 	for (i = 0; i < 10; i++)
@@ -100,7 +100,7 @@ static void request(struct ctl_gvpn *g, Ipop__Request *req, const char *op,
 
 static void advertise(struct ctl_gvpn *g, const char *to, bool ack)
 {
-	struct ctl_sig s = { .kind = CTL_SIG_ADVERTISE, .ack = ack };
+	struct ctl_sig s = {.kind = CTL_SIG_ADVERTISE, .ack = ack};
 
 	g_strlcpy(s.uid, g->my_uid, sizeof(s.uid));
 	memcpy(s.key, g->my_key, 32);
@@ -122,7 +122,7 @@ static void advertise(struct ctl_gvpn *g, const char *to, bool ack)
 static void send_candidates(struct ctl_gvpn *g, struct member *m,
 			    const Ipop__IceCredentials *local)
 {
-	struct ctl_sig s = { .kind = CTL_SIG_LINK };
+	struct ctl_sig s = {.kind = CTL_SIG_LINK};
 	size_t len = ipop__ice_credentials__get_packed_size(local);
 	g_autofree uint8_t *buf = g_malloc(len ? len : 1);
 
@@ -149,8 +149,7 @@ static void ask_local(struct ctl_gvpn *g, struct member *m)
 }
 
 /* svpn: the member's address in our view, and its uid-derived IPv6. */
-static bool view_addrs(struct ctl_gvpn *g, struct member *m, char *v4,
-		       char *v6)
+static bool view_addrs(struct ctl_gvpn *g, struct member *m, char *v4, char *v6)
 {
 	uint8_t a[4];
 	int r = ctl_addrs_get(g->addrs, m->uid, a);
@@ -172,7 +171,7 @@ static void map_peer(struct ctl_gvpn *g, struct member *m, bool remove)
 	char v4[INET_ADDRSTRLEN], v6[46];
 
 	if (g->cfg->type == CTL_OVERLAY_SWITCH)
-		return;	/* MAC learning decides */
+		return; /* MAC learning decides */
 	mp.overlay = g->cfg->name;
 	mp.peer_uid = m->uid;
 	mp.ipv4 = m->ipv4;
@@ -235,7 +234,7 @@ static void drop_member(struct ctl_gvpn *g, struct member *m, const char *why)
 		map_peer(g, m, true);
 	}
 	g_hash_table_remove(g->by_uid, m->uid);
-	g_hash_table_remove(g->by_jid, m->jid);	/* frees m */
+	g_hash_table_remove(g->by_jid, m->jid); /* frees m */
 }
 
 bool ctl_gvpn_admits(const struct ctl_overlay_config *cfg, const char *my_uid,
@@ -294,7 +293,8 @@ static void on_advertise(struct ctl_gvpn *g, const char *jid,
 	const char *why = NULL;
 
 	if (!ctl_gvpn_admits(g->cfg, g->my_uid, sub_of(g, bare), s, &why)) {
-		g_message("gvpn %s: not admitting %s: %s", g->cfg->name, jid, why);
+		g_message("gvpn %s: not admitting %s: %s", g->cfg->name, jid,
+			  why);
 		if (m)
 			drop_member(g, m, why);
 		return;
@@ -323,7 +323,7 @@ static void add_remote(struct ctl_gvpn *g, struct member *m, const char *blob)
 	gsize len = 0;
 
 	raw = g_base64_decode(blob, &len);
-	ic = ipop__ice_credentials__unpack(NULL, len, raw);	/* untrusted */
+	ic = ipop__ice_credentials__unpack(NULL, len, raw); /* untrusted */
 	if (!ic) {
 		g_message("gvpn %s: undecodable candidates from %s",
 			  g->cfg->name, m->jid);
@@ -353,14 +353,15 @@ static void on_link_signal(struct ctl_gvpn *g, const char *jid,
 	if (!m || strcmp(m->overlay, s->overlay))
 		return;
 	if (strcmp(m->uid, s->uid) || strcmp(s->to, g->my_uid)) {
-		g_message("gvpn %s: candidates from %s for another node dropped",
-			  g->cfg->name, jid);
+		g_message(
+		    "gvpn %s: candidates from %s for another node dropped",
+		    g->cfg->name, jid);
 		return;
 	}
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
 	if (!m->linked)
-		ensure_link(g, m);	/* candidates go in once it exists */
+		ensure_link(g, m); /* candidates go in once it exists */
 	else if (g_hash_table_contains(g->adopted, m->uid) ||
 		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
 		add_remote(g, m, m->pending);
@@ -380,7 +381,8 @@ void ctl_gvpn_signal(struct ctl_gvpn *g, const char *full_jid,
 		break;
 	case CTL_SIG_BYE:
 		m = g_hash_table_lookup(g->by_jid, full_jid);
-		if (m && !strcmp(m->uid, s->uid) && !strcmp(m->overlay, s->overlay))
+		if (m && !strcmp(m->uid, s->uid) &&
+		    !strcmp(m->overlay, s->overlay))
 			drop_member(g, m, "said bye");
 		break;
 	}
@@ -410,7 +412,8 @@ void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available)
 		 * that really leaves says bye first). */
 		if (m->state == IPOP__LINK_STATE__CONNECTED) {
 			g_message("gvpn %s: %s is offline in XMPP; keeping its "
-				  "working link", g->cfg->name, m->jid);
+				  "working link",
+				  g->cfg->name, m->jid);
 			m->away = true;
 		} else {
 			drop_member(g, m, "went offline");
@@ -442,7 +445,7 @@ void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid, enum ctl_sub sub)
 		return;
 	}
 	if (is_svpn(g) && g->io.my_jid && !strcmp(bare_jid, g->io.my_jid))
-		sub = CTL_SUB_BOTH;	/* never unfriend ourselves */
+		sub = CTL_SUB_BOTH; /* never unfriend ourselves */
 	if (sub == CTL_SUB_BOTH) {
 		g_ptr_array_free(gone, TRUE);
 		return;
@@ -468,8 +471,8 @@ static gboolean on_relink(gpointer data)
 
 static void link_state(struct ctl_gvpn *g, const Ipop__LinkStateChangedEvent *e)
 {
-	struct member *m = e->peer_uid ? g_hash_table_lookup(g->by_uid, e->peer_uid)
-				       : NULL;
+	struct member *m =
+	    e->peer_uid ? g_hash_table_lookup(g->by_uid, e->peer_uid) : NULL;
 
 	if (!m)
 		return;
@@ -503,10 +506,10 @@ void ctl_gvpn_event(struct ctl_gvpn *g, const Ipop__Event *ev)
 		link_state(g, ev->link_state);
 		break;
 	case IPOP__EVENT__KIND_LOCAL_CANDIDATES:
-		m = ev->local_candidates->peer_uid ?
-			    g_hash_table_lookup(g->by_uid,
-						ev->local_candidates->peer_uid) :
-			    NULL;
+		m = ev->local_candidates->peer_uid
+			? g_hash_table_lookup(g->by_uid,
+					      ev->local_candidates->peer_uid)
+			: NULL;
 		if (m && ev->local_candidates->local)
 			send_candidates(g, m, ev->local_candidates->local);
 		break;
@@ -522,8 +525,9 @@ static void create_overlay(struct ctl_gvpn *g)
 
 	co.name = g->cfg->name;
 	co.tap_name = g->cfg->tap;
-	co.mode = g->cfg->type == CTL_OVERLAY_SWITCH ? IPOP__OVERLAY_MODE__SWITCH
-						     : IPOP__OVERLAY_MODE__L3;
+	co.mode = g->cfg->type == CTL_OVERLAY_SWITCH
+		      ? IPOP__OVERLAY_MODE__SWITCH
+		      : IPOP__OVERLAY_MODE__L3;
 	if (g->cfg->bridge)
 		co.bridge = g->cfg->bridge;
 	co.translation = is_svpn(g);
@@ -597,7 +601,8 @@ void ctl_gvpn_adopt(struct ctl_gvpn *g, const Ipop__OverlayInfo *info)
 		return;
 	}
 	for (i = 0; i < info->n_links; i++)
-		g_hash_table_add(g->adopted, g_strdup(info->links[i]->peer_uid));
+		g_hash_table_add(g->adopted,
+				 g_strdup(info->links[i]->peer_uid));
 	g_message("gvpn %s: adopted overlay with %zu links", g->cfg->name,
 		  info->n_links);
 	g->ready = true;
@@ -637,8 +642,8 @@ static void after_add(struct ctl_gvpn *g, struct member *m,
 		remove_link(g, m->uid, "relink");
 		return;
 	}
-	g_message("gvpn %s: candidates of %s refused: %s", g->cfg->name,
-		  m->jid, resp->message);
+	g_message("gvpn %s: candidates of %s refused: %s", g->cfg->name, m->jid,
+		  resp->message);
 }
 
 void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
@@ -646,10 +651,11 @@ void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
 {
 	const char *colon = strchr(tag, ':');
 	g_autofree char *op = g_strndup(tag, colon ? (gsize)(colon - tag) : 0);
-	struct member *m = colon ? g_hash_table_lookup(g->by_uid, colon + 1) : NULL;
+	struct member *m =
+	    colon ? g_hash_table_lookup(g->by_uid, colon + 1) : NULL;
 
 	if (!resp)
-		return;	/* tincan went away; adoption redoes everything */
+		return; /* tincan went away; adoption redoes everything */
 	if (!strcmp(op, "overlay")) {
 		if (resp->status != IPOP__STATUS__OK) {
 			g_critical("gvpn %s: cannot create overlay: %s",
@@ -681,7 +687,7 @@ void ctl_gvpn_leave(struct ctl_gvpn *g)
 
 	g_hash_table_iter_init(&it, g->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &m)) {
-		struct ctl_sig s = { .kind = CTL_SIG_BYE };
+		struct ctl_sig s = {.kind = CTL_SIG_BYE};
 		g_strlcpy(s.uid, g->my_uid, sizeof(s.uid));
 		g_strlcpy(s.overlay, g->cfg->name, sizeof(s.overlay));
 		g->io.signal(g->io.ctx, ((struct member *)m)->jid, &s);
@@ -710,7 +716,7 @@ static int open_addrs(struct ctl_gvpn *g)
 	const struct ctl_overlay_config *c = g->cfg;
 	g_autofree char *file = g_strdup_printf("svpn-%s.addrs", c->name);
 	g_autofree char *path = g_build_filename(
-		g->io.state_dir ? g->io.state_dir : ".", file, NULL);
+	    g->io.state_dir ? g->io.state_dir : ".", file, NULL);
 	struct ctl_addr_pin pins[CTL_MAX_PINS];
 	uint8_t self[4];
 	unsigned i;
@@ -720,8 +726,8 @@ static int open_addrs(struct ctl_gvpn *g)
 		memcpy(pins[i].v4, c->pins[i].v4, 4);
 	}
 	inet_pton(AF_INET, c->ipv4, self);
-	g->addrs = ctl_addrs_open(path, c->subnet, c->subnet_prefix, self,
-				  pins, c->n_pins);
+	g->addrs = ctl_addrs_open(path, c->subnet, c->subnet_prefix, self, pins,
+				  c->n_pins);
 	if (!g->addrs)
 		return -EIO;
 	ctl_svpn_ipv6(g->my_uid, g->ipv6);
@@ -741,10 +747,10 @@ struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 	g->by_jid = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					  (GDestroyNotify)member_free);
 	g->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
-	g->available = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					     NULL);
-	g->adopted = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					   NULL);
+	g->available =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g->adopted =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (is_svpn(g) && open_addrs(g) < 0) {
 		ctl_gvpn_free(g);
 		return NULL;

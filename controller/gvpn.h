@@ -30,7 +30,7 @@
 #include "proto/ipop.pb-c.h"
 
 enum {
-	CTL_GVPN_RELINK_MS = 5000,	/* at most one remake of a failed link per */
+	CTL_GVPN_RELINK_MS = 5000, /* at most one remake of a failed link per */
 };
 
 /* What the policy may do; implemented by the node (or by tests). */
@@ -39,12 +39,13 @@ struct ctl_gvpn_io {
 	 * ctl_gvpn_tincan_reply(..., tag) with the same tag (copied). */
 	void (*request)(void *ctx, Ipop__Request *req, const char *tag);
 	/* Sends a signal to a full JID. */
-	void (*signal)(void *ctx, const char *to_full_jid, const struct ctl_sig *s);
+	void (*signal)(void *ctx, const char *to_full_jid,
+		       const struct ctl_sig *s);
 	/* Subscription of a bare JID as the roster says now. */
 	enum ctl_sub (*subscription)(void *ctx, const char *bare_jid);
 	void *ctx;
-	const char *my_jid;	/* our bare JID (svpn: own devices are members) */
-	const char *state_dir;	/* svpn: where the address table lives */
+	const char *my_jid; /* our bare JID (svpn: own devices are members) */
+	const char *state_dir; /* svpn: where the address table lives */
 };
 
 struct ctl_gvpn;
@@ -70,9 +71,11 @@ bool ctl_gvpn_admits(const struct ctl_overlay_config *cfg, const char *my_uid,
 /* Our XMPP session is (re)established: advertise to everyone available. */
 void ctl_gvpn_online(struct ctl_gvpn *g);
 /* A contact's resource came or went. */
-void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available);
+void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid,
+		       bool available);
 /* A roster change: members of bare_jid lose or keep their place. */
-void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid, enum ctl_sub sub);
+void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid,
+		     enum ctl_sub sub);
 /* A decoded signal from full_jid (borrowed).  Advertisements go to the
  * overlays of their group; link and bye signals go to every overlay, and
  * the one that holds the sender as a member under the sender's overlay

@@ -37,28 +37,30 @@ static gboolean on_signal(gpointer loop)
 static int parse(int argc, char **argv, struct args *a)
 {
 	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a->config,
-		  "configuration file (YAML; see /usr/share/doc/ipop/examples)",
-		  "FILE" },
-		{ "log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
-		  "error|critical|warning|message|info|debug (default message)",
-		  "LEVEL" },
-		{ "check-config", 0, 0, G_OPTION_ARG_NONE, &a->check,
-		  "validate the configuration and exit", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
-		  "print the version and exit", NULL },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &a->config,
+	     "configuration file (YAML; see /usr/share/doc/ipop/examples)",
+	     "FILE"},
+	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
+	     "error|critical|warning|message|info|debug (default message)",
+	     "LEVEL"},
+	    {"check-config", 0, 0, G_OPTION_ARG_NONE, &a->check,
+	     "validate the configuration and exit", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
+	     "print the version and exit", NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) oc =
-		g_option_context_new("- IPOP control plane (XMPP, GroupVPN)");
+	    g_option_context_new("- IPOP control plane (XMPP, GroupVPN)");
 	g_autoptr(GError) err = NULL;
 
-	g_option_context_set_summary(oc,
-		"Logs into XMPP, finds the members of its overlays and drives\n"
-		"the local ipop-tincan so that every member reaches every other.");
+	g_option_context_set_summary(
+	    oc,
+	    "Logs into XMPP, finds the members of its overlays and drives\n"
+	    "the local ipop-tincan so that every member reaches every other.");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-		fprintf(stderr, "ipop-controller: %s (try --help)\n", err->message);
+		fprintf(stderr, "ipop-controller: %s (try --help)\n",
+			err->message);
 		return -1;
 	}
 	if (argc > 1) {
@@ -92,7 +94,7 @@ static int run(const struct ctl_config *cfg)
 
 int main(int argc, char **argv)
 {
-	struct args a = { 0 };
+	struct args a = {0};
 	struct ctl_config *cfg = NULL;
 	g_autoptr(GError) err = NULL;
 	int rc = EXIT_FAILURE;

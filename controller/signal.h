@@ -30,23 +30,23 @@ enum ctl_sig_kind {
 };
 
 enum {
-	CTL_SIG_MAX_BLOB = 8192,	/* base64 candidate blob, bytes */
+	CTL_SIG_MAX_BLOB = 8192, /* base64 candidate blob, bytes */
 	CTL_SIG_PROOF_LEN = 32,
 };
 
 struct ctl_sig {
 	enum ctl_sig_kind kind;
-	char uid[41];			/* sender's tincan uid */
-	uint8_t key[32];		/* sender's static public key (advertise) */
+	char uid[41];	 /* sender's tincan uid */
+	uint8_t key[32]; /* sender's static public key (advertise) */
 	char overlay[33];
-	char group[65];			/* advertise */
-	char ipv4[16];			/* advertise: dotted quad, "" if absent */
-	char ipv6[46];			/* advertise: optional, "" if absent */
+	char group[65]; /* advertise */
+	char ipv4[16];	/* advertise: dotted quad, "" if absent */
+	char ipv6[46];	/* advertise: optional, "" if absent */
 	bool has_proof;
 	uint8_t proof[CTL_SIG_PROOF_LEN];
-	bool ack;			/* advertise answering an advertise */
-	char to[41];			/* link: recipient uid */
-	char *cands;			/* link: blob, g_malloc'd */
+	bool ack;    /* advertise answering an advertise */
+	char to[41]; /* link: recipient uid */
+	char *cands; /* link: blob, g_malloc'd */
 };
 
 /* Decodes attrs (untrusted: from any XMPP contact) into out.  0, or

@@ -23,7 +23,7 @@ struct pending {
 	uint64_t id;
 	ctl_tincan_reply_fn fn;
 	void *data;
-	gint64 deadline;	/* monotonic us */
+	gint64 deadline; /* monotonic us */
 };
 
 struct ctl_tincan {
@@ -38,7 +38,7 @@ struct ctl_tincan {
 	uint64_t next_id;
 	struct ipop_frame_reader *reader;
 	GByteArray *out;
-	GQueue pending;		/* struct pending *, in id order */
+	GQueue pending; /* struct pending *, in id order */
 };
 
 static void schedule_retry(struct ctl_tincan *t);
@@ -159,8 +159,9 @@ static void on_response(struct ctl_tincan *t, uint64_t id,
 	}
 	/* Responses come in request order; anything else is a bug there. */
 	if (!p || p->id != id) {
-		g_warning("tincan: response to unknown request %" G_GUINT64_FORMAT,
-			  id);
+		g_warning(
+		    "tincan: response to unknown request %" G_GUINT64_FORMAT,
+		    id);
 		return;
 	}
 	g_queue_pop_head(&t->pending);
@@ -211,7 +212,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 		bool alive = dispatch(t, env);
 		ipop__envelope__free_unpacked(env, NULL);
 		if (!alive)
-			return G_SOURCE_REMOVE;	/* watch already removed */
+			return G_SOURCE_REMOVE; /* watch already removed */
 	}
 	if (r < 0) {
 		t->in_watch = 0;
@@ -223,7 +224,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 
 static int try_connect(struct ctl_tincan *t)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__Hello hello = IPOP__HELLO__INIT;
 	int fd;
@@ -240,8 +241,8 @@ static int try_connect(struct ctl_tincan *t)
 	t->fd = fd;
 	t->replaced = false;
 	t->reader = ipop_frame_reader_new();
-	t->in_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-				    on_readable, t);
+	t->in_watch =
+	    g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, t);
 	hello.protocol_version = IPOP_PROTOCOL_VERSION;
 	hello.role = IPOP__ROLE__CONTROLLER;
 	hello.client_name = ipop_cstr("ipop-controller");
@@ -329,8 +330,8 @@ int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 	p->id = t->next_id++;
 	p->fn = fn;
 	p->data = data;
-	p->deadline = g_get_monotonic_time() +
-		      (gint64)CTL_TINCAN_TIMEOUT_MS * 1000;
+	p->deadline =
+	    g_get_monotonic_time() + (gint64)CTL_TINCAN_TIMEOUT_MS * 1000;
 	g_queue_push_tail(&t->pending, p);
 	return 0;
 }

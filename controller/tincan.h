@@ -15,7 +15,8 @@
 enum {
 	CTL_TINCAN_RETRY_MIN_MS = 100,
 	CTL_TINCAN_RETRY_MAX_MS = 2000,
-	CTL_TINCAN_TIMEOUT_MS = 10000,	/* a request unanswered this long fails */
+	CTL_TINCAN_TIMEOUT_MS =
+	    10000, /* a request unanswered this long fails */
 };
 
 /* Called once per request: resp is NULL when tincan went away or timed out

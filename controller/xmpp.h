@@ -17,7 +17,7 @@
 enum {
 	CTL_XMPP_BACKOFF_MIN_MS = 500,
 	CTL_XMPP_BACKOFF_MAX_MS = 30000,
-	CTL_XMPP_MAX_PAYLOAD = 16384,	/* bytes of one signalling stanza */
+	CTL_XMPP_MAX_PAYLOAD = 16384, /* bytes of one signalling stanza */
 };
 
 /* Roster subscription state of a contact. */
@@ -26,7 +26,7 @@ enum ctl_sub {
 	CTL_SUB_TO,
 	CTL_SUB_FROM,
 	CTL_SUB_BOTH,
-	CTL_SUB_REMOVE,		/* the contact was removed from the roster */
+	CTL_SUB_REMOVE, /* the contact was removed from the roster */
 };
 
 struct ctl_xmpp_ops {
@@ -41,7 +41,8 @@ struct ctl_xmpp_ops {
 	/* A signalling payload (attributes borrowed for the call) from a
 	 * full JID.  Only messages carrying an <ipop xmlns=CTL_SIGNAL_NS/>
 	 * child reach here; anything else is logged at debug and dropped. */
-	void (*on_signal)(void *ctx, const char *from_full_jid, GHashTable *attrs);
+	void (*on_signal)(void *ctx, const char *from_full_jid,
+			  GHashTable *attrs);
 };
 
 struct ctl_xmpp;

@@ -369,8 +369,8 @@ int ipop_frame_read(int fd, struct ipop_frame_reader *r, Ipop__Envelope **out,
 int ipop_frame_flush(int fd, GByteArray *out)
 {
 	while (out->len) {
-		ssize_t n = send(fd, out->data, out->len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(fd, out->data, out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

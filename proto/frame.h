@@ -17,7 +17,7 @@
 enum {
 	IPOP_PROTOCOL_VERSION = 1,
 	IPOP_FRAME_HDR = 4,
-	IPOP_FRAME_MAX = 256 * 1024,	/* largest envelope accepted, bytes */
+	IPOP_FRAME_MAX = 256 * 1024, /* largest envelope accepted, bytes */
 };
 
 struct ipop_frame_reader;

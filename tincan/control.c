@@ -28,7 +28,7 @@ struct client {
 	guint in_watch, out_watch;
 	struct ipop_frame_reader *reader;
 	GByteArray *out;
-	Ipop__Role role;	/* ROLE_UNSPECIFIED until Hello */
+	Ipop__Role role; /* ROLE_UNSPECIFIED until Hello */
 	pid_t pid;
 	uid_t uid;
 };
@@ -86,7 +86,7 @@ static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
 	(void)fd;
 	(void)cond;
 	if (!flush(cl))
-		return G_SOURCE_REMOVE;	/* cl is gone and its watch with it */
+		return G_SOURCE_REMOVE; /* cl is gone and its watch with it */
 	if (cl->out->len)
 		return G_SOURCE_CONTINUE;
 	cl->out_watch = 0;
@@ -113,7 +113,8 @@ static bool queue(struct client *cl, Ipop__Envelope *env)
 	if (!flush(cl))
 		return false;
 	if (cl->out->len && !cl->out_watch)
-		cl->out_watch = g_unix_fd_add(cl->fd, G_IO_OUT, on_writable, cl);
+		cl->out_watch =
+		    g_unix_fd_add(cl->fd, G_IO_OUT, on_writable, cl);
 	return true;
 }
 
@@ -161,7 +162,8 @@ static void replace_controller(struct client *cl)
 	struct client *old = c->controller;
 	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
 	Ipop__Event ev = IPOP__EVENT__INIT;
-	Ipop__ControllerReplacedEvent cr = IPOP__CONTROLLER_REPLACED_EVENT__INIT;
+	Ipop__ControllerReplacedEvent cr =
+	    IPOP__CONTROLLER_REPLACED_EVENT__INIT;
 	char why[96];
 
 	c->controller = cl;
@@ -189,14 +191,16 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 		       "protocol version not supported (this tincan speaks 1)");
 		return false;
 	}
-	if (h->role != IPOP__ROLE__CONTROLLER && h->role != IPOP__ROLE__OBSERVER) {
+	if (h->role != IPOP__ROLE__CONTROLLER &&
+	    h->role != IPOP__ROLE__OBSERVER) {
 		refuse(cl, id, IPOP__STATUS__BAD_REQUEST, "unknown role");
 		return false;
 	}
 	cl->role = h->role;
 	g_message("control: client %u (pid %d, %s) is %s", cl->id, (int)cl->pid,
 		  h->client_name && *h->client_name ? h->client_name : "?",
-		  h->role == IPOP__ROLE__CONTROLLER ? "CONTROLLER" : "OBSERVER");
+		  h->role == IPOP__ROLE__CONTROLLER ? "CONTROLLER"
+						    : "OBSERVER");
 	cl->ctl->h->hello(cl->ctl->h->ctx, &reply);
 	resp.status = IPOP__STATUS__OK;
 	resp.result_case = IPOP__RESPONSE__RESULT_HELLO;
@@ -292,7 +296,8 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 	}
 	if (r < 0) {
 		const char *why = reader_error(r, &st);
-		g_message("control: client %u sent a bad frame: %s", cl->id, why);
+		g_message("control: client %u sent a bad frame: %s", cl->id,
+			  why);
 		cl->in_watch = 0;
 		refuse(cl, 0, st, why);
 		return G_SOURCE_REMOVE;
@@ -341,8 +346,8 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	cl->uid = cred.uid;
 	cl->reader = ipop_frame_reader_new();
 	cl->out = g_byte_array_new();
-	cl->in_watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-				     on_readable, cl);
+	cl->in_watch =
+	    g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, cl);
 	c->clients = g_list_prepend(c->clients, cl);
 	g_debug("control: client %u connected (pid %d uid %u)", cl->id,
 		(int)cred.pid, (unsigned)cred.uid);
@@ -359,7 +364,7 @@ void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
 	env.event = ev;
 	for (it = c->clients; it; it = next) {
 		struct client *cl = it->data;
-		next = it->next;	/* queue() may drop cl */
+		next = it->next; /* queue() may drop cl */
 		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
 			queue(cl, &env);
 	}
@@ -384,7 +389,7 @@ static int claim_path(const struct sockaddr_un *sa)
 
 static int listen_on(const char *path, gid_t gid)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -415,8 +420,8 @@ struct tc_control *tc_control_new(const char *path, gid_t gid,
 
 	if (fd < 0) {
 		g_critical("control socket %s: %s", path,
-			   fd == -EADDRINUSE ? "another tincan is serving it" :
-					       g_strerror(-fd));
+			   fd == -EADDRINUSE ? "another tincan is serving it"
+					     : g_strerror(-fd));
 		return NULL;
 	}
 	c = g_new0(struct tc_control, 1);

@@ -14,7 +14,7 @@
 
 enum {
 	TC_CONTROL_MAX_CLIENTS = 64,
-	TC_CONTROL_MAX_QUEUE = 8 * 1024 * 1024,	/* bytes queued per client */
+	TC_CONTROL_MAX_QUEUE = 8 * 1024 * 1024, /* bytes queued per client */
 };
 
 struct tc_control_handler {

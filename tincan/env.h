@@ -16,10 +16,10 @@
 enum { TC_MAX_ICE_SERVERS = 8 };
 
 struct tc_ice_server {
-	char address[64];	/* numeric IP */
+	char address[64]; /* numeric IP */
 	uint16_t port;
-	char username[128];	/* TURN only */
-	char password[128];	/* TURN only; never logged or returned */
+	char username[128]; /* TURN only */
+	char password[128]; /* TURN only; never logged or returned */
 };
 
 struct tc_ice_config {
@@ -33,7 +33,8 @@ struct tc_env {
 	GMainContext *ctx;
 	const struct tc_identity *id;
 	const struct tc_ice_config *ice;
-	/* True if ifname is one of our TAPs (its addresses are not candidates). */
+	/* True if ifname is one of our TAPs (its addresses are not candidates).
+	 */
 	bool (*is_own_tap)(void *node, const char *ifname);
 	/* Takes a filled event and delivers it to every client (borrows ev). */
 	void (*emit)(void *node, Ipop__Event *ev);

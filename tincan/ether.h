@@ -28,7 +28,7 @@ enum {
 enum tc_frame_kind {
 	TC_FRAME_DROP = 0,	/* malformed or not for the overlay */
 	TC_FRAME_ARP_REQUEST,	/* answer locally with tc_arp_answer */
-	TC_FRAME_NEIGH_SOLICIT,	/* answer locally with tc_nd_answer */
+	TC_FRAME_NEIGH_SOLICIT, /* answer locally with tc_nd_answer */
 	TC_FRAME_BROADCAST,	/* broadcast or multicast: replicate */
 	TC_FRAME_UNICAST_V4,	/* look up dst_v4 */
 	TC_FRAME_UNICAST_V6,	/* look up dst_v6 */

@@ -23,7 +23,7 @@ struct tc_fwd_entry {
 	 * may all use the same one in their own views). */
 	bool has_peer_v4;
 	uint8_t peer_v4[4];
-	char label[128];	/* free text from the controller, e.g. a JID */
+	char label[128]; /* free text from the controller, e.g. a JID */
 };
 
 struct tc_fwd;
@@ -38,14 +38,19 @@ int tc_fwd_map(struct tc_fwd *f, const struct tc_fwd_entry *e);
 /* Removes the entry of uid: 0 or -ENOENT. */
 int tc_fwd_unmap(struct tc_fwd *f, const char *uid);
 /* Lookups; the result is borrowed until the next map/unmap.  NULL if none. */
-const struct tc_fwd_entry *tc_fwd_by_uid(const struct tc_fwd *f, const char *uid);
-const struct tc_fwd_entry *tc_fwd_by_v4(const struct tc_fwd *f, const uint8_t v4[4]);
-const struct tc_fwd_entry *tc_fwd_by_v6(const struct tc_fwd *f, const uint8_t v6[16]);
-const struct tc_fwd_entry *tc_fwd_by_mac(const struct tc_fwd *f, const uint8_t mac[6]);
+const struct tc_fwd_entry *tc_fwd_by_uid(const struct tc_fwd *f,
+					 const char *uid);
+const struct tc_fwd_entry *tc_fwd_by_v4(const struct tc_fwd *f,
+					const uint8_t v4[4]);
+const struct tc_fwd_entry *tc_fwd_by_v6(const struct tc_fwd *f,
+					const uint8_t v6[16]);
+const struct tc_fwd_entry *tc_fwd_by_mac(const struct tc_fwd *f,
+					 const uint8_t mac[6]);
 /* Number of entries. */
 unsigned tc_fwd_count(const struct tc_fwd *f);
 /* Calls fn for every entry (the table must not change meanwhile). */
 void tc_fwd_foreach(const struct tc_fwd *f,
-		    void (*fn)(const struct tc_fwd_entry *e, void *ctx), void *ctx);
+		    void (*fn)(const struct tc_fwd_entry *e, void *ctx),
+		    void *ctx);
 
 #endif

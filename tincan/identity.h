@@ -14,7 +14,7 @@ enum { TC_UID_HEX_LEN = 40, TC_UID_BYTES = 20, TC_KEY_LEN = 32 };
 
 struct tc_identity {
 	uint8_t pub[TC_KEY_LEN];
-	uint8_t *priv;			/* sodium_malloc'd, TC_KEY_LEN */
+	uint8_t *priv; /* sodium_malloc'd, TC_KEY_LEN */
 	char uid[TC_UID_HEX_LEN + 1];
 };
 
@@ -26,7 +26,8 @@ struct tc_identity *tc_identity_generate(void);
 /* Wipes and frees; NULL is a no-op. */
 void tc_identity_free(struct tc_identity *id);
 /* Writes the uid (40 hex digits + NUL) of a public key. */
-void tc_uid_from_key(const uint8_t pub[TC_KEY_LEN], char uid[TC_UID_HEX_LEN + 1]);
+void tc_uid_from_key(const uint8_t pub[TC_KEY_LEN],
+		     char uid[TC_UID_HEX_LEN + 1]);
 /* True if s is exactly 40 lowercase hex digits. */
 bool tc_uid_is_valid(const char *s);
 

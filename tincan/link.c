@@ -39,7 +39,7 @@ struct tc_link {
 	bool gathered;
 	bool have_remote;
 	char *remote_ufrag;
-	Ipop__IceCredentials local;	/* filled when gathering is done */
+	Ipop__IceCredentials local; /* filled when gathering is done */
 	char **local_cands;
 
 	bool pair_selected;
@@ -48,14 +48,14 @@ struct tc_link {
 
 	struct tc_session *session;
 	uint64_t last_init_ms;
-	uint32_t retry_ms;		/* next first-handshake retry */
-	uint64_t last_rx_ms;		/* last authenticated packet */
+	uint32_t retry_ms;   /* next first-handshake retry */
+	uint64_t last_rx_ms; /* last authenticated packet */
 	uint64_t last_probe_ms;
 	uint32_t probe_seq;
 	uint32_t rtt_us;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
-	uint8_t buf[TC_LINK_MAX_PACKET + 64];	/* scratch, main loop only */
+	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
 	uint8_t pt[TC_LINK_MAX_PACKET + 64];
 };
 
@@ -68,12 +68,18 @@ static void now(struct tc_time *t)
 static const char *state_name(Ipop__LinkState st)
 {
 	switch (st) {
-	case IPOP__LINK_STATE__GATHERING: return "gathering";
-	case IPOP__LINK_STATE__CONNECTING: return "connecting";
-	case IPOP__LINK_STATE__CONNECTED: return "connected";
-	case IPOP__LINK_STATE__FAILED: return "failed";
-	case IPOP__LINK_STATE__CLOSED: return "closed";
-	default: return "unknown";
+	case IPOP__LINK_STATE__GATHERING:
+		return "gathering";
+	case IPOP__LINK_STATE__CONNECTING:
+		return "connecting";
+	case IPOP__LINK_STATE__CONNECTED:
+		return "connected";
+	case IPOP__LINK_STATE__FAILED:
+		return "failed";
+	case IPOP__LINK_STATE__CLOSED:
+		return "closed";
+	default:
+		return "unknown";
 	}
 }
 
@@ -171,8 +177,8 @@ static void send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
 /* An empty DATA packet: confirms a new keypair to the responder. */
 static void send_keepalive(struct tc_link *l, const struct tc_time *t)
 {
-	int n = tc_session_encrypt(l->session, t, NULL, 0, l->buf,
-				   sizeof(l->buf));
+	int n =
+	    tc_session_encrypt(l->session, t, NULL, 0, l->buf, sizeof(l->buf));
 
 	if (n > 0)
 		raw_send(l, l->buf, (size_t)n);
@@ -185,7 +191,7 @@ static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
 	uint64_t sent_us, now_us;
 
 	if (len != 12)
-		return;	/* untrusted: malformed probe, dropped */
+		return; /* untrusted: malformed probe, dropped */
 	memcpy(&seq, body, 4);
 	memcpy(&sent_us, body + 4, 8);
 	if (type == TC_INNER_PROBE) {
@@ -201,7 +207,7 @@ static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
 static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 {
 	if (len == 0)
-		return;	/* keepalive: confirms the keypair */
+		return; /* keepalive: confirms the keypair */
 	switch (pt[0]) {
 	case TC_INNER_FRAME:
 		l->rx_packets++;
@@ -214,7 +220,7 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 		handle_probe(l, pt[0], pt + 1, len - 1);
 		break;
 	default:
-		l->dropped++;	/* untrusted: unknown inner type */
+		l->dropped++; /* untrusted: unknown inner type */
 		break;
 	}
 }
@@ -225,8 +231,9 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 	if (l->state != IPOP__LINK_STATE__CONNECTED &&
 	    tc_session_can_send(l->session, t))
 		set_state(l, IPOP__LINK_STATE__CONNECTED,
-			  l->state == IPOP__LINK_STATE__FAILED ?
-				  "traffic resumed" : "handshake complete");
+			  l->state == IPOP__LINK_STATE__FAILED
+			      ? "traffic resumed"
+			      : "handshake complete");
 }
 
 /* untrusted: from peer (any bytes the ICE socket delivers). */
@@ -242,8 +249,8 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 	(void)stream;
 	(void)comp;
 	now(&t);
-	r = tc_session_receive(l->session, &t, (const uint8_t *)buf, len,
-			       l->pt, sizeof(l->pt), &out_len);
+	r = tc_session_receive(l->session, &t, (const uint8_t *)buf, len, l->pt,
+			       sizeof(l->pt), &out_len);
 	switch (r) {
 	case TC_RX_DATA:
 		on_authenticated(l, &t);
@@ -260,8 +267,8 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 		break;
 	default:
 		l->dropped++;
-		g_debug("link %s/%.12s: dropped %u-byte packet: %s",
-			l->overlay, l->peer_uid, len, g_strerror(-r));
+		g_debug("link %s/%.12s: dropped %u-byte packet: %s", l->overlay,
+			l->peer_uid, len, g_strerror(-r));
 		break;
 	}
 }
@@ -282,7 +289,8 @@ static gboolean on_tick(gpointer data)
 	      t.mono_ms - l->last_init_ms >= TC_REKEY_TIMEOUT_MS) ||
 	     (l->state == IPOP__LINK_STATE__CONNECTING &&
 	      t.mono_ms - l->last_init_ms >= l->retry_ms))) {
-		l->retry_ms = MIN(l->retry_ms * 2, (uint32_t)TC_LINK_MAX_RETRY_MS);
+		l->retry_ms =
+		    MIN(l->retry_ms * 2, (uint32_t)TC_LINK_MAX_RETRY_MS);
 		send_initiation(l, &t);
 	}
 	if (!tc_session_can_send(l->session, &t))
@@ -294,18 +302,24 @@ static gboolean on_tick(gpointer data)
 	}
 	if (l->state == IPOP__LINK_STATE__CONNECTED &&
 	    t.mono_ms - l->last_rx_ms > TC_LINK_DEAD_MS)
-		set_state(l, IPOP__LINK_STATE__FAILED, "peer stopped answering");
+		set_state(l, IPOP__LINK_STATE__FAILED,
+			  "peer stopped answering");
 	return G_SOURCE_CONTINUE;
 }
 
 static const char *cand_type(NiceCandidateType t)
 {
 	switch (t) {
-	case NICE_CANDIDATE_TYPE_HOST: return "host";
-	case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: return "srflx";
-	case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: return "prflx";
-	case NICE_CANDIDATE_TYPE_RELAYED: return "relay";
-	default: return "unknown";
+	case NICE_CANDIDATE_TYPE_HOST:
+		return "host";
+	case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE:
+		return "srflx";
+	case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE:
+		return "prflx";
+	case NICE_CANDIDATE_TYPE_RELAYED:
+		return "relay";
+	default:
+		return "unknown";
 	}
 }
 
@@ -375,8 +389,8 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	nice_agent_get_local_credentials(agent, stream, &ufrag, &pwd);
 	l->local_cands = g_new0(char *, g_slist_length(cands) + 1);
 	for (it = cands; it; it = it->next)
-		l->local_cands[n++] = nice_agent_generate_local_candidate_sdp(
-			agent, it->data);
+		l->local_cands[n++] =
+		    nice_agent_generate_local_candidate_sdp(agent, it->data);
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
 	l->local.ufrag = ufrag;
 	l->local.pwd = pwd;
@@ -392,7 +406,8 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	ev.local_candidates = &lce;
 	l->env->emit(l->env->node, &ev);
 	if (l->state == IPOP__LINK_STATE__GATHERING)
-		set_state(l, IPOP__LINK_STATE__CONNECTING, "candidates gathered");
+		set_state(l, IPOP__LINK_STATE__CONNECTING,
+			  "candidates gathered");
 }
 
 static bool usable_address(const struct tc_link *l, const struct ifaddrs *ifa)
@@ -440,19 +455,18 @@ static void configure_servers(struct tc_link *l)
 	unsigned i;
 
 	for (i = 0; i < ice->n_turn; i++)
-		nice_agent_set_relay_info(l->agent, l->stream, 1,
-					  ice->turn[i].address,
-					  ice->turn[i].port,
-					  ice->turn[i].username,
-					  ice->turn[i].password,
-					  NICE_RELAY_TYPE_TURN_UDP);
+		nice_agent_set_relay_info(
+		    l->agent, l->stream, 1, ice->turn[i].address,
+		    ice->turn[i].port, ice->turn[i].username,
+		    ice->turn[i].password, NICE_RELAY_TYPE_TURN_UDP);
 	/* A TURN allocation already yields the reflexive address; a STUN
 	 * server next to TURN made libnice's gathering take 2 s instead of
 	 * 45 ms (measured with coturn), so STUN is used only without TURN.
 	 * libnice takes one STUN server: the first. */
 	if (ice->n_turn == 0 && ice->n_stun > 0)
 		g_object_set(l->agent, "stun-server", ice->stun[0].address,
-			     "stun-server-port", (guint)ice->stun[0].port, NULL);
+			     "stun-server-port", (guint)ice->stun[0].port,
+			     NULL);
 }
 
 static int start_agent(struct tc_link *l)
@@ -498,8 +512,8 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	l->state = IPOP__LINK_STATE__GATHERING;
 	l->retry_ms = TC_LINK_FIRST_RETRY_MS;
 	ipop__ice_credentials__init(&l->local);
-	l->session = tc_session_new(l->controlling, env->id->priv,
-				    env->id->pub, peer_pub, psk);
+	l->session = tc_session_new(l->controlling, env->id->priv, env->id->pub,
+				    peer_pub, psk);
 	if (!l->session) {
 		g_warning("link %s/%.12s: cannot create session", overlay,
 			  peer_uid);
@@ -513,8 +527,8 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	}
 	l->tick = g_timeout_add(TC_LINK_TICK_MS, on_tick, l);
 	g_message("link %s/%.12s: created (%s)", overlay, peer_uid,
-		  l->controlling ? "controlling, initiator" :
-				   "controlled, responder");
+		  l->controlling ? "controlling, initiator"
+				 : "controlled, responder");
 	return l;
 err:
 	tc_link_free(l);
@@ -570,7 +584,7 @@ int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
 		return -EALREADY;
 	for (i = 0; i < remote->n_candidates && i < 64; i++) {
 		NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(
-			l->agent, l->stream, remote->candidates[i]);
+		    l->agent, l->stream, remote->candidates[i]);
 		if (c)
 			list = g_slist_prepend(list, c);
 		else
@@ -630,7 +644,7 @@ void tc_link_fill_info(const struct tc_link *l, Ipop__LinkInfo *info)
 	info->dropped = l->dropped;
 	info->rtt_us = l->rtt_us;
 	info->last_handshake_unix_ms =
-		tc_session_last_handshake_wall(l->session) / 1000000;
+	    tc_session_last_handshake_wall(l->session) / 1000000;
 }
 
 void tc_link_info_clear(Ipop__LinkInfo *info)

@@ -25,16 +25,16 @@ enum {
 	TC_LINK_TICK_MS = 50,
 	TC_LINK_PROBE_MS = 1000,
 	TC_LINK_DEAD_MS = 3500,
-	TC_LINK_FIRST_RETRY_MS = 100,	/* first initiation retry, doubling */
+	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
 	TC_LINK_MAX_PACKET = 65536,
 };
 
 /* Inner payload types, first byte of every decrypted DATA packet. */
 enum tc_inner {
-	TC_INNER_FRAME = 0,		/* an Ethernet frame follows */
-	TC_INNER_PROBE = 1,		/* [seq u32][sent_us u64] */
-	TC_INNER_PROBE_REPLY = 2,	/* echo of a probe */
+	TC_INNER_FRAME = 0,	  /* an Ethernet frame follows */
+	TC_INNER_PROBE = 1,	  /* [seq u32][sent_us u64] */
+	TC_INNER_PROBE_REPLY = 2, /* echo of a probe */
 };
 
 struct tc_link;

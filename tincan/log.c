@@ -12,12 +12,12 @@ static const struct {
 	const char *name;
 	GLogLevelFlags flag;
 } levels[] = {
-	{ "error", G_LOG_LEVEL_ERROR },     { "critical", G_LOG_LEVEL_CRITICAL },
-	{ "warning", G_LOG_LEVEL_WARNING }, { "message", G_LOG_LEVEL_MESSAGE },
-	{ "info", G_LOG_LEVEL_INFO },       { "debug", G_LOG_LEVEL_DEBUG },
+    {"error", G_LOG_LEVEL_ERROR},     {"critical", G_LOG_LEVEL_CRITICAL},
+    {"warning", G_LOG_LEVEL_WARNING}, {"message", G_LOG_LEVEL_MESSAGE},
+    {"info", G_LOG_LEVEL_INFO},	      {"debug", G_LOG_LEVEL_DEBUG},
 };
 
-static unsigned current = 3;	/* message */
+static unsigned current = 3; /* message */
 static const char *prog = "ipop";
 static const char *domain;
 

@@ -44,28 +44,29 @@ static gboolean on_signal(gpointer loop)
 static int parse(int argc, char **argv, struct args *a)
 {
 	GOptionEntry entries[] = {
-		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &a->socket,
-		  "control socket (default /run/ipop/tincan.sock)", "PATH" },
-		{ "state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &a->state_dir,
-		  "identity and state (default /var/lib/ipop)", "DIR" },
-		{ "log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
-		  "error|critical|warning|message|info|debug (default message)",
-		  "LEVEL" },
-		{ "socket-group", 'g', 0, G_OPTION_ARG_STRING, &a->group,
-		  "group allowed to use the control socket", "NAME" },
-		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &a->foreground,
-		  "stay in the foreground", NULL },
-		{ "allow-loopback", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
-		  &a->loopback, "use loopback addresses as ICE candidates", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
-		  "print the version and exit", NULL },
-		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	    {"socket", 's', 0, G_OPTION_ARG_FILENAME, &a->socket,
+	     "control socket (default /run/ipop/tincan.sock)", "PATH"},
+	    {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &a->state_dir,
+	     "identity and state (default /var/lib/ipop)", "DIR"},
+	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
+	     "error|critical|warning|message|info|debug (default message)",
+	     "LEVEL"},
+	    {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &a->group,
+	     "group allowed to use the control socket", "NAME"},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &a->foreground,
+	     "stay in the foreground", NULL},
+	    {"allow-loopback", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
+	     &a->loopback, "use loopback addresses as ICE candidates", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
+	     "print the version and exit", NULL},
+	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
-	g_autoptr(GOptionContext) oc = g_option_context_new("- IPOP dataplane daemon");
+	g_autoptr(GOptionContext) oc =
+	    g_option_context_new("- IPOP dataplane daemon");
 	g_autoptr(GError) err = NULL;
 
-	g_option_context_set_summary(oc,
-		"Owns TAP devices and encrypted ICE links; driven over the\n"
+	g_option_context_set_summary(
+	    oc, "Owns TAP devices and encrypted ICE links; driven over the\n"
 		"control socket by ipop-controller or ipopctl.");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
@@ -73,7 +74,8 @@ static int parse(int argc, char **argv, struct args *a)
 		return -EINVAL;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "ipop-tincan: unexpected argument '%s'\n", argv[1]);
+		fprintf(stderr, "ipop-tincan: unexpected argument '%s'\n",
+			argv[1]);
 		return -EINVAL;
 	}
 	return 0;
@@ -108,15 +110,14 @@ static void drain(void)
 {
 	gint64 end = g_get_monotonic_time() + SHUTDOWN_GRACE_MS * 1000;
 
-	while (g_get_monotonic_time() < end &&
-	       g_main_context_pending(NULL))
+	while (g_get_monotonic_time() < end && g_main_context_pending(NULL))
 		g_main_context_iteration(NULL, FALSE);
 }
 
 int main(int argc, char **argv)
 {
-	struct args a = { 0 };
-	struct tc_node_options opt = { 0 };
+	struct args a = {0};
+	struct tc_node_options opt = {0};
 	struct tc_node *node;
 	GMainLoop *loop;
 	int rc = EXIT_FAILURE;
@@ -130,7 +131,8 @@ int main(int argc, char **argv)
 	}
 	tc_log_init("ipop-tincan", G_LOG_DOMAIN);
 	if (a.log_level && !tc_log_set_level(a.log_level)) {
-		fprintf(stderr, "ipop-tincan: unknown log level '%s'\n", a.log_level);
+		fprintf(stderr, "ipop-tincan: unknown log level '%s'\n",
+			a.log_level);
 		goto out;
 	}
 	if (sodium_init() < 0 || resolve_group(a.group, &opt.socket_gid) < 0)

@@ -35,7 +35,7 @@ struct tc_node {
 	struct tc_env env;
 	struct tc_control *ctl;
 	struct tc_control_handler handler;
-	GHashTable *overlays;		/* name -> struct tc_overlay * */
+	GHashTable *overlays; /* name -> struct tc_overlay * */
 	char why[WHY_LEN];
 };
 
@@ -84,8 +84,8 @@ static void fail(struct tc_node *n, Ipop__Response *resp, Ipop__Status st,
 static struct tc_overlay *find_overlay(struct tc_node *n, const char *name,
 				       Ipop__Response *resp)
 {
-	struct tc_overlay *ov = name ? g_hash_table_lookup(n->overlays, name)
-				     : NULL;
+	struct tc_overlay *ov =
+	    name ? g_hash_table_lookup(n->overlays, name) : NULL;
 
 	if (!ov) {
 		g_snprintf(n->why, sizeof(n->why), "no overlay '%s'",
@@ -109,7 +109,8 @@ static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
 	}
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &other))
-		if (req->tap_name && !strcmp(tc_overlay_tap(other), req->tap_name)) {
+		if (req->tap_name &&
+		    !strcmp(tc_overlay_tap(other), req->tap_name)) {
 			fail(n, resp, IPOP__STATUS__EXISTS, "tap in use");
 			return;
 		}
@@ -148,10 +149,11 @@ static bool server_ok(const char *addr, uint32_t port)
 static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 		    Ipop__Response *resp)
 {
-	struct tc_ice_config c = { 0 };
+	struct tc_ice_config c = {0};
 	size_t i;
 
-	if (req->n_stun > TC_MAX_ICE_SERVERS || req->n_turn > TC_MAX_ICE_SERVERS) {
+	if (req->n_stun > TC_MAX_ICE_SERVERS ||
+	    req->n_turn > TC_MAX_ICE_SERVERS) {
 		fail(n, resp, IPOP__STATUS__BAD_REQUEST, "too many servers");
 		return;
 	}
@@ -162,8 +164,8 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 			return;
 		}
 		g_strlcpy(c.stun[i].address, req->stun[i]->address, 64);
-		c.stun[i].port = (uint16_t)(req->stun[i]->port ?
-						    req->stun[i]->port : 3478);
+		c.stun[i].port =
+		    (uint16_t)(req->stun[i]->port ? req->stun[i]->port : 3478);
 	}
 	for (i = 0; i < req->n_turn; i++) {
 		const Ipop__TurnServer *t = req->turn[i];
@@ -232,7 +234,7 @@ static Ipop__SetIceServers *ice_public(const struct tc_ice_config *c)
 		x->address = g_strdup(c->turn[i].address);
 		x->port = c->turn[i].port;
 		x->username = g_strdup(c->turn[i].username);
-		x->password = g_strdup("");	/* never returned */
+		x->password = g_strdup(""); /* never returned */
 		s->turn[s->n_turn++] = x;
 	}
 	return s;
@@ -274,8 +276,8 @@ static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 	st->public_key.len = TC_KEY_LEN;
 	st->version = g_strdup(IPOP_VERSION);
 	st->ice = ice_public(&n->ice);
-	st->overlays = g_new0(Ipop__OverlayInfo *,
-			      g_hash_table_size(n->overlays) + 1);
+	st->overlays =
+	    g_new0(Ipop__OverlayInfo *, g_hash_table_size(n->overlays) + 1);
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &ov)) {
 		Ipop__OverlayInfo *oi;
@@ -313,12 +315,20 @@ static void link_request(struct tc_node *n, const Ipop__Request *req,
 	Ipop__Status st = IPOP__STATUS__OK;
 
 	switch (req->kind_case) {
-	case IPOP__REQUEST__KIND_CREATE_LINK: name = req->create_link->overlay; break;
-	case IPOP__REQUEST__KIND_REMOVE_LINK: name = req->remove_link->overlay; break;
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+		name = req->create_link->overlay;
+		break;
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+		name = req->remove_link->overlay;
+		break;
 	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
-		name = req->add_remote_candidates->overlay; break;
-	case IPOP__REQUEST__KIND_MAP_PEER: name = req->map_peer->overlay; break;
-	default: break;
+		name = req->add_remote_candidates->overlay;
+		break;
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		name = req->map_peer->overlay;
+		break;
+	default:
+		break;
 	}
 	ov = find_overlay(n, name, resp);
 	if (!ov)
@@ -380,14 +390,15 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		break;
 	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
 		if (!tc_log_set_level(req->set_log_level->level))
-			fail(n, resp, IPOP__STATUS__BAD_REQUEST, "unknown level "
+			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
+			     "unknown level "
 			     "(error|critical|warning|message|info|debug)");
 		else
 			g_message("log level set to %s", tc_log_level());
 		break;
 	case IPOP__REQUEST__KIND_ECHO:
 		resp->result_case = IPOP__RESPONSE__RESULT_ECHO;
-		resp->echo = req->echo;	/* borrowed from the request */
+		resp->echo = req->echo; /* borrowed from the request */
 		break;
 	default:
 		fail(n, resp, IPOP__STATUS__UNSUPPORTED, "unknown request");

@@ -14,8 +14,8 @@ struct tc_node;
 struct tc_node_options {
 	const char *socket_path;
 	const char *state_dir;
-	gid_t socket_gid;		/* (gid_t)-1: leave the group alone */
-	bool allow_loopback;		/* loopback host candidates */
+	gid_t socket_gid;    /* (gid_t)-1: leave the group alone */
+	bool allow_loopback; /* loopback host candidates */
 };
 
 /* Loads the identity and opens the control socket.  NULL with a logged

@@ -31,17 +31,16 @@ struct tc_noise_hs;
 /* New handshake state.  Copies every key given.  The initiator must know the
  * responder's static public key rs_pub; the responder passes NULL and learns
  * it from message 1.  psk may be NULL (all zeros).  NULL on bad arguments. */
-struct tc_noise_hs *tc_noise_hs_new(bool initiator, const uint8_t *prologue,
-				    size_t prologue_len,
-				    const uint8_t s_priv[32],
-				    const uint8_t s_pub[32],
-				    const uint8_t rs_pub[32],
-				    const uint8_t psk[32]);
+struct tc_noise_hs *
+tc_noise_hs_new(bool initiator, const uint8_t *prologue, size_t prologue_len,
+		const uint8_t s_priv[32], const uint8_t s_pub[32],
+		const uint8_t rs_pub[32], const uint8_t psk[32]);
 /* Wipes and frees hs; NULL is a no-op. */
 void tc_noise_hs_free(struct tc_noise_hs *hs);
 /* For conformance tests: use this ephemeral private key instead of a random
  * one.  Must be called before the message that sends e. */
-void tc_noise_hs_set_ephemeral(struct tc_noise_hs *hs, const uint8_t e_priv[32]);
+void tc_noise_hs_set_ephemeral(struct tc_noise_hs *hs,
+			       const uint8_t e_priv[32]);
 /* Writes the next handshake message carrying payload into out.  Returns the
  * message length, -ENOSPC if cap is short, -EINVAL if it is not our turn. */
 int tc_noise_hs_write(struct tc_noise_hs *hs, const uint8_t *payload,
@@ -58,9 +57,9 @@ int tc_noise_hs_read(struct tc_noise_hs *hs, const uint8_t *msg, size_t len,
 int tc_noise_hs_write_ad(struct tc_noise_hs *hs, const uint8_t *ad,
 			 size_t adlen, const uint8_t *payload, size_t plen,
 			 uint8_t *out, size_t cap);
-int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad,
-			size_t adlen, const uint8_t *msg, size_t len,
-			uint8_t *payload_out, size_t cap);
+int tc_noise_hs_read_ad(struct tc_noise_hs *hs, const uint8_t *ad, size_t adlen,
+			const uint8_t *msg, size_t len, uint8_t *payload_out,
+			size_t cap);
 /* True once both messages are processed. */
 bool tc_noise_hs_is_done(const struct tc_noise_hs *hs);
 /* The peer's static public key (borrowed): known to the initiator from the
@@ -76,7 +75,8 @@ int tc_noise_hs_split(struct tc_noise_hs *hs, uint8_t send_key[32],
 /* ChaCha20-Poly1305 with the Noise nonce (4 zero bytes + 64-bit LE counter).
  * encrypt writes len + 16 bytes; decrypt returns 0 or -EBADMSG. */
 void tc_noise_encrypt(const uint8_t key[32], uint64_t n, const uint8_t *ad,
-		      size_t adlen, const uint8_t *pt, size_t len, uint8_t *out);
+		      size_t adlen, const uint8_t *pt, size_t len,
+		      uint8_t *out);
 int tc_noise_decrypt(const uint8_t key[32], uint64_t n, const uint8_t *ad,
 		     size_t adlen, const uint8_t *ct, size_t len, uint8_t *out);
 

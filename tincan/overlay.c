@@ -27,7 +27,7 @@ enum {
 	FRAMES_PER_WAKEUP = 64,
 	EXPIRE_EVERY_MS = 10 * 1000,
 	VLAN_TAG_LEN = 4,
-	ARP_TPA_OFF = TC_ETH_HLEN + 24,	/* target protocol address */
+	ARP_TPA_OFF = TC_ETH_HLEN + 24, /* target protocol address */
 	ARP_MIN_LEN = TC_ETH_HLEN + 28,
 	UNKNOWN_FRAME_BYTES = 256,
 };
@@ -36,17 +36,17 @@ struct tc_overlay {
 	const struct tc_env *env;
 	char name[64];
 	char tap[IFNAMSIZ];
-	char bridge[IFNAMSIZ];		/* switch mode, or "" */
+	char bridge[IFNAMSIZ]; /* switch mode, or "" */
 	int fd;
 	guint watch;
 	struct tc_tap_config cfg;
 	Ipop__OverlayMode mode;
-	bool translation;		/* SocialVPN: rewrite IPv4 on receive */
-	uint8_t *psk;			/* sodium_malloc'd, or NULL */
-	struct tc_fwd *fwd;		/* L3 mode */
-	struct tc_switch *sw;		/* switch mode */
-	guint expire;			/* switch mode: MAC ageing timer */
-	GHashTable *links;		/* uid -> struct tc_link * */
+	bool translation;     /* SocialVPN: rewrite IPv4 on receive */
+	uint8_t *psk;	      /* sodium_malloc'd, or NULL */
+	struct tc_fwd *fwd;   /* L3 mode */
+	struct tc_switch *sw; /* switch mode */
+	guint expire;	      /* switch mode: MAC ageing timer */
+	GHashTable *links;    /* uid -> struct tc_link * */
 	uint64_t unknown_window_ms;
 	unsigned unknown_in_window;
 	uint64_t tap_dropped;
@@ -89,7 +89,8 @@ static void emit_unknown(struct tc_overlay *ov, const struct tc_frame_info *fi,
 			 const uint8_t *frame, size_t len, const uint8_t *v4)
 {
 	Ipop__Event ev = IPOP__EVENT__INIT;
-	Ipop__UnknownDestinationEvent ud = IPOP__UNKNOWN_DESTINATION_EVENT__INIT;
+	Ipop__UnknownDestinationEvent ud =
+	    IPOP__UNKNOWN_DESTINATION_EVENT__INIT;
 	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 	uint64_t now_ms = (uint64_t)g_get_monotonic_time() / 1000;
 
@@ -200,7 +201,8 @@ static void switch_from_link(struct tc_overlay *ov, struct tc_link *l,
 	const char *uid = tc_link_peer_uid(l);
 	uint64_t t = now_ms();
 
-	if (len < TC_ETH_HLEN || len > ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN) {
+	if (len < TC_ETH_HLEN ||
+	    len > ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN) {
 		ov->malformed++;
 		return;
 	}
@@ -310,8 +312,8 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 }
 
 static const struct tc_link_ops link_ops = {
-	.on_frame = on_link_frame,
-	.on_state = NULL,
+    .on_frame = on_link_frame,
+    .on_state = NULL,
 };
 
 static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
@@ -355,8 +357,10 @@ static bool validate(const Ipop__CreateOverlay *r, struct tc_tap_config *c,
 		FAIL(IPOP__STATUS__BAD_REQUEST, "overlay name must be 1-32 "
 						"characters of [A-Za-z0-9._-]");
 	if (!name_ok(r->tap_name, IFNAMSIZ - 1))
-		FAIL(IPOP__STATUS__BAD_REQUEST, "tap name must be 1-%d "
-			"characters of [A-Za-z0-9._-]", IFNAMSIZ - 1);
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "tap name must be 1-%d "
+		     "characters of [A-Za-z0-9._-]",
+		     IFNAMSIZ - 1);
 	if (r->mode != IPOP__OVERLAY_MODE__L3 &&
 	    r->mode != IPOP__OVERLAY_MODE__SWITCH &&
 	    r->mode != IPOP__OVERLAY_MODE__MODE_UNSPECIFIED)
@@ -366,27 +370,32 @@ static bool validate(const Ipop__CreateOverlay *r, struct tc_tap_config *c,
 	if (r->bridge && *r->bridge &&
 	    (r->mode != IPOP__OVERLAY_MODE__SWITCH ||
 	     !name_ok(r->bridge, IFNAMSIZ - 1)))
-		FAIL(IPOP__STATUS__BAD_REQUEST, "bridge needs switch mode and "
-			"a name of 1-%d characters of [A-Za-z0-9._-]",
-			IFNAMSIZ - 1);
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "bridge needs switch mode and "
+		     "a name of 1-%d characters of [A-Za-z0-9._-]",
+		     IFNAMSIZ - 1);
 	if (r->translation && !(r->ipv4 && *r->ipv4))
 		FAIL(IPOP__STATUS__BAD_REQUEST, "translation needs an IPv4 "
 						"address");
 	c->mtu = r->mtu ? r->mtu : TC_MTU_DEFAULT;
 	if (c->mtu < TC_MTU_MIN || c->mtu > TC_MTU_MAX)
-		FAIL(IPOP__STATUS__BAD_REQUEST, "mtu must be %d-%d",
-		     TC_MTU_MIN, TC_MTU_MAX);
+		FAIL(IPOP__STATUS__BAD_REQUEST, "mtu must be %d-%d", TC_MTU_MIN,
+		     TC_MTU_MAX);
 	if (r->ipv4 && *r->ipv4) {
 		if (!parse_addr(AF_INET, r->ipv4, r->ipv4_prefix, c->v4, 32))
-			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv4 address "
-				"or prefix '%s/%u'", r->ipv4, r->ipv4_prefix);
+			FAIL(IPOP__STATUS__BAD_REQUEST,
+			     "bad IPv4 address "
+			     "or prefix '%s/%u'",
+			     r->ipv4, r->ipv4_prefix);
 		c->has_v4 = true;
 		c->v4_prefix = r->ipv4_prefix;
 	}
 	if (r->ipv6 && *r->ipv6) {
 		if (!parse_addr(AF_INET6, r->ipv6, r->ipv6_prefix, c->v6, 128))
-			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv6 address "
-				"or prefix '%s/%u'", r->ipv6, r->ipv6_prefix);
+			FAIL(IPOP__STATUS__BAD_REQUEST,
+			     "bad IPv6 address "
+			     "or prefix '%s/%u'",
+			     r->ipv6, r->ipv6_prefix);
 		c->has_v6 = true;
 		c->v6_prefix = r->ipv6_prefix;
 	}
@@ -408,8 +417,9 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 	if (!validate(req, &ov->cfg, status, why, why_len))
 		goto err;
 	g_strlcpy(ov->name, req->name, sizeof(ov->name));
-	ov->mode = req->mode == IPOP__OVERLAY_MODE__SWITCH ?
-			   IPOP__OVERLAY_MODE__SWITCH : IPOP__OVERLAY_MODE__L3;
+	ov->mode = req->mode == IPOP__OVERLAY_MODE__SWITCH
+		       ? IPOP__OVERLAY_MODE__SWITCH
+		       : IPOP__OVERLAY_MODE__L3;
 	ov->translation = req->translation;
 	tc_mac_from_uid(env->id->uid, ov->cfg.mac);
 	if (req->psk.len == 32) {
@@ -428,9 +438,10 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 		r = tc_tap_attach_bridge(ov->tap, req->bridge);
 		if (r < 0) {
 			*status = IPOP__STATUS__INTERNAL;
-			g_snprintf(why, why_len, "cannot attach %s to bridge "
-				   "%s: %s", ov->tap, req->bridge,
-				   g_strerror(-r));
+			g_snprintf(why, why_len,
+				   "cannot attach %s to bridge "
+				   "%s: %s",
+				   ov->tap, req->bridge, g_strerror(-r));
 			goto err;
 		}
 		g_strlcpy(ov->bridge, req->bridge, sizeof(ov->bridge));
@@ -500,9 +511,11 @@ Ipop__Status tc_overlay_create_link(struct tc_overlay *ov,
 	struct tc_link *l;
 
 	if (!req->peer_uid || !tc_uid_is_valid(req->peer_uid))
-		FAIL(IPOP__STATUS__BAD_REQUEST, "peer_uid must be 40 hex digits");
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "peer_uid must be 40 hex digits");
 	if (req->peer_public_key.len != 32)
-		FAIL(IPOP__STATUS__BAD_REQUEST, "peer_public_key must be 32 bytes");
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "peer_public_key must be 32 bytes");
 	{
 		char uid[TC_UID_HEX_LEN + 1];
 		tc_uid_from_key(req->peer_public_key.data, uid);
@@ -573,10 +586,11 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 				 const Ipop__MapPeer *req, char *why,
 				 size_t why_len)
 {
-	struct tc_fwd_entry e = { 0 };
+	struct tc_fwd_entry e = {0};
 
 	if (!req->peer_uid || !tc_uid_is_valid(req->peer_uid))
-		FAIL(IPOP__STATUS__BAD_REQUEST, "peer_uid must be 40 hex digits");
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "peer_uid must be 40 hex digits");
 	if (req->remove) {
 		if (tc_fwd_unmap(ov->fwd, req->peer_uid) < 0)
 			FAIL(IPOP__STATUS__NOT_FOUND, "no mapping for %s",
@@ -586,12 +600,14 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 	g_strlcpy(e.uid, req->peer_uid, sizeof(e.uid));
 	if (req->ipv4 && *req->ipv4) {
 		if (inet_pton(AF_INET, req->ipv4, e.v4) != 1)
-			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv4 '%s'", req->ipv4);
+			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv4 '%s'",
+			     req->ipv4);
 		e.has_v4 = true;
 	}
 	if (req->ipv6 && *req->ipv6) {
 		if (inet_pton(AF_INET6, req->ipv6, e.v6) != 1)
-			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv6 '%s'", req->ipv6);
+			FAIL(IPOP__STATUS__BAD_REQUEST, "bad IPv6 '%s'",
+			     req->ipv6);
 		e.has_v6 = true;
 	}
 	if (!e.has_v4 && !e.has_v6)
@@ -603,8 +619,10 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 		e.has_peer_v4 = true;
 	}
 	if (req->label && !label_ok(req->label, sizeof(e.label) - 1))
-		FAIL(IPOP__STATUS__BAD_REQUEST, "label must be at most %zu "
-		     "printable characters", sizeof(e.label) - 1);
+		FAIL(IPOP__STATUS__BAD_REQUEST,
+		     "label must be at most %zu "
+		     "printable characters",
+		     sizeof(e.label) - 1);
 	if (req->label)
 		g_strlcpy(e.label, req->label, sizeof(e.label));
 	if (ov->translation && e.has_v4 && !e.has_peer_v4)
@@ -620,7 +638,8 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 		announce(ov, &e);
 		return IPOP__STATUS__OK;
 	case -EEXIST:
-		FAIL(IPOP__STATUS__EXISTS, "address or MAC mapped to another peer");
+		FAIL(IPOP__STATUS__EXISTS,
+		     "address or MAC mapped to another peer");
 	default:
 		FAIL(IPOP__STATUS__BAD_REQUEST, "invalid mapping");
 	}
@@ -644,7 +663,8 @@ static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
 	m->ipv6 = e->has_v6 ? ntop(AF_INET6, e->v6) : g_strdup("");
 	m->mac.data = g_memdup2(e->mac, TC_ETH_ALEN);
 	m->mac.len = TC_ETH_ALEN;
-	m->peer_ipv4 = e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
+	m->peer_ipv4 =
+	    e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
 	m->label = g_strdup(e->label);
 	info->mappings[info->n_mappings++] = m;
 }
@@ -687,11 +707,12 @@ void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info)
 	info->mappings = g_new0(Ipop__PeerMapping *, tc_fwd_count(ov->fwd) + 1);
 	tc_fwd_foreach(ov->fwd, add_mapping, info);
 	if (ov->sw) {
-		info->mac_table = g_new0(Ipop__MacEntry *,
-					 tc_switch_count(ov->sw) + 1);
+		info->mac_table =
+		    g_new0(Ipop__MacEntry *, tc_switch_count(ov->sw) + 1);
 		tc_switch_foreach(ov->sw, now_ms(), add_mac, info);
 	}
-	info->links = g_new0(Ipop__LinkInfo *, g_hash_table_size(ov->links) + 1);
+	info->links =
+	    g_new0(Ipop__LinkInfo *, g_hash_table_size(ov->links) + 1);
 	g_hash_table_iter_init(&it, ov->links);
 	while (g_hash_table_iter_next(&it, NULL, &l)) {
 		Ipop__LinkInfo *li = g_new0(Ipop__LinkInfo, 1);

@@ -20,7 +20,7 @@ enum {
 	TC_MTU_DEFAULT = 1400,
 	TC_MTU_MIN = 576,
 	TC_MTU_MAX = 9000,
-	TC_UNKNOWN_DEST_PER_SEC = 10,	/* UnknownDestination events */
+	TC_UNKNOWN_DEST_PER_SEC = 10, /* UnknownDestination events */
 };
 
 struct tc_overlay;

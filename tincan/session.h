@@ -31,11 +31,11 @@ enum {
 	TC_INIT_LEN = 8 + 32 + 48 + 12 + 16,
 	TC_RESP_LEN = 12 + 32 + 16,
 	TC_DATA_HDR_LEN = 16,
-	TC_DATA_OVERHEAD = 16 + 16,	/* header + tag */
-	TC_REPLAY_WINDOW = 8192,	/* counters tracked behind the top */
+	TC_DATA_OVERHEAD = 16 + 16, /* header + tag */
+	TC_REPLAY_WINDOW = 8192,    /* counters tracked behind the top */
 	TC_REKEY_AFTER_MS = 120 * 1000,
 	TC_REJECT_AFTER_MS = 180 * 1000,
-	TC_REKEY_TIMEOUT_MS = 2 * 1000,	/* resend an unanswered INIT */
+	TC_REKEY_TIMEOUT_MS = 2 * 1000, /* resend an unanswered INIT */
 };
 
 #define TC_REKEY_AFTER_MSGS (1ULL << 60)
@@ -43,7 +43,7 @@ enum {
 
 /* Sliding replay window over 64-bit counters.  Public value type. */
 struct tc_replay {
-	uint64_t top;			/* highest counter accepted + 1 */
+	uint64_t top; /* highest counter accepted + 1 */
 	uint64_t bits[TC_REPLAY_WINDOW / 64];
 };
 
@@ -56,15 +56,15 @@ bool tc_replay_update(struct tc_replay *r, uint64_t c);
 
 /* Time as the caller sees it. */
 struct tc_time {
-	uint64_t mono_ms;	/* monotonic, for timers */
-	uint64_t wall_ns;	/* realtime, for the TAI64N timestamp */
+	uint64_t mono_ms; /* monotonic, for timers */
+	uint64_t wall_ns; /* realtime, for the TAI64N timestamp */
 };
 
 /* Results of tc_session_receive, >= 0; errors are -errno. */
 enum tc_rx {
-	TC_RX_DATA = 0,		/* plaintext written to out */
-	TC_RX_REPLY = 1,	/* handshake response written to out: send it */
-	TC_RX_ESTABLISHED = 2,	/* initiator: handshake completed, keys ready */
+	TC_RX_DATA = 0,	       /* plaintext written to out */
+	TC_RX_REPLY = 1,       /* handshake response written to out: send it */
+	TC_RX_ESTABLISHED = 2, /* initiator: handshake completed, keys ready */
 };
 
 struct tc_session;

@@ -14,14 +14,14 @@
 #include "tincan/identity.h"
 
 enum {
-	TC_SWITCH_AGE_MS = 300 * 1000,	/* entries older than this expire */
-	TC_SWITCH_MAX_ENTRIES = 8192,	/* beyond this, the oldest go first */
+	TC_SWITCH_AGE_MS = 300 * 1000, /* entries older than this expire */
+	TC_SWITCH_MAX_ENTRIES = 8192,  /* beyond this, the oldest go first */
 };
 
 enum tc_switch_action {
-	TC_SWITCH_DROP = 0,	/* nowhere to send (e.g. back where it came from) */
-	TC_SWITCH_UNICAST,	/* to one port: *out_uid (NULL = the local TAP) */
-	TC_SWITCH_FLOOD,	/* to every port except the one it came from */
+	TC_SWITCH_DROP = 0, /* nowhere to send (e.g. back where it came from) */
+	TC_SWITCH_UNICAST,  /* to one port: *out_uid (NULL = the local TAP) */
+	TC_SWITCH_FLOOD,    /* to every port except the one it came from */
 };
 
 struct tc_switch;

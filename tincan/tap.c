@@ -245,7 +245,8 @@ static int ensure_bridge(int sock, const char *bridge)
 		return 0;
 	if (ioctl(sock, SIOCBRADDBR, bridge) < 0 && errno != EEXIST) {
 		int r = -errno;
-		g_warning("bridge %s: cannot create: %s", bridge, g_strerror(-r));
+		g_warning("bridge %s: cannot create: %s", bridge,
+			  g_strerror(-r));
 		return r;
 	}
 	g_message("bridge %s created", bridge);

@@ -24,24 +24,25 @@
 
 /* One receive-side rewrite. */
 struct tc_xlate {
-	uint8_t src_from[4];	/* the peer's own address: the source must be this */
-	uint8_t src_to[4];	/* the peer's address in our view */
-	uint8_t dst_to[4];	/* our TAP address: every unicast destination */
+	uint8_t
+	    src_from[4];   /* the peer's own address: the source must be this */
+	uint8_t src_to[4]; /* the peer's address in our view */
+	uint8_t dst_to[4]; /* our TAP address: every unicast destination */
 };
 
 enum tc_xlate_result {
-	TC_XLATE_OK = 0,	/* rewritten in place */
-	TC_XLATE_PASS = 1,	/* not IPv4 (IPv6, ARP...): untouched */
+	TC_XLATE_OK = 0,   /* rewritten in place */
+	TC_XLATE_PASS = 1, /* not IPv4 (IPv6, ARP...): untouched */
 };
 
 /* Rewrites the IPv4 packet inside the Ethernet frame (len bytes) in place:
  * the IP source must equal x->src_from (else -EPERM: a peer may not spoof)
  * and becomes x->src_to; a unicast destination becomes x->dst_to, while
  * broadcast (255.255.255.255 or the Ethernet broadcast) and multicast
- * (224.0.0.0/4) destinations are kept.  Handles IP options, fragments (the L4 header is
- * only in the first fragment; later fragments get the IP header rewritten
- * only), TCP, UDP (a zero UDP checksum stays zero), ICMP (and the embedded
- * IP header and ports of ICMP errors: destination unreachable, time
+ * (224.0.0.0/4) destinations are kept.  Handles IP options, fragments (the L4
+ * header is only in the first fragment; later fragments get the IP header
+ * rewritten only), TCP, UDP (a zero UDP checksum stays zero), ICMP (and the
+ * embedded IP header and ports of ICMP errors: destination unreachable, time
  * exceeded, parameter problem, source quench, redirect).  Returns
  * TC_XLATE_OK, TC_XLATE_PASS, -EINVAL for a malformed or truncated packet
  * (frame unchanged), or -EPERM when the source does not match (frame

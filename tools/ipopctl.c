@@ -2370,8 +2370,8 @@ static int global_opt(struct ctl *c, const char *name, char *val)
 static bool opt_takes_value(const char *name)
 {
 	return strcmp(name, "json") != 0 && strcmp(name, "remove") != 0 &&
-	       strcmp(name, "translation") != 0 &&
-	       strcmp(name, "help") != 0 && strcmp(name, "version") != 0;
+	       strcmp(name, "translation") != 0 && strcmp(name, "help") != 0 &&
+	       strcmp(name, "version") != 0;
 }
 
 static bool is_global_opt(const char *name)
