@@ -8,7 +8,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <sodium.h>
@@ -39,16 +41,24 @@ struct tc_node {
 	char why[WHY_LEN];
 };
 
+/* Our TAPs, and a bridge holding one of them (switch mode): their addresses
+ * must never be ICE candidates, or a link would be carried by itself. */
 static bool is_own_tap(void *data, const char *ifname)
 {
 	struct tc_node *n = data;
 	GHashTableIter it;
 	gpointer ov;
+	char path[2 * IFNAMSIZ + 32];
 
 	g_hash_table_iter_init(&it, n->overlays);
-	while (g_hash_table_iter_next(&it, NULL, &ov))
+	while (g_hash_table_iter_next(&it, NULL, &ov)) {
 		if (!strcmp(tc_overlay_tap(ov), ifname))
 			return true;
+		g_snprintf(path, sizeof(path), "/sys/class/net/%s/brif/%s",
+			   ifname, tc_overlay_tap(ov));
+		if (access(path, F_OK) == 0)
+			return true;
+	}
 	return false;
 }
 
