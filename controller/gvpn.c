@@ -131,7 +131,7 @@ static void send_candidates(struct ctl_gvpn *g, struct member *m,
 	g_strlcpy(s.to, m->uid, sizeof(s.to));
 	g_strlcpy(s.overlay, g->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
-	g_debug("gvpn %s: candidates to %s", g->cfg->name, m->jid);
+	g_debug("overlay %s: candidates to %s", g->cfg->name, m->jid);
 	g->io.signal(g->io.ctx, m->jid, &s);
 	g_free(s.cands);
 }
@@ -155,7 +155,7 @@ static bool view_addrs(struct ctl_gvpn *g, struct member *m, char *v4, char *v6)
 	int r = ctl_addrs_get(g->addrs, m->uid, a);
 
 	if (r == -ENOSPC) {
-		g_warning("svpn %s: subnet full, no address for %s",
+		g_warning("overlay %s: subnet full, no address for %s",
 			  g->cfg->name, m->jid);
 		return false;
 	}
@@ -206,8 +206,8 @@ static void ensure_link(struct ctl_gvpn *g, struct member *m)
 		req.kind_case = IPOP__REQUEST__KIND_CREATE_LINK;
 		req.create_link = &cl;
 		request(g, &req, "create", m->uid);
-		g_message("gvpn %s: linking to %s (%s, %.12s)", g->cfg->name,
-			  m->jid, m->ipv4, m->uid);
+		g_message("overlay %s: linking to %s (uid %.12s)", g->cfg->name,
+			  m->jid, m->uid);
 	}
 	map_peer(g, m, false);
 	ask_local(g, m);
@@ -228,7 +228,7 @@ static void remove_link(struct ctl_gvpn *g, const char *uid, const char *op)
 
 static void drop_member(struct ctl_gvpn *g, struct member *m, const char *why)
 {
-	g_message("gvpn %s: %s leaves (%s)", g->cfg->name, m->jid, why);
+	g_message("overlay %s: %s leaves (%s)", g->cfg->name, m->jid, why);
 	if (m->linked) {
 		remove_link(g, m->uid, "remove");
 		map_peer(g, m, true);
@@ -279,8 +279,8 @@ static struct member *add_member(struct ctl_gvpn *g, const char *jid,
 	m->linked = false;
 	g_hash_table_insert(g->by_jid, m->jid, m);
 	g_hash_table_insert(g->by_uid, m->uid, m);
-	g_message("gvpn %s: member %s (uid %.12s, %s)", g->cfg->name, jid,
-		  m->uid, m->ipv4);
+	g_message("overlay %s: member %s (uid %.12s, %s)", g->cfg->name, jid,
+		  m->uid, m->ipv4[0] ? m->ipv4 : "no address");
 	return m;
 }
 
@@ -293,7 +293,7 @@ static void on_advertise(struct ctl_gvpn *g, const char *jid,
 	const char *why = NULL;
 
 	if (!ctl_gvpn_admits(g->cfg, g->my_uid, sub_of(g, bare), s, &why)) {
-		g_message("gvpn %s: not admitting %s: %s", g->cfg->name, jid,
+		g_message("overlay %s: not admitting %s: %s", g->cfg->name, jid,
 			  why);
 		if (m)
 			drop_member(g, m, why);
@@ -325,7 +325,7 @@ static void add_remote(struct ctl_gvpn *g, struct member *m, const char *blob)
 	raw = g_base64_decode(blob, &len);
 	ic = ipop__ice_credentials__unpack(NULL, len, raw); /* untrusted */
 	if (!ic) {
-		g_message("gvpn %s: undecodable candidates from %s",
+		g_message("overlay %s: undecodable candidates from %s",
 			  g->cfg->name, m->jid);
 		return;
 	}
@@ -354,7 +354,7 @@ static void on_link_signal(struct ctl_gvpn *g, const char *jid,
 		return;
 	if (strcmp(m->uid, s->uid) || strcmp(s->to, g->my_uid)) {
 		g_message(
-		    "gvpn %s: candidates from %s for another node dropped",
+		    "overlay %s: candidates from %s for another node dropped",
 		    g->cfg->name, jid);
 		return;
 	}
@@ -411,7 +411,7 @@ void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available)
 		 * link that still works is kept until it fails (a member
 		 * that really leaves says bye first). */
 		if (m->state == IPOP__LINK_STATE__CONNECTED) {
-			g_message("gvpn %s: %s is offline in XMPP; keeping its "
+			g_message("overlay %s: %s is offline in XMPP; keeping its "
 				  "working link",
 				  g->cfg->name, m->jid);
 			m->away = true;
@@ -482,7 +482,7 @@ static void link_state(struct ctl_gvpn *g, const Ipop__LinkStateChangedEvent *e)
 		return;
 	}
 	if (e->state == IPOP__LINK_STATE__CONNECTED)
-		g_message("gvpn %s: link to %s connected (%s -> %s)",
+		g_message("overlay %s: link to %s connected (%s -> %s)",
 			  g->cfg->name, m->jid,
 			  e->pair ? e->pair->local_type : "?",
 			  e->pair ? e->pair->remote_type : "?");
@@ -490,7 +490,7 @@ static void link_state(struct ctl_gvpn *g, const Ipop__LinkStateChangedEvent *e)
 	 * the smaller uid; the other side follows when its add fails. */
 	if (e->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(g->my_uid, m->uid) < 0) {
-		g_message("gvpn %s: link to %s failed; remaking it",
+		g_message("overlay %s: link to %s failed; remaking it",
 			  g->cfg->name, m->jid);
 		m->relink = g_timeout_add(CTL_GVPN_RELINK_MS, on_relink, m);
 		remove_link(g, m->uid, "relink");
@@ -577,7 +577,7 @@ static gboolean on_prune(gpointer data)
 		if (!g_hash_table_contains(g->by_uid, uid))
 			g_ptr_array_add(stale, g_strdup(uid));
 	for (i = 0; i < stale->len; i++) {
-		g_message("gvpn %s: removing stale link %.12s", g->cfg->name,
+		g_message("overlay %s: removing stale link %.12s", g->cfg->name,
 			  (char *)stale->pdata[i]);
 		remove_link(g, stale->pdata[i], "remove");
 	}
@@ -603,7 +603,7 @@ void ctl_gvpn_adopt(struct ctl_gvpn *g, const Ipop__OverlayInfo *info)
 	for (i = 0; i < info->n_links; i++)
 		g_hash_table_add(g->adopted,
 				 g_strdup(info->links[i]->peer_uid));
-	g_message("gvpn %s: adopted overlay with %zu links", g->cfg->name,
+	g_message("overlay %s: adopted overlay with %zu links", g->cfg->name,
 		  info->n_links);
 	g->ready = true;
 	link_everyone(g);
@@ -617,7 +617,7 @@ static void after_create(struct ctl_gvpn *g, struct member *m,
 {
 	if (resp->status != IPOP__STATUS__OK &&
 	    resp->status != IPOP__STATUS__EXISTS) {
-		g_warning("gvpn %s: tincan refused link to %s: %s",
+		g_warning("overlay %s: tincan refused link to %s: %s",
 			  g->cfg->name, m->jid, resp->message);
 		m->linked = false;
 		return;
@@ -637,12 +637,12 @@ static void after_add(struct ctl_gvpn *g, struct member *m,
 	}
 	if (resp->status == IPOP__STATUS__EXISTS) {
 		/* The peer remade its link: ours must follow. */
-		g_message("gvpn %s: %s has a new link; remaking ours",
+		g_message("overlay %s: %s has a new link; remaking ours",
 			  g->cfg->name, m->jid);
 		remove_link(g, m->uid, "relink");
 		return;
 	}
-	g_message("gvpn %s: candidates of %s refused: %s", g->cfg->name, m->jid,
+	g_message("overlay %s: candidates of %s refused: %s", g->cfg->name, m->jid,
 		  resp->message);
 }
 
@@ -658,7 +658,7 @@ void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
 		return; /* tincan went away; adoption redoes everything */
 	if (!strcmp(op, "overlay")) {
 		if (resp->status != IPOP__STATUS__OK) {
-			g_critical("gvpn %s: cannot create overlay: %s",
+			g_critical("overlay %s: cannot create overlay: %s",
 				   g->cfg->name, resp->message);
 			return;
 		}
@@ -676,7 +676,7 @@ void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ensure_link(g, m);
 	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
-		g_message("gvpn %s: %s: %s", g->cfg->name, tag, resp->message);
+		g_message("overlay %s: %s: %s", g->cfg->name, tag, resp->message);
 	}
 }
 
