@@ -1,0 +1,502 @@
+#!/bin/bash
+# End-to-end fault test: controller handover and survival of every daemon's
+# failure, on a two-member GroupVPN whose members both sit behind NAT
+# routers, signalling through a real Prosody server, with coturn for STUN
+# and TURN.
+#
+#                               ns "pub" (router)                     ns "sink"
+#          Prosody c2s 100.64.0.3:5222 (plain)   coturn TURN 100.64.0.1:3478
+#                                                       STUN 100.64.0.2:3478
+#                      100.64.1.1            100.64.2.1
+#                          |                     |
+#                      100.64.1.2 (wan)      100.64.2.2 (wan)
+#                       ns nat1               ns nat2
+#                       MASQUERADE            MASQUERADE
+#                       10.1.0.1              10.2.0.1
+#                          |                     |
+#                       10.1.0.2              10.2.0.2
+#                        ns m1                 ns m2
+#
+#   each member runs ipop-tincan + ipop-controller, overlay "gvpn" on ipop0,
+#   group "lab" with a group secret: m1 10.77.0.1/24, m2 10.77.0.2/24.
+#
+# Scenarios, each measured ("# measured: ..." lines) and asserted:
+#  1. handover: ping m1 -> m2 at 100/s while m1's controller is restarted
+#     three times and then replaced by ipopctl (map-peer re-sending the
+#     existing mapping) and started again: zero packets lost; the link is
+#     the same afterwards (pair, last handshake, counters not reset); an
+#     iperf3 TCP stream across one more restart has no 0.5 s interval
+#     without data.
+#  2. SIGKILL of m1's tincan, new tincan on the same state dir: same uid,
+#     the controller reconnects, traffic back within 15 s.
+#  3. Prosody SIGKILLed for 20 s, then restarted: ping -i 0.2 across the
+#     overlay loses nothing; both controllers come back online.
+#  4. nat1's WAN link down for 10 s, then up: traffic back within 20 s;
+#     conntrack -F on nat1: traffic back within 20 s.
+#  5. graceful shutdown: SIGTERM to m1's controller makes m2 drop m1 within
+#     10 s (bye); SIGTERM to m1's tincan removes its TAP and its socket.
+
+# shellcheck disable=SC2317 # functions run through check/wait_until
+set -u -o pipefail
+# shellcheck source=test/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=test/e2e/lib-xmpp.sh
+. "$(dirname "$0")/lib-xmpp.sh"
+# shellcheck source=test/e2e/lib-faults.sh
+. "$(dirname "$0")/lib-faults.sh"
+# shellcheck disable=SC2034 # E2E_ERR is read by lib.sh's tap_fail
+
+e2e_require_root
+e2e_require_tools "$TINCAN" "$IPOPCTL" "$CONTROLLER" prosody iperf3 ss \
+	conntrack
+e2e_init
+controller_snapshot || exit 1
+
+declare -A VIP=([m1]=10.77.0.1 [m2]=10.77.0.2) UID_OF=()
+GROUP=lab
+SECRET="faults e2e group secret: 0c4f9a1e7b2d"
+RUN0=$(now_ms)
+
+# Bounds this test states for recovery after a fault.
+TINCAN_BACK_S=15	# SIGKILLed tincan restarted -> traffic back
+CUT_BACK_S=20		# underlay restored / conntrack flushed -> traffic back
+BYE_S=10		# controller SIGTERM -> peer dropped the member
+
+# ---- network, Prosody, coturn, members ---------------------------------------
+
+must "public router pub" pub_add
+must "NAT router nat1" nat_add nat1 1
+must "m1 behind nat1" host_add nat1 1 m1 2
+must "NAT router nat2" nat_add nat2 2
+must "m2 behind nat2" host_add nat2 2 m2 2
+must "Prosody configuration" prosody_setup
+xmpp_account m1 pw-m1
+xmpp_account m2 pw-m2
+xmpp_roster m1 m2=both
+xmpp_roster m2 m1=both
+must "start Prosody in pub" prosody_start
+must "start coturn in pub" turn_start
+for m in m1 m2; do
+	must "configuration of $m" member_config "$m" "$m" "pw-$m" \
+		"${VIP[$m]}" "$GROUP" "$SECRET"
+	must "start ipop-tincan $m" tincan_start "$m" "$m"
+	UID_OF[$m]=$(tincan_uid "$m")
+	must "uid of $m" test -n "${UID_OF[$m]}"
+done
+T=$(now_ms)
+controller_start m1 m1
+controller_start m2 m2
+
+# ping_until NS DST TIMEOUT_S: one ping at a time until a reply (bounded).
+ping_until()
+{
+	local deadline=$(($(now_ms) + $3 * 1000))
+	while (($(now_ms) < deadline)); do
+		nsx "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+if ping_until m1 "${VIP[m2]}" 30; then
+	tap_ok "m1 pings m2 by virtual IP through both NATs"
+	tap_note "measured: overlay up $(($(now_ms) - T)) ms after the controllers started"
+else
+	tap_fail "m1 pings m2 by virtual IP through both NATs"
+	echo "Bail out! the overlay never came up"
+	exit 1
+fi
+tap_note "m1's link to m2: $(link_snap m1 "${UID_OF[m2]}")"
+
+# daemons_check WHAT: a TAP line saying whether both members' tincans and
+# controllers still run; any that died (a crash in an earlier scenario) is
+# started again, so each scenario tests its own fault.
+daemons_check()
+{
+	local m dead=() pid
+	E2E_ERR=""
+	for m in m1 m2; do
+		pid=${TINCAN_PID[$m]:-}
+		if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
+			dead+=("$m's tincan")
+			E2E_ERR+="$m's tincan died; its last lines:"$'\n'
+			E2E_ERR+=$(grep -v 'control: client' "$E2E_TMP/$m.log" | tail -n 6)$'\n'
+			[[ -n $pid ]] && wait "$pid" 2>/dev/null
+			must "restart $m's tincan" tincan_start "$m" "$m"
+		fi
+		pid=${CTL_PID[$m]:-}
+		if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
+			dead+=("$m's controller")
+			E2E_ERR+="$m's controller died; its last lines:"$'\n'
+			E2E_ERR+=$(tail -n 6 "$(ctl_log "$m")")$'\n'
+			[[ -n $pid ]] && wait "$pid" 2>/dev/null
+			controller_start "$m" "$m"
+		fi
+	done
+	if ((${#dead[@]} == 0)); then
+		tap_ok "$1: both members' tincan and controller still run"
+	else
+		tap_fail "$1: both members' tincan and controller still run (dead: ${dead[*]}; restarted)"
+	fi
+}
+
+# members_reset: stop both members (SIGKILL what does not stop) and start
+# them again from their state dirs: a clean slate for the next scenario.
+members_reset()
+{
+	local m
+	for m in m1 m2; do
+		controller_stop "$m" >/dev/null 2>&1 ||
+			kill -KILL "${CTL_PID[$m]}" 2>/dev/null
+		tincan_stop "$m" >/dev/null 2>&1 ||
+			kill -KILL "${TINCAN_PID[$m]}" 2>/dev/null
+	done
+	pid_wait_gone 5 "${CTL_PID[@]}" "${TINCAN_PID[@]}"
+	for m in m1 m2; do
+		must "reset: start $m's tincan" tincan_start "$m" "$m"
+		controller_start "$m" "$m"
+	done
+}
+
+# overlay_ready WHAT: before a scenario, both members must run and the
+# overlay must carry pings both ways (20 s).  When it does not (an earlier
+# scenario broke it), both members are reset so the scenario still runs.
+overlay_ready()
+{
+	daemons_check "$1"
+	if ping_until m1 "${VIP[m2]}" 20 && ping_until m2 "${VIP[m1]}" 5; then
+		tap_ok "$1: the overlay works before it starts"
+		return 0
+	fi
+	E2E_ERR="m1 link: $(link_snap m1 "${UID_OF[m2]}" 2>&1); m2 link: $(link_snap m2 "${UID_OF[m1]}" 2>&1)"
+	tap_fail "$1: the overlay works before it starts (both members reset)"
+	members_reset
+	if ping_until m1 "${VIP[m2]}" 20 && ping_until m2 "${VIP[m1]}" 5; then
+		tap_note "$1: the overlay works after resetting both members"
+		return 0
+	fi
+	tap_note "$1: the overlay does not work even after a reset"
+	return 1
+}
+
+# report_loss NAME DESC T0: TAP line "DESC" ok when the stopped flow NAME
+# lost nothing; the holes (relative to T0) go into the report.
+report_loss()
+{
+	local st tx rx
+	st=$(flow_stats "$1") || st="0 0"
+	read -r tx rx <<<"$st"
+	tap_note "measured: $2: $tx sent, $rx received, $((tx - rx)) lost"
+	if ((tx > 0 && tx == rx)); then
+		tap_ok "$2: zero packets lost"
+	else
+		E2E_ERR="ping summary: $(grep -E 'transmitted' "$(flow_log "$1")")"$'\n'
+		E2E_ERR+="missing replies (time of the last reply before each hole, from the start):"$'\n'
+		E2E_ERR+=$(flow_holes "$1" "$3")
+		tap_fail "$2: zero packets lost"
+	fi
+}
+
+# log_marks: current line counts of every controller and tincan log, so a
+# scenario can show what was logged during it (log_since).
+declare -A MARK=()
+log_marks()
+{
+	local f
+	for f in "$E2E_TMP"/m[12].log "$E2E_TMP"/m[12].ctl.log; do
+		MARK[$f]=$(lines_of "$f")
+	done
+}
+# log_since PATTERN: matching lines logged since log_marks, per log.
+log_since()
+{
+	local f
+	for f in "${!MARK[@]}"; do
+		grep_since "$f" "${MARK[$f]}" "$1" | sed "s|^|$(basename "$f"): |"
+	done
+}
+# Lines that show a link being torn down or remade, in either daemon.
+REMAKE='leaves|remaking|relink|removing stale|linking to|said bye|link .*(closed|removed|created)|remove[-_ ]link|create[-_ ]link'
+
+# ---- 1. controller handover ---------------------------------------------------
+
+overlay_ready "handover"
+S1=$(link_snap m1 "${UID_OF[m2]}")
+S2=$(link_snap m2 "${UID_OF[m1]}")
+tap_note "before the handover: m1 -> m2 link: $S1"
+tap_note "before the handover: m2 -> m1 link: $S2"
+log_marks
+flow_start hand m1 "${VIP[m2]}" 0.01
+H0=$(now_ms)
+wait_until 5 flow_has_since hand "$H0" 50
+for i in 1 2 3; do
+	TS=$(($(now_ms) - H0))
+	if ctl_restart m1 m1 15; then
+		tap_ok "handover $i: m1's controller restarted, adopted tincan's overlay, online"
+		tap_note "measured: controller restart $i: SIGTERM at +$TS ms, online again $RESTART_MS ms later"
+	else
+		tap_fail "handover $i: m1's controller restarted, adopted tincan's overlay, online"
+	fi
+	sleep 1
+done
+
+# The scripted controller: the daemon stops, ipopctl takes over (a mutating
+# command says Hello as CONTROLLER) re-sending the mapping tincan already
+# has, checks the link, and hands back by starting the daemon again.
+T=$(now_ms)
+tap_note "scripted handover: SIGTERM at +$((T - H0)) ms"
+check "scripted handover: m1's controller stops (exit 0)" controller_stop m1
+MAP=$(mapping_ipv4 m1 "${UID_OF[m2]}")
+check "scripted handover: ipopctl map-peer as CONTROLLER re-sends m2's mapping ($MAP)" \
+	ctl m1 map-peer gvpn "${UID_OF[m2]}" --ipv4 "$MAP"
+check "scripted handover: the link is still connected under the script" \
+	test "$(snap_field "$(link_snap m1 "${UID_OF[m2]}")" 2)" = connected
+sleep 1
+BASE=$(ctl_counts m1)
+controller_start m1 m1
+if wait_until 15 ctl_fresh m1 "$BASE" adopted online; then
+	tap_ok "scripted handover: the daemon takes back over, adopts, online"
+	tap_note "measured: scripted handover and hand-back took $(($(now_ms) - T)) ms (online at +$(($(now_ms) - H0)) ms)"
+else
+	E2E_ERR=$(tail -n 5 "$(ctl_log m1)")
+	tap_fail "scripted handover: the daemon takes back over, adopts, online"
+fi
+sleep 2
+flow_stop hand
+tap_note "handover sequence lasted $(($(now_ms) - H0)) ms (times +N are from the start of the ping)"
+report_loss hand "ping -i 0.01 m1 -> m2 across 3 controller restarts and a scripted handover" "$H0"
+
+# The link must be the one from before: same pair, same handshake (rekeying
+# comes only every 120 s), counters not reset.
+A1=$(link_snap m1 "${UID_OF[m2]}")
+A2=$(link_snap m2 "${UID_OF[m1]}")
+tap_note "after the handover: m1 -> m2 link: $A1"
+tap_note "after the handover: m2 -> m1 link: $A2"
+# same_link BEFORE AFTER: uid, state, pair and handshake equal, counters grew.
+same_link()
+{
+	local f
+	for f in 1 2 3 4 5; do
+		[[ $(snap_field "$1" $f) == "$(snap_field "$2" $f)" ]] || return 1
+	done
+	(($(snap_field "$2" 6) >= $(snap_field "$1" 6) &&
+		$(snap_field "$2" 7) >= $(snap_field "$1" 7)))
+}
+REMADE=$(log_since "$REMAKE")
+for side in m1 m2; do
+	if [[ $side == m1 ]]; then b=$S1 a=$A1; else b=$S2 a=$A2; fi
+	if same_link "$b" "$a"; then
+		tap_ok "handover: $side's link is the same link (pair, last handshake, counters kept)"
+	else
+		E2E_ERR="before: $b"$'\n'"after:  $a"$'\n'"(fields: peer state local remote last_handshake_ms tx_packets rx_packets)"
+		[[ -n $REMADE ]] && E2E_ERR+=$'\n'"logged during the handover:"$'\n'"$REMADE"
+		tap_fail "handover: $side's link is the same link (pair, last handshake, counters kept)"
+	fi
+done
+
+# iperf3 TCP m1 -> m2 for 20 s, intervals of 0.5 s, across one more restart.
+overlay_ready "iperf3 across a restart"
+iperf_listening() { nsx m2 ss -Hltn | grep -qF "${VIP[m2]}:5201 "; }
+nsbg m2 "$E2E_TMP/iperf3-server.log" iperf3 -s -1 -J -i 0.5 -B "${VIP[m2]}" -p 5201
+IPERF_JSON=$E2E_TMP/iperf3.json
+if wait_until 10 iperf_listening; then
+	S1=$(link_snap m1 "${UID_OF[m2]}")
+	log_marks
+	ip netns exec "$(ns_name m1)" timeout 30 iperf3 -c "${VIP[m2]}" \
+		-p 5201 -t 20 -i 0.5 -J --get-server-output >"$IPERF_JSON" 2>&1 &
+	IPERF_PID=$!
+	e2e_track_pid "$IPERF_PID"
+	I0=$(now_ms)
+	sleep 6
+	R0=$(($(now_ms) - I0))
+	if ctl_restart m1 m1 15; then
+		tap_ok "iperf3: m1's controller restarted during the stream, online again"
+		tap_note "measured: controller restart during iperf3 from +$R0 ms, SIGTERM to online $RESTART_MS ms"
+	else
+		tap_fail "iperf3: m1's controller restarted during the stream, online again"
+	fi
+	pid_wait_gone 32 "$IPERF_PID"
+	wait "$IPERF_PID"
+	# Receiver's intervals when the server sent them, else the sender's.
+	BYTES=$(jq -r '(.server_output_json.intervals // .intervals) |
+		map(.sum.bytes) | @tsv' "$IPERF_JSON" 2>/dev/null)
+	MBPS=$(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' \
+		"$IPERF_JSON" 2>/dev/null)
+	read -r -a IV <<<"$BYTES"
+	ZERO=$(printf '%s\n' "${IV[@]}" | awk '$1 == 0 { n++ } END { print n + 0 }')
+	MIN=$(printf '%s\n' "${IV[@]}" | sort -n | head -n 1)
+	tap_note "measured: iperf3 TCP m1 -> m2 ${MBPS:-?} Mbit/s over 20 s; ${#IV[@]} intervals of 0.5 s, smallest ${MIN:-?} bytes, $ZERO empty"
+	if ((${#IV[@]} >= 30 && ZERO == 0)); then
+		tap_ok "iperf3 across a controller restart: no 0.5 s interval without data (no stall > 1 s)"
+	else
+		E2E_ERR="bytes per 0.5 s interval: ${BYTES:-none}"$'\n'$(head -c 1500 "$IPERF_JSON")
+		tap_fail "iperf3 across a controller restart: no 0.5 s interval without data (no stall > 1 s)"
+	fi
+	A1=$(link_snap m1 "${UID_OF[m2]}")
+	if same_link "$S1" "$A1"; then
+		tap_ok "iperf3: the link survived the restart as the same link"
+	else
+		E2E_ERR="before: $S1"$'\n'"after:  $A1"$'\n'"$(log_since "$REMAKE")"
+		tap_fail "iperf3: the link survived the restart as the same link"
+	fi
+else
+	E2E_ERR="iperf3 server did not listen on ${VIP[m2]}:5201"
+	tap_fail "iperf3 across a controller restart: no 0.5 s interval without data (no stall > 1 s)"
+fi
+
+# ---- 2. SIGKILL of tincan -----------------------------------------------------------
+
+overlay_ready "tincan SIGKILL"
+log_marks
+BASE=$(ctl_counts m1)
+flow_start kill m1 "${VIP[m2]}" 0.05
+kill -KILL "${TINCAN_PID[m1]}"
+pid_wait_gone 5 "${TINCAN_PID[m1]}"
+wait "${TINCAN_PID[m1]}" 2>/dev/null
+check "SIGKILLed tincan's TAP vanished with it" \
+	wait_until 5 eval "! nsx m1 ip link show ipop0"
+sleep 1
+T=$(now_ms)
+must "a new ipop-tincan starts on m1's state dir (the socket path is reused)" \
+	tincan_start m1 m1
+TA=$(($(now_ms) - T))
+check "m1's uid is unchanged after the tincan restart" \
+	test "$(tincan_uid m1)" = "${UID_OF[m1]}"
+if wait_until 10 ctl_fresh m1 "$BASE" tincan; then
+	tap_ok "m1's controller reconnects to the new tincan"
+	tap_note "measured: controller reconnected to tincan $(($(now_ms) - T)) ms after tincan restart (tincan answered after $TA ms)"
+else
+	E2E_ERR=$(tail -n 8 "$(ctl_log m1)")
+	tap_fail "m1's controller reconnects to the new tincan"
+fi
+if wait_until "$TINCAN_BACK_S" flow_has_since kill "$T"; then
+	FIRST=$(flow_replies kill | awk -v t0="$T" '$1 >= t0 { print $1 - t0; exit }')
+	tap_ok "traffic m1 -> m2 back within $TINCAN_BACK_S s of the tincan restart"
+	tap_note "measured: traffic back $FIRST ms after tincan restart"
+else
+	E2E_ERR="m1: $(link_snap m1 "${UID_OF[m2]}" 2>&1)"$'\n'"m2: $(link_snap m2 "${UID_OF[m1]}" 2>&1)"$'\n'$(log_since 'link|gvpn|tincan:' | tail -n 20)
+	tap_fail "traffic m1 -> m2 back within $TINCAN_BACK_S s of the tincan restart"
+fi
+flow_stop kill
+
+# ---- 3. Prosody killed for 20 s ------------------------------------------------------------
+
+overlay_ready "Prosody outage"
+BASE1=$(ctl_counts m1)
+BASE2=$(ctl_counts m2)
+OFF1=$(log_count "$(ctl_log m1)" "XMPP offline")
+OFF2=$(log_count "$(ctl_log m2)" "XMPP offline")
+offline_both()
+{
+	(($(log_count "$(ctl_log m1)" "XMPP offline") > OFF1 &&
+		$(log_count "$(ctl_log m2)" "XMPP offline") > OFF2))
+}
+log_marks
+flow_start x12 m1 "${VIP[m2]}" 0.2
+flow_start x21 m2 "${VIP[m1]}" 0.2
+wait_until 5 flow_has_since x12 "$(now_ms)" 3
+X0=$(now_ms)
+kill -KILL "$PROSODY_PID"
+pid_wait_gone 5 "$PROSODY_PID"
+wait "$PROSODY_PID" 2>/dev/null
+PROSODY_PID=""
+check "both controllers notice the XMPP server is gone" wait_until 10 offline_both
+W=$((20000 - ($(now_ms) - X0)))
+((W > 0)) && sleep "$((W / 1000)).$(printf '%03d' $((W % 1000)))"
+must "Prosody starts again after 20 s" prosody_start
+T=$(now_ms)
+tap_note "Prosody was down for $((T - X0)) ms"
+online_both() { ctl_fresh m1 "$BASE1" online && ctl_fresh m2 "$BASE2" online; }
+if wait_until 40 online_both; then
+	tap_ok "both controllers are online again after the Prosody restart"
+	tap_note "measured: controllers back online $(($(now_ms) - T)) ms after Prosody restarted"
+else
+	E2E_ERR=$(log_since 'xmpp|XMPP' | tail -n 12)
+	tap_fail "both controllers are online again after the Prosody restart"
+fi
+sleep 2
+flow_stop x12
+flow_stop x21
+report_loss x12 "ping -i 0.2 m1 -> m2 across the Prosody outage" "$X0"
+report_loss x21 "ping -i 0.2 m2 -> m1 across the Prosody outage" "$X0"
+
+# ---- 4. underlay faults on nat1 (after the XMPP outage: a conntrack flush
+# also strands m1's XMPP TCP session until m1 sends on it) -----------------------------------------------------------
+
+# recovery NAME T0 BOUND_S DESC: wait (bounded) until flow NAME settled after
+# T0 (no silence > 350 ms for 1 s); TAP line and measurement.
+recovery()
+{
+	local ms
+	if wait_until "$(($3 + 1))" flow_settled "$1" "$2" 350 1000; then
+		ms=$(flow_settled "$1" "$2" 350 1000)
+		if ((ms <= $3 * 1000)); then
+			tap_ok "$4: traffic back within $3 s"
+		else
+			E2E_ERR="recovered only after $ms ms"
+			tap_fail "$4: traffic back within $3 s"
+		fi
+		tap_note "measured: $4: traffic back $ms ms after it"
+	else
+		E2E_ERR="no steady replies $3 s after it; m1: $(link_snap m1 "${UID_OF[m2]}" 2>&1); m2: $(link_snap m2 "${UID_OF[m1]}" 2>&1)"$'\n'$(log_since 'link|gvpn|XMPP|xmpp' | tail -n 20)
+		tap_fail "$4: traffic back within $3 s"
+	fi
+}
+
+overlay_ready "underlay cut"
+log_marks
+flow_start cut m1 "${VIP[m2]}" 0.1
+wait_until 5 flow_has_since cut "$(now_ms)" 5
+TD=$(now_ms)
+check "nat1's WAN link goes down" nsx nat1 ip link set wan down
+sleep 10
+check "nat1's WAN link comes back (link up, default route again)" \
+	eval 'nsx nat1 ip link set wan up &&
+		nsx nat1 ip route replace default via 100.64.1.1'
+T=$(now_ms)
+tap_note "nat1's WAN was down for $((T - TD)) ms"
+recovery cut "$T" "$CUT_BACK_S" "nat1's WAN restored after 10 s down"
+log_since 'failed|remaking|connected \(|XMPP (on|off)line|has a new link' |
+	grep -v 'control: client' | sort -k2 | head -n 10 | sed 's/^/# logged since the cut: /'
+flow_stop cut
+
+overlay_ready "conntrack flush"
+log_marks
+flow_start ct m1 "${VIP[m2]}" 0.1
+wait_until 5 flow_has_since ct "$(now_ms)" 5
+T=$(now_ms)
+check "conntrack -F on nat1" nsx nat1 conntrack -F
+recovery ct "$T" "$CUT_BACK_S" "conntrack flushed on nat1"
+sleep 2
+flow_stop ct
+read -r tx rx <<<"$(flow_stats ct || echo "0 0")"
+tap_note "measured: conntrack flush: $((tx - rx)) of $tx pings lost, longest silence $(flow_max_gap ct "$T") ms"
+
+# ---- 5. graceful shutdown ----------------------------------------------------------------
+
+overlay_ready "graceful shutdown"
+M2LOG=$(ctl_log m2)
+M2L0=$(lines_of "$M2LOG")
+T=$(now_ms)
+check "m1's controller exits 0 on SIGTERM" controller_stop m1
+if wait_until "$BYE_S" eval "! has_link m2 ${UID_OF[m1]}"; then
+	tap_ok "m2 drops m1 within $BYE_S s of m1's controller SIGTERM"
+	tap_note "measured: m2 dropped m1's link $(($(now_ms) - T)) ms after SIGTERM"
+else
+	E2E_ERR="m2 still holds: $(link_snap m2 "${UID_OF[m1]}")"
+	tap_fail "m2 drops m1 within $BYE_S s of m1's controller SIGTERM"
+fi
+bye_logged()
+{
+	grep_since "$M2LOG" "$M2L0" "m1@$XMPP_DOMAIN/[^ ]* leaves \(said bye\)" |
+		grep -q .
+}
+check "m2's controller logged m1's bye" bye_logged
+check "m1's tincan exits 0 on SIGTERM" tincan_stop m1
+check "m1's TAP ipop0 is gone" eval "! nsx m1 ip link show ipop0"
+check "m1's control socket is gone" test ! -e "$(tincan_sock m1)"
+check "nothing else: m2's tincan still runs, its ipop0 is still there" \
+	eval "kill -0 ${TINCAN_PID[m2]} && nsx m2 ip link show ipop0"
+
+tap_note "total run time $(($(now_ms) - RUN0)) ms"
+tap_done
