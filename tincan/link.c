@@ -551,8 +551,11 @@ void tc_link_free(struct tc_link *l)
 		g_object_unref(l->agent);
 	}
 	tc_session_free(l->session);
-	g_free(l->local.ufrag);
-	g_free(l->local.pwd);
+	/* Before gathering they are protobuf-c's shared empty string. */
+	if (l->gathered) {
+		g_free(l->local.ufrag);
+		g_free(l->local.pwd);
+	}
 	g_strfreev(l->local_cands);
 	g_free(l->remote_ufrag);
 	sodium_memzero(l->buf, sizeof(l->buf));

@@ -188,6 +188,27 @@ START_TEST(test_link_rejects_bad_remote)
 }
 END_TEST
 
+/* A link removed while it is still gathering (a TURN server that never
+ * answers keeps it there) frees cleanly. */
+START_TEST(test_link_free_while_gathering)
+{
+	struct side a;
+	struct tc_identity *peer = tc_identity_generate();
+
+	side_init(&a);
+	g_strlcpy(a.ice.turn[0].address, "127.0.0.1", 64);
+	a.ice.turn[0].port = 9;	/* discard: nothing answers */
+	g_strlcpy(a.ice.turn[0].username, "u", 128);
+	g_strlcpy(a.ice.turn[0].password, "p", 128);
+	a.ice.n_turn = 1;
+	a.link = tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
+	ck_assert_ptr_nonnull(a.link);
+	ck_assert_ptr_null(tc_link_local(a.link));
+	tc_identity_free(peer);
+	side_free(&a);
+}
+END_TEST
+
 Suite *suite_link(void)
 {
 	Suite *s = suite_create("link");
@@ -197,6 +218,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_link_carries_frames);
 	tcase_add_test(tc, test_link_wrong_key_never_connects);
 	tcase_add_test(tc, test_link_rejects_bad_remote);
+	tcase_add_test(tc, test_link_free_while_gathering);
 	suite_add_tcase(s, tc);
 	return s;
 }
