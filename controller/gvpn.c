@@ -33,6 +33,12 @@ struct member {
 	Ipop__LinkState state;
 	char *pending; /* remote blob waiting for our link */
 	guint relink;  /* timer remaking a failed link */
+	/* Link generations: the ufrag of our current link, and the peer's
+	 * ufrag our link is bound to ("" when unknown). */
+	char local_ufrag[CTL_SIG_MAX_UFRAG];
+	char remote_ufrag[CTL_SIG_MAX_UFRAG];
+	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	gint64 cands_sent_us; /* when our candidates last went out */
 };
 
 struct ctl_gvpn {
@@ -47,6 +53,7 @@ struct ctl_gvpn {
 	GHashTable *adopted;   /* uids of links tincan had on adopt */
 	guint prune;
 	struct ctl_addrs *addrs; /* svpn: local-view addresses */
+	guint resend;		 /* candidates of links still connecting */
 	char ipv6[46];		 /* svpn: our derived IPv6, else "" */
 };
 
@@ -131,6 +138,9 @@ static void send_candidates(struct ctl_gvpn *g, struct member *m,
 	g_strlcpy(s.to, m->uid, sizeof(s.to));
 	g_strlcpy(s.overlay, g->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
+	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
+	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
+	m->cands_sent_us = g_get_monotonic_time();
 	g_debug("overlay %s: candidates to %s", g->cfg->name, m->jid);
 	g->io.signal(g->io.ctx, m->jid, &s);
 	g_free(s.cands);
@@ -329,6 +339,7 @@ static void add_remote(struct ctl_gvpn *g, struct member *m, const char *blob)
 			  g->cfg->name, m->jid);
 		return;
 	}
+	g_strlcpy(m->pending_ufrag, ic->ufrag, sizeof(m->pending_ufrag));
 	arc.overlay = g->cfg->name;
 	arc.peer_uid = m->uid;
 	arc.remote = ic;
@@ -358,6 +369,16 @@ static void on_link_signal(struct ctl_gvpn *g, const char *jid,
 		    g->cfg->name, jid);
 		return;
 	}
+	/* Bound to a link of ours that is gone: the peer gets our current
+	 * candidates (again) and answers for the current link. */
+	if (s->seen[0] && m->local_ufrag[0] &&
+	    strcmp(s->seen, m->local_ufrag)) {
+		g_debug("overlay %s: candidates from %s for an older link",
+			g->cfg->name, jid);
+		if (m->linked)
+			ask_local(g, m);
+		return;
+	}
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
 	if (!m->linked)
@@ -365,6 +386,21 @@ static void on_link_signal(struct ctl_gvpn *g, const char *jid,
 	else if (g_hash_table_contains(g->adopted, m->uid) ||
 		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
 		add_remote(g, m, m->pending);
+}
+
+/* A member's controller went away (bye, or unavailable).  Its tincan may
+ * still run: an XMPP server restart reports everyone unavailable, and a
+ * restarted or replaced controller says bye.  A link that still works is
+ * kept until it fails; one that does not is removed now. */
+static void member_gone(struct ctl_gvpn *g, struct member *m, const char *why)
+{
+	if (m->state != IPOP__LINK_STATE__CONNECTED) {
+		drop_member(g, m, why);
+		return;
+	}
+	g_message("overlay %s: %s %s; keeping its working link until it fails",
+		  g->cfg->name, m->jid, why);
+	m->away = true;
 }
 
 void ctl_gvpn_signal(struct ctl_gvpn *g, const char *full_jid,
@@ -383,7 +419,7 @@ void ctl_gvpn_signal(struct ctl_gvpn *g, const char *full_jid,
 		m = g_hash_table_lookup(g->by_jid, full_jid);
 		if (m && !strcmp(m->uid, s->uid) &&
 		    !strcmp(m->overlay, s->overlay))
-			drop_member(g, m, "said bye");
+			member_gone(g, m, "said bye");
 		break;
 	}
 }
@@ -405,19 +441,8 @@ void ctl_gvpn_presence(struct ctl_gvpn *g, const char *full_jid, bool available)
 
 	if (!available) {
 		g_hash_table_remove(g->available, full_jid);
-		if (!m)
-			return;
-		/* An XMPP server going down reports everyone unavailable; a
-		 * link that still works is kept until it fails (a member
-		 * that really leaves says bye first). */
-		if (m->state == IPOP__LINK_STATE__CONNECTED) {
-			g_message("overlay %s: %s is offline in XMPP; keeping its "
-				  "working link",
-				  g->cfg->name, m->jid);
-			m->away = true;
-		} else {
-			drop_member(g, m, "went offline");
-		}
+		if (m)
+			member_gone(g, m, "went offline");
 		return;
 	}
 	g_hash_table_add(g->available, g_strdup(full_jid));
@@ -631,6 +656,8 @@ static void after_add(struct ctl_gvpn *g, struct member *m,
 		      const Ipop__Response *resp)
 {
 	if (resp->status == IPOP__STATUS__OK) {
+		g_strlcpy(m->remote_ufrag, m->pending_ufrag,
+			  sizeof(m->remote_ufrag));
 		g_free(m->pending);
 		m->pending = NULL;
 		return;
@@ -672,6 +699,7 @@ void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
 		   resp->result_case == IPOP__RESPONSE__RESULT_LOCAL) {
 		send_candidates(g, m, resp->local);
 	} else if (!strcmp(op, "relink") && m) {
+		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ensure_link(g, m);
@@ -734,6 +762,27 @@ static int open_addrs(struct ctl_gvpn *g)
 	return 0;
 }
 
+/* Signals can be lost (an XMPP session silently dead behind a NAT that
+ * lost its mapping): a link that is not connected sends its candidates
+ * again every CTL_GVPN_RESEND_MS.  The peer adds them idempotently. */
+static gboolean on_resend(gpointer data)
+{
+	struct ctl_gvpn *g = data;
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer p;
+
+	g_hash_table_iter_init(&it, g->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &p)) {
+		struct member *m = p;
+		if (m->linked && m->state != IPOP__LINK_STATE__CONNECTED &&
+		    m->local_ufrag[0] &&
+		    now - m->cands_sent_us >= CTL_GVPN_RESEND_MS * 1000)
+			ask_local(g, m);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 			      const char *my_uid, const uint8_t my_key[32],
 			      const struct ctl_gvpn_io *io)
@@ -755,6 +804,7 @@ struct ctl_gvpn *ctl_gvpn_new(const struct ctl_overlay_config *cfg,
 		ctl_gvpn_free(g);
 		return NULL;
 	}
+	g->resend = g_timeout_add(CTL_GVPN_RESEND_MS / 2, on_resend, g);
 	return g;
 }
 
@@ -764,6 +814,8 @@ void ctl_gvpn_free(struct ctl_gvpn *g)
 		return;
 	if (g->prune)
 		g_source_remove(g->prune);
+	if (g->resend)
+		g_source_remove(g->resend);
 	g_hash_table_destroy(g->by_uid);
 	g_hash_table_destroy(g->by_jid);
 	g_hash_table_destroy(g->available);

@@ -31,6 +31,7 @@
 
 enum {
 	CTL_GVPN_RELINK_MS = 5000, /* at most one remake of a failed link per */
+	CTL_GVPN_RESEND_MS = 4000, /* candidates of a connecting link, again */
 };
 
 /* What the policy may do; implemented by the node (or by tests). */

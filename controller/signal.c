@@ -202,11 +202,25 @@ static int decode_advertise(GHashTable *attrs, struct ctl_sig *out, char *why,
 	return 0;
 }
 
+/* An ICE ufrag: 4-256 characters of the ICE alphabet (RFC 8445). */
+static bool ufrag_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 4 || n >= CTL_SIG_MAX_UFRAG)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && *s != '+' && *s != '/')
+			return false;
+	return true;
+}
+
 static int decode_link(GHashTable *attrs, struct ctl_sig *out, char *why,
 		       size_t why_len)
 {
 	const char *to = attr(attrs, "to");
 	const char *cands = attr(attrs, "cands");
+	const char *seen = attr(attrs, "seen");
 	size_t len;
 
 	if (to == NULL)
@@ -219,6 +233,10 @@ static int decode_link(GHashTable *attrs, struct ctl_sig *out, char *why,
 	len = strlen(cands);
 	if (len == 0 || len > CTL_SIG_MAX_BLOB || !is_b64(cands, len))
 		return fail(why, why_len, "bad cands");
+	if (seen != NULL && !ufrag_ok(seen))
+		return fail(why, why_len, "bad seen");
+	if (seen != NULL)
+		g_strlcpy(out->seen, seen, sizeof(out->seen));
 	out->cands = g_strdup(cands);
 	return 0;
 }
@@ -289,6 +307,8 @@ GHashTable *ctl_sig_encode(const struct ctl_sig *s)
 	} else if (s->kind == CTL_SIG_LINK) {
 		put(t, "to", s->to);
 		put(t, "cands", s->cands != NULL ? s->cands : "");
+		if (s->seen[0] != '\0')
+			put(t, "seen", s->seen);
 	}
 	return t;
 }

@@ -9,9 +9,11 @@
  *   advertise  uid, key, overlay, group [, ipv4] [, ipv6] [, proof] [, ack]
  *              "this device is in this overlay"; ack="1" marks an answer
  *              to an advertise, which is never answered again
- *   link       uid, to, overlay, cands   ICE credentials and candidates of
- *              the sender's link to `to` (a candidate blob: base64 of a
- *              packed ipop.IceCredentials)
+ *   link       uid, to, overlay, cands [, seen]   ICE credentials and
+ *              candidates of the sender's link to `to` (a candidate blob:
+ *              base64 of a packed ipop.IceCredentials); `seen` is the ufrag
+ *              of the recipient's link that the sender's link is bound to,
+ *              so candidates meant for an older link can be told apart
  *   bye        uid, overlay              the sender leaves the overlay
  */
 #ifndef CTL_SIGNAL_H
@@ -32,6 +34,7 @@ enum ctl_sig_kind {
 enum {
 	CTL_SIG_MAX_BLOB = 8192, /* base64 candidate blob, bytes */
 	CTL_SIG_PROOF_LEN = 32,
+	CTL_SIG_MAX_UFRAG = 257,
 };
 
 struct ctl_sig {
@@ -47,6 +50,7 @@ struct ctl_sig {
 	bool ack;    /* advertise answering an advertise */
 	char to[41]; /* link: recipient uid */
 	char *cands; /* link: blob, g_malloc'd */
+	char seen[CTL_SIG_MAX_UFRAG];	/* link: optional, "" if absent */
 };
 
 /* Decodes attrs (untrusted: from any XMPP contact) into out.  0, or

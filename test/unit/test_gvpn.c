@@ -215,8 +215,9 @@ static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
 	ctl_gvpn_event(g, &ev);
 }
 
-/* The XMPP server going away reports everyone unavailable: a working link
- * stays until it fails; a bye removes it at once. */
+/* The XMPP server going away reports everyone unavailable, and a restarted
+ * controller says bye: a working link stays until it fails; a link that is
+ * not working goes at once. */
 START_TEST(test_offline_keeps_working_link)
 {
 	struct rec r;
@@ -240,12 +241,24 @@ START_TEST(test_offline_keeps_working_link)
 	ck_assert(logged(&r, line));
 	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
 
-	/* Back, connected, then a bye: gone at once. */
+	/* Back, connected, then a bye (a controller restart): kept while it
+	 * works, removed when it fails. */
 	g_ptr_array_set_size(r.log, 0);
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
 	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
 	g_strlcpy(bye.uid, adv.uid, sizeof(bye.uid));
 	g_strlcpy(bye.overlay, adv.overlay, sizeof(bye.overlay));
+	ctl_gvpn_signal(g, "bob@x/dev", &bye);
+	ck_assert(!logged(&r, line));
+	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
+	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, line));
+	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+
+	/* A bye for a link that is not working removes it at once. */
+	g_ptr_array_set_size(r.log, 0);
+	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTING);
 	ctl_gvpn_signal(g, "bob@x/dev", &bye);
 	ck_assert(logged(&r, line));
 	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
@@ -360,6 +373,54 @@ START_TEST(test_relink_on_new_credentials)
 }
 END_TEST
 
+/* Candidates bound to a link of ours that is gone are not added (they
+ * would make us remake a working link); ours go out again instead. */
+START_TEST(test_stale_candidates_ignored)
+{
+	struct rec r;
+	struct ctl_gvpn *g = new_policy(&r);
+	Ipop__Response ok = IPOP__RESPONSE__INIT, local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	struct ctl_sig adv, link = {.kind = CTL_SIG_LINK};
+	char tag[80], line[160];
+
+	ctl_gvpn_adopt(g, NULL);
+	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
+	make_adv(&adv, "10.10.0.2", false, NULL);
+	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
+	ctl_gvpn_tincan_reply(g, tag, &ok);
+	/* Our link's credentials go out (ufrag "mine"). */
+	creds.ufrag = (char *)(uintptr_t) "mine";
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	ctl_gvpn_tincan_reply(g, tag, &local);
+	ck_assert(logged(&r, "sig bob@x/dev 2 0"));
+
+	g_strlcpy(link.uid, adv.uid, sizeof(link.uid));
+	g_strlcpy(link.to, MY_UID, sizeof(link.to));
+	g_strlcpy(link.overlay, "theirs", sizeof(link.overlay));
+	link.cands = (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+	g_strlcpy(link.seen, "old1", sizeof(link.seen));
+	g_ptr_array_set_size(r.log, 0);
+	ctl_gvpn_signal(g, "bob@x/dev", &link);
+	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
+	ck_assert(!logged(&r, line));
+	g_snprintf(line, sizeof(line), "req local:%s 7", adv.uid);
+	ck_assert(logged(&r, line));
+
+	/* Bound to our current link: added. */
+	g_strlcpy(link.seen, "mine", sizeof(link.seen));
+	ctl_gvpn_signal(g, "bob@x/dev", &link);
+	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
+	ck_assert(logged(&r, line));
+	g_ptr_array_free(r.log, TRUE);
+	ctl_gvpn_free(g);
+}
+END_TEST
+
 Suite *suite_gvpn(void)
 {
 	Suite *s = suite_create("gvpn");
@@ -373,6 +434,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_offline_keeps_working_link);
 	tcase_add_test(tc, test_adopt_keeps_links);
 	tcase_add_test(tc, test_relink_on_new_credentials);
+	tcase_add_test(tc, test_stale_candidates_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -60,6 +60,7 @@ static GHashTable *link_attrs(void)
 	memset(s.to, 'a', 40);
 	strcpy(s.overlay, "ov1");
 	s.cands = g_strdup("QUJDRA==");
+	strcpy(s.seen, "Ab+/9");
 	t = ctl_sig_encode(&s);
 	ctl_sig_clear(&s);
 	return t;
@@ -136,6 +137,7 @@ START_TEST(test_link_round_trip)
 	ck_assert_str_eq(d.to, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	ck_assert_str_eq(d.overlay, "ov1");
 	ck_assert_str_eq(d.cands, "QUJDRA==");
+	ck_assert_str_eq(d.seen, "Ab+/9");
 	ctl_sig_clear(&d);
 	ck_assert_ptr_null(d.cands);
 	ck_assert_str_eq(d.uid, "");
@@ -253,6 +255,9 @@ static const struct bad bad_cases[] = {
 	{ LNK, "to", "", "bad to" },
 	{ LNK, "to", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "bad to" },
 	{ LNK, "cands", NULL, "missing cands" },
+	{ LNK, "seen", "abc", "bad seen" },
+	{ LNK, "seen", "abc d", "bad seen" },
+	{ LNK, "seen", "ab<c>", "bad seen" },
 	{ LNK, "cands", "", "bad cands" },
 	{ LNK, "cands", "QUJ", "bad cands" },
 	{ LNK, "cands", "QU<D", "bad cands" },
