@@ -251,6 +251,15 @@ check "scripted handover: m1's controller stops (exit 0)" controller_stop m1
 MAP=$(mapping_ipv4 m1 "${UID_OF[m2]}")
 check "scripted handover: ipopctl map-peer as CONTROLLER re-sends m2's mapping ($MAP)" \
 	ctl m1 map-peer gvpn "${UID_OF[m2]}" --ipv4 "$MAP"
+# The script also adds a link of its own (to a made-up peer) and removes it.
+FAKE_KEY=$(head -c 32 /dev/urandom | base64)
+FAKE_UID=$(python3 -c 'import base64,hashlib,sys; print(hashlib.blake2b(base64.b64decode(sys.argv[1]), digest_size=20).hexdigest())' "$FAKE_KEY")
+check "scripted handover: ipopctl create-link to another peer" \
+	ctl m1 create-link gvpn "$FAKE_UID" "$FAKE_KEY"
+check "scripted handover: tincan holds the script's link" has_link m1 "$FAKE_UID"
+check "scripted handover: ipopctl remove-link of it" \
+	ctl m1 remove-link gvpn "$FAKE_UID"
+check "scripted handover: the script's link is gone" eval "! has_link m1 $FAKE_UID"
 check "scripted handover: the link is still connected under the script" \
 	test "$(snap_field "$(link_snap m1 "${UID_OF[m2]}")" 2)" = connected
 sleep 1
