@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <netinet/udp.h>
+
 #include <agent.h>
 #include <sodium.h>
 
@@ -53,6 +55,17 @@ struct tc_link {
 	uint64_t last_probe_ms;
 	uint32_t probe_seq;
 	uint32_t rtt_us;
+
+	/* Fast path: a selected pair whose local side is a plain UDP socket
+	 * (not a TURN relay) is sent on directly, a batch of equal-sized
+	 * packets per sendmsg with UDP segmentation offload.  libnice keeps
+	 * the socket, gathering, checks, consent and TURN. */
+	GSocket *fast_sock;
+	struct sockaddr_storage fast_addr;
+	socklen_t fast_len;
+	uint8_t *batch;		/* TC_LINK_BATCH packets of batch_size bytes */
+	unsigned batch_n;
+	size_t batch_size, batch_last;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
@@ -338,6 +351,32 @@ static void describe(const NiceCandidate *c, char *type, size_t tlen,
 			   nice_address_get_port(&c->addr));
 }
 
+static void clear_fast_path(struct tc_link *l)
+{
+	tc_link_flush(l);
+	if (l->fast_sock)
+		g_object_unref(l->fast_sock);
+	l->fast_sock = NULL;
+}
+
+static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
+			  const NiceCandidate *rc)
+{
+	clear_fast_path(l);
+	if (lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
+	    lc->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+		return;
+	l->fast_sock = nice_agent_get_selected_socket(l->agent, l->stream, 1);
+	if (!l->fast_sock)
+		return;
+	memset(&l->fast_addr, 0, sizeof(l->fast_addr));
+	nice_address_copy_to_sockaddr(&rc->addr,
+				      (struct sockaddr *)&l->fast_addr);
+	l->fast_len = nice_address_ip_version(&rc->addr) == 6
+			      ? sizeof(struct sockaddr_in6)
+			      : sizeof(struct sockaddr_in);
+}
+
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 			     NiceCandidate *lc, NiceCandidate *rc,
 			     gpointer data)
@@ -356,6 +395,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 		  l->peer_uid, l->pair_ltype, l->pair_laddr, l->pair_rtype,
 		  l->pair_raddr);
 	l->pair_selected = true;
+	set_fast_path(l, lc, rc);
 	now(&t);
 	if (l->controlling && !tc_session_can_send(l->session, &t))
 		send_initiation(l, &t);
@@ -541,6 +581,9 @@ void tc_link_free(struct tc_link *l)
 		return;
 	if (l->tick)
 		g_source_remove(l->tick);
+	if (l->agent)
+		clear_fast_path(l);
+	g_free(l->batch);
 	if (l->agent) {
 		if (l->stream)
 			nice_agent_attach_recv(l->agent, l->stream, 1,
@@ -609,9 +652,102 @@ int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
 	return added > 0 ? 0 : -EINVAL;
 }
 
+/* One sendmsg for the whole batch: the kernel cuts it into datagrams of
+ * batch_size bytes (the last may be shorter). */
+static int send_gso(struct tc_link *l)
+{
+	size_t total = l->batch_size * (l->batch_n - 1) + l->batch_last;
+	struct iovec iov = { l->batch, total };
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = {
+		.msg_name = &l->fast_addr,
+		.msg_namelen = l->fast_len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	struct cmsghdr *cm;
+	uint16_t gso = (uint16_t)l->batch_size;
+	int fd = g_socket_get_fd(l->fast_sock);
+
+	if (l->batch_n > 1) {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(gso));
+		memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT) == (ssize_t)total ? 0 : -errno;
+}
+
+void tc_link_flush(struct tc_link *l)
+{
+	unsigned i;
+	int r = 0;
+
+	if (!l->batch_n)
+		return;
+	if (!l->fast_sock || (r = send_gso(l)) < 0) {
+		/* No fast path, or the kernel refused the batch: one datagram
+		 * at a time through libnice.  A refusal that is not a full
+		 * buffer (no UDP GSO, a datagram over the path MTU) turns the
+		 * fast path off for this pair. */
+		if (l->fast_sock && r != -EAGAIN && r != -ENOBUFS) {
+			g_message("link %s/%.12s: UDP segmentation refused "
+				  "(%s); sending one datagram at a time",
+				  l->overlay, l->peer_uid, g_strerror(-r));
+			g_object_unref(l->fast_sock);
+			l->fast_sock = NULL;
+		}
+		for (i = 0; i < l->batch_n; i++)
+			raw_send(l, l->batch + i * l->batch_size,
+				 i + 1 < l->batch_n ? l->batch_size
+						    : l->batch_last);
+	}
+	l->batch_n = 0;
+}
+
+/* Encrypts a frame into the batch; a packet of another size than the
+ * batch's starts a new batch (UDP GSO needs equal segments). */
+static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
+{
+	struct tc_time t;
+	uint8_t *slot;
+	int n;
+
+	if (len + 1 + TC_DATA_OVERHEAD > TC_LINK_BATCH_SLOT)
+		return -EMSGSIZE;
+	if (!l->batch)
+		l->batch = g_malloc(TC_LINK_BATCH * TC_LINK_BATCH_SLOT);
+	if (l->batch_n &&
+	    (l->batch_last != l->batch_size || l->batch_n == TC_LINK_BATCH ||
+	     len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
+	     (l->batch_n + 1) * l->batch_size > TC_LINK_GSO_MAX))
+		tc_link_flush(l);
+	now(&t);
+	l->pt[0] = TC_INNER_FRAME;
+	memcpy(l->pt + 1, frame, len);
+	slot = l->batch + (size_t)l->batch_n * TC_LINK_BATCH_SLOT;
+	if (l->batch_n)
+		slot = l->batch + (size_t)l->batch_n * l->batch_size;
+	n = tc_session_encrypt(l->session, &t, l->pt, len + 1, slot,
+			       TC_LINK_BATCH_SLOT);
+	if (n < 0)
+		return n;
+	if (!l->batch_n)
+		l->batch_size = (size_t)n;
+	l->batch_last = (size_t)n;
+	l->batch_n++;
+	return 0;
+}
+
 int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 {
-	int r = send_inner(l, TC_INNER_FRAME, frame, len);
+	int r = batch_frame(l, frame, len);
 
 	if (r < 0) {
 		l->dropped++;

@@ -28,6 +28,9 @@ enum {
 	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
 	TC_LINK_MAX_PACKET = 65536,
+	TC_LINK_BATCH = 40,		/* packets per UDP GSO send */
+	TC_LINK_BATCH_SLOT = 9100,	/* a jumbo frame + inner type + overhead */
+	TC_LINK_GSO_MAX = 65000,	/* bytes in one UDP GSO send */
 };
 
 /* Inner payload types, first byte of every decrypted DATA packet. */
@@ -60,9 +63,13 @@ void tc_link_free(struct tc_link *l);
  * controller, relaying the peer).  0, -EINVAL (none parsed), -EALREADY if
  * credentials differ from ones already set. */
 int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote);
-/* Encrypts and sends one Ethernet frame (borrowed).  0, or -errno when the
- * link cannot carry data yet (counted as dropped). */
+/* Encrypts one Ethernet frame (borrowed) into the link's send batch; the
+ * batch leaves when it is full, when a packet of another size comes, or on
+ * tc_link_flush.  0, or -errno when the link cannot carry data yet
+ * (counted as dropped). */
 int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len);
+/* Sends what is batched (the overlay calls it after each TAP wakeup). */
+void tc_link_flush(struct tc_link *l);
 /* Fills info (allocations owned by info; free with tc_link_info_clear). */
 void tc_link_fill_info(const struct tc_link *l, Ipop__LinkInfo *info);
 void tc_link_info_clear(Ipop__LinkInfo *info);

@@ -319,6 +319,8 @@ static const struct tc_link_ops link_ops = {
 static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct tc_overlay *ov = data;
+	GHashTableIter it;
+	gpointer l;
 	int i;
 
 	if (cond & (G_IO_ERR | G_IO_HUP)) {
@@ -333,6 +335,10 @@ static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 			break;
 		tc_overlay_from_tap(ov, ov->frame, (size_t)n);
 	}
+	/* Links batch what they were given; send it now. */
+	g_hash_table_iter_init(&it, ov->links);
+	while (g_hash_table_iter_next(&it, NULL, &l))
+		tc_link_flush(l);
 	return G_SOURCE_CONTINUE;
 }
 

@@ -14,6 +14,9 @@
 #include "tincan/identity.h"
 #include "tincan/link.h"
 
+struct side;
+static bool got_all(struct side *a, struct side *b);
+
 struct side {
 	struct tc_identity *id;
 	struct tc_ice_config ice;
@@ -24,6 +27,8 @@ struct side {
 	size_t last_len;
 	Ipop__LinkState state;
 	bool gathered;
+	uint32_t seq_sum;	/* sum of the first 4 bytes of every frame */
+	uint64_t bytes;
 };
 
 static bool no_tap(void *node, const char *ifname)
@@ -48,6 +53,12 @@ static void on_frame(void *owner, struct tc_link *l, uint8_t *frame,
 
 	(void)l;
 	s->frames++;
+	s->bytes += len;
+	if (len >= 4) {
+		uint32_t seq;
+		memcpy(&seq, frame, 4);
+		s->seq_sum += seq;
+	}
 	s->last_len = MIN(len, sizeof(s->last));
 	memcpy(s->last, frame, s->last_len);
 }
@@ -137,6 +148,7 @@ START_TEST(test_link_carries_frames)
 		      "links did not connect: %d %d", a.state, b.state);
 	randombytes_buf(frame, sizeof(frame));
 	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame)), 0);
+	tc_link_flush(a.link);
 	ck_assert(run_until(b_got_frame, &a, &b, 2000));
 	ck_assert_uint_eq(b.last_len, sizeof(frame));
 	ck_assert_mem_eq(b.last, frame, sizeof(frame));
@@ -209,6 +221,63 @@ START_TEST(test_link_free_while_gathering)
 }
 END_TEST
 
+static unsigned want;
+
+static bool got_all(struct side *a, struct side *b)
+{
+	(void)a;
+	return b->frames >= 203;
+}
+
+static bool got_want(struct side *a, struct side *b)
+{
+	(void)a;
+	return b->frames >= want;
+}
+
+/* Batches (one UDP segmentation send of equal-sized packets, a size change
+ * starting a new batch, jumbo frames that do not fit one send) arrive
+ * complete and intact. */
+START_TEST(test_link_batches)
+{
+	struct side a, b;
+	uint8_t frame[9000];
+	uint32_t sum = 0;
+	uint64_t bytes = 0;
+	unsigned i;
+	static const size_t sizes[] = { 1400, 1400, 1400, 60, 1400, 9000 };
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	memset(frame, 0xab, sizeof(frame));
+	for (i = 0; i < 203; i++) {
+		size_t len = i < 100 ? 1400 : sizes[i % G_N_ELEMENTS(sizes)];
+		uint32_t seq = i + 1;
+
+		memcpy(frame, &seq, 4);
+		sum += seq;
+		bytes += len;
+		ck_assert_int_eq(tc_link_send_frame(a.link, frame, len), 0);
+		/* Let b read before its socket buffer (one process) fills. */
+		if (i % 40 == 39) {
+			tc_link_flush(a.link);
+			want = i + 1;
+			ck_assert(run_until(got_want, &a, &b, 2000));
+		}
+	}
+	tc_link_flush(a.link);
+	ck_assert_msg(run_until(got_all, &a, &b, 3000), "got %u of 203",
+		      b.frames);
+	ck_assert_uint_eq(b.frames, 203);
+	ck_assert_uint_eq(b.seq_sum, sum);
+	ck_assert_uint_eq(b.bytes, bytes);
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
 Suite *suite_link(void)
 {
 	Suite *s = suite_create("link");
@@ -219,6 +288,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_link_wrong_key_never_connects);
 	tcase_add_test(tc, test_link_rejects_bad_remote);
 	tcase_add_test(tc, test_link_free_while_gathering);
+	tcase_add_test(tc, test_link_batches);
 	suite_add_tcase(s, tc);
 	return s;
 }
