@@ -190,36 +190,29 @@ static bool dispatch(struct ctl_tincan *t, const Ipop__Envelope *env)
 	return t->fd >= 0;
 }
 
+static bool on_envelope(void *ctx, const Ipop__Envelope *env)
+{
+	return dispatch(ctx, env);
+}
+
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ctl_tincan *t = data;
-	uint8_t buf[65536];
-	Ipop__Envelope *env;
-	ssize_t n;
-	int r;
+	int r = ipop_frame_pump(fd, t->reader, on_envelope, t);
 
 	(void)cond;
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (r == IPOP_PUMP_MORE)
 		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		t->in_watch = 0;
-		lost(t, n < 0 ? g_strerror(errno) : "tincan closed the socket");
-		return G_SOURCE_REMOVE;
-	}
-	r = ipop_frame_reader_feed(t->reader, buf, (size_t)n);
-	while (r >= 0 && (r = ipop_frame_reader_next(t->reader, &env)) == 1) {
-		bool alive = dispatch(t, env);
-		ipop__envelope__free_unpacked(env, NULL);
-		if (!alive)
-			return G_SOURCE_REMOVE; /* watch already removed */
-	}
-	if (r < 0) {
-		t->in_watch = 0;
+	if (r == IPOP_PUMP_STOPPED)
+		return G_SOURCE_REMOVE; /* lost() removed the watch */
+	t->in_watch = 0;
+	if (r == 0)
+		lost(t, "tincan closed the socket");
+	else if (r == -EMSGSIZE || r == -EBADMSG || r == -EPROTO)
 		lost(t, "undecodable data from tincan");
-		return G_SOURCE_REMOVE;
-	}
-	return G_SOURCE_CONTINUE;
+	else
+		lost(t, g_strerror(-r));
+	return G_SOURCE_REMOVE;
 }
 
 static int try_connect(struct ctl_tincan *t)

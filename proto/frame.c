@@ -383,3 +383,27 @@ int ipop_frame_flush(int fd, GByteArray *out)
 	}
 	return 0;
 }
+
+int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
+		    bool (*fn)(void *ctx, const Ipop__Envelope *env),
+		    void *ctx)
+{
+	uint8_t buf[16384];
+	Ipop__Envelope *env;
+	ssize_t n;
+	int rc;
+
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return IPOP_PUMP_MORE;
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	rc = ipop_frame_reader_feed(r, buf, (size_t)n);
+	while (rc >= 0 && (rc = ipop_frame_reader_next(r, &env)) == 1) {
+		bool go_on = fn(ctx, env);
+		ipop__envelope__free_unpacked(env, NULL);
+		if (!go_on)
+			return IPOP_PUMP_STOPPED;
+	}
+	return rc < 0 ? rc : IPOP_PUMP_MORE;
+}

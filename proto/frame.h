@@ -9,6 +9,7 @@
 #define IPOP_FRAME_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,20 @@ int ipop_envelope_decode(const uint8_t *body, size_t len, Ipop__Envelope **out);
  * the total size.  Sets env->version if it is 0.  NULL if the packed size
  * exceeds IPOP_FRAME_MAX. */
 uint8_t *ipop_frame_encode(Ipop__Envelope *env, size_t *len);
+
+enum {
+	IPOP_PUMP_MORE = 1,	/* keep watching the socket */
+	IPOP_PUMP_STOPPED = 2,	/* the handler said stop */
+};
+
+/* Reads once from the non-blocking stream fd (untrusted bytes), feeds r and
+ * hands every whole envelope to fn (borrowed for the call) until fn returns
+ * false, after which neither r nor ctx is touched again.  Returns
+ * IPOP_PUMP_MORE, IPOP_PUMP_STOPPED, 0 on EOF, -errno on a read error, or
+ * the reader's error (-EMSGSIZE, -EBADMSG, -EPROTO). */
+int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
+		    bool (*fn)(void *ctx, const Ipop__Envelope *env),
+		    void *ctx);
 
 /* Non-blocking output queue of a stream socket: writes as much of out as
  * the socket takes and removes it from out.  0 when out is empty, -EAGAIN

@@ -268,41 +268,33 @@ static const char *reader_error(int r, Ipop__Status *st)
 	}
 }
 
+static bool on_envelope(void *ctx, const Ipop__Envelope *env)
+{
+	return handle(ctx, env);
+}
+
 /* untrusted: from a local client (any bytes). */
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct client *cl = data;
-	uint8_t buf[16384];
-	Ipop__Envelope *env;
+	int r = ipop_frame_pump(fd, cl->reader, on_envelope, cl);
+	const char *why;
 	Ipop__Status st;
-	ssize_t n;
-	int r;
 
 	(void)cond;
-	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (r == IPOP_PUMP_MORE)
 		return G_SOURCE_CONTINUE;
-	if (n <= 0) {
-		cl->in_watch = 0;
-		client_drop(cl, n < 0 ? g_strerror(errno) : "closed by client");
+	if (r == IPOP_PUMP_STOPPED)
+		return G_SOURCE_REMOVE; /* the client is gone */
+	cl->in_watch = 0;
+	if (r == 0 || (r != -EMSGSIZE && r != -EBADMSG && r != -EPROTO)) {
+		client_drop(cl, r == 0 ? "closed by client" : g_strerror(-r));
 		return G_SOURCE_REMOVE;
 	}
-	r = ipop_frame_reader_feed(cl->reader, buf, (size_t)n);
-	while (r >= 0 && (r = ipop_frame_reader_next(cl->reader, &env)) == 1) {
-		bool alive = handle(cl, env);
-		ipop__envelope__free_unpacked(env, NULL);
-		if (!alive)
-			return G_SOURCE_REMOVE;
-	}
-	if (r < 0) {
-		const char *why = reader_error(r, &st);
-		g_message("control: client %u sent a bad frame: %s", cl->id,
-			  why);
-		cl->in_watch = 0;
-		refuse(cl, 0, st, why);
-		return G_SOURCE_REMOVE;
-	}
-	return G_SOURCE_CONTINUE;
+	why = reader_error(r, &st);
+	g_message("control: client %u sent a bad frame: %s", cl->id, why);
+	refuse(cl, 0, st, why);
+	return G_SOURCE_REMOVE;
 }
 
 static bool peer_allowed(struct tc_control *c, int fd, struct ucred *cred)
