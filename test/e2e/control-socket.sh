@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# tincan's control socket under abuse (no namespaces, no network: one
+# ipop-tincan with no overlay, its socket in a temp dir):
+#
+#   control-socket.py --(AF_UNIX)--> ipop-tincan --socket $TMP/t.sock
+#
+# Garbage, a 2 GiB length, wrong versions and a request before Hello are each
+# answered with an error and the connection closed; an observer may not
+# change state; a second controller replaces the first; and through all of it
+# tincan keeps serving a client that stayed connected.  Also the socket mode.
+# Prints TAP lines; exits 1 if any check failed, 77 when it cannot run.
+
+IPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+case ${BUILD:-build} in
+/*) IPOP_BUILD=${BUILD} ;;
+*) IPOP_BUILD=$IPOP_ROOT/${BUILD:-build} ;;
+esac
+TINCAN=$IPOP_BUILD/ipop-tincan
+IPOPCTL=$IPOP_BUILD/ipopctl
+
+if [[ ! -x $TINCAN || ! -x $IPOPCTL ]] || ! command -v python3 >/dev/null; then
+	echo "# skip: needs build/ipop-tincan, build/ipopctl and python3"
+	exit 77
+fi
+
+TMP=$(mktemp -d /tmp/ipop-ctlsock.XXXXXX) || exit 1
+PID=""
+cleanup()
+{
+	if [[ -n $PID ]]; then
+		kill "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+SOCK=$TMP/t.sock
+"$TINCAN" --foreground --socket "$SOCK" --state-dir "$TMP/state" \
+	--log-level info 2>"$TMP/tincan.log" &
+PID=$!
+for ((i = 0; i < 100; i++)); do
+	"$IPOPCTL" --socket "$SOCK" echo x >/dev/null 2>&1 && break
+	sleep 0.05
+done
+
+N=0
+FAILED=0
+tap()
+{
+	N=$((N + 1))
+	if [[ $1 == 0 ]]; then
+		echo "ok $N - $2"
+	else
+		echo "not ok $N - $2"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+mode=$(stat -c %a "$SOCK" 2>/dev/null)
+[[ $mode == 660 ]]
+tap $? "the control socket has mode 0660 (got $mode)"
+
+# The python client numbers its own checks; renumber them into ours.
+while read -r line; do
+	case $line in
+	"ok "*) tap 0 "${line#ok * - }" ;;
+	"not ok "*) tap 1 "${line#not ok * - }" ;;
+	esac
+done < <(timeout 60 python3 "$IPOP_ROOT/test/e2e/control-socket.py" "$SOCK")
+
+kill -0 "$PID" 2>/dev/null
+tap $? "ipop-tincan is still running"
+grep -q "sent a bad frame" "$TMP/tincan.log"
+tap $? "tincan logged the bad frames"
+if ((FAILED)); then
+	echo "# tincan log:"
+	sed 's/^/#   /' "$TMP/tincan.log" | tail -n 20
+fi
+echo "1..$N"
+exit $((FAILED > 0))
