@@ -326,28 +326,9 @@ svpn_member_config()
 {
 	local name=$1 user=$2 pass=$3 d p
 	shift 3
+	config_common "$name" "$user" "$pass" || return 1
 	d=$(ctl_dir "$name")
-	mkdir -p "$d" && chmod 0700 "$d" || return 1
-	printf '%s\n' "$pass" >"$d/xmpp-password" && chmod 0600 "$d/xmpp-password"
-	cat >"$d/controller.yaml" <<-EOF
-		# ipop-controller configuration of $name ($user), generated for one test run
-		tincan:
-		  socket: $(tincan_sock "$name")
-		state_dir: $d/state
-		xmpp:
-		  jid: $user@$XMPP_DOMAIN
-		  password_file: xmpp-password
-		  server: $XMPP_IP
-		  port: $XMPP_PORT
-		  tls: off
-		ice:
-		  stun:
-		    - $STUN_IP:$TURN_PORT
-		  turn:
-		    - server: $TURN_IP:$TURN_PORT
-		      user: $TURN_USER
-		      password: $TURN_PASS
-		overlays:
+	cat >>"$d/controller.yaml" <<-EOF
 		  - name: social
 		    type: svpn
 		    tap: ipop0

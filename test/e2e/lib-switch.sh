@@ -249,32 +249,9 @@ dev_counter()
 switch_config()
 {
 	local name=$1 user=$2 pass=$3 group=$4 secret=${5:-} d
+	config_common "$name" "$user" "$pass" "$secret" || return 1
 	d=$(ctl_dir "$name")
-	mkdir -p "$d" && chmod 0700 "$d" || return 1
-	printf '%s\n' "$pass" >"$d/xmpp-password" && chmod 0600 "$d/xmpp-password"
-	if [[ -n $secret ]]; then
-		printf '%s' "$secret" >"$d/group-secret" &&
-			chmod 0600 "$d/group-secret"
-	fi
-	cat >"$d/controller.yaml" <<-EOF
-		# ipop-controller configuration of switch router $name, generated for one test run
-		tincan:
-		  socket: $(tincan_sock "$name")
-		state_dir: $d/state
-		xmpp:
-		  jid: $user@$XMPP_DOMAIN
-		  password_file: xmpp-password
-		  server: $XMPP_IP
-		  port: $XMPP_PORT
-		  tls: off
-		ice:
-		  stun:
-		    - $STUN_IP:$TURN_PORT
-		  turn:
-		    - server: $TURN_IP:$TURN_PORT
-		      user: $TURN_USER
-		      password: $TURN_PASS
-		overlays:
+	cat >>"$d/controller.yaml" <<-EOF
 		  - name: lan
 		    type: switch
 		    tap: ipop0

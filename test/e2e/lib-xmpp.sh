@@ -195,12 +195,13 @@ controller_snapshot()
 ctl_dir() { echo "$E2E_TMP/$1.ctl"; }
 ctl_log() { echo "$E2E_TMP/$1.ctl.log"; }
 
-# member_config NAME USER PASS VIP GROUP [SECRET_TEXT]: configuration of
-# member NAME (its tincan is NAME too) in $(ctl_dir NAME)/controller.yaml.
-# With SECRET_TEXT the overlay gets a secret_file holding it.
-member_config()
+# config_common NAME USER PASS [SECRET_TEXT]: start $(ctl_dir NAME)/controller.yaml
+# for NAME (its tincan is NAME too) logging in as USER: the password file
+# (and, with SECRET_TEXT, a group-secret file), tincan, state dir, XMPP and
+# ICE settings of this run, up to "overlays:".  Callers append the overlay.
+config_common()
 {
-	local name=$1 user=$2 pass=$3 vip=$4 group=$5 secret=${6:-} d
+	local name=$1 user=$2 pass=$3 secret=${4:-} d
 	d=$(ctl_dir "$name")
 	mkdir -p "$d" && chmod 0700 "$d" || return 1
 	printf '%s\n' "$pass" >"$d/xmpp-password" && chmod 0600 "$d/xmpp-password"
@@ -227,6 +228,18 @@ member_config()
 		      user: $TURN_USER
 		      password: $TURN_PASS
 		overlays:
+	EOF
+}
+
+# member_config NAME USER PASS VIP GROUP [SECRET_TEXT]: configuration of
+# member NAME (its tincan is NAME too) in $(ctl_dir NAME)/controller.yaml.
+# With SECRET_TEXT the overlay gets a secret_file holding it.
+member_config()
+{
+	local name=$1 user=$2 pass=$3 vip=$4 group=$5 secret=${6:-} d
+	config_common "$name" "$user" "$pass" "$secret" || return 1
+	d=$(ctl_dir "$name")
+	cat >>"$d/controller.yaml" <<-EOF
 		  - name: gvpn
 		    type: gvpn
 		    tap: ipop0
