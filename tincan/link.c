@@ -721,8 +721,11 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 
 	if (len + 1 + TC_DATA_OVERHEAD > TC_LINK_BATCH_SLOT)
 		return -EMSGSIZE;
+	/* Packets sit back to back (batch_size apart) and a batch is sent
+	 * before it passes TC_LINK_GSO_MAX, so this is enough (~74 KB, only
+	 * for links that carry traffic). */
 	if (!l->batch)
-		l->batch = g_malloc(TC_LINK_BATCH * TC_LINK_BATCH_SLOT);
+		l->batch = g_malloc(TC_LINK_GSO_MAX + TC_LINK_BATCH_SLOT);
 	if (l->batch_n &&
 	    (l->batch_last != l->batch_size || l->batch_n == TC_LINK_BATCH ||
 	     len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
@@ -731,9 +734,7 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 	now(&t);
 	l->pt[0] = TC_INNER_FRAME;
 	memcpy(l->pt + 1, frame, len);
-	slot = l->batch + (size_t)l->batch_n * TC_LINK_BATCH_SLOT;
-	if (l->batch_n)
-		slot = l->batch + (size_t)l->batch_n * l->batch_size;
+	slot = l->batch + (size_t)l->batch_n * l->batch_size;
 	n = tc_session_encrypt(l->session, &t, l->pt, len + 1, slot,
 			       TC_LINK_BATCH_SLOT);
 	if (n < 0)
