@@ -232,6 +232,11 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 	case TC_INNER_PROBE_REPLY:
 		handle_probe(l, pt[0], pt + 1, len - 1);
 		break;
+	case TC_INNER_CLOSE:
+		/* Authenticated: only the peer can say it.  The controller
+		 * learns at once instead of after TC_LINK_DEAD_MS. */
+		set_state(l, IPOP__LINK_STATE__FAILED, "peer closed the link");
+		break;
 	default:
 		l->dropped++; /* untrusted: unknown inner type */
 		break;
@@ -575,6 +580,22 @@ err:
 	return NULL;
 }
 
+/* A removed link tells its peer, so the peer does not wait for its
+ * liveness probe to notice. */
+static void say_close(struct tc_link *l)
+{
+	struct tc_time t;
+	int n;
+
+	if (!l->agent || !l->session || !l->pair_selected)
+		return;
+	now(&t);
+	l->pt[0] = TC_INNER_CLOSE;
+	n = tc_session_encrypt(l->session, &t, l->pt, 1, l->buf, sizeof(l->buf));
+	if (n > 0)
+		raw_send(l, l->buf, (size_t)n);
+}
+
 void tc_link_free(struct tc_link *l)
 {
 	if (!l)
@@ -583,6 +604,7 @@ void tc_link_free(struct tc_link *l)
 		g_source_remove(l->tick);
 	if (l->agent)
 		clear_fast_path(l);
+	say_close(l);
 	g_free(l->batch);
 	if (l->agent) {
 		if (l->stream)

@@ -38,6 +38,7 @@ enum tc_inner {
 	TC_INNER_FRAME = 0,	  /* an Ethernet frame follows */
 	TC_INNER_PROBE = 1,	  /* [seq u32][sent_us u64] */
 	TC_INNER_PROBE_REPLY = 2, /* echo of a probe */
+	TC_INNER_CLOSE = 3,	  /* the sender removed its end of the link */
 };
 
 struct tc_link;
@@ -56,8 +57,9 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 			    const char *peer_uid, const uint8_t peer_pub[32],
 			    const uint8_t *psk, const struct tc_link_ops *ops,
 			    void *owner);
-/* Closes the agent (TURN allocations released), wipes keys, frees; emits
- * nothing.  NULL is a no-op. */
+/* Tells the peer (when the link can still send), closes the agent (TURN
+ * allocations released), wipes keys, frees; emits nothing.  NULL is a
+ * no-op. */
 void tc_link_free(struct tc_link *l);
 /* Sets the peer's ICE credentials and candidates (untrusted: from the
  * controller, relaying the peer).  0, -EINVAL (none parsed), -EALREADY if

@@ -278,6 +278,34 @@ START_TEST(test_link_batches)
 }
 END_TEST
 
+static bool b_failed(struct side *a, struct side *b)
+{
+	(void)a;
+	return b->state == IPOP__LINK_STATE__FAILED;
+}
+
+/* A removed link tells its peer: b learns well before its liveness probe
+ * (TC_LINK_DEAD_MS) would. */
+START_TEST(test_link_close_reaches_peer)
+{
+	struct side a, b;
+	gint64 t0;
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	t0 = g_get_monotonic_time();
+	tc_link_free(a.link);
+	a.link = NULL;
+	ck_assert(run_until(b_failed, &a, &b, TC_LINK_DEAD_MS / 2));
+	ck_assert_int_lt(g_get_monotonic_time() - t0,
+			 (gint64)TC_LINK_DEAD_MS / 2 * 1000);
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
 Suite *suite_link(void)
 {
 	Suite *s = suite_create("link");
@@ -289,6 +317,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_link_rejects_bad_remote);
 	tcase_add_test(tc, test_link_free_while_gathering);
 	tcase_add_test(tc, test_link_batches);
+	tcase_add_test(tc, test_link_close_reaches_peer);
 	suite_add_tcase(s, tc);
 	return s;
 }
