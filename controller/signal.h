@@ -14,7 +14,8 @@
  *              base64 of a packed ipop.IceCredentials); `seen` is the ufrag
  *              of the recipient's link that the sender's link is bound to,
  *              so candidates meant for an older link can be told apart
- *   bye        uid, overlay              the sender leaves the overlay
+ *   bye        uid, overlay              the sender's controller stops; peers keep
+ *              a working link until it fails (the node may live on)
  */
 #ifndef CTL_SIGNAL_H
 #define CTL_SIGNAL_H
