@@ -407,3 +407,21 @@ int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
 	}
 	return rc < 0 ? rc : IPOP_PUMP_MORE;
 }
+
+const char *ipop_link_state_name(Ipop__LinkState s)
+{
+	switch (s) {
+	case IPOP__LINK_STATE__GATHERING:
+		return "gathering";
+	case IPOP__LINK_STATE__CONNECTING:
+		return "connecting";
+	case IPOP__LINK_STATE__CONNECTED:
+		return "connected";
+	case IPOP__LINK_STATE__FAILED:
+		return "failed";
+	case IPOP__LINK_STATE__CLOSED:
+		return "closed";
+	default:
+		return "unknown";
+	}
+}

@@ -62,6 +62,9 @@ int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
 		    bool (*fn)(void *ctx, const Ipop__Envelope *env),
 		    void *ctx);
 
+/* The lower-case name of a link state ("connected"), "unknown" if none. */
+const char *ipop_link_state_name(Ipop__LinkState s);
+
 /* Non-blocking output queue of a stream socket: writes as much of out as
  * the socket takes and removes it from out.  0 when out is empty, -EAGAIN
  * when some is left (watch for G_IO_OUT), -EPIPE when the peer closed, or

@@ -21,6 +21,7 @@
 #include <agent.h>
 #include <sodium.h>
 
+#include "proto/frame.h"
 #include "proto/pbutil.h"
 #include "tincan/link.h"
 #include "tincan/session.h"
@@ -78,24 +79,6 @@ static void now(struct tc_time *t)
 	t->wall_ns = (uint64_t)g_get_real_time() * 1000;
 }
 
-static const char *state_name(Ipop__LinkState st)
-{
-	switch (st) {
-	case IPOP__LINK_STATE__GATHERING:
-		return "gathering";
-	case IPOP__LINK_STATE__CONNECTING:
-		return "connecting";
-	case IPOP__LINK_STATE__CONNECTED:
-		return "connected";
-	case IPOP__LINK_STATE__FAILED:
-		return "failed";
-	case IPOP__LINK_STATE__CLOSED:
-		return "closed";
-	default:
-		return "unknown";
-	}
-}
-
 static void fill_pair(const struct tc_link *l, Ipop__CandidatePair *p)
 {
 	p->local_type = ipop_cstr(l->pair_ltype);
@@ -113,7 +96,7 @@ static void set_state(struct tc_link *l, Ipop__LinkState st, const char *why)
 	if (l->state == st)
 		return;
 	g_message("link %s/%.12s: %s -> %s (%s)", l->overlay, l->peer_uid,
-		  state_name(l->state), state_name(st), why);
+		  ipop_link_state_name(l->state), ipop_link_state_name(st), why);
 	l->state = st;
 	lse.overlay = l->overlay;
 	lse.peer_uid = l->peer_uid;

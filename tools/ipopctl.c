@@ -235,24 +235,6 @@ static char *cidr_str(const char *addr, uint32_t prefix)
 	return g_strdup_printf("%s/%" PRIu32, addr, prefix);
 }
 
-static const char *state_name(Ipop__LinkState s)
-{
-	switch (s) {
-	case IPOP__LINK_STATE__GATHERING:
-		return "gathering";
-	case IPOP__LINK_STATE__CONNECTING:
-		return "connecting";
-	case IPOP__LINK_STATE__CONNECTED:
-		return "connected";
-	case IPOP__LINK_STATE__FAILED:
-		return "failed";
-	case IPOP__LINK_STATE__CLOSED:
-		return "closed";
-	default:
-		return "unknown";
-	}
-}
-
 static const char *mode_name(Ipop__OverlayMode m)
 {
 	switch (m) {
@@ -957,7 +939,7 @@ static void json_link(struct json *j, const Ipop__LinkInfo *l,
 	json_open(j, NULL, '{');
 	json_str(j, "overlay", l->overlay[0] ? l->overlay : overlay);
 	json_str(j, "peer_uid", l->peer_uid);
-	json_str(j, "state", state_name(l->state));
+	json_str(j, "state", ipop_link_state_name(l->state));
 	json_bool(j, "controlling", l->controlling);
 	if (has_pair(p)) {
 		json_open(j, "pair", '{');
@@ -1122,7 +1104,7 @@ static void link_cells(struct table *t, const Ipop__LinkInfo *l)
 	fmt_rtt(rtt, sizeof(rtt), l->rtt_us);
 	fmt_ago(ago, sizeof(ago), l->last_handshake_unix_ms);
 	table_cellf(t, "%.12s", l->peer_uid[0] ? l->peer_uid : "-");
-	table_cellf(t, "%s", state_name(l->state));
+	table_cellf(t, "%s", ipop_link_state_name(l->state));
 	if (has_pair(p)) {
 		table_cellf(t, "%s->%s", p->local_type[0] ? p->local_type : "?",
 			    p->remote_type[0] ? p->remote_type : "?");
@@ -2063,7 +2045,7 @@ static void print_connected(const struct link_wait *w)
 	json_open(&j, NULL, '{');
 	json_str(&j, "overlay", w->overlay);
 	json_str(&j, "peer_uid", w->peer);
-	json_str(&j, "state", state_name(w->state));
+	json_str(&j, "state", ipop_link_state_name(w->state));
 	json_str(&j, "pair", w->pair);
 	json_close(&j, '}');
 	json_emit(&j);
@@ -2154,7 +2136,7 @@ static bool json_event_body(struct json *j, const Ipop__Event *ev)
 		json_str(j, "event", "link_state");
 		json_str(j, "overlay", ls->overlay);
 		json_str(j, "peer_uid", ls->peer_uid);
-		json_str(j, "state", state_name(ls->state));
+		json_str(j, "state", ipop_link_state_name(ls->state));
 		json_pair_fields(j, ls->pair);
 		json_str(j, "reason", ls->reason);
 		return true;
