@@ -64,7 +64,7 @@ struct tc_link {
 	GSocket *fast_sock;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
-	uint8_t *batch;		/* TC_LINK_BATCH packets of batch_size bytes */
+	uint8_t *batch;		/* up to TC_LINK_BATCH packets, batch_size apart */
 	unsigned batch_n;
 	size_t batch_size, batch_last;
 
