@@ -66,7 +66,7 @@ struct tc_link {
 	socklen_t fast_len;
 	uint8_t *batch;		/* up to TC_LINK_BATCH packets, batch_size apart */
 	unsigned batch_n;
-	size_t batch_size, batch_last;
+	size_t batch_size;	/* every packet of a batch has this size */
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
@@ -127,19 +127,26 @@ static int raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 }
 
 /* Encrypts an inner message (type + body) and sends it. */
-static int send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
-		      size_t len)
+/* Encrypts an inner message (type + body) into out: its length or -errno. */
+static int seal(struct tc_link *l, uint8_t type, const uint8_t *body,
+		size_t len, uint8_t *out, size_t cap)
 {
 	struct tc_time t;
-	int n;
 
 	if (len + 1 > TC_LINK_MAX_PACKET)
 		return -EMSGSIZE;
 	now(&t);
 	l->pt[0] = type;
-	memcpy(l->pt + 1, body, len);
-	n = tc_session_encrypt(l->session, &t, l->pt, len + 1, l->buf,
-			       sizeof(l->buf));
+	if (len)
+		memcpy(l->pt + 1, body, len);
+	return tc_session_encrypt(l->session, &t, l->pt, len + 1, out, cap);
+}
+
+static int send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
+		      size_t len)
+{
+	int n = seal(l, type, body, len, l->buf, sizeof(l->buf));
+
 	if (n < 0)
 		return n;
 	return raw_send(l, l->buf, (size_t)n);
@@ -567,16 +574,8 @@ err:
  * liveness probe to notice. */
 static void say_close(struct tc_link *l)
 {
-	struct tc_time t;
-	int n;
-
-	if (!l->agent || !l->session || !l->pair_selected)
-		return;
-	now(&t);
-	l->pt[0] = TC_INNER_CLOSE;
-	n = tc_session_encrypt(l->session, &t, l->pt, 1, l->buf, sizeof(l->buf));
-	if (n > 0)
-		raw_send(l, l->buf, (size_t)n);
+	if (l->agent && l->session && l->pair_selected)
+		send_inner(l, TC_INNER_CLOSE, NULL, 0);
 }
 
 void tc_link_free(struct tc_link *l)
@@ -658,10 +657,10 @@ int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
 }
 
 /* One sendmsg for the whole batch: the kernel cuts it into datagrams of
- * batch_size bytes (the last may be shorter). */
+ * batch_size bytes. */
 static int send_gso(struct tc_link *l)
 {
-	size_t total = l->batch_size * (l->batch_n - 1) + l->batch_last;
+	size_t total = l->batch_size * l->batch_n;
 	struct iovec iov = { l->batch, total };
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -710,8 +709,7 @@ void tc_link_flush(struct tc_link *l)
 		}
 		for (i = 0; i < l->batch_n; i++)
 			raw_send(l, l->batch + i * l->batch_size,
-				 i + 1 < l->batch_n ? l->batch_size
-						    : l->batch_last);
+				 l->batch_size);
 	}
 	l->batch_n = 0;
 }
@@ -720,7 +718,6 @@ void tc_link_flush(struct tc_link *l)
  * batch's starts a new batch (UDP GSO needs equal segments). */
 static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 {
-	struct tc_time t;
 	uint8_t *slot;
 	int n;
 
@@ -732,21 +729,15 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 	if (!l->batch)
 		l->batch = g_malloc(TC_LINK_GSO_MAX + TC_LINK_BATCH_SLOT);
 	if (l->batch_n &&
-	    (l->batch_last != l->batch_size || l->batch_n == TC_LINK_BATCH ||
+	    (l->batch_n == TC_LINK_BATCH ||
 	     len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
 	     (l->batch_n + 1) * l->batch_size > TC_LINK_GSO_MAX))
 		tc_link_flush(l);
-	now(&t);
-	l->pt[0] = TC_INNER_FRAME;
-	memcpy(l->pt + 1, frame, len);
 	slot = l->batch + (size_t)l->batch_n * l->batch_size;
-	n = tc_session_encrypt(l->session, &t, l->pt, len + 1, slot,
-			       TC_LINK_BATCH_SLOT);
+	n = seal(l, TC_INNER_FRAME, frame, len, slot, TC_LINK_BATCH_SLOT);
 	if (n < 0)
 		return n;
-	if (!l->batch_n)
-		l->batch_size = (size_t)n;
-	l->batch_last = (size_t)n;
+	l->batch_size = (size_t)n;
 	l->batch_n++;
 	return 0;
 }
