@@ -454,9 +454,11 @@ void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid, enum ctl_sub sub)
 {
 	GHashTableIter it;
 	gpointer jid, m;
-	GPtrArray *gone = g_ptr_array_new();
+	GPtrArray *gone;
 	guint i;
 
+	if (is_svpn(g) && g->io.my_jid && !strcmp(bare_jid, g->io.my_jid))
+		return; /* never unfriend ourselves */
 	if (sub == CTL_SUB_BOTH) {
 		/* A new friend: greet its devices that are already online. */
 		g_hash_table_iter_init(&it, g->available);
@@ -466,15 +468,9 @@ void ctl_gvpn_roster(struct ctl_gvpn *g, const char *bare_jid, enum ctl_sub sub)
 			    !g_hash_table_contains(g->by_jid, jid))
 				advertise(g, jid, false);
 		}
-		g_ptr_array_free(gone, TRUE);
 		return;
 	}
-	if (is_svpn(g) && g->io.my_jid && !strcmp(bare_jid, g->io.my_jid))
-		sub = CTL_SUB_BOTH; /* never unfriend ourselves */
-	if (sub == CTL_SUB_BOTH) {
-		g_ptr_array_free(gone, TRUE);
-		return;
-	}
+	gone = g_ptr_array_new();
 	g_hash_table_iter_init(&it, g->by_jid);
 	while (g_hash_table_iter_next(&it, &jid, &m)) {
 		g_autofree char *bare = bare_of(jid);
