@@ -159,6 +159,36 @@ static struct ctl_gvpn *new_policy(struct rec *r)
 	return ctl_gvpn_new(&cfg, MY_UID, key, &io);
 }
 
+/* A policy whose overlay tincan has just created. */
+static struct ctl_gvpn *ready_policy(struct rec *r)
+{
+	Ipop__Response ok = IPOP__RESPONSE__INIT;
+	struct ctl_gvpn *g = new_policy(r);
+
+	ctl_gvpn_adopt(g, NULL);
+	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
+	return g;
+}
+
+static void finish(struct rec *r, struct ctl_gvpn *g)
+{
+	g_ptr_array_free(r->log, TRUE);
+	ctl_gvpn_free(g);
+}
+
+/* A link signal from the member adv to this node, bound to `seen`. */
+static void make_link(struct ctl_sig *link, const struct ctl_sig *adv,
+		      const char *seen)
+{
+	memset(link, 0, sizeof(*link));
+	link->kind = CTL_SIG_LINK;
+	g_strlcpy(link->uid, adv->uid, sizeof(link->uid));
+	g_strlcpy(link->to, MY_UID, sizeof(link->to));
+	g_strlcpy(link->overlay, adv->overlay, sizeof(link->overlay));
+	g_strlcpy(link->seen, seen, sizeof(link->seen));
+	link->cands = (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+}
+
 /* Overlay creation, advertisement both ways, link and candidates. */
 START_TEST(test_member_lifecycle)
 {
@@ -197,8 +227,7 @@ START_TEST(test_member_lifecycle)
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 	ck_assert(logged(&r, line));
 	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
@@ -221,13 +250,10 @@ static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
 START_TEST(test_offline_keeps_working_link)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
-	Ipop__Response ok = IPOP__RESPONSE__INIT;
+	struct ctl_gvpn *g = ready_policy(&r);
 	struct ctl_sig adv, bye = { .kind = CTL_SIG_BYE };
 	char line[160];
 
-	ctl_gvpn_adopt(g, NULL);
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
 	make_adv(&adv, "10.10.0.2", false, NULL);
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
 	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
@@ -262,21 +288,17 @@ START_TEST(test_offline_keeps_working_link)
 	ctl_gvpn_signal(g, "bob@x/dev", &bye);
 	ck_assert(logged(&r, line));
 	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
 START_TEST(test_unfriend_and_strangers)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
-	Ipop__Response ok = IPOP__RESPONSE__INIT;
+	struct ctl_gvpn *g = ready_policy(&r);
 	struct ctl_sig adv;
 	char line[160];
 
-	ctl_gvpn_adopt(g, NULL);
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
 	/* A stranger (no mutual subscription) gets nothing. */
 	r.sub = CTL_SUB_FROM;
 	ctl_gvpn_presence(g, "eve@x/dev", true);
@@ -297,8 +319,7 @@ START_TEST(test_unfriend_and_strangers)
 	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 	ck_assert(logged(&r, line));
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
@@ -324,8 +345,7 @@ START_TEST(test_adopt_keeps_links)
 	ck_assert(!logged(&r, line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
 	ck_assert(logged(&r, line));
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
@@ -334,23 +354,18 @@ END_TEST
 START_TEST(test_relink_on_new_credentials)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
+	struct ctl_gvpn *g = ready_policy(&r);
 	Ipop__Response ok = IPOP__RESPONSE__INIT, exists = IPOP__RESPONSE__INIT;
-	struct ctl_sig adv, link = { .kind = CTL_SIG_LINK };
+	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
 	exists.status = IPOP__STATUS__EXISTS;
-	ctl_gvpn_adopt(g, NULL);
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
 	make_adv(&adv, "10.10.0.2", false, NULL);
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_gvpn_tincan_reply(g, tag, &ok);
 
-	g_strlcpy(link.uid, adv.uid, sizeof(link.uid));
-	g_strlcpy(link.to, MY_UID, sizeof(link.to));
-	g_strlcpy(link.overlay, "theirs", sizeof(link.overlay));
-	link.cands = (char *)(uintptr_t)"CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+	make_link(&link, &adv, "");
 	ctl_gvpn_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
 	ck_assert(logged(&r, line));
@@ -368,8 +383,7 @@ START_TEST(test_relink_on_new_credentials)
 	ctl_gvpn_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
 	ck_assert(logged(&r, line));
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
@@ -378,14 +392,12 @@ END_TEST
 START_TEST(test_stale_candidates_ignored)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
+	struct ctl_gvpn *g = ready_policy(&r);
 	Ipop__Response ok = IPOP__RESPONSE__INIT, local = IPOP__RESPONSE__INIT;
 	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
-	struct ctl_sig adv, link = {.kind = CTL_SIG_LINK};
+	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
-	ctl_gvpn_adopt(g, NULL);
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
 	make_adv(&adv, "10.10.0.2", false, NULL);
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
@@ -399,11 +411,7 @@ START_TEST(test_stale_candidates_ignored)
 	ctl_gvpn_tincan_reply(g, tag, &local);
 	ck_assert(logged(&r, "sig bob@x/dev 2 0"));
 
-	g_strlcpy(link.uid, adv.uid, sizeof(link.uid));
-	g_strlcpy(link.to, MY_UID, sizeof(link.to));
-	g_strlcpy(link.overlay, "theirs", sizeof(link.overlay));
-	link.cands = (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
-	g_strlcpy(link.seen, "old1", sizeof(link.seen));
+	make_link(&link, &adv, "old1");
 	g_ptr_array_set_size(r.log, 0);
 	ctl_gvpn_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
@@ -416,8 +424,7 @@ START_TEST(test_stale_candidates_ignored)
 	ctl_gvpn_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
 	ck_assert(logged(&r, line));
-	g_ptr_array_free(r.log, TRUE);
-	ctl_gvpn_free(g);
+	finish(&r, g);
 }
 END_TEST
 
