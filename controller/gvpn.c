@@ -665,8 +665,8 @@ static void after_add(struct ctl_gvpn *g, struct member *m,
 		remove_link(g, m->uid, "relink");
 		return;
 	}
-	g_message("overlay %s: candidates of %s refused: %s", g->cfg->name, m->jid,
-		  resp->message);
+	g_message("overlay %s: candidates of %s refused: %s", g->cfg->name,
+		  m->jid, resp->message);
 }
 
 void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
@@ -700,7 +700,8 @@ void ctl_gvpn_tincan_reply(struct ctl_gvpn *g, const char *tag,
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ensure_link(g, m);
 	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
-		g_message("overlay %s: %s: %s", g->cfg->name, tag, resp->message);
+		g_message("overlay %s: %s: %s", g->cfg->name, tag,
+			  resp->message);
 	}
 }
 

@@ -14,8 +14,8 @@
  *              base64 of a packed ipop.IceCredentials); `seen` is the ufrag
  *              of the recipient's link that the sender's link is bound to,
  *              so candidates meant for an older link can be told apart
- *   bye        uid, overlay              the sender's controller stops; peers keep
- *              a working link until it fails (the node may live on)
+ *   bye        uid, overlay              the sender's controller stops; peers
+ * keep a working link until it fails (the node may live on)
  */
 #ifndef CTL_SIGNAL_H
 #define CTL_SIGNAL_H
@@ -48,10 +48,10 @@ struct ctl_sig {
 	char ipv6[46];	/* advertise: optional, "" if absent */
 	bool has_proof;
 	uint8_t proof[CTL_SIG_PROOF_LEN];
-	bool ack;    /* advertise answering an advertise */
-	char to[41]; /* link: recipient uid */
-	char *cands; /* link: blob, g_malloc'd */
-	char seen[CTL_SIG_MAX_UFRAG];	/* link: optional, "" if absent */
+	bool ack;		      /* advertise answering an advertise */
+	char to[41];		      /* link: recipient uid */
+	char *cands;		      /* link: blob, g_malloc'd */
+	char seen[CTL_SIG_MAX_UFRAG]; /* link: optional, "" if absent */
 };
 
 /* Decodes attrs (untrusted: from any XMPP contact) into out.  0, or

@@ -385,8 +385,7 @@ int ipop_frame_flush(int fd, GByteArray *out)
 }
 
 int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
-		    bool (*fn)(void *ctx, const Ipop__Envelope *env),
-		    void *ctx)
+		    bool (*fn)(void *ctx, const Ipop__Envelope *env), void *ctx)
 {
 	uint8_t buf[16384];
 	Ipop__Envelope *env;
@@ -394,7 +393,8 @@ int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
 	int rc;
 
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return IPOP_PUMP_MORE;
 	if (n <= 0)
 		return n < 0 ? -errno : 0;

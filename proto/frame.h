@@ -49,8 +49,8 @@ int ipop_envelope_decode(const uint8_t *body, size_t len, Ipop__Envelope **out);
 uint8_t *ipop_frame_encode(Ipop__Envelope *env, size_t *len);
 
 enum {
-	IPOP_PUMP_MORE = 1,	/* keep watching the socket */
-	IPOP_PUMP_STOPPED = 2,	/* the handler said stop */
+	IPOP_PUMP_MORE = 1,    /* keep watching the socket */
+	IPOP_PUMP_STOPPED = 2, /* the handler said stop */
 };
 
 /* Reads once from the non-blocking stream fd (untrusted bytes), feeds r and

@@ -64,9 +64,9 @@ struct tc_link {
 	GSocket *fast_sock;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
-	uint8_t *batch;		/* up to TC_LINK_BATCH packets, batch_size apart */
+	uint8_t *batch; /* up to TC_LINK_BATCH packets, batch_size apart */
 	unsigned batch_n;
-	size_t batch_size;	/* every packet of a batch has this size */
+	size_t batch_size; /* every packet of a batch has this size */
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
@@ -96,7 +96,8 @@ static void set_state(struct tc_link *l, Ipop__LinkState st, const char *why)
 	if (l->state == st)
 		return;
 	g_message("link %s/%.12s: %s -> %s (%s)", l->overlay, l->peer_uid,
-		  ipop_link_state_name(l->state), ipop_link_state_name(st), why);
+		  ipop_link_state_name(l->state), ipop_link_state_name(st),
+		  why);
 	l->state = st;
 	lse.overlay = l->overlay;
 	lse.peer_uid = l->peer_uid;
@@ -368,8 +369,8 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 	nice_address_copy_to_sockaddr(&rc->addr,
 				      (struct sockaddr *)&l->fast_addr);
 	l->fast_len = nice_address_ip_version(&rc->addr) == 6
-			      ? sizeof(struct sockaddr_in6)
-			      : sizeof(struct sockaddr_in);
+			  ? sizeof(struct sockaddr_in6)
+			  : sizeof(struct sockaddr_in);
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
@@ -661,16 +662,16 @@ int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
 static int send_gso(struct tc_link *l)
 {
 	size_t total = l->batch_size * l->batch_n;
-	struct iovec iov = { l->batch, total };
+	struct iovec iov = {l->batch, total};
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = {
-		.msg_name = &l->fast_addr,
-		.msg_namelen = l->fast_len,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
+	    .msg_name = &l->fast_addr,
+	    .msg_namelen = l->fast_len,
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
 	};
 	struct cmsghdr *cm;
 	uint16_t gso = (uint16_t)l->batch_size;
@@ -728,10 +729,9 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
 	 * for links that carry traffic). */
 	if (!l->batch)
 		l->batch = g_malloc(TC_LINK_GSO_MAX + TC_LINK_BATCH_SLOT);
-	if (l->batch_n &&
-	    (l->batch_n == TC_LINK_BATCH ||
-	     len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
-	     (l->batch_n + 1) * l->batch_size > TC_LINK_GSO_MAX))
+	if (l->batch_n && (l->batch_n == TC_LINK_BATCH ||
+			   len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
+			   (l->batch_n + 1) * l->batch_size > TC_LINK_GSO_MAX))
 		tc_link_flush(l);
 	slot = l->batch + (size_t)l->batch_n * l->batch_size;
 	n = seal(l, TC_INNER_FRAME, frame, len, slot, TC_LINK_BATCH_SLOT);

@@ -28,9 +28,9 @@ enum {
 	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
 	TC_LINK_MAX_PACKET = 65536,
-	TC_LINK_BATCH = 40,		/* packets per UDP GSO send */
-	TC_LINK_BATCH_SLOT = 9100,	/* a jumbo frame + inner type + overhead */
-	TC_LINK_GSO_MAX = 65000,	/* bytes in one UDP GSO send */
+	TC_LINK_BATCH = 40,	   /* packets per UDP GSO send */
+	TC_LINK_BATCH_SLOT = 9100, /* a jumbo frame + inner type + overhead */
+	TC_LINK_GSO_MAX = 65000,   /* bytes in one UDP GSO send */
 };
 
 /* Inner payload types, first byte of every decrypted DATA packet. */
