@@ -58,15 +58,23 @@ struct tc_link {
 	uint32_t rtt_us;
 
 	/* Fast path: a selected pair whose local side is a plain UDP socket
-	 * (not a TURN relay) is sent on directly, a batch of equal-sized
-	 * packets per sendmsg with UDP segmentation offload.  libnice keeps
-	 * the socket, gathering, checks, consent and TURN. */
+	 * (not a TURN relay) is sent on directly: the packets of a batch sit
+	 * back to back in runs of equal size (the last of a run may be
+	 * shorter), one UDP segmentation offload message per run, all runs
+	 * in one sendmmsg.  libnice keeps the socket, gathering, checks,
+	 * consent and TURN. */
 	GSocket *fast_sock;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
-	uint8_t *batch; /* up to TC_LINK_BATCH packets, batch_size apart */
-	unsigned batch_n;
-	size_t batch_size; /* every packet of a batch has this size */
+	uint8_t *batch; /* TC_LINK_BATCH_BYTES, allocated on first use */
+	size_t batch_used;
+	struct tc_link_run {
+		size_t off, bytes; /* where in batch, and how much */
+		uint16_t seg;	   /* size of each packet but the last */
+		uint16_t n;
+		bool closed; /* ended by a shorter packet */
+	} runs[TC_LINK_RUNS];
+	unsigned n_runs;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
@@ -127,26 +135,30 @@ static int raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Encrypts an inner message (type + body) and sends it. */
-/* Encrypts an inner message (type + body) into out: its length or -errno. */
-static int seal(struct tc_link *l, uint8_t type, const uint8_t *body,
-		size_t len, uint8_t *out, size_t cap)
+/* Encrypts an inner message (type, pre_len header bytes, body) into out:
+ * its length or -errno. */
+static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
+		size_t pre_len, const uint8_t *body, size_t len, uint8_t *out,
+		size_t cap)
 {
 	struct tc_time t;
 
-	if (len + 1 > TC_LINK_MAX_PACKET)
+	if (1 + pre_len + len > TC_LINK_MAX_PACKET)
 		return -EMSGSIZE;
 	now(&t);
 	l->pt[0] = type;
+	if (pre_len)
+		memcpy(l->pt + 1, pre, pre_len);
 	if (len)
-		memcpy(l->pt + 1, body, len);
-	return tc_session_encrypt(l->session, &t, l->pt, len + 1, out, cap);
+		memcpy(l->pt + 1 + pre_len, body, len);
+	return tc_session_encrypt(l->session, &t, l->pt, 1 + pre_len + len, out,
+				  cap);
 }
 
 static int send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
 		      size_t len)
 {
-	int n = seal(l, type, body, len, l->buf, sizeof(l->buf));
+	int n = seal(l, type, NULL, 0, body, len, l->buf, sizeof(l->buf));
 
 	if (n < 0)
 		return n;
@@ -208,16 +220,47 @@ static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
 		l->rtt_us = (uint32_t)(now_us - sent_us);
 }
 
+static void deliver(struct tc_link *l, uint8_t *frame, size_t len,
+		    const struct tc_csum *cs)
+{
+	l->rx_packets++;
+	l->rx_bytes += len;
+	if (l->ops->on_frame)
+		l->ops->on_frame(l->owner, l, frame, len, cs);
+}
+
+/* untrusted: from peer (authenticated, but the checksum description is
+ * the peer's word: it must lie inside the frame). */
+static void handle_partial(struct tc_link *l, uint8_t *body, size_t len)
+{
+	struct tc_csum cs;
+
+	if (len < TC_INNER_PARTIAL_LEN) {
+		l->dropped++;
+		return;
+	}
+	cs.start = (uint16_t)(body[0] << 8 | body[1]);
+	cs.offset = (uint16_t)(body[2] << 8 | body[3]);
+	len -= TC_INNER_PARTIAL_LEN;
+	if (!tc_csum_valid(&cs, len)) {
+		l->dropped++;
+		return;
+	}
+	deliver(l, body + TC_INNER_PARTIAL_LEN, len, &cs);
+}
+
 static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 {
+	static const struct tc_csum complete;
+
 	if (len == 0)
 		return; /* keepalive: confirms the keypair */
 	switch (pt[0]) {
 	case TC_INNER_FRAME:
-		l->rx_packets++;
-		l->rx_bytes += len - 1;
-		if (l->ops->on_frame)
-			l->ops->on_frame(l->owner, l, pt + 1, len - 1);
+		deliver(l, pt + 1, len - 1, &complete);
+		break;
+	case TC_INNER_FRAME_PARTIAL:
+		handle_partial(l, pt + 1, len - 1);
 		break;
 	case TC_INNER_PROBE:
 	case TC_INNER_PROBE_REPLY:
@@ -355,6 +398,22 @@ static void clear_fast_path(struct tc_link *l)
 	l->fast_sock = NULL;
 }
 
+/* The default socket buffers (~200 KB) overflow under a burst of UDP GSO
+ * sends from the peer faster than one main loop pass drains them; root may
+ * go past net.core.rmem_max (SO_RCVBUFFORCE), others get what it allows. */
+static void grow_buffers(struct tc_link *l, int fd)
+{
+	int size = TC_LINK_SOCKBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)))
+		g_message("link %s/%.12s: cannot grow the receive buffer: %s",
+			  l->overlay, l->peer_uid, g_strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+				 sizeof(size));
+}
+
 static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 			  const NiceCandidate *rc)
 {
@@ -365,6 +424,7 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 	l->fast_sock = nice_agent_get_selected_socket(l->agent, l->stream, 1);
 	if (!l->fast_sock)
 		return;
+	grow_buffers(l, g_socket_get_fd(l->fast_sock));
 	memset(&l->fast_addr, 0, sizeof(l->fast_addr));
 	nice_address_copy_to_sockaddr(&rc->addr,
 				      (struct sockaddr *)&l->fast_addr);
@@ -657,94 +717,156 @@ int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote)
 	return added > 0 ? 0 : -EINVAL;
 }
 
-/* One sendmsg for the whole batch: the kernel cuts it into datagrams of
- * batch_size bytes. */
-static int send_gso(struct tc_link *l)
+/* One message per run; the kernel cuts a run into datagrams of seg bytes
+ * (UDP_SEGMENT).  ctl holds each run's control message. */
+static void run_msg(struct tc_link *l, const struct tc_link_run *r,
+		    struct mmsghdr *m, struct iovec *iov, char *ctl)
 {
-	size_t total = l->batch_size * l->batch_n;
-	struct iovec iov = {l->batch, total};
+	struct cmsghdr *cm;
+
+	iov->iov_base = l->batch + r->off;
+	iov->iov_len = r->bytes;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &l->fast_addr;
+	m->msg_hdr.msg_namelen = l->fast_len;
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+	if (r->n < 2)
+		return;
+	m->msg_hdr.msg_control = ctl;
+	m->msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+	cm = CMSG_FIRSTHDR(&m->msg_hdr);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(cm), &r->seg, sizeof(r->seg));
+}
+
+/* Sends the runs from the first; returns how many left, errno set when
+ * some did not. */
+static unsigned send_runs(struct tc_link *l)
+{
+	struct mmsghdr m[TC_LINK_RUNS];
+	struct iovec iov[TC_LINK_RUNS];
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = {
-	    .msg_name = &l->fast_addr,
-	    .msg_namelen = l->fast_len,
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	};
-	struct cmsghdr *cm;
-	uint16_t gso = (uint16_t)l->batch_size;
+	} ctl[TC_LINK_RUNS];
 	int fd = g_socket_get_fd(l->fast_sock);
+	unsigned i, done = 0;
+	int n;
 
-	if (l->batch_n > 1) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(gso));
-		memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+	for (i = 0; i < l->n_runs; i++)
+		run_msg(l, &l->runs[i], &m[i], &iov[i], ctl[i].buf);
+	while (done < l->n_runs) {
+		n = sendmmsg(fd, m + done, l->n_runs - done, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		done += (unsigned)n;
 	}
-	return sendmsg(fd, &mh, MSG_DONTWAIT) == (ssize_t)total ? 0 : -errno;
+	return done;
 }
 
 void tc_link_flush(struct tc_link *l)
 {
-	unsigned i;
-	int r = 0;
+	const struct tc_link_run *r;
+	unsigned i, sent = 0;
+	size_t off;
+	int err = 0;
 
-	if (!l->batch_n)
+	if (!l->n_runs)
 		return;
-	if (!l->fast_sock || (r = send_gso(l)) < 0) {
-		/* No fast path, or the kernel refused the batch: one datagram
-		 * at a time through libnice.  A refusal that is not a full
-		 * buffer (no UDP GSO, a datagram over the path MTU) turns the
-		 * fast path off for this pair. */
-		if (l->fast_sock && r != -EAGAIN && r != -ENOBUFS) {
-			g_message("link %s/%.12s: UDP segmentation refused "
-				  "(%s); sending one datagram at a time",
-				  l->overlay, l->peer_uid, g_strerror(-r));
-			g_object_unref(l->fast_sock);
-			l->fast_sock = NULL;
-		}
-		for (i = 0; i < l->batch_n; i++)
-			raw_send(l, l->batch + i * l->batch_size,
-				 l->batch_size);
+	if (l->fast_sock) {
+		sent = send_runs(l);
+		err = errno;
 	}
-	l->batch_n = 0;
+	/* No fast path, or the kernel refused a run: one datagram at a time
+	 * through libnice.  A refusal that is not a full buffer (no UDP GSO,
+	 * a datagram over the path MTU) turns the fast path off. */
+	if (l->fast_sock && sent < l->n_runs && err != EAGAIN &&
+	    err != ENOBUFS) {
+		g_message("link %s/%.12s: UDP segmentation refused (%s); "
+			  "sending one datagram at a time",
+			  l->overlay, l->peer_uid, g_strerror(err));
+		g_object_unref(l->fast_sock);
+		l->fast_sock = NULL;
+	}
+	for (i = sent; i < l->n_runs; i++) {
+		r = &l->runs[i];
+		for (off = 0; off < r->bytes; off += r->seg)
+			raw_send(l, l->batch + r->off + off,
+				 MIN((size_t)r->seg, r->bytes - off));
+	}
+	l->n_runs = 0;
+	l->batch_used = 0;
 }
 
-/* Encrypts a frame into the batch; a packet of another size than the
- * batch's starts a new batch (UDP GSO needs equal segments). */
-static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len)
+/* The run a packet of n bytes joins, or a new one (flushing first when the
+ * batch is full). */
+static struct tc_link_run *run_for(struct tc_link *l, size_t n)
 {
-	uint8_t *slot;
+	struct tc_link_run *r = l->n_runs ? &l->runs[l->n_runs - 1] : NULL;
+
+	if (l->batch_used + n > TC_LINK_BATCH_BYTES) {
+		tc_link_flush(l);
+		r = NULL;
+	}
+	if (r && !r->closed && n <= r->seg && r->n < TC_LINK_BATCH &&
+	    r->bytes + n <= TC_LINK_GSO_MAX) {
+		r->closed = n < r->seg;
+		return r;
+	}
+	if (l->n_runs == TC_LINK_RUNS)
+		tc_link_flush(l);
+	r = &l->runs[l->n_runs++];
+	r->off = l->batch_used;
+	r->bytes = 0;
+	r->seg = (uint16_t)n;
+	r->n = 0;
+	r->closed = false;
+	return r;
+}
+
+/* Encrypts a frame into the batch. */
+static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs)
+{
+	uint8_t pre[TC_INNER_PARTIAL_LEN];
+	size_t pre_len = 0, want;
+	struct tc_link_run *r;
 	int n;
 
-	if (len + 1 + TC_DATA_OVERHEAD > TC_LINK_BATCH_SLOT)
+	if (cs && cs->start) {
+		pre[0] = (uint8_t)(cs->start >> 8);
+		pre[1] = (uint8_t)cs->start;
+		pre[2] = (uint8_t)(cs->offset >> 8);
+		pre[3] = (uint8_t)cs->offset;
+		pre_len = sizeof(pre);
+	}
+	want = 1 + pre_len + len + TC_DATA_OVERHEAD;
+	if (want > TC_LINK_BATCH_SLOT)
 		return -EMSGSIZE;
-	/* Packets sit back to back (batch_size apart) and a batch is sent
-	 * before it passes TC_LINK_GSO_MAX, so this is enough (~74 KB, only
-	 * for links that carry traffic). */
 	if (!l->batch)
-		l->batch = g_malloc(TC_LINK_GSO_MAX + TC_LINK_BATCH_SLOT);
-	if (l->batch_n && (l->batch_n == TC_LINK_BATCH ||
-			   len + 1 + TC_DATA_OVERHEAD != l->batch_size ||
-			   (l->batch_n + 1) * l->batch_size > TC_LINK_GSO_MAX))
-		tc_link_flush(l);
-	slot = l->batch + (size_t)l->batch_n * l->batch_size;
-	n = seal(l, TC_INNER_FRAME, frame, len, slot, TC_LINK_BATCH_SLOT);
-	if (n < 0)
+		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
+	r = run_for(l, want);
+	n = seal(l, pre_len ? TC_INNER_FRAME_PARTIAL : TC_INNER_FRAME, pre,
+		 pre_len, frame, len, l->batch + l->batch_used,
+		 TC_LINK_BATCH_BYTES - l->batch_used);
+	if (n < 0) {
+		if (r->n == 0)
+			l->n_runs--; /* the run was new: forget it */
 		return n;
-	l->batch_size = (size_t)n;
-	l->batch_n++;
+	}
+	r->bytes += (size_t)n;
+	r->n++;
+	l->batch_used += (size_t)n;
 	return 0;
 }
 
-int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len)
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs)
 {
-	int r = batch_frame(l, frame, len);
+	int r = batch_frame(l, frame, len, cs);
 
 	if (r < 0) {
 		l->dropped++;

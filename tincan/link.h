@@ -20,6 +20,7 @@
 #include "proto/ipop.pb-c.h"
 #include "tincan/env.h"
 #include "tincan/identity.h"
+#include "tincan/offload.h"
 
 enum {
 	TC_LINK_TICK_MS = 50,
@@ -28,9 +29,12 @@ enum {
 	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
 	TC_LINK_MAX_PACKET = 65536,
-	TC_LINK_BATCH = 40,	   /* packets per UDP GSO send */
-	TC_LINK_BATCH_SLOT = 9100, /* a jumbo frame + inner type + overhead */
-	TC_LINK_GSO_MAX = 65000,   /* bytes in one UDP GSO send */
+	TC_LINK_BATCH = 64,	   /* packets per UDP GSO message */
+	TC_LINK_BATCH_SLOT = 9104, /* jumbo frame + inner header + overhead */
+	TC_LINK_GSO_MAX = 65000,   /* bytes in one UDP GSO message */
+	TC_LINK_RUNS = 16,	   /* UDP GSO messages per sendmmsg */
+	TC_LINK_BATCH_BYTES = 2 * 65536, /* bytes batched before a flush */
+	TC_LINK_SOCKBUF = 4 << 20, /* UDP socket buffers of a direct pair */
 };
 
 /* Inner payload types, first byte of every decrypted DATA packet. */
@@ -39,14 +43,19 @@ enum tc_inner {
 	TC_INNER_PROBE = 1,	  /* [seq u32][sent_us u64] */
 	TC_INNER_PROBE_REPLY = 2, /* echo of a probe */
 	TC_INNER_CLOSE = 3,	  /* the sender removed its end of the link */
+	/* [csum start u16][csum offset u16] (big endian), then an Ethernet
+	 * frame whose TCP/UDP checksum is partial (struct tc_csum). */
+	TC_INNER_FRAME_PARTIAL = 4,
+	TC_INNER_PARTIAL_LEN = 4,
 };
 
 struct tc_link;
 
 struct tc_link_ops {
-	/* A decrypted Ethernet frame from the peer (borrowed for the call). */
+	/* A decrypted Ethernet frame from the peer (borrowed for the call)
+	 * and its checksum state (cs->start within the frame, checked). */
 	void (*on_frame)(void *owner, struct tc_link *l, uint8_t *frame,
-			 size_t len);
+			 size_t len, const struct tc_csum *cs);
 	/* The link's state changed (event already emitted). */
 	void (*on_state)(void *owner, struct tc_link *l, Ipop__LinkState st);
 };
@@ -65,11 +74,12 @@ void tc_link_free(struct tc_link *l);
  * controller, relaying the peer).  0, -EINVAL (none parsed), -EALREADY if
  * credentials differ from ones already set. */
 int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote);
-/* Encrypts one Ethernet frame (borrowed) into the link's send batch; the
- * batch leaves when it is full, when a packet of another size comes, or on
- * tc_link_flush.  0, or -errno when the link cannot carry data yet
- * (counted as dropped). */
-int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len);
+/* Encrypts one Ethernet frame (borrowed) and its checksum state (cs: NULL
+ * or start 0 for a complete frame) into the link's send batch; the batch
+ * leaves when it is full or on tc_link_flush.  0, or -errno when the link
+ * cannot carry data yet (counted as dropped). */
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs);
 /* Sends what is batched (the overlay calls it after each TAP wakeup). */
 void tc_link_flush(struct tc_link *l);
 /* Fills info (allocations owned by info; free with tc_link_info_clear). */

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -18,6 +19,7 @@
 #include "proto/pbutil.h"
 #include "tincan/ether.h"
 #include "tincan/fwd.h"
+#include "tincan/offload.h"
 #include "tincan/overlay.h"
 #include "tincan/switch.h"
 #include "tincan/tap.h"
@@ -51,8 +53,15 @@ struct tc_overlay {
 	unsigned unknown_in_window;
 	uint64_t tap_dropped;
 	uint64_t malformed;
-	uint8_t frame[TC_MTU_MAX + TC_ETH_HLEN + 64];
+	bool offload;	    /* the kernel hands over TSO and partial sums */
+	uint8_t *rx;	    /* virtio header + frame read from the TAP */
+	struct tc_gro *gro; /* frames from links on their way to the TAP */
+	GSource *gro_flush; /* empties gro after each main loop pass */
+	bool gro_pending;
+	bool gro_refused; /* the kernel refused a joined frame */
 };
+
+enum { RX_CAP = TC_OFFLOAD_VNET_LEN + TC_GSO_MAX };
 
 static bool name_ok(const char *s, size_t max)
 {
@@ -77,12 +86,101 @@ static bool label_ok(const char *s, size_t max)
 	return n <= max;
 }
 
+/* Every frame written to the TAP goes with a virtio header. */
+static void tap_out(void *ctx, const struct virtio_net_hdr *h,
+		    const uint8_t *frame, size_t len)
+{
+	struct tc_overlay *ov = ctx;
+	/* writev does not write through iov_base. */
+	struct iovec iov[2] = {
+	    {ipop_cbytes(h), TC_OFFLOAD_VNET_LEN},
+	    {ipop_cbytes(frame), len},
+	};
+	ssize_t n = writev(ov->fd, iov, 2);
+
+	if (n == (ssize_t)(TC_OFFLOAD_VNET_LEN + len))
+		return;
+	ov->tap_dropped++;
+	if (n < 0 && errno == EINVAL &&
+	    h->gso_type != VIRTIO_NET_HDR_GSO_NONE && !ov->gro_refused) {
+		g_warning("overlay %s: TAP %s refused a joined TCP frame; "
+			  "no longer joining segments",
+			  ov->name, ov->tap);
+		ov->gro_refused = true;
+	}
+}
+
+/* A complete frame made here (answers, announcements). */
 static void write_tap(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 {
-	ssize_t n = write(ov->fd, frame, len);
+	static const struct virtio_net_hdr none;
 
-	if (n < 0 || (size_t)n != len)
-		ov->tap_dropped++;
+	tap_out(ov, &none, frame, len);
+}
+
+/* A frame from a link: joined with the next segments of its TCP flow when
+ * it can be; everything pending leaves at the end of the main loop pass. */
+static void link_to_tap(struct tc_overlay *ov, const uint8_t *frame, size_t len,
+			const struct tc_csum *cs)
+{
+	struct virtio_net_hdr h = {0};
+
+	if (!ov->gro_refused) {
+		tc_gro_frame(ov->gro, frame, len, cs);
+		ov->gro_pending = true;
+		return;
+	}
+	if (cs->start) {
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = cs->start;
+		h.csum_offset = cs->offset;
+	}
+	tap_out(ov, &h, frame, len);
+}
+
+static gboolean gro_prepare(GSource *src, gint *timeout)
+{
+	struct tc_overlay *ov = *(struct tc_overlay **)(src + 1);
+
+	*timeout = -1;
+	return ov->gro_pending;
+}
+
+static gboolean gro_check(GSource *src)
+{
+	return (*(struct tc_overlay **)(src + 1))->gro_pending;
+}
+
+static gboolean gro_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	struct tc_overlay *ov = *(struct tc_overlay **)(src + 1);
+
+	(void)cb;
+	(void)data;
+	ov->gro_pending = false;
+	tc_gro_flush(ov->gro);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs gro_funcs = {
+    .prepare = gro_prepare,
+    .check = gro_check,
+    .dispatch = gro_dispatch,
+};
+
+/* A source that is ready whenever frames wait in gro: libnice delivers the
+ * packets of one socket wakeup one callback each, and this runs after them
+ * (same priority, attached first: at the start of the next pass, which
+ * comes at once because this source is ready). */
+static GSource *gro_source_new(struct tc_overlay *ov)
+{
+	GSource *src = g_source_new(
+	    &gro_funcs, sizeof(GSource) + sizeof(struct tc_overlay *));
+
+	*(struct tc_overlay **)(src + 1) = ov;
+	g_source_set_name(src, "tincan gro flush");
+	g_source_attach(src, ov->env->ctx);
+	return src;
 }
 
 static void emit_unknown(struct tc_overlay *ov, const struct tc_frame_info *fi,
@@ -119,17 +217,18 @@ static void emit_unknown(struct tc_overlay *ov, const struct tc_frame_info *fi,
 }
 
 static void send_to(struct tc_overlay *ov, const struct tc_fwd_entry *e,
-		    const uint8_t *frame, size_t len)
+		    const uint8_t *frame, size_t len, const struct tc_csum *cs)
 {
 	struct tc_link *l = g_hash_table_lookup(ov->links, e->uid);
 
 	if (l)
-		tc_link_send_frame(l, frame, len);
+		tc_link_send_frame(l, frame, len, cs);
 	else
 		ov->tap_dropped++;
 }
 
-static void flood(struct tc_overlay *ov, const uint8_t *frame, size_t len)
+static void flood(struct tc_overlay *ov, const uint8_t *frame, size_t len,
+		  const struct tc_csum *cs)
 {
 	GHashTableIter it;
 	gpointer l;
@@ -137,7 +236,7 @@ static void flood(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 	g_hash_table_iter_init(&it, ov->links);
 	while (g_hash_table_iter_next(&it, NULL, &l))
 		if (tc_link_state(l) == IPOP__LINK_STATE__CONNECTED)
-			tc_link_send_frame(l, frame, len);
+			tc_link_send_frame(l, frame, len, cs);
 }
 
 static void answer_arp(struct tc_overlay *ov, const struct tc_frame_info *fi,
@@ -168,7 +267,7 @@ static uint64_t now_ms(void)
 
 /* Switch mode, from the bridge: learn, then one link or all of them. */
 static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
-			    size_t len)
+			    size_t len, const struct tc_csum *cs)
 {
 	const char *to = NULL;
 	uint64_t t = now_ms();
@@ -181,10 +280,10 @@ static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 	case TC_SWITCH_UNICAST:
 		l = to ? g_hash_table_lookup(ov->links, to) : NULL;
 		if (l)
-			tc_link_send_frame(l, frame, len);
+			tc_link_send_frame(l, frame, len, cs);
 		break;
 	case TC_SWITCH_FLOOD:
-		flood(ov, frame, len);
+		flood(ov, frame, len, cs);
 		break;
 	default:
 		break;
@@ -195,7 +294,8 @@ static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
  * full mesh, so a frame from a link only ever goes to the local bridge:
  * never to another link, which would loop or duplicate it. */
 static void switch_from_link(struct tc_overlay *ov, struct tc_link *l,
-			     uint8_t *frame, size_t len)
+			     uint8_t *frame, size_t len,
+			     const struct tc_csum *cs)
 {
 	const char *to = NULL;
 	const char *uid = tc_link_peer_uid(l);
@@ -208,7 +308,7 @@ static void switch_from_link(struct tc_overlay *ov, struct tc_link *l,
 	}
 	tc_switch_learn(ov->sw, frame + TC_ETH_ALEN, uid, t);
 	if (tc_switch_decide(ov->sw, frame, uid, t, &to) != TC_SWITCH_DROP)
-		write_tap(ov, frame, len);
+		link_to_tap(ov, frame, len, cs);
 }
 
 static gboolean on_expire(gpointer data)
@@ -220,13 +320,13 @@ static gboolean on_expire(gpointer data)
 }
 
 void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
-			 size_t len)
+			 size_t len, const struct tc_csum *cs)
 {
 	struct tc_frame_info fi;
 	const struct tc_fwd_entry *e = NULL;
 
 	if (ov->sw) {
-		switch_from_tap(ov, frame, len);
+		switch_from_tap(ov, frame, len, cs);
 		return;
 	}
 	tc_frame_classify(frame, len, &fi);
@@ -238,7 +338,7 @@ void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 		answer_nd(ov, frame, len);
 		return;
 	case TC_FRAME_BROADCAST:
-		flood(ov, frame, len);
+		flood(ov, frame, len, cs);
 		return;
 	case TC_FRAME_UNICAST_V4:
 		e = tc_fwd_by_v4(ov->fwd, fi.dst_v4);
@@ -251,7 +351,7 @@ void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 		return;
 	}
 	if (e)
-		send_to(ov, e, frame, len);
+		send_to(ov, e, frame, len, cs);
 	else
 		emit_unknown(ov, &fi, frame, len,
 			     fi.kind == TC_FRAME_UNICAST_V4 ? fi.dst_v4 : NULL);
@@ -277,14 +377,14 @@ static bool translate(struct tc_overlay *ov, const struct tc_fwd_entry *e,
  * addresses are rewritten so the local kernel sees the peer's synthetic
  * MAC talking to our TAP. */
 static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
-			  size_t len)
+			  size_t len, const struct tc_csum *cs)
 {
 	struct tc_overlay *ov = owner;
 	const struct tc_fwd_entry *e;
 	uint16_t type;
 
 	if (ov->sw) {
-		switch_from_link(ov, l, frame, len);
+		switch_from_link(ov, l, frame, len, cs);
 		return;
 	}
 	if (len < TC_ETH_HLEN || len > ov->cfg.mtu + TC_ETH_HLEN) {
@@ -297,8 +397,11 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 		return;
 	}
 	e = tc_fwd_by_uid(ov->fwd, tc_link_peer_uid(l));
+	/* A partial checksum field holds the pseudo-header sum, which the
+	 * rewrite's incremental update does not keep: it is set anew. */
 	if (ov->translation && type == TC_ETHERTYPE_IPV4 &&
-	    !translate(ov, e, frame, len)) {
+	    (!translate(ov, e, frame, len) ||
+	     (cs->start && tc_csum_set_pseudo(frame, len, cs) < 0))) {
 		ov->malformed++;
 		return;
 	}
@@ -308,13 +411,50 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 		memcpy(frame + TC_ETH_ALEN, e->mac, TC_ETH_ALEN);
 	else
 		tc_mac_from_uid(tc_link_peer_uid(l), frame + TC_ETH_ALEN);
-	write_tap(ov, frame, len);
+	link_to_tap(ov, frame, len, cs);
 }
 
 static const struct tc_link_ops link_ops = {
     .on_frame = on_link_frame,
     .on_state = NULL,
 };
+
+static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
+			     const struct tc_csum *cs)
+{
+	tc_overlay_from_tap(ctx, frame, len, cs);
+}
+
+/* untrusted: from the local kernel (and whatever a bridge forwards to the
+ * TAP).  A TSO frame is cut into segments that fit the MTU. */
+static void from_tap(struct tc_overlay *ov, size_t n)
+{
+	const uint8_t *frame = ov->rx + TC_OFFLOAD_VNET_LEN;
+	struct virtio_net_hdr h;
+	struct tc_csum cs = {0, 0};
+	size_t len;
+
+	if (n < TC_OFFLOAD_VNET_LEN)
+		return;
+	len = n - TC_OFFLOAD_VNET_LEN;
+	memcpy(&h, ov->rx, sizeof(h));
+	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (tc_gso_segment(&h, frame, len,
+				   ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN,
+				   from_tap_segment, ov) < 0)
+			ov->malformed++;
+		return;
+	}
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		cs.start = h.csum_start;
+		cs.offset = h.csum_offset;
+		if (!tc_csum_valid(&cs, len)) {
+			ov->malformed++;
+			return;
+		}
+	}
+	tc_overlay_from_tap(ov, frame, len, &cs);
+}
 
 static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 {
@@ -330,10 +470,10 @@ static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	for (i = 0; i < FRAMES_PER_WAKEUP; i++) {
-		ssize_t n = read(fd, ov->frame, sizeof(ov->frame));
+		ssize_t n = read(fd, ov->rx, RX_CAP);
 		if (n <= 0)
 			break;
-		tc_overlay_from_tap(ov, ov->frame, (size_t)n);
+		from_tap(ov, (size_t)n);
 	}
 	/* Links batch what they were given; send it now. */
 	g_hash_table_iter_init(&it, ov->links);
@@ -432,7 +572,7 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 		ov->psk = sodium_malloc(32);
 		memcpy(ov->psk, req->psk.data, 32);
 	}
-	ov->fd = tc_tap_open(req->tap_name, ov->tap);
+	ov->fd = tc_tap_open(req->tap_name, ov->tap, true);
 	if (ov->fd < 0 || (r = tc_tap_configure(ov->tap, &ov->cfg)) < 0) {
 		*status = IPOP__STATUS__INTERNAL;
 		g_snprintf(why, why_len, "cannot set up TAP %s: %s",
@@ -452,6 +592,15 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 		}
 		g_strlcpy(ov->bridge, req->bridge, sizeof(ov->bridge));
 	}
+	r = tc_tap_set_offload(ov->fd);
+	ov->offload = r == 0;
+	if (r < 0)
+		g_message("overlay %s: TAP %s without offloads (%s): one "
+			  "frame per read, checksums made by the kernel",
+			  ov->name, ov->tap, g_strerror(-r));
+	ov->rx = g_malloc(RX_CAP);
+	ov->gro = tc_gro_new(tap_out, ov);
+	ov->gro_flush = gro_source_new(ov);
 	ov->fwd = tc_fwd_new();
 	if (ov->mode == IPOP__OVERLAY_MODE__SWITCH) {
 		ov->sw = tc_switch_new();
@@ -461,9 +610,10 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 					  (GDestroyNotify)tc_link_free);
 	ov->watch = g_unix_fd_add(ov->fd, G_IO_IN | G_IO_ERR | G_IO_HUP,
 				  on_tap_readable, ov);
-	g_message("overlay %s: TAP %s up, %s%s, mtu %u", ov->name, ov->tap,
+	g_message("overlay %s: TAP %s up, %s%s, mtu %u%s", ov->name, ov->tap,
 		  ov->sw ? "switch mode" : "L3 mode",
-		  ov->translation ? " with translation" : "", ov->cfg.mtu);
+		  ov->translation ? " with translation" : "", ov->cfg.mtu,
+		  ov->offload ? ", TSO and checksum offload" : "");
 	return ov;
 err:
 	tc_overlay_free(ov);
@@ -480,6 +630,12 @@ void tc_overlay_free(struct tc_overlay *ov)
 		g_source_remove(ov->expire);
 	if (ov->links)
 		g_hash_table_destroy(ov->links);
+	if (ov->gro_flush) {
+		g_source_destroy(ov->gro_flush);
+		g_source_unref(ov->gro_flush);
+	}
+	tc_gro_free(ov->gro);
+	g_free(ov->rx);
 	tc_fwd_free(ov->fwd);
 	tc_switch_free(ov->sw);
 	if (ov->fd >= 0)

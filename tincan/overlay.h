@@ -15,6 +15,7 @@
 #include "proto/ipop.pb-c.h"
 #include "tincan/env.h"
 #include "tincan/link.h"
+#include "tincan/offload.h"
 
 enum {
 	TC_MTU_DEFAULT = 1400,
@@ -54,9 +55,9 @@ struct tc_link *tc_overlay_link(struct tc_overlay *ov, const char *uid);
 void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info);
 void tc_overlay_info_clear(Ipop__OverlayInfo *info);
 
-/* Frame handling, exposed for tests: a frame read from the TAP, and a frame
- * received from the link of peer uid (untrusted: from peer). */
+/* Frame handling, exposed for tests: a frame read from the TAP (one
+ * segment, not a TSO frame) with its checksum state. */
 void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
-			 size_t len);
+			 size_t len, const struct tc_csum *cs);
 
 #endif

@@ -41,7 +41,7 @@ static bool name_ok(const char *ifname)
 	       strcmp(ifname, "..") != 0;
 }
 
-int tc_tap_open(const char *name, char name_out[IFNAMSIZ])
+int tc_tap_open(const char *name, char name_out[IFNAMSIZ], bool vnet_hdr)
 {
 	struct ifreq ifr;
 	int fd, r;
@@ -52,7 +52,7 @@ int tc_tap_open(const char *name, char name_out[IFNAMSIZ])
 			return -EINVAL;
 		memcpy(ifr.ifr_name, name, strlen(name));
 	}
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -73,6 +73,13 @@ int tc_tap_open(const char *name, char name_out[IFNAMSIZ])
 	}
 	g_debug("tap %.*s: opened (fd %d)", IFNAMSIZ, ifr.ifr_name, fd);
 	return fd;
+}
+
+int tc_tap_set_offload(int fd)
+{
+	unsigned long off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	return ioctl(fd, TUNSETOFFLOAD, off) == 0 ? 0 : -errno;
 }
 
 /* One ioctl on a request naming ifname; logs the failing step. */

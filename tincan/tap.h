@@ -24,8 +24,14 @@ struct tc_tap_config {
 
 /* Opens a non-blocking TAP (IFF_TAP | IFF_NO_PI) named name (may hold a
  * %d pattern, or be empty for the kernel's choice); the actual name goes to
- * name_out.  Returns the fd or -errno. */
-int tc_tap_open(const char *name, char name_out[IFNAMSIZ]);
+ * name_out.  With vnet_hdr, every frame read or written is preceded by a
+ * struct virtio_net_hdr (IFF_VNET_HDR, native byte order).  Returns the fd
+ * or -errno. */
+int tc_tap_open(const char *name, char name_out[IFNAMSIZ], bool vnet_hdr);
+/* Lets the kernel hand over frames with partial TCP/UDP checksums and TCP
+ * segments of up to 64 KB (IPv4 and IPv6): needs a vnet_hdr TAP.  0 or
+ * -errno (the TAP then works without offloads). */
+int tc_tap_set_offload(int fd);
 /* Applies cfg to the interface and brings it up.  IPv6 duplicate address
  * detection is switched off on it (the overlay has no duplicates to find).
  * 0 or -errno (with a logged reason). */

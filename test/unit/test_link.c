@@ -25,6 +25,7 @@ struct side {
 	unsigned frames;
 	uint8_t last[2048];
 	size_t last_len;
+	struct tc_csum last_cs;
 	Ipop__LinkState state;
 	bool gathered;
 	uint32_t seq_sum;	/* sum of the first 4 bytes of every frame */
@@ -47,11 +48,12 @@ static void emit(void *node, Ipop__Event *ev)
 }
 
 static void on_frame(void *owner, struct tc_link *l, uint8_t *frame,
-		     size_t len)
+		     size_t len, const struct tc_csum *cs)
 {
 	struct side *s = owner;
 
 	(void)l;
+	s->last_cs = *cs;
 	s->frames++;
 	s->bytes += len;
 	if (len >= 4) {
@@ -116,6 +118,13 @@ static bool both_connected(struct side *a, struct side *b)
 	       b->state == IPOP__LINK_STATE__CONNECTED;
 }
 
+static bool never(struct side *a, struct side *b)
+{
+	(void)a;
+	(void)b;
+	return false;
+}
+
 static bool b_got_frame(struct side *a, struct side *b)
 {
 	(void)a;
@@ -147,11 +156,46 @@ START_TEST(test_link_carries_frames)
 	ck_assert_msg(run_until(both_connected, &a, &b, 5000),
 		      "links did not connect: %d %d", a.state, b.state);
 	randombytes_buf(frame, sizeof(frame));
-	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame)), 0);
+	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), NULL), 0);
 	tc_link_flush(a.link);
 	ck_assert(run_until(b_got_frame, &a, &b, 2000));
 	ck_assert_uint_eq(b.last_len, sizeof(frame));
 	ck_assert_mem_eq(b.last, frame, sizeof(frame));
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
+/* A partial-checksum frame arrives with its checksum description; one
+ * whose description points outside the frame (a peer's lie) is dropped. */
+START_TEST(test_link_carries_partial_frames)
+{
+	struct side a, b;
+	uint8_t frame[200];
+	const struct tc_csum good = { 34, 16 }, bad = { 190, 16 };
+	Ipop__LinkInfo info;
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	randombytes_buf(frame, sizeof(frame));
+	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), &good),
+			 0);
+	tc_link_flush(a.link);
+	ck_assert(run_until(b_got_frame, &a, &b, 2000));
+	ck_assert_uint_eq(b.last_len, sizeof(frame));
+	ck_assert_mem_eq(b.last, frame, sizeof(frame));
+	ck_assert_uint_eq(b.last_cs.start, 34);
+	ck_assert_uint_eq(b.last_cs.offset, 16);
+	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), &bad),
+			 0);
+	tc_link_flush(a.link);
+	run_until(never, &a, &b, 300);
+	ck_assert_uint_eq(b.frames, 1);
+	tc_link_fill_info(b.link, &info);
+	ck_assert_uint_ge(info.dropped, 1);
+	tc_link_info_clear(&info);
 	side_free(&a);
 	side_free(&b);
 }
@@ -170,7 +214,7 @@ START_TEST(test_link_wrong_key_never_connects)
 	ck_assert(!run_until(both_connected, &a, &b, 3000));
 	ck_assert_int_ne(a.state, IPOP__LINK_STATE__CONNECTED);
 	ck_assert_int_ne(b.state, IPOP__LINK_STATE__CONNECTED);
-	ck_assert_int_lt(tc_link_send_frame(a.link, frame, sizeof(frame)), 0);
+	ck_assert_int_lt(tc_link_send_frame(a.link, frame, sizeof(frame), NULL), 0);
 	ck_assert_uint_eq(b.frames, 0);
 	tc_identity_free(other);
 	side_free(&a);
@@ -259,7 +303,7 @@ START_TEST(test_link_batches)
 		memcpy(frame, &seq, 4);
 		sum += seq;
 		bytes += len;
-		ck_assert_int_eq(tc_link_send_frame(a.link, frame, len), 0);
+		ck_assert_int_eq(tc_link_send_frame(a.link, frame, len, NULL), 0);
 		/* Let b read before its socket buffer (one process) fills. */
 		if (i % 40 == 39) {
 			tc_link_flush(a.link);
@@ -313,6 +357,7 @@ Suite *suite_link(void)
 
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, test_link_carries_frames);
+	tcase_add_test(tc, test_link_carries_partial_frames);
 	tcase_add_test(tc, test_link_wrong_key_never_connects);
 	tcase_add_test(tc, test_link_rejects_bad_remote);
 	tcase_add_test(tc, test_link_free_while_gathering);

@@ -14,7 +14,10 @@
  * Besides reading the configuration back with ioctls, it sends a UDP
  * datagram to the peer and checks the whole L3 path: the kernel asks (ARP
  * or NS) on the TAP, the answer written to the fd is accepted, and the
- * queued datagram comes out addressed to the peer's synthetic MAC.
+ * queued datagram comes out addressed to the peer's synthetic MAC.  Then
+ * the same with a virtio-header TAP and offloads: a local datagram leaves
+ * with its checksum left partial, and an inbound one written with a
+ * partial checksum is delivered while a wrong complete one is dropped.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -37,6 +40,7 @@
 
 #include "tincan/ether.h"
 #include "tincan/fwd.h"
+#include "tincan/offload.h"
 #include "tincan/tap.h"
 
 enum { SKIP = 77 };
@@ -69,10 +73,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads frames from the TAP until one has kind (and, for unicast, the given
- * Ethernet destination), for up to 3 s.  Returns its length or 0. */
-static size_t wait_frame(int fd, enum tc_frame_kind kind, uint8_t *buf,
-			 size_t cap)
+/* Reads frames (after skip bytes of virtio header) from the TAP until one
+ * has kind, for up to 3 s.  Returns the length read (header included) or
+ * 0. */
+static size_t wait_frame_skip(int fd, enum tc_frame_kind kind, uint8_t *buf,
+			      size_t cap, size_t skip)
 {
 	int64_t deadline = now_ms() + 3000;
 	struct tc_frame_info info;
@@ -83,13 +88,19 @@ static size_t wait_frame(int fd, enum tc_frame_kind kind, uint8_t *buf,
 		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
 			continue;
 		n = read(fd, buf, cap);
-		if (n <= 0)
+		if (n <= (ssize_t)skip)
 			continue;
-		tc_frame_classify(buf, (size_t)n, &info);
+		tc_frame_classify(buf + skip, (size_t)n - skip, &info);
 		if (info.kind == kind)
 			return (size_t)n;
 	}
 	return 0;
+}
+
+static size_t wait_frame(int fd, enum tc_frame_kind kind, uint8_t *buf,
+			 size_t cap)
+{
+	return wait_frame_skip(fd, kind, buf, cap, 0);
 }
 
 static void set_lo_up(void)
@@ -256,6 +267,123 @@ static void check_nd_path(int fd, const struct tc_fwd *f)
 	close(s);
 }
 
+/* One's complement sum over len bytes, folded, not complemented. */
+static uint16_t sum16(const uint8_t *p, size_t len, uint32_t acc)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		acc += (uint32_t)(p[len - 1] << 8);
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* A UDP datagram from the peer to us:port, as a frame; its UDP checksum
+ * field holds the pseudo-header sum only (partial) when partial, else a
+ * deliberately wrong full checksum. */
+static size_t peer_udp_frame(uint8_t *f, uint16_t port, bool partial)
+{
+	static const char msg[] = "offloaded";
+	size_t ulen = 8 + sizeof(msg), n = 14 + 20 + ulen;
+	uint16_t c;
+
+	memset(f, 0, n);
+	memcpy(f, tap_mac, 6);
+	memcpy(f + 6, peer_mac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)((20 + ulen) >> 8);
+	f[17] = (uint8_t)(20 + ulen);
+	f[22] = 64;
+	f[23] = 17;
+	memcpy(f + 26, peer_v4, 4);
+	memcpy(f + 30, my_v4, 4);
+	c = (uint16_t)~sum16(f + 14, 20, 0);
+	f[24] = (uint8_t)(c >> 8);
+	f[25] = (uint8_t)c;
+	f[34] = 0x30;
+	f[35] = 0x39;
+	f[36] = (uint8_t)(port >> 8);
+	f[37] = (uint8_t)port;
+	f[38] = (uint8_t)(ulen >> 8);
+	f[39] = (uint8_t)ulen;
+	memcpy(f + 42, msg, sizeof(msg));
+	/* Pseudo header: addresses, protocol, UDP length. */
+	c = sum16(f + 26, 8, 17 + (uint32_t)ulen);
+	if (!partial)
+		c = (uint16_t)(c ^ 0x5a5a); /* wrong on purpose */
+	f[40] = (uint8_t)(c >> 8);
+	f[41] = (uint8_t)c;
+	return n;
+}
+
+/* With IFF_VNET_HDR and offloads, the kernel leaves our UDP checksum to
+ * "the NIC" (NEEDS_CSUM at the UDP header), and a frame written with
+ * NEEDS_CSUM and only the pseudo-header sum is accepted, while the same
+ * frame with a wrong complete checksum is dropped by the kernel. */
+static void check_offload_path(int fd, const struct tc_fwd *f)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(9) };
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct virtio_net_hdr h;
+	socklen_t ml = sizeof(me);
+	uint8_t buf[2048], ans[64], frame[128];
+	char got[64];
+	size_t n, fl;
+	int s, r;
+
+	memcpy(&to.sin_addr, peer_v4, 4);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	REQUIRE(s >= 0);
+	REQUIRE(sendto(s, "hello4", 6, 0, (struct sockaddr *)&to,
+		       sizeof(to)) == 6);
+	n = wait_frame_skip(fd, TC_FRAME_ARP_REQUEST, buf, sizeof(buf),
+			    TC_OFFLOAD_VNET_LEN);
+	REQUIRE(n > TC_OFFLOAD_VNET_LEN);
+	r = tc_arp_answer(buf + TC_OFFLOAD_VNET_LEN, n - TC_OFFLOAD_VNET_LEN, f,
+			  ans + TC_OFFLOAD_VNET_LEN,
+			  sizeof(ans) - TC_OFFLOAD_VNET_LEN);
+	REQUIRE(r == 42);
+	memset(ans, 0, TC_OFFLOAD_VNET_LEN);
+	REQUIRE(write(fd, ans, TC_OFFLOAD_VNET_LEN + (size_t)r) ==
+		(ssize_t)TC_OFFLOAD_VNET_LEN + r);
+	n = wait_frame_skip(fd, TC_FRAME_UNICAST_V4, buf, sizeof(buf),
+			    TC_OFFLOAD_VNET_LEN);
+	REQUIRE(n == TC_OFFLOAD_VNET_LEN + 14 + 20 + 8 + 6);
+	memcpy(&h, buf, sizeof(h));
+	REQUIRE(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	REQUIRE(h.gso_type == VIRTIO_NET_HDR_GSO_NONE);
+	REQUIRE(h.csum_start == 14 + 20);
+	REQUIRE(h.csum_offset == 6);
+
+	/* Now inward, to a bound socket. */
+	REQUIRE(getsockname(s, (struct sockaddr *)&me, &ml) == 0);
+	memset(&h, 0, sizeof(h));
+	fl = peer_udp_frame(frame + TC_OFFLOAD_VNET_LEN, ntohs(me.sin_port),
+			    false);
+	memcpy(frame, &h, sizeof(h));
+	REQUIRE(write(fd, frame, TC_OFFLOAD_VNET_LEN + fl) ==
+		(ssize_t)(TC_OFFLOAD_VNET_LEN + fl));
+	usleep(100 * 1000);
+	REQUIRE(recv(s, got, sizeof(got), MSG_DONTWAIT) < 0); /* dropped */
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = 34;
+	h.csum_offset = 6;
+	fl = peer_udp_frame(frame + TC_OFFLOAD_VNET_LEN, ntohs(me.sin_port),
+			    true);
+	memcpy(frame, &h, sizeof(h));
+	REQUIRE(write(fd, frame, TC_OFFLOAD_VNET_LEN + fl) ==
+		(ssize_t)(TC_OFFLOAD_VNET_LEN + fl));
+	usleep(100 * 1000);
+	REQUIRE(recv(s, got, sizeof(got), MSG_DONTWAIT) == 10);
+	REQUIRE(memcmp(got, "offloaded", 10) == 0);
+	close(s);
+}
+
 static int run_in_netns(void)
 {
 	struct tc_tap_config cfg = { .mtu = 1400, .has_v4 = true,
@@ -282,8 +410,8 @@ static int run_in_netns(void)
 	memcpy(cfg.mac, tap_mac, 6);
 	memcpy(cfg.v4, my_v4, 4);
 	memcpy(cfg.v6, my_v6, 16);
-	REQUIRE(tc_tap_open("tctest-way-too-long-name", ifname) == -EINVAL);
-	fd = tc_tap_open("tctest%d", ifname);
+	REQUIRE(tc_tap_open("tctest-way-too-long-name", ifname, false) == -EINVAL);
+	fd = tc_tap_open("tctest%d", ifname, false);
 	REQUIRE(fd >= 0);
 	REQUIRE(g_str_has_prefix(ifname, "tctest"));
 	REQUIRE(fcntl(fd, F_GETFL) & O_NONBLOCK);
@@ -295,6 +423,13 @@ static int run_in_netns(void)
 	f = peer_table();
 	check_arp_path(fd, f);
 	check_nd_path(fd, f);
+	close(fd);
+	/* The device vanished with its fd; the same again with offloads. */
+	fd = tc_tap_open("tctest%d", ifname, true);
+	REQUIRE(fd >= 0);
+	REQUIRE(tc_tap_set_offload(fd) == 0);
+	REQUIRE(tc_tap_configure(ifname, &cfg) == 0);
+	check_offload_path(fd, f);
 	tc_fwd_free(f);
 	close(fd);
 	return 0;
