@@ -64,6 +64,8 @@ struct tc_link {
 	 * in one sendmmsg.  libnice keeps the socket, gathering, checks,
 	 * consent and TURN. */
 	GSocket *fast_sock;
+	GSource *rx_src; /* fast receive path, see start_fast_rx */
+	bool ice_ready;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
 	uint8_t *batch; /* TC_LINK_BATCH_BYTES, allocated on first use */
@@ -80,6 +82,8 @@ struct tc_link {
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
 	uint8_t pt[TC_LINK_MAX_PACKET + 64];
 };
+
+static void start_fast_rx(struct tc_link *l);
 
 static void now(struct tc_time *t)
 {
@@ -118,6 +122,7 @@ static void set_state(struct tc_link *l, Ipop__LinkState st, const char *why)
 	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
 	ev.link_state = &lse;
 	l->env->emit(l->env->node, &ev);
+	start_fast_rx(l);
 	if (l->ops->on_state)
 		l->ops->on_state(l->owner, l, st);
 }
@@ -289,23 +294,17 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 }
 
 /* untrusted: from peer (any bytes the ICE socket delivers). */
-static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
-		    gchar *buf, gpointer data)
+static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
+		    const struct tc_time *t)
 {
-	struct tc_link *l = data;
-	struct tc_time t;
 	size_t out_len = 0;
 	int r;
 
-	(void)agent;
-	(void)stream;
-	(void)comp;
-	now(&t);
-	r = tc_session_receive(l->session, &t, (const uint8_t *)buf, len, l->pt,
-			       sizeof(l->pt), &out_len);
+	r = tc_session_receive(l->session, t, buf, len, l->pt, sizeof(l->pt),
+			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
-		on_authenticated(l, &t);
+		on_authenticated(l, t);
 		handle_inner(l, l->pt, out_len);
 		break;
 	case TC_RX_REPLY:
@@ -314,15 +313,143 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 		raw_send(l, l->pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
-		send_keepalive(l, &t);
-		on_authenticated(l, &t);
+		send_keepalive(l, t);
+		on_authenticated(l, t);
 		break;
 	default:
 		l->dropped++;
-		g_debug("link %s/%.12s: dropped %u-byte packet: %s", l->overlay,
-			l->peer_uid, len, g_strerror(-r));
+		g_debug("link %s/%.12s: dropped %zu-byte packet: %s",
+			l->overlay, l->peer_uid, len, g_strerror(-r));
 		break;
 	}
+}
+
+/* libnice's receive callback: used until the fast receive path takes the
+ * socket, and on relayed pairs. */
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
+		    gchar *buf, gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_time t;
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	now(&t);
+	receive(l, (const uint8_t *)buf, len, &t);
+}
+
+/* Receive buffers of the fast path, shared by every link: all run on the
+ * main loop and finish with a buffer before the next read. */
+static uint8_t *rx_area;
+
+/* The segment size of a coalesced read (UDP_GRO), or 0. */
+static size_t gro_size(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int v;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+/* untrusted: from anyone who can reach the socket.  Each message may hold
+ * several datagrams of one size (the last may be shorter); anything that
+ * is not ours (STUN: libnice no longer needs it, see start_fast_rx) fails
+ * authentication and is counted as dropped. */
+static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
+				 gpointer data)
+{
+	struct tc_link *l = data;
+	struct mmsghdr m[TC_LINK_RX_MSGS];
+	struct iovec iov[TC_LINK_RX_MSGS];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[TC_LINK_RX_MSGS];
+	int fd = g_socket_get_fd(sock), n, i, round;
+	struct tc_time t;
+	size_t len, seg, off;
+
+	(void)cond;
+	now(&t);
+	for (round = 0; round < TC_LINK_RX_ROUNDS; round++) {
+		for (i = 0; i < TC_LINK_RX_MSGS; i++) {
+			iov[i].iov_base = rx_area + (size_t)i * TC_LINK_RX_MSG;
+			iov[i].iov_len = TC_LINK_RX_MSG;
+			memset(&m[i], 0, sizeof(m[i]));
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+			m[i].msg_hdr.msg_control = ctl[i].buf;
+			m[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
+		n = recvmmsg(fd, m, TC_LINK_RX_MSGS, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n && l->rx_src; i++) {
+			len = m[i].msg_len;
+			seg = gro_size(&m[i].msg_hdr);
+			if (seg == 0 || seg > len)
+				seg = len;
+			for (off = 0; off < len && l->rx_src; off += seg)
+				receive(l,
+					rx_area + (size_t)i * TC_LINK_RX_MSG +
+					    off,
+					MIN(seg, len - off), &t);
+		}
+		if (n < TC_LINK_RX_MSGS || !l->rx_src)
+			break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* Once ICE is done (READY) on a direct pair and the peer has spoken
+ * through it (CONNECTED: the peer's side has its pair too), tincan reads
+ * the selected socket itself: recvmmsg, and UDP_GRO so a burst the peer
+ * sent as one UDP segmentation offload message arrives as one.  libnice's
+ * reception is paused meanwhile (it would read coalesced datagrams as one):
+ * it has nothing left to receive, since the agents run without consent
+ * freshness (liveness is the authenticated probe, every second) and its
+ * keepalives are indications that need no answer.  A check the peer still
+ * runs on some other pair goes unanswered, which only fails that pair. */
+static void start_fast_rx(struct tc_link *l)
+{
+	int on = 1;
+
+	if (l->rx_src || !l->fast_sock || !l->ice_ready ||
+	    l->state != IPOP__LINK_STATE__CONNECTED)
+		return;
+	if (!rx_area)
+		rx_area = g_malloc((size_t)TC_LINK_RX_MSGS * TC_LINK_RX_MSG);
+	if (setsockopt(g_socket_get_fd(l->fast_sock), SOL_UDP, UDP_GRO, &on,
+		       sizeof(on)))
+		g_debug("link %s/%.12s: no UDP_GRO: %s", l->overlay,
+			l->peer_uid, g_strerror(errno));
+	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx, NULL, NULL);
+	l->rx_src = g_socket_create_source(l->fast_sock, G_IO_IN, NULL);
+	g_source_set_callback(l->rx_src, G_SOURCE_FUNC(on_fast_readable), l,
+			      NULL);
+	g_source_attach(l->rx_src, l->env->ctx);
+	g_debug("link %s/%.12s: fast receive path on", l->overlay, l->peer_uid);
+}
+
+static void stop_fast_rx(struct tc_link *l)
+{
+	int off = 0;
+
+	if (!l->rx_src)
+		return;
+	g_source_destroy(l->rx_src);
+	g_source_unref(l->rx_src);
+	l->rx_src = NULL;
+	if (l->fast_sock)
+		(void)setsockopt(g_socket_get_fd(l->fast_sock), SOL_UDP,
+				 UDP_GRO, &off, sizeof(off));
+	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx, on_recv, l);
 }
 
 static gboolean on_tick(gpointer data)
@@ -392,6 +519,7 @@ static void describe(const NiceCandidate *c, char *type, size_t tlen,
 
 static void clear_fast_path(struct tc_link *l)
 {
+	stop_fast_rx(l);
 	tc_link_flush(l);
 	if (l->fast_sock)
 		g_object_unref(l->fast_sock);
@@ -425,6 +553,7 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 	if (!l->fast_sock)
 		return;
 	grow_buffers(l, g_socket_get_fd(l->fast_sock));
+	start_fast_rx(l);
 	memset(&l->fast_addr, 0, sizeof(l->fast_addr));
 	nice_address_copy_to_sockaddr(&rc->addr,
 				      (struct sockaddr *)&l->fast_addr);
@@ -467,6 +596,11 @@ static void on_component_state(NiceAgent *agent, guint stream, guint comp,
 	(void)comp;
 	g_debug("link %s/%.12s: ICE component %s", l->overlay, l->peer_uid,
 		nice_component_state_to_string(state));
+	l->ice_ready = state == NICE_COMPONENT_STATE_READY;
+	if (l->ice_ready)
+		start_fast_rx(l);
+	else
+		stop_fast_rx(l);
 	if (state == NICE_COMPONENT_STATE_FAILED &&
 	    l->state != IPOP__LINK_STATE__CONNECTED)
 		set_state(l, IPOP__LINK_STATE__FAILED, "ICE failed");
@@ -567,8 +701,11 @@ static void configure_servers(struct tc_link *l)
 
 static int start_agent(struct tc_link *l)
 {
+	/* No consent freshness: the fast receive path takes the socket from
+	 * libnice once ICE is done; the authenticated probe (TC_LINK_PROBE_MS,
+	 * dead after TC_LINK_DEAD_MS) is this link's consent. */
 	l->agent = nice_agent_new_full(l->env->ctx, NICE_COMPATIBILITY_RFC5245,
-				       NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+				       NICE_AGENT_OPTION_NONE);
 	if (!l->agent)
 		return -ENOMEM;
 	g_object_set(l->agent, "ice-tcp", FALSE, "upnp", FALSE,
@@ -923,6 +1060,11 @@ void tc_link_info_clear(Ipop__LinkInfo *info)
 const Ipop__IceCredentials *tc_link_local(const struct tc_link *l)
 {
 	return l->gathered ? &l->local : NULL;
+}
+
+bool tc_link_fast_rx(const struct tc_link *l)
+{
+	return l->rx_src != NULL;
 }
 
 const char *tc_link_peer_uid(const struct tc_link *l)

@@ -35,6 +35,9 @@ enum {
 	TC_LINK_RUNS = 16,	   /* UDP GSO messages per sendmmsg */
 	TC_LINK_BATCH_BYTES = 2 * 65536, /* bytes batched before a flush */
 	TC_LINK_SOCKBUF = 4 << 20, /* UDP socket buffers of a direct pair */
+	TC_LINK_RX_MSGS = 16,	   /* messages per recvmmsg */
+	TC_LINK_RX_MSG = 65536,	   /* bytes per message (a UDP_GRO burst) */
+	TC_LINK_RX_ROUNDS = 2,	   /* recvmmsg calls per wakeup at most */
 };
 
 /* Inner payload types, first byte of every decrypted DATA packet. */
@@ -89,6 +92,8 @@ void tc_link_info_clear(Ipop__LinkInfo *info);
  * from the link), else NULL. */
 const Ipop__IceCredentials *tc_link_local(const struct tc_link *l);
 const char *tc_link_peer_uid(const struct tc_link *l);
+/* Whether tincan reads the link's socket itself (fast receive path). */
+bool tc_link_fast_rx(const struct tc_link *l);
 Ipop__LinkState tc_link_state(const struct tc_link *l);
 
 #endif
