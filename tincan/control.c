@@ -21,6 +21,10 @@
 #include "proto/pbutil.h"
 #include "tincan/control.h"
 
+/* Above the data path (TAP and link sockets), so a saturated link cannot
+ * hold a controller's request back for more than one data dispatch. */
+enum { CONTROL_PRIORITY = G_PRIORITY_HIGH };
+
 struct client {
 	struct tc_control *ctl;
 	unsigned id;
@@ -113,8 +117,8 @@ static bool queue(struct client *cl, Ipop__Envelope *env)
 	if (!flush(cl))
 		return false;
 	if (cl->out->len && !cl->out_watch)
-		cl->out_watch =
-		    g_unix_fd_add(cl->fd, G_IO_OUT, on_writable, cl);
+		cl->out_watch = g_unix_fd_add_full(
+		    CONTROL_PRIORITY, cl->fd, G_IO_OUT, on_writable, cl, NULL);
 	return true;
 }
 
@@ -338,8 +342,9 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	cl->uid = cred.uid;
 	cl->reader = ipop_frame_reader_new();
 	cl->out = g_byte_array_new();
-	cl->in_watch =
-	    g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, cl);
+	cl->in_watch = g_unix_fd_add_full(CONTROL_PRIORITY, cfd,
+					  G_IO_IN | G_IO_HUP | G_IO_ERR,
+					  on_readable, cl, NULL);
 	c->clients = g_list_prepend(c->clients, cl);
 	g_debug("control: client %u connected (pid %d uid %u)", cl->id,
 		(int)cred.pid, (unsigned)cred.uid);
@@ -421,7 +426,8 @@ struct tc_control *tc_control_new(const char *path, gid_t gid,
 	c->fd = fd;
 	c->gid = gid;
 	c->h = h;
-	c->watch = g_unix_fd_add(fd, G_IO_IN, on_accept, c);
+	c->watch = g_unix_fd_add_full(CONTROL_PRIORITY, fd, G_IO_IN, on_accept,
+				      c, NULL);
 	g_message("control: listening on %s", path);
 	return c;
 }

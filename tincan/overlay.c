@@ -27,6 +27,7 @@
 
 enum {
 	FRAMES_PER_WAKEUP = 64,
+	BYTES_PER_WAKEUP = 256 * 1024, /* TSO frames: ~180 segments to seal */
 	EXPIRE_EVERY_MS = 10 * 1000,
 	VLAN_TAG_LEN = 4,
 	ARP_TPA_OFF = TC_ETH_HLEN + 24, /* target protocol address */
@@ -460,6 +461,7 @@ static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct tc_overlay *ov = data;
 	GHashTableIter it;
+	size_t bytes = 0;
 	gpointer l;
 	int i;
 
@@ -469,10 +471,11 @@ static gboolean on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 		ov->watch = 0;
 		return G_SOURCE_REMOVE;
 	}
-	for (i = 0; i < FRAMES_PER_WAKEUP; i++) {
+	for (i = 0; i < FRAMES_PER_WAKEUP && bytes < BYTES_PER_WAKEUP; i++) {
 		ssize_t n = read(fd, ov->rx, RX_CAP);
 		if (n <= 0)
 			break;
+		bytes += (size_t)n;
 		from_tap(ov, (size_t)n);
 	}
 	/* Links batch what they were given; send it now. */
