@@ -34,7 +34,7 @@ enum {
 	TC_LINK_GSO_MAX = 65000,   /* bytes in one UDP GSO message */
 	TC_LINK_RUNS = 16,	   /* UDP GSO messages per sendmmsg */
 	TC_LINK_BATCH_BYTES = 2 * 65536, /* bytes batched before a flush */
-	TC_LINK_SOCKBUF = 4 << 20, /* UDP socket buffers of a direct pair */
+	TC_LINK_SOCKBUF = 2 << 20, /* UDP socket buffers of a direct pair */
 	TC_LINK_RX_MSGS = 8,	   /* messages per recvmmsg */
 	TC_LINK_RX_MSG = 65536,	   /* bytes per message (a UDP_GRO burst) */
 	TC_LINK_RX_ROUNDS = 2,	   /* recvmmsg calls per wakeup at most */
