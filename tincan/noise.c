@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "tincan/aead.h"
 #include "tincan/noise.h"
 
 enum {
@@ -67,8 +68,11 @@ void tc_noise_encrypt(const uint8_t key[32], uint64_t n, const uint8_t *ad,
 	uint8_t nonce[NONCE_LEN];
 
 	make_nonce(nonce, n);
-	crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, pt, len, ad, adlen,
-						  NULL, nonce, key);
+	if (len <= TC_AEAD_MAX)
+		tc_aead_seal(out, pt, len, ad, adlen, nonce, key);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt(
+		    out, NULL, pt, len, ad, adlen, NULL, nonce, key);
 }
 
 /* len counts the ciphertext with its tag; out receives len - 16 bytes. */
@@ -80,6 +84,8 @@ int tc_noise_decrypt(const uint8_t key[32], uint64_t n, const uint8_t *ad,
 	if (len < TC_NOISE_TAG_LEN)
 		return -EBADMSG;
 	make_nonce(nonce, n);
+	if (len - TC_NOISE_TAG_LEN <= TC_AEAD_MAX)
+		return tc_aead_open(out, ct, len, ad, adlen, nonce, key);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(
 		out, NULL, NULL, ct, len, ad, adlen, nonce, key) != 0)
 		return -EBADMSG;

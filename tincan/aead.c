@@ -1,0 +1,104 @@
+/*
+ * ChaCha20-Poly1305 (RFC 8439 section 2.8) from libsodium's primitives: one
+ * keystream request per message, rounded up to libsodium's SIMD chunk, whose
+ * first block keys Poly1305 and whose following bytes are XORed with the
+ * message; Poly1305 runs over the AD, the ciphertext, their zero padding and
+ * their lengths.  See aead.h for why.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "tincan/aead.h"
+
+enum {
+	BLOCK = 64,  /* a ChaCha20 block: the Poly1305 key comes from block 0 */
+	CHUNK = 512, /* libsodium's widest ChaCha20 step */
+};
+
+/* Keystream scratch: block 0, then up to TC_AEAD_MAX bytes, rounded up. */
+static _Thread_local uint8_t ks[BLOCK + TC_AEAD_MAX + CHUNK];
+
+static const uint8_t zero_pad[16];
+
+static void keystream(size_t len, const uint8_t nonce[TC_AEAD_NONCE_LEN],
+		      const uint8_t key[TC_AEAD_KEY_LEN])
+{
+	size_t n = (BLOCK + len + CHUNK - 1) / CHUNK * CHUNK;
+
+	crypto_stream_chacha20_ietf(ks, n, nonce, key);
+}
+
+/* out = in ^ keystream (from byte BLOCK on), a word at a time. */
+static void xor_stream(uint8_t *out, const uint8_t *in, size_t len)
+{
+	const uint8_t *k = ks + BLOCK;
+	uint64_t a, b;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&a, in + i, 8);
+		memcpy(&b, k + i, 8);
+		a ^= b;
+		memcpy(out + i, &a, 8);
+	}
+	for (; i < len; i++)
+		out[i] = in[i] ^ k[i];
+}
+
+static void le64(uint8_t out[8], uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The tag over ad and ct, keyed by the first 32 bytes of block 0. */
+static void tag(uint8_t out[TC_AEAD_TAG_LEN], const uint8_t *ad, size_t adlen,
+		const uint8_t *ct, size_t len)
+{
+	crypto_onetimeauth_poly1305_state st;
+	uint8_t lens[16];
+
+	crypto_onetimeauth_poly1305_init(&st, ks);
+	crypto_onetimeauth_poly1305_update(&st, ad, adlen);
+	crypto_onetimeauth_poly1305_update(&st, zero_pad,
+					   (16 - adlen % 16) % 16);
+	crypto_onetimeauth_poly1305_update(&st, ct, len);
+	crypto_onetimeauth_poly1305_update(&st, zero_pad, (16 - len % 16) % 16);
+	le64(lens, adlen);
+	le64(lens + 8, len);
+	crypto_onetimeauth_poly1305_update(&st, lens, sizeof(lens));
+	crypto_onetimeauth_poly1305_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(ks, 32); /* the one-time key */
+}
+
+void tc_aead_seal(uint8_t *out, const uint8_t *pt, size_t len,
+		  const uint8_t *ad, size_t adlen,
+		  const uint8_t nonce[TC_AEAD_NONCE_LEN],
+		  const uint8_t key[TC_AEAD_KEY_LEN])
+{
+	keystream(len, nonce, key);
+	xor_stream(out, pt, len);
+	tag(out + len, ad, adlen, out, len);
+}
+
+int tc_aead_open(uint8_t *out, const uint8_t *ct, size_t len, const uint8_t *ad,
+		 size_t adlen, const uint8_t nonce[TC_AEAD_NONCE_LEN],
+		 const uint8_t key[TC_AEAD_KEY_LEN])
+{
+	uint8_t want[TC_AEAD_TAG_LEN];
+
+	if (len < TC_AEAD_TAG_LEN || len - TC_AEAD_TAG_LEN > TC_AEAD_MAX)
+		return -EBADMSG;
+	len -= TC_AEAD_TAG_LEN;
+	keystream(len, nonce, key);
+	tag(want, ad, adlen, ct, len);
+	if (crypto_verify_16(want, ct + len) != 0)
+		return -EBADMSG;
+	xor_stream(out, ct, len);
+	return 0;
+}
