@@ -6,6 +6,8 @@
  * their lengths.  See aead.h for why.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -17,8 +19,21 @@ enum {
 	CHUNK = 512, /* libsodium's widest ChaCha20 step */
 };
 
-/* Keystream scratch: block 0, then up to TC_AEAD_MAX bytes, rounded up. */
-static _Thread_local uint8_t ks[BLOCK + TC_AEAD_MAX + CHUNK];
+enum { KS_LEN = BLOCK + TC_AEAD_MAX + CHUNK };
+
+/* Keystream scratch: block 0, then up to TC_AEAD_MAX bytes, rounded up;
+ * allocated on a thread's first use (a static per-thread array would be
+ * zeroed, hence resident, in every thread of the process). */
+static _Thread_local uint8_t *ks;
+
+/* Whether this thread has its scratch; without it (no memory), libsodium's
+ * own AEAD does the work. */
+static bool have_ks(void)
+{
+	if (ks == NULL)
+		ks = malloc(KS_LEN);
+	return ks != NULL;
+}
 
 static const uint8_t zero_pad[16];
 
@@ -81,6 +96,11 @@ void tc_aead_seal(uint8_t *out, const uint8_t *pt, size_t len,
 		  const uint8_t nonce[TC_AEAD_NONCE_LEN],
 		  const uint8_t key[TC_AEAD_KEY_LEN])
 {
+	if (!have_ks()) {
+		crypto_aead_chacha20poly1305_ietf_encrypt(
+		    out, NULL, pt, len, ad, adlen, NULL, nonce, key);
+		return;
+	}
 	keystream(len, nonce, key);
 	xor_stream(out, pt, len);
 	tag(out + len, ad, adlen, out, len);
@@ -94,6 +114,11 @@ int tc_aead_open(uint8_t *out, const uint8_t *ct, size_t len, const uint8_t *ad,
 
 	if (len < TC_AEAD_TAG_LEN || len - TC_AEAD_TAG_LEN > TC_AEAD_MAX)
 		return -EBADMSG;
+	if (!have_ks())
+		return crypto_aead_chacha20poly1305_ietf_decrypt(
+			   out, NULL, NULL, ct, len, ad, adlen, nonce, key) == 0
+			   ? 0
+			   : -EBADMSG;
 	len -= TC_AEAD_TAG_LEN;
 	keystream(len, nonce, key);
 	tag(want, ad, adlen, ct, len);

@@ -9,8 +9,8 @@
  * the keystream of a packet, the Poly1305 key block included, comes from one
  * request rounded up to whole chunks, and is XORed in.
  *
- * The keystream scratch is per thread (callable from any thread); nothing
- * is allocated.
+ * The keystream scratch is per thread (callable from any thread), allocated
+ * once on a thread's first call; nothing is allocated per message.
  */
 #ifndef TC_AEAD_H
 #define TC_AEAD_H

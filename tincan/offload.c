@@ -133,8 +133,10 @@ struct seg {
 	bool v6;
 };
 
-/* Segments are built here, one at a time: no allocation per frame. */
-static _Thread_local uint8_t seg_buf[TC_GSO_MAX];
+/* Segments are built here, one at a time: no allocation per frame.  A
+ * pointer, allocated on first use: a static per-thread array would be
+ * zeroed (resident) in every thread of the process. */
+static _Thread_local uint8_t *seg_buf;
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -384,6 +386,8 @@ int tc_gso_segment(const struct virtio_net_hdr *h, const uint8_t *frame,
 	g.id0 = g.p.v6 ? 0 : get16(frame + g.p.l3 + IP4_ID);
 	cs.start = (uint16_t)g.p.l4;
 	cs.offset = TCP_CSUM;
+	if (seg_buf == NULL)
+		seg_buf = g_malloc(TC_GSO_MAX);
 	memcpy(seg_buf, frame, g.hlen);
 	for (i = 0, off = g.hlen; i < g.nseg; i++, off += plen) {
 		plen = MIN(g.mss, g.p.end - off);
