@@ -50,6 +50,8 @@ struct tc_link {
 	char pair_laddr[INET6_ADDRSTRLEN + 8], pair_raddr[INET6_ADDRSTRLEN + 8];
 
 	struct tc_session *session;
+	uint8_t *held_resp; /* a handshake response waiting for a pair */
+	size_t held_resp_len;
 	uint64_t last_init_ms;
 	uint32_t retry_ms;   /* next first-handshake retry */
 	uint64_t last_rx_ms; /* last authenticated packet */
@@ -293,6 +295,24 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 			      : "handshake complete");
 }
 
+/* The initiation can arrive before this side's agent has selected a pair,
+ * when libnice cannot send yet: the response waits for the pair (else the
+ * initiator would only retry after TC_LINK_FIRST_RETRY_MS). */
+static void send_response(struct tc_link *l, const uint8_t *resp, size_t len)
+{
+	g_clear_pointer(&l->held_resp, g_free);
+	if (raw_send(l, resp, len) == 0) {
+		g_debug("link %s/%.12s: handshake response sent", l->overlay,
+			l->peer_uid);
+		return;
+	}
+	l->held_resp = g_memdup2(resp, len);
+	l->held_resp_len = len;
+	g_debug("link %s/%.12s: handshake response held until ICE selects a "
+		"pair",
+		l->overlay, l->peer_uid);
+}
+
 /* untrusted: from peer (any bytes the ICE socket delivers). */
 static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		    const struct tc_time *t)
@@ -308,9 +328,7 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		handle_inner(l, l->pt, out_len);
 		break;
 	case TC_RX_REPLY:
-		g_debug("link %s/%.12s: handshake response sent", l->overlay,
-			l->peer_uid);
-		raw_send(l, l->pt, out_len);
+		send_response(l, l->pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
 		send_keepalive(l, t);
@@ -581,6 +599,12 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 		  l->pair_raddr);
 	l->pair_selected = true;
 	set_fast_path(l, lc, rc);
+	if (l->held_resp) {
+		raw_send(l, l->held_resp, l->held_resp_len);
+		g_debug("link %s/%.12s: held handshake response sent",
+			l->overlay, l->peer_uid);
+		g_clear_pointer(&l->held_resp, g_free);
+	}
 	now(&t);
 	if (l->controlling && !tc_session_can_send(l->session, &t))
 		send_initiation(l, &t);
@@ -786,6 +810,7 @@ void tc_link_free(struct tc_link *l)
 		clear_fast_path(l);
 	say_close(l);
 	g_free(l->batch);
+	g_free(l->held_resp);
 	if (l->agent) {
 		if (l->stream)
 			nice_agent_attach_recv(l->agent, l->stream, 1,
