@@ -375,9 +375,41 @@ static size_t gro_size(struct msghdr *mh)
 	return 0;
 }
 
-/* untrusted: from anyone who can reach the socket.  Each message may hold
- * several datagrams of one size (the last may be shorter); anything that
- * is not ours (STUN: libnice no longer needs it, see start_fast_rx) fails
+/* Room for one UDP_GRO control message. */
+#define RX_CTL_LEN CMSG_SPACE(sizeof(int))
+
+/* Points each message of a recvmmsg at its slot of rx_area. */
+static void rx_prepare(struct mmsghdr *m, struct iovec *iov,
+		       char (*ctl)[RX_CTL_LEN])
+{
+	int i;
+
+	for (i = 0; i < TC_LINK_RX_MSGS; i++) {
+		iov[i].iov_base = rx_area + (size_t)i * TC_LINK_RX_MSG;
+		iov[i].iov_len = TC_LINK_RX_MSG;
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+		m[i].msg_hdr.msg_control = ctl[i];
+		m[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+	}
+}
+
+/* One message: datagrams of seg bytes back to back (the last may be
+ * shorter), or a single datagram when seg is 0. */
+static void rx_message(struct tc_link *l, const uint8_t *buf, size_t len,
+		       size_t seg, const struct tc_time *t)
+{
+	size_t off;
+
+	if (seg == 0 || seg > len)
+		seg = len;
+	for (off = 0; off < len && l->rx_src; off += seg)
+		receive(l, buf + off, MIN(seg, len - off), t);
+}
+
+/* untrusted: from anyone who can reach the socket.  Anything that is not
+ * ours (STUN: libnice no longer needs it, see start_fast_rx) fails
  * authentication and is counted as dropped. */
 static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 				 gpointer data)
@@ -385,41 +417,19 @@ static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 	struct tc_link *l = data;
 	struct mmsghdr m[TC_LINK_RX_MSGS];
 	struct iovec iov[TC_LINK_RX_MSGS];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl[TC_LINK_RX_MSGS];
+	_Alignas(struct cmsghdr) char ctl[TC_LINK_RX_MSGS][RX_CTL_LEN];
 	int fd = g_socket_get_fd(sock), n, i, round;
 	struct tc_time t;
-	size_t len, seg, off;
 
 	(void)cond;
 	now(&t);
-	for (round = 0; round < TC_LINK_RX_ROUNDS; round++) {
-		for (i = 0; i < TC_LINK_RX_MSGS; i++) {
-			iov[i].iov_base = rx_area + (size_t)i * TC_LINK_RX_MSG;
-			iov[i].iov_len = TC_LINK_RX_MSG;
-			memset(&m[i], 0, sizeof(m[i]));
-			m[i].msg_hdr.msg_iov = &iov[i];
-			m[i].msg_hdr.msg_iovlen = 1;
-			m[i].msg_hdr.msg_control = ctl[i].buf;
-			m[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
-		}
+	for (round = 0; round < TC_LINK_RX_ROUNDS && l->rx_src; round++) {
+		rx_prepare(m, iov, ctl);
 		n = recvmmsg(fd, m, TC_LINK_RX_MSGS, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		for (i = 0; i < n && l->rx_src; i++) {
-			len = m[i].msg_len;
-			seg = gro_size(&m[i].msg_hdr);
-			if (seg == 0 || seg > len)
-				seg = len;
-			for (off = 0; off < len && l->rx_src; off += seg)
-				receive(l,
-					rx_area + (size_t)i * TC_LINK_RX_MSG +
-					    off,
-					MIN(seg, len - off), &t);
-		}
-		if (n < TC_LINK_RX_MSGS || !l->rx_src)
+		for (i = 0; i < n && l->rx_src; i++)
+			rx_message(l, rx_area + (size_t)i * TC_LINK_RX_MSG,
+				   m[i].msg_len, gro_size(&m[i].msg_hdr), &t);
+		if (n < TC_LINK_RX_MSGS)
 			break;
 	}
 	return G_SOURCE_CONTINUE;
