@@ -59,11 +59,11 @@ help:
 	@echo "make install      DESTDIR=... PREFIX=... (default /usr/local)"
 	@echo "V=1               show the commands"
 
-$(PROTO_C): proto/ipop.proto
+# protoc-c writes both files in one run (a grouped target: every object,
+# which depends on the header, is rebuilt when the .proto changes).
+$(PROTO_C) $(BUILD)/proto/ipop.pb-c.h &: proto/ipop.proto
 	$(call msg,PROTOC,$<)
 	$(Q)mkdir -p $(BUILD)/proto && protoc-c --c_out=$(BUILD) $<
-
-$(BUILD)/proto/ipop.pb-c.h: $(PROTO_C)
 
 $(BUILD)/proto/ipop.pb-c.o: $(PROTO_C)
 	$(call msg,CC,$<)

@@ -861,6 +861,8 @@ void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info)
 	info->translation = ov->translation;
 	info->dropped_malformed = ov->malformed;
 	info->dropped_tap = ov->tap_dropped;
+	info->offload = ov->offload;
+	tc_gro_counts(ov->gro, &info->joined_frames, &info->joined_segments);
 	info->ipv4 = ov->cfg.has_v4 ? ntop(AF_INET, ov->cfg.v4) : g_strdup("");
 	info->ipv4_prefix = ov->cfg.v4_prefix;
 	info->ipv6 = ov->cfg.has_v6 ? ntop(AF_INET6, ov->cfg.v6) : g_strdup("");

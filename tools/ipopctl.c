@@ -1061,6 +1061,9 @@ static void json_overlay(struct json *j, const Ipop__OverlayInfo *o)
 	json_str(j, "bridge", o->bridge);
 	json_u64(j, "dropped_malformed", o->dropped_malformed);
 	json_u64(j, "dropped_tap", o->dropped_tap);
+	json_bool(j, "offload", o->offload);
+	json_u64(j, "joined_frames", o->joined_frames);
+	json_u64(j, "joined_segments", o->joined_segments);
 	json_mappings(j, o);
 	json_macs(j, o);
 	json_open(j, "links", '[');
@@ -1232,6 +1235,12 @@ static void print_overlay(const Ipop__OverlayInfo *o)
 		printf("  %-10s  %s\n", "bridge", o->bridge);
 	printf("  %-10s  %" PRIu64 " malformed, %" PRIu64 " at the TAP\n",
 	       "dropped", o->dropped_malformed, o->dropped_tap);
+	if (o->offload)
+		printf("  %-10s  TSO + checksum; %" PRIu64 " segments joined "
+		       "into %" PRIu64 " frames\n",
+		       "offload", o->joined_segments, o->joined_frames);
+	else
+		printf("  %-10s  off\n", "offload");
 	print_mappings(o);
 	print_macs(o);
 	print_links(o);

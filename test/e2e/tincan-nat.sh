@@ -230,6 +230,25 @@ check "16 MiB over TCP h1 -> h2 (IPv4) arrive intact (SHA-256)" \
 check "16 MiB over TCP h1 -> h2 (IPv6) arrive intact (SHA-256)" \
 	bulk_intact fd00:254::2
 
+# The receiver wrote those segments to its TAP joined: status says how many.
+segments_joined()
+{
+	local st frames segs
+	st=$(ctl t2 --json status) || return 1
+	frames=$(jq -er ".overlays[] | select(.name == \"$OV\") | .joined_frames" <<<"$st") &&
+		segs=$(jq -er ".overlays[] | select(.name == \"$OV\") | .joined_segments" <<<"$st") &&
+		jq -e ".overlays[] | select(.name == \"$OV\") | .offload" <<<"$st" >/dev/null ||
+		return 1
+	JOINED="$segs segments in $frames frames"
+	E2E_ERR="joined_frames $frames, joined_segments $segs"
+	((frames > 0 && segs >= 2 * frames))
+}
+
+JOINED=none
+check "t2's TAP has offloads and joined received TCP segments (status)" \
+	segments_joined
+tap_note "t2 joined $JOINED"
+
 # ---- no client connected ------------------------------------------------------------
 
 # Every ipopctl call above was its own process and has exited: the links are
