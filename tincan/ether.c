@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <sodium.h>
 
+#include "tincan/bytes.h"
 #include "tincan/ether.h"
 
 /* Ethernet header. */
@@ -76,17 +77,6 @@ enum {
 static const uint8_t all_nodes[IP6_ADDR_LEN] = {0xff, 0x02, [15] = 0x01};
 static const uint8_t all_nodes_mac[TC_ETH_ALEN] = {0x33, 0x33, 0, 0, 0, 1};
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 bool tc_mac_is_group(const uint8_t mac[6])
 {
 	return (mac[0] & 0x01) != 0;
@@ -101,7 +91,7 @@ uint32_t tc_csum_add(uint32_t sum, const void *data, size_t len)
 	uint64_t acc = sum;
 
 	for (; len >= 2; p += 2, len -= 2)
-		acc += get16(p);
+		acc += tc_get16(p);
 	if (len == 1)
 		acc += (uint32_t)p[0] << 8;
 	while (acc >> 32)
@@ -134,8 +124,9 @@ static uint32_t ip6_pseudo_sum(const uint8_t *src, const uint8_t *dst,
 
 static bool arp_ok(const uint8_t *arp, size_t avail)
 {
-	return avail >= ARP_LEN && get16(arp + ARP_HTYPE) == ARP_HTYPE_ETHER &&
-	       get16(arp + ARP_PTYPE) == TC_ETHERTYPE_IPV4 &&
+	return avail >= ARP_LEN &&
+	       tc_get16(arp + ARP_HTYPE) == ARP_HTYPE_ETHER &&
+	       tc_get16(arp + ARP_PTYPE) == TC_ETHERTYPE_IPV4 &&
 	       arp[ARP_HLEN] == TC_ETH_ALEN && arp[ARP_PLEN] == 4;
 }
 
@@ -148,21 +139,21 @@ static bool ipv4_ok(const uint8_t *ip, size_t avail)
 	if (avail < IP4_MINLEN || ip[IP4_VIHL] >> 4 != 4)
 		return false;
 	ihl = (size_t)(ip[IP4_VIHL] & 0x0f) * 4;
-	tot = get16(ip + IP4_TOTLEN);
+	tot = tc_get16(ip + IP4_TOTLEN);
 	return ihl >= IP4_MINLEN && tot >= ihl && tot <= avail;
 }
 
 static bool ipv6_ok(const uint8_t *ip, size_t avail)
 {
 	return avail >= IP6_HLEN && ip[IP6_VER] >> 4 == 6 &&
-	       IP6_HLEN + (size_t)get16(ip + IP6_PLEN) <= avail;
+	       IP6_HLEN + (size_t)tc_get16(ip + IP6_PLEN) <= avail;
 }
 
 /* An IPv6 packet (already ipv6_ok) carrying a neighbour solicitation.  No
  * extension headers: the kernel never puts any on NS. */
 static bool ipv6_is_ns(const uint8_t *ip)
 {
-	return ip[IP6_NXT] == NXT_ICMP6 && get16(ip + IP6_PLEN) >= ND_OPTS &&
+	return ip[IP6_NXT] == NXT_ICMP6 && tc_get16(ip + IP6_PLEN) >= ND_OPTS &&
 	       ip[IP6_HLEN + ICMP6_TYPE] == ND_NS;
 }
 
@@ -171,7 +162,7 @@ static enum tc_frame_kind classify_arp(const uint8_t *arp, size_t avail,
 {
 	if (!arp_ok(arp, avail))
 		return TC_FRAME_DROP;
-	if (get16(arp + ARP_OP) == ARP_OP_REQUEST)
+	if (tc_get16(arp + ARP_OP) == ARP_OP_REQUEST)
 		return TC_FRAME_ARP_REQUEST;
 	return group ? TC_FRAME_BROADCAST : TC_FRAME_DROP;
 }
@@ -191,7 +182,7 @@ void tc_frame_classify(const uint8_t *frame, size_t len,
 	l3 = frame + TC_ETH_HLEN;
 	avail = len - TC_ETH_HLEN;
 	group = tc_mac_is_group(frame + ETH_DST);
-	info->ethertype = get16(frame + ETH_TYPE);
+	info->ethertype = tc_get16(frame + ETH_TYPE);
 	switch (info->ethertype) {
 	case TC_ETHERTYPE_ARP:
 		info->kind = classify_arp(l3, avail, group);
@@ -226,12 +217,12 @@ static int arp_reply(uint8_t *out, const uint8_t mac[6], const uint8_t ip[4],
 
 	memcpy(out + ETH_DST, to_mac, TC_ETH_ALEN);
 	memcpy(out + ETH_SRC, mac, TC_ETH_ALEN);
-	put16(out + ETH_TYPE, TC_ETHERTYPE_ARP);
-	put16(rep + ARP_HTYPE, ARP_HTYPE_ETHER);
-	put16(rep + ARP_PTYPE, TC_ETHERTYPE_IPV4);
+	tc_put16(out + ETH_TYPE, TC_ETHERTYPE_ARP);
+	tc_put16(rep + ARP_HTYPE, ARP_HTYPE_ETHER);
+	tc_put16(rep + ARP_PTYPE, TC_ETHERTYPE_IPV4);
 	rep[ARP_HLEN] = TC_ETH_ALEN;
 	rep[ARP_PLEN] = 4;
-	put16(rep + ARP_OP, ARP_OP_REPLY);
+	tc_put16(rep + ARP_OP, ARP_OP_REPLY);
 	memcpy(rep + ARP_SHA, mac, TC_ETH_ALEN);
 	memcpy(rep + ARP_SPA, ip, 4);
 	memcpy(rep + ARP_THA, to_mac, TC_ETH_ALEN);
@@ -248,11 +239,12 @@ int tc_arp_answer(const uint8_t *frame, size_t len, const struct tc_fwd *f,
 
 	if (cap < ARP_FRAME_LEN)
 		return -ENOSPC;
-	if (len < ARP_FRAME_LEN || get16(frame + ETH_TYPE) != TC_ETHERTYPE_ARP)
+	if (len < ARP_FRAME_LEN ||
+	    tc_get16(frame + ETH_TYPE) != TC_ETHERTYPE_ARP)
 		return -EINVAL;
 	arp = frame + TC_ETH_HLEN;
 	if (!arp_ok(arp, len - TC_ETH_HLEN) ||
-	    get16(arp + ARP_OP) != ARP_OP_REQUEST)
+	    tc_get16(arp + ARP_OP) != ARP_OP_REQUEST)
 		return -EINVAL;
 	memcpy(req_mac, arp + ARP_SHA, TC_ETH_ALEN);
 	memcpy(req_ip, arp + ARP_SPA, 4);
@@ -303,13 +295,14 @@ static bool ns_valid(const uint8_t *frame, size_t len)
 	size_t ilen;
 	uint32_t sum;
 
-	if (len < TC_ETH_HLEN || get16(frame + ETH_TYPE) != TC_ETHERTYPE_IPV6)
+	if (len < TC_ETH_HLEN ||
+	    tc_get16(frame + ETH_TYPE) != TC_ETHERTYPE_IPV6)
 		return false;
 	ip = frame + TC_ETH_HLEN;
 	if (!ipv6_ok(ip, len - TC_ETH_HLEN) || !ipv6_is_ns(ip))
 		return false;
 	icmp = ip + IP6_HLEN;
-	ilen = get16(ip + IP6_PLEN);
+	ilen = tc_get16(ip + IP6_PLEN);
 	if (ip[IP6_HOPS] != ND_HOP_LIMIT || icmp[ICMP6_CODE] != 0)
 		return false;
 	sum = ip6_pseudo_sum(ip + IP6_SRC, ip + IP6_DST, (uint32_t)ilen,
@@ -341,10 +334,10 @@ static void nd_build_na(uint8_t *out, const uint8_t *eth_dst,
 
 	memcpy(out + ETH_DST, eth_dst, TC_ETH_ALEN);
 	memcpy(out + ETH_SRC, peer_mac, TC_ETH_ALEN);
-	put16(out + ETH_TYPE, TC_ETHERTYPE_IPV6);
+	tc_put16(out + ETH_TYPE, TC_ETHERTYPE_IPV6);
 	memset(ip, 0, IP6_HLEN + NA_LEN);
 	ip[IP6_VER] = 6 << 4;
-	put16(ip + IP6_PLEN, NA_LEN);
+	tc_put16(ip + IP6_PLEN, NA_LEN);
 	ip[IP6_NXT] = NXT_ICMP6;
 	ip[IP6_HOPS] = ND_HOP_LIMIT;
 	memcpy(ip + IP6_SRC, target, IP6_ADDR_LEN);
@@ -356,7 +349,8 @@ static void nd_build_na(uint8_t *out, const uint8_t *eth_dst,
 	icmp[ND_OPTS + 1] = 1;
 	memcpy(icmp + ND_OPTS + 2, peer_mac, TC_ETH_ALEN);
 	sum = ip6_pseudo_sum(ip + IP6_SRC, ip + IP6_DST, NA_LEN, NXT_ICMP6);
-	put16(icmp + ICMP6_CSUM, tc_csum_fold(tc_csum_add(sum, icmp, NA_LEN)));
+	tc_put16(icmp + ICMP6_CSUM,
+		 tc_csum_fold(tc_csum_add(sum, icmp, NA_LEN)));
 }
 
 /* untrusted: from the local kernel through the TAP */

@@ -23,6 +23,7 @@
 
 #include "proto/frame.h"
 #include "proto/pbutil.h"
+#include "tincan/bytes.h"
 #include "tincan/link.h"
 #include "tincan/session.h"
 
@@ -246,8 +247,8 @@ static void handle_partial(struct tc_link *l, uint8_t *body, size_t len)
 		l->dropped++;
 		return;
 	}
-	cs.start = (uint16_t)(body[0] << 8 | body[1]);
-	cs.offset = (uint16_t)(body[2] << 8 | body[3]);
+	cs.start = tc_get16(body);
+	cs.offset = tc_get16(body + 2);
 	len -= TC_INNER_PARTIAL_LEN;
 	if (!tc_csum_valid(&cs, len)) {
 		l->dropped++;
@@ -1009,10 +1010,8 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 	int n;
 
 	if (cs && cs->start) {
-		pre[0] = (uint8_t)(cs->start >> 8);
-		pre[1] = (uint8_t)cs->start;
-		pre[2] = (uint8_t)(cs->offset >> 8);
-		pre[3] = (uint8_t)cs->offset;
+		tc_put16(pre, cs->start);
+		tc_put16(pre + 2, cs->offset);
 		pre_len = sizeof(pre);
 	}
 	want = 1 + pre_len + len + TC_DATA_OVERHEAD;

@@ -31,6 +31,7 @@
 
 #include <glib.h>
 
+#include "tincan/bytes.h"
 #include "tincan/ether.h"
 #include "tincan/offload.h"
 
@@ -138,29 +139,6 @@ struct seg {
  * zeroed (resident) in every thread of the process. */
 static _Thread_local uint8_t *seg_buf;
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* Folded but not complemented: what a partial checksum field holds. */
 static uint16_t fold(uint32_t sum)
 {
@@ -178,13 +156,13 @@ static int parse_eth(const uint8_t *f, size_t len, size_t *l3, uint16_t *type)
 {
 	if (len < TC_ETH_HLEN)
 		return -EINVAL;
-	*type = get16(f + ETH_TYPE);
+	*type = tc_get16(f + ETH_TYPE);
 	*l3 = TC_ETH_HLEN;
 	if (*type != TC_ETHERTYPE_VLAN)
 		return 0;
 	if (len < VLAN_HLEN)
 		return -EINVAL;
-	*type = get16(f + VLAN_INNER_TYPE);
+	*type = tc_get16(f + VLAN_INNER_TYPE);
 	*l3 = VLAN_HLEN;
 	return 0;
 }
@@ -198,10 +176,11 @@ static int parse_ip4(const uint8_t *f, size_t len, size_t start, struct l3 *p)
 	if (len - p->l3 < IP4_MINLEN || ip[IP4_VIHL] >> 4 != 4)
 		return -EINVAL;
 	ihl = (size_t)(ip[IP4_VIHL] & 15) * 4;
-	tot = get16(ip + IP4_TOTLEN);
+	tot = tc_get16(ip + IP4_TOTLEN);
 	if (ihl < IP4_MINLEN || tot < ihl || tot > len - p->l3)
 		return -EINVAL;
-	if ((get16(ip + IP4_FRAG) & IP4_FRAGMASK) != 0 || start != p->l3 + ihl)
+	if ((tc_get16(ip + IP4_FRAG) & IP4_FRAGMASK) != 0 ||
+	    start != p->l3 + ihl)
 		return -EINVAL;
 	p->l4 = start;
 	p->end = p->l3 + tot;
@@ -239,7 +218,7 @@ static int parse_ip6(const uint8_t *f, size_t len, size_t start, struct l3 *p)
 
 	if (len - p->l3 < IP6_HLEN || ip[0] >> 4 != 6)
 		return -EINVAL;
-	plen = get16(ip + IP6_PLEN);
+	plen = tc_get16(ip + IP6_PLEN);
 	if (plen > len - p->l3 - IP6_HLEN)
 		return -EINVAL;
 	p->end = p->l3 + IP6_HLEN + plen;
@@ -278,8 +257,8 @@ static void ip4_fix_csum(uint8_t *ip)
 {
 	size_t ihl = (size_t)(ip[IP4_VIHL] & 15) * 4;
 
-	put16(ip + IP4_CSUM, 0);
-	put16(ip + IP4_CSUM, tc_csum_fold(tc_csum_add(0, ip, ihl)));
+	tc_put16(ip + IP4_CSUM, 0);
+	tc_put16(ip + IP4_CSUM, tc_csum_fold(tc_csum_add(0, ip, ihl)));
 }
 
 int tc_csum_set_pseudo(uint8_t *frame, size_t len, const struct tc_csum *cs)
@@ -298,8 +277,8 @@ int tc_csum_set_pseudo(uint8_t *frame, size_t len, const struct tc_csum *cs)
 		return -EINVAL;
 	if (p.end - p.l4 < need)
 		return -EINVAL;
-	put16(frame + p.l4 + cs->offset,
-	      fold(addr_sum(frame, &p) + (uint32_t)(p.end - p.l4)));
+	tc_put16(frame + p.l4 + cs->offset,
+		 fold(addr_sum(frame, &p) + (uint32_t)(p.end - p.l4)));
 	return 0;
 }
 
@@ -354,20 +333,20 @@ static void gso_fix(const struct gso *g, size_t i, size_t plen)
 	uint8_t flags = g->flags0;
 
 	if (g->p.v6) {
-		put16(ip + IP6_PLEN,
-		      (uint16_t)(g->hlen + plen - g->p.l3 - IP6_HLEN));
+		tc_put16(ip + IP6_PLEN,
+			 (uint16_t)(g->hlen + plen - g->p.l3 - IP6_HLEN));
 	} else {
-		put16(ip + IP4_TOTLEN, (uint16_t)(g->hlen + plen - g->p.l3));
-		put16(ip + IP4_ID, (uint16_t)(g->id0 + i));
+		tc_put16(ip + IP4_TOTLEN, (uint16_t)(g->hlen + plen - g->p.l3));
+		tc_put16(ip + IP4_ID, (uint16_t)(g->id0 + i));
 		ip4_fix_csum(ip);
 	}
 	if (i + 1 < g->nseg)
 		flags &= (uint8_t) ~(TH_FIN | TH_PSH);
 	if (i > 0)
 		flags &= (uint8_t)~TH_CWR;
-	put32(th + TCP_SEQ, g->seq0 + (uint32_t)(i * g->mss));
+	tc_put32(th + TCP_SEQ, g->seq0 + (uint32_t)(i * g->mss));
 	th[TCP_FLAGS] = flags;
-	put16(th + TCP_CSUM, fold(g->asum + (uint32_t)tcplen));
+	tc_put16(th + TCP_CSUM, fold(g->asum + (uint32_t)tcplen));
 }
 
 int tc_gso_segment(const struct virtio_net_hdr *h, const uint8_t *frame,
@@ -381,9 +360,9 @@ int tc_gso_segment(const struct virtio_net_hdr *h, const uint8_t *frame,
 	if (gso_check(h, frame, len, seg_max, &g) < 0)
 		return -EINVAL;
 	g.asum = addr_sum(frame, &g.p);
-	g.seq0 = get32(frame + g.p.l4 + TCP_SEQ);
+	g.seq0 = tc_get32(frame + g.p.l4 + TCP_SEQ);
 	g.flags0 = frame[g.p.l4 + TCP_FLAGS];
-	g.id0 = g.p.v6 ? 0 : get16(frame + g.p.l3 + IP4_ID);
+	g.id0 = g.p.v6 ? 0 : tc_get16(frame + g.p.l3 + IP4_ID);
 	cs.start = (uint16_t)g.p.l4;
 	cs.offset = TCP_CSUM;
 	if (seg_buf == NULL)
@@ -445,21 +424,21 @@ static void pass(struct tc_gro *g, const uint8_t *f, size_t len,
 static bool seg_ip(const uint8_t *f, size_t len, struct seg *s)
 {
 	const uint8_t *ip = f + TC_ETH_HLEN;
-	uint16_t type = get16(f + ETH_TYPE);
+	uint16_t type = tc_get16(f + ETH_TYPE);
 
 	if (type == TC_ETHERTYPE_IPV4) {
 		s->l4 = TC_ETH_HLEN + IP4_MINLEN;
 		return len >= s->l4 && ip[IP4_VIHL] == IP4_VIHL_PLAIN &&
-		       (get16(ip + IP4_FRAG) & IP4_FRAGMASK) == 0 &&
+		       (tc_get16(ip + IP4_FRAG) & IP4_FRAGMASK) == 0 &&
 		       ip[IP4_PROTO] == PROTO_TCP &&
-		       get16(ip + IP4_TOTLEN) == len - TC_ETH_HLEN;
+		       tc_get16(ip + IP4_TOTLEN) == len - TC_ETH_HLEN;
 	}
 	if (type == TC_ETHERTYPE_IPV6) {
 		s->l4 = TC_ETH_HLEN + IP6_HLEN;
 		s->v6 = true;
 		return len >= s->l4 && ip[0] >> 4 == 6 &&
 		       ip[IP6_NEXT] == PROTO_TCP &&
-		       get16(ip + IP6_PLEN) == len - s->l4;
+		       tc_get16(ip + IP6_PLEN) == len - s->l4;
 	}
 	return false;
 }
@@ -487,7 +466,7 @@ static bool seg_parse(const uint8_t *f, size_t len, const struct tc_csum *cs,
 	s->len = len;
 	s->hlen = s->l4 + thl;
 	s->plen = len - s->hlen;
-	s->seq = get32(f + s->l4 + TCP_SEQ);
+	s->seq = tc_get32(f + s->l4 + TCP_SEQ);
 	return true;
 }
 
@@ -545,13 +524,13 @@ static void finish_joined(struct flow *fl, struct virtio_net_hdr *h)
 	struct l3 p = {TC_ETH_HLEN, fl->l4, fl->len, PROTO_TCP, fl->v6};
 
 	if (fl->v6) {
-		put16(ip + IP6_PLEN, (uint16_t)(fl->len - fl->l4));
+		tc_put16(ip + IP6_PLEN, (uint16_t)(fl->len - fl->l4));
 	} else {
-		put16(ip + IP4_TOTLEN, (uint16_t)(fl->len - TC_ETH_HLEN));
+		tc_put16(ip + IP4_TOTLEN, (uint16_t)(fl->len - TC_ETH_HLEN));
 		ip4_fix_csum(ip);
 	}
-	put16(fl->buf + fl->l4 + TCP_CSUM,
-	      fold(addr_sum(fl->buf, &p) + (uint32_t)(fl->len - fl->l4)));
+	tc_put16(fl->buf + fl->l4 + TCP_CSUM,
+		 fold(addr_sum(fl->buf, &p) + (uint32_t)(fl->len - fl->l4)));
 	h->gso_type =
 	    fl->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	h->gso_size = (uint16_t)fl->mss;

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "tincan/bytes.h"
 #include "tincan/ether.h"
 #include "tincan/xlate.h"
 
@@ -102,17 +103,6 @@ struct plan {
 static const uint8_t ip4_bcast[IP4_ADDR_LEN] = {255, 255, 255, 255};
 static const uint8_t eth_bcast[TC_ETH_ALEN] = {255, 255, 255, 255, 255, 255};
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 /* Adds ~old + new, word by word, for a field of n (even) bytes. */
 static uint32_t delta(uint32_t acc, const uint8_t *old, const uint8_t *new_,
 		      size_t n)
@@ -120,18 +110,19 @@ static uint32_t delta(uint32_t acc, const uint8_t *old, const uint8_t *new_,
 	size_t i;
 
 	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint16_t)~get16(old + i) + (uint32_t)get16(new_ + i);
+		acc +=
+		    (uint16_t)~tc_get16(old + i) + (uint32_t)tc_get16(new_ + i);
 	return acc;
 }
 
 /* HC' = ~(~HC + acc), acc being the sum of ~m + m' (RFC 1624, eqn. 3). */
 static void csum_apply(uint8_t csum[2], uint32_t acc)
 {
-	uint32_t sum = (uint16_t)~get16(csum) + acc;
+	uint32_t sum = (uint16_t)~tc_get16(csum) + acc;
 
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	put16(csum, (uint16_t)~sum);
+	tc_put16(csum, (uint16_t)~sum);
 }
 
 void tc_xlate_csum_update4(uint8_t csum[2], const uint8_t old[4],
@@ -155,12 +146,12 @@ static uint32_t update_l4(uint8_t *csum, bool udp, uint32_t d, uint32_t acc)
 {
 	uint8_t old[CSUM_LEN];
 
-	if (udp && get16(csum) == 0)
+	if (udp && tc_get16(csum) == 0)
 		return acc;
 	memcpy(old, csum, CSUM_LEN);
 	csum_apply(csum, d);
-	if (udp && get16(csum) == 0)
-		put16(csum, 0xffff);
+	if (udp && tc_get16(csum) == 0)
+		tc_put16(csum, 0xffff);
 	return delta(acc, old, csum, CSUM_LEN);
 }
 
@@ -174,12 +165,12 @@ static int find_ip(uint8_t *frame, size_t len, uint8_t **ip, size_t *avail)
 
 	if (len < TC_ETH_HLEN)
 		return -EINVAL;
-	type = get16(frame + ETH_TYPE);
+	type = tc_get16(frame + ETH_TYPE);
 	if (type == TC_ETHERTYPE_VLAN) {
 		if (len < VLAN_HLEN)
 			return -EINVAL;
 		hlen = VLAN_HLEN;
-		type = get16(frame + VLAN_INNER_TYPE);
+		type = tc_get16(frame + VLAN_INNER_TYPE);
 		if (type == TC_ETHERTYPE_VLAN)
 			return -EINVAL;
 	}
@@ -228,7 +219,7 @@ static int ip_header_ok(const uint8_t *ip, size_t avail, size_t *hlen,
 	if (avail < IP4_MINLEN || ip[IP4_VIHL] >> 4 != 4)
 		return -EINVAL;
 	*hlen = (size_t)(ip[IP4_VIHL] & 0x0f) * 4;
-	*tot = get16(ip + IP4_TOTLEN);
+	*tot = tc_get16(ip + IP4_TOTLEN);
 	if (*hlen < IP4_MINLEN || *tot < *hlen || *tot > avail)
 		return -EINVAL;
 	if (!ip_csum_ok(ip, *hlen))
@@ -250,7 +241,7 @@ static void parse_quoted_l4(struct plan *p, size_t ehlen, size_t qlen)
 	uint8_t *l4 = p->emb + ehlen;
 	size_t l4len = qlen - ehlen;
 
-	if ((get16(p->emb + IP4_FRAG) & IP4_OFFMASK) != 0)
+	if ((tc_get16(p->emb + IP4_FRAG) & IP4_OFFMASK) != 0)
 		return;
 	if (p->emb[IP4_PROTO] == PROTO_TCP && l4len >= TCP_CSUM + CSUM_LEN)
 		p->emb_csum = l4 + TCP_CSUM;
@@ -327,7 +318,7 @@ static int parse(uint8_t *frame, size_t len, struct plan *p)
 		return rc;
 	p->keep_dst = keeps_dst(frame, p->ip);
 	/* Later fragments carry no L4 header: the IP header is all. */
-	if ((get16(p->ip + IP4_FRAG) & IP4_OFFMASK) != 0)
+	if ((tc_get16(p->ip + IP4_FRAG) & IP4_OFFMASK) != 0)
 		return 0;
 	return parse_l4(p, p->ip + hlen, tot - hlen);
 }
