@@ -405,17 +405,23 @@ void tc_gro_counts(const struct tc_gro *g, uint64_t *joined, uint64_t *segments)
 	*segments = g->segments;
 }
 
+void tc_csum_vnet_hdr(const struct tc_csum *cs, struct virtio_net_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (cs != NULL && cs->start != 0) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = cs->start;
+		h->csum_offset = cs->offset;
+	}
+}
+
 /* A frame that is not joined leaves as it is. */
 static void pass(struct tc_gro *g, const uint8_t *f, size_t len,
 		 const struct tc_csum *cs)
 {
-	struct virtio_net_hdr h = {0};
+	struct virtio_net_hdr h;
 
-	if (cs != NULL && cs->start != 0) {
-		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h.csum_start = cs->start;
-		h.csum_offset = cs->offset;
-	}
+	tc_csum_vnet_hdr(cs, &h);
 	g->out(g->ctx, &h, f, len);
 }
 
@@ -540,11 +546,10 @@ static void finish_joined(struct flow *fl, struct virtio_net_hdr *h)
 /* The flow's pending frame leaves; its slot is free again. */
 static void flow_out(struct tc_gro *g, struct flow *fl)
 {
-	struct virtio_net_hdr h = {0};
+	const struct tc_csum cs = {(uint16_t)fl->l4, TCP_CSUM};
+	struct virtio_net_hdr h;
 
-	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	h.csum_start = (uint16_t)fl->l4;
-	h.csum_offset = TCP_CSUM;
+	tc_csum_vnet_hdr(&cs, &h);
 	if (fl->segs > 1) {
 		finish_joined(fl, &h);
 		g->joined++;

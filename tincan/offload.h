@@ -55,6 +55,10 @@ enum {
 /* Checks a partial-checksum description against a frame of len bytes:
  * the Ethernet header precedes start and the 2-byte field fits. */
 bool tc_csum_valid(const struct tc_csum *cs, size_t len);
+/* The virtio header for writing a frame that is not a GSO frame: NEEDS_CSUM
+ * with cs's start and offset when cs (may be NULL) is partial, else all
+ * zero. */
+void tc_csum_vnet_hdr(const struct tc_csum *cs, struct virtio_net_hdr *h);
 
 /* Called once per segment with the segment in a scratch buffer (valid for
  * the call only) and its checksum state. */

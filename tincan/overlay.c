@@ -124,37 +124,37 @@ static void write_tap(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 static void link_to_tap(struct tc_overlay *ov, const uint8_t *frame, size_t len,
 			const struct tc_csum *cs)
 {
-	struct virtio_net_hdr h = {0};
+	struct virtio_net_hdr h;
 
 	if (!ov->gro_refused) {
 		tc_gro_frame(ov->gro, frame, len, cs);
 		ov->gro_pending = true;
 		return;
 	}
-	if (cs->start) {
-		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h.csum_start = cs->start;
-		h.csum_offset = cs->offset;
-	}
+	tc_csum_vnet_hdr(cs, &h);
 	tap_out(ov, &h, frame, len);
 }
 
+/* The flush source carries its overlay. */
+struct gro_source {
+	GSource base;
+	struct tc_overlay *ov;
+};
+
 static gboolean gro_prepare(GSource *src, gint *timeout)
 {
-	struct tc_overlay *ov = *(struct tc_overlay **)(src + 1);
-
 	*timeout = -1;
-	return ov->gro_pending;
+	return ((struct gro_source *)src)->ov->gro_pending;
 }
 
 static gboolean gro_check(GSource *src)
 {
-	return (*(struct tc_overlay **)(src + 1))->gro_pending;
+	return ((struct gro_source *)src)->ov->gro_pending;
 }
 
 static gboolean gro_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
-	struct tc_overlay *ov = *(struct tc_overlay **)(src + 1);
+	struct tc_overlay *ov = ((struct gro_source *)src)->ov;
 
 	(void)cb;
 	(void)data;
@@ -175,10 +175,9 @@ static GSourceFuncs gro_funcs = {
  * comes at once because this source is ready). */
 static GSource *gro_source_new(struct tc_overlay *ov)
 {
-	GSource *src = g_source_new(
-	    &gro_funcs, sizeof(GSource) + sizeof(struct tc_overlay *));
+	GSource *src = g_source_new(&gro_funcs, sizeof(struct gro_source));
 
-	*(struct tc_overlay **)(src + 1) = ov;
+	((struct gro_source *)src)->ov = ov;
 	g_source_set_name(src, "tincan gro flush");
 	g_source_attach(src, ov->env->ctx);
 	return src;
