@@ -77,7 +77,6 @@ struct tc_link {
 		size_t off, bytes; /* where in batch, and how much */
 		uint16_t seg;	   /* size of each packet but the last */
 		uint16_t n;
-		bool closed; /* ended by a shorter packet */
 	} runs[TC_LINK_RUNS];
 	unsigned n_runs;
 
@@ -984,11 +983,10 @@ static struct tc_link_run *run_for(struct tc_link *l, size_t n)
 		tc_link_flush(l);
 		r = NULL;
 	}
-	if (r && !r->closed && n <= r->seg && r->n < TC_LINK_BATCH &&
-	    r->bytes + n <= TC_LINK_GSO_MAX) {
-		r->closed = n < r->seg;
+	/* A run whose last packet was shorter than seg is closed. */
+	if (r && r->bytes == (size_t)r->n * r->seg && n <= r->seg &&
+	    r->n < TC_LINK_BATCH && r->bytes + n <= TC_LINK_GSO_MAX)
 		return r;
-	}
 	if (l->n_runs == TC_LINK_RUNS)
 		tc_link_flush(l);
 	r = &l->runs[l->n_runs++];
@@ -996,7 +994,6 @@ static struct tc_link_run *run_for(struct tc_link *l, size_t n)
 	r->bytes = 0;
 	r->seg = (uint16_t)n;
 	r->n = 0;
-	r->closed = false;
 	return r;
 }
 
