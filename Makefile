@@ -30,14 +30,31 @@ msg = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 PROTO_C  := $(BUILD)/proto/ipop.pb-c.c
-LIB_SRC  := $(wildcard proto/*.c) $(filter-out tincan/main.c,$(wildcard tincan/*.c)) \
-	$(filter-out controller/main.c,$(wildcard controller/*.c))
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/proto/ipop.pb-c.o
+# One archive per layer (../shared/DESIGN.md; test/check-layers enforces the
+# include rules): a program links only the layers it may use.
+PROTO_SRC      := $(wildcard proto/*.c)
+COMMON_SRC     := $(wildcard common/*.c)
+TINCAN_SRC     := $(filter-out tincan/main.c,$(wildcard tincan/*.c))
+CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
+IPOPCTL_SRC    := $(wildcard tools/ipopctl/*.c) $(wildcard tools/ipopctl.c)
+LIB_SRC  := $(PROTO_SRC) $(COMMON_SRC) $(TINCAN_SRC) $(CONTROLLER_SRC)
+objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB_PROTO      := $(BUILD)/libipop-proto.a
+LIB_COMMON     := $(BUILD)/libipop-common.a
+LIB_TINCAN     := $(BUILD)/libipop-tincan.a
+LIB_CONTROLLER := $(BUILD)/libipop-controller.a
+# Link order: a layer before the layers it uses.
+LIBS_TINCAN     := $(LIB_TINCAN) $(LIB_COMMON) $(LIB_PROTO)
+LIBS_CONTROLLER := $(LIB_CONTROLLER) $(LIB_COMMON) $(LIB_PROTO)
+LIBS_IPOPCTL    := $(LIB_COMMON) $(LIB_PROTO)
+LIBS_EVERY      := $(LIB_CONTROLLER) $(LIB_TINCAN) $(LIB_COMMON) $(LIB_PROTO)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard test/fuzz/*.c)
+CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
+CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
-BINS := $(BUILD)/ipop-tincan $(BUILD)/ipopctl $(if $(wildcard controller/xmpp.c),$(if $(wildcard controller/config.c),$(if $(wildcard controller/signal.c),$(BUILD)/ipop-controller)))
+BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
 .PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
@@ -74,19 +91,23 @@ $(BUILD)/%.o: %.c $(BUILD)/proto/ipop.pb-c.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c -o $@ $<
 
-$(BUILD)/libipop.a: $(LIB_OBJ)
+$(LIB_PROTO): $(call objs,$(PROTO_SRC)) $(BUILD)/proto/ipop.pb-c.o
+$(LIB_COMMON): $(call objs,$(COMMON_SRC))
+$(LIB_TINCAN): $(call objs,$(TINCAN_SRC))
+$(LIB_CONTROLLER): $(call objs,$(CONTROLLER_SRC))
+$(BUILD)/libipop-%.a:
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/ipop-tincan: $(BUILD)/tincan/main.o $(BUILD)/libipop.a
+$(BUILD)/ipop-tincan: $(BUILD)/tincan/main.o $(LIBS_TINCAN)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-$(BUILD)/ipop-controller: $(BUILD)/controller/main.o $(BUILD)/libipop.a
+$(BUILD)/ipop-controller: $(BUILD)/controller/main.o $(LIBS_CONTROLLER)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-$(BUILD)/ipopctl: $(BUILD)/tools/ipopctl.o $(BUILD)/libipop.a
+$(BUILD)/ipopctl: $(call objs,$(IPOPCTL_SRC)) $(LIBS_IPOPCTL)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
@@ -101,7 +122,7 @@ $(BUILD)/test/unit/main.o: $(BUILD)/test/unit/suites.h
 # Suite constructors are found by the generated list, not by a header.
 $(BUILD)/test/unit/%.o: CFLAGS_ALL += -Wno-missing-prototypes
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libipop.a
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS_EVERY)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CHECK_LIBS)
 
@@ -133,20 +154,21 @@ sanitize:
 
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 fuzz:
-	$(Q)$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(CLANG_W)" OPT="$(FUZZ_FLAGS)" build-fuzz/libipop.a
+	$(Q)$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(CLANG_W)" OPT="$(FUZZ_FLAGS)" \
+		$(subst $(BUILD)/,build-fuzz/,$(LIBS_EVERY))
 	$(Q)mkdir -p build-fuzz/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "  FUZZ    $$n"; \
 		clang $(FUZZ_FLAGS) $(CLANG_W) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
-			build-fuzz/libipop.a $(LIBS_ALL) || exit 1; done
+			$(subst $(BUILD)/,build-fuzz/,$(LIBS_EVERY)) $(LIBS_ALL) || exit 1; done
 
 analyze: $(PROTO_C)
 	$(Q)clang-tidy --quiet --checks=-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling \
-		$(LIB_SRC) tincan/main.c controller/main.c tools/ipopctl.c -- \
+		$(CHECKED_SRC) -- \
 		-D_GNU_SOURCE -DIPOP_VERSION=\"$(VERSION)\" -I. -isystem $(BUILD) $(PKG_CFLAGS)
 
 format-check:
-	$(Q)clang-format --dry-run --Werror $(LIB_SRC) tincan/*.h proto/*.h $(wildcard controller/*.h) tincan/main.c tools/ipopctl.c
+	$(Q)clang-format --dry-run --Werror $(CHECKED_SRC) $(CHECKED_HDR)
 
 deps:
 	$(Q)tools/install-deps

@@ -23,13 +23,13 @@
 #include <sodium.h>
 
 #include "controller/addrs.h"
-#include "tincan/identity.h"
+#include "common/uid.h"
 
 /* A state file larger than this is not ours: 1000 entries take 53 KB. */
 enum { MAX_FILE = 16 * 1024 * 1024 };
 
 struct entry {
-	char uid[TC_UID_HEX_LEN + 1];
+	char uid[IPOP_UID_SIZE];
 	uint32_t v4; /* host byte order */
 	bool pinned;
 };
@@ -199,7 +199,7 @@ static bool parse_line(char *line, const char **uid, uint32_t *v)
 		return false;
 	*sep = '\0';
 	addr = g_strchug(sep + 1);
-	if (!tc_uid_is_valid(line) || inet_pton(AF_INET, addr, v4) != 1)
+	if (!ipop_uid_is_valid(line) || inet_pton(AF_INET, addr, v4) != 1)
 		return false;
 	*uid = line;
 	*v = v4_get(v4);
@@ -300,7 +300,7 @@ static bool add_pins(struct ctl_addrs *a, const struct ctl_addr_pin *pins,
 	for (i = 0; i < n; i++) {
 		uint32_t v = v4_get(pins[i].v4);
 
-		if (!tc_uid_is_valid(pins[i].uid)) {
+		if (!ipop_uid_is_valid(pins[i].uid)) {
 			g_warning("addrs: pin %u: invalid uid", i);
 			return false;
 		}
@@ -392,7 +392,7 @@ int ctl_addrs_get(struct ctl_addrs *a, const char *uid, uint8_t out[4])
 	uint32_t v;
 
 	/* untrusted: uids come from peers through XMPP */
-	if (!tc_uid_is_valid(uid))
+	if (!ipop_uid_is_valid(uid))
 		return -EINVAL;
 	e = g_hash_table_lookup(a->by_uid, uid);
 	if (e != NULL) {

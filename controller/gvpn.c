@@ -17,7 +17,7 @@
 #include "controller/addrs.h"
 #include "controller/gvpn.h"
 #include "proto/pbutil.h"
-#include "tincan/identity.h"
+#include "common/uid.h"
 
 enum { PRUNE_AFTER_MS = 15000 };
 

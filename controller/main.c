@@ -14,7 +14,7 @@
 
 #include "controller/config.h"
 #include "controller/daemon.h"
-#include "tincan/log.h"
+#include "common/log.h"
 
 #ifndef IPOP_VERSION
 #define IPOP_VERSION "0.0.0"
@@ -106,8 +106,8 @@ int main(int argc, char **argv)
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
-	tc_log_init("ipop-controller", G_LOG_DOMAIN);
-	if (a.log_level && !tc_log_set_level(a.log_level)) {
+	ipop_log_init("ipop-controller", G_LOG_DOMAIN);
+	if (a.log_level && !ipop_log_set_level(a.log_level)) {
 		fprintf(stderr, "ipop-controller: unknown log level '%s'\n",
 			a.log_level);
 		goto out;

@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "controller/signal.h"
-#include "tincan/identity.h"
+#include "common/uid.h"
 
 enum {
 	OVERLAY_MAX = 32,
@@ -132,9 +132,9 @@ static int decode_common(GHashTable *attrs, struct ctl_sig *out, char *why,
 
 	if (uid == NULL)
 		return fail(why, why_len, "missing uid");
-	if (!tc_uid_is_valid(uid))
+	if (!ipop_uid_is_valid(uid))
 		return fail(why, why_len, "bad uid");
-	memcpy(out->uid, uid, TC_UID_HEX_LEN + 1);
+	memcpy(out->uid, uid, IPOP_UID_SIZE);
 	if (overlay == NULL)
 		return fail(why, why_len, "missing overlay");
 	if (!is_token(overlay, OVERLAY_MAX, "._-"))
@@ -147,13 +147,13 @@ static int decode_key(GHashTable *attrs, struct ctl_sig *out, char *why,
 		      size_t why_len)
 {
 	const char *key = attr(attrs, "key");
-	char uid[TC_UID_HEX_LEN + 1];
+	char uid[IPOP_UID_SIZE];
 
 	if (key == NULL)
 		return fail(why, why_len, "missing key");
 	if (!b64_exact(key, out->key, sizeof(out->key)))
 		return fail(why, why_len, "key is not 32 bytes of base64");
-	tc_uid_from_key(out->key, uid);
+	ipop_uid_from_key(out->key, uid);
 	if (strcmp(uid, out->uid) != 0)
 		return fail(why, why_len, "uid does not match key");
 	return 0;
@@ -225,9 +225,9 @@ static int decode_link(GHashTable *attrs, struct ctl_sig *out, char *why,
 
 	if (to == NULL)
 		return fail(why, why_len, "missing to");
-	if (!tc_uid_is_valid(to))
+	if (!ipop_uid_is_valid(to))
 		return fail(why, why_len, "bad to");
-	memcpy(out->to, to, TC_UID_HEX_LEN + 1);
+	memcpy(out->to, to, IPOP_UID_SIZE);
 	if (cands == NULL)
 		return fail(why, why_len, "missing cands");
 	len = strlen(cands);

@@ -400,7 +400,7 @@ void tc_mac_from_uid(const char *uid, uint8_t mac[6])
 	int i;
 
 	mac[0] = 0x02;
-	if (tc_uid_is_valid(uid)) {
+	if (ipop_uid_is_valid(uid)) {
 		for (i = 0; i < 5; i++)
 			mac[1 + i] = (uint8_t)(hexval(uid[2 * i]) << 4 |
 					       hexval(uid[2 * i + 1]));

@@ -114,7 +114,7 @@ int tc_fwd_map(struct tc_fwd *f, const struct tc_fwd_entry *e)
 {
 	struct tc_fwd_entry *n, *old;
 
-	if (!tc_uid_is_valid(e->uid) || !mac_is_usable(e->mac))
+	if (!ipop_uid_is_valid(e->uid) || !mac_is_usable(e->mac))
 		return -EINVAL;
 	if ((e->has_v4 && taken_by_other(f->by_v4, e->v4, e->uid)) ||
 	    (e->has_v6 && taken_by_other(f->by_v6, e->v6, e->uid)) ||

@@ -13,7 +13,7 @@
 #include "tincan/identity.h"
 
 struct tc_fwd_entry {
-	char uid[TC_UID_HEX_LEN + 1];
+	char uid[IPOP_UID_SIZE];
 	bool has_v4;
 	uint8_t v4[4];
 	bool has_v6;

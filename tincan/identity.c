@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 
+#include "common/io.h"
 #include "tincan/identity.h"
 
 #define KEY_FILE "identity.key"
@@ -32,7 +33,7 @@ static struct tc_identity *identity_alloc(void)
 		return NULL;
 	}
 	id = g_new0(struct tc_identity, 1);
-	id->priv = sodium_malloc(TC_KEY_LEN);
+	id->priv = sodium_malloc(IPOP_KEY_LEN);
 	if (id->priv == NULL) {
 		g_free(id);
 		errno = ENOMEM;
@@ -47,7 +48,7 @@ static int identity_derive(struct tc_identity *id)
 {
 	if (crypto_scalarmult_base(id->pub, id->priv) != 0)
 		return -EINVAL;
-	tc_uid_from_key(id->pub, id->uid);
+	ipop_uid_from_key(id->pub, id->uid);
 	return 0;
 }
 
@@ -56,7 +57,7 @@ void tc_identity_free(struct tc_identity *id)
 	if (id == NULL)
 		return;
 	if (id->priv != NULL) {
-		sodium_memzero(id->priv, TC_KEY_LEN);
+		sodium_memzero(id->priv, IPOP_KEY_LEN);
 		sodium_free(id->priv);
 	}
 	sodium_memzero(id, sizeof(*id));
@@ -70,85 +71,54 @@ struct tc_identity *tc_identity_generate(void)
 	if (id == NULL)
 		return NULL;
 	do {
-		randombytes_buf(id->priv, TC_KEY_LEN);
+		randombytes_buf(id->priv, IPOP_KEY_LEN);
 	} while (identity_derive(id) != 0);
 	return id;
-}
-
-void tc_uid_from_key(const uint8_t pub[TC_KEY_LEN],
-		     char uid[TC_UID_HEX_LEN + 1])
-{
-	uint8_t h[TC_UID_BYTES];
-
-	crypto_generichash(h, sizeof(h), pub, TC_KEY_LEN, NULL, 0);
-	sodium_bin2hex(uid, TC_UID_HEX_LEN + 1, h, sizeof(h));
-}
-
-bool tc_uid_is_valid(const char *s)
-{
-	size_t i;
-
-	if (s == NULL)
-		return false;
-	for (i = 0; i < TC_UID_HEX_LEN; i++) {
-		if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	}
-	return s[TC_UID_HEX_LEN] == '\0';
-}
-
-/* Reads exactly len bytes, failing on a short file or on trailing bytes. */
-static int read_exact(int fd, uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-	uint8_t extra;
-	ssize_t n;
-
-	while (done < len) {
-		n = read(fd, buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EINVAL;
-		done += (size_t)n;
-	}
-	do {
-		n = read(fd, &extra, 1);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n == 0 ? 0 : -EINVAL;
 }
 
 /* Checks that the open key file is a private regular file of the right size. */
 static int check_key_file(int fd, const char *path)
 {
 	struct stat st;
+	mode_t mode = 0;
+	int r = ipop_secret_fd_check(fd, &mode);
 
-	if (fstat(fd, &st) != 0) {
-		g_critical("identity: cannot stat %s: %s", path,
-			   g_strerror(errno));
-		return -errno;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	if (r == -EINVAL)
 		g_critical("identity: %s is not a regular file; refusing it",
 			   path);
-		return -EINVAL;
-	}
-	if ((st.st_mode & 077) != 0) {
+	else if (r == -EPERM)
 		g_critical("identity: %s has mode %04o, looser than 0600; "
 			   "refusing it (fix the mode or remove the file)",
-			   path, (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	if (st.st_size != TC_KEY_LEN) {
+			   path, (unsigned)mode);
+	else if (r < 0)
+		g_critical("identity: cannot stat %s: %s", path,
+			   g_strerror(-r));
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) == 0 && st.st_size != IPOP_KEY_LEN) {
 		g_critical("identity: %s holds %lld bytes, not %d; refusing it",
-			   path, (long long)st.st_size, TC_KEY_LEN);
+			   path, (long long)st.st_size, IPOP_KEY_LEN);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Reads exactly IPOP_KEY_LEN bytes into priv: a short file or trailing
+ * bytes are -EINVAL. */
+static int read_key(int fd, uint8_t *priv)
+{
+	uint8_t buf[IPOP_KEY_LEN + 1];
+	size_t len = 0;
+	int r = ipop_read_all(fd, buf, IPOP_KEY_LEN, &len);
+
+	if (r == 0 && len != IPOP_KEY_LEN)
+		r = -EINVAL;
+	else if (r == -EFBIG)
+		r = -EINVAL;
+	if (r == 0)
+		memcpy(priv, buf, IPOP_KEY_LEN);
+	sodium_memzero(buf, sizeof(buf));
+	return r;
 }
 
 /* Reads the key at path into id; -ENOENT if there is none yet. */
@@ -167,7 +137,7 @@ static int load_key(struct tc_identity *id, const char *path)
 	r = check_key_file(fd, path);
 	if (r == 0) {
 		/* untrusted: key file on disk */
-		r = read_exact(fd, id->priv, TC_KEY_LEN);
+		r = read_key(fd, id->priv);
 		if (r != 0)
 			g_critical("identity: cannot read %s: %s", path,
 				   g_strerror(-r));
@@ -178,22 +148,6 @@ static int load_key(struct tc_identity *id, const char *path)
 	}
 	close(fd);
 	return r;
-}
-
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Creates a new key at path; -EEXIST if another process got there first. */
@@ -211,11 +165,11 @@ static int create_key(struct tc_identity *id, const char *path)
 		return r;
 	}
 	do {
-		randombytes_buf(id->priv, TC_KEY_LEN);
+		randombytes_buf(id->priv, IPOP_KEY_LEN);
 	} while (identity_derive(id) != 0);
 	/* The umask may have narrowed 0600 further; never leave it wider. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, id->priv, TC_KEY_LEN) != 0 ||
-	    fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 ||
+	    ipop_write_all(fd, id->priv, IPOP_KEY_LEN) != 0 || fsync(fd) != 0) {
 		r = -errno;
 		g_critical("identity: cannot write %s: %s", path,
 			   g_strerror(-r));

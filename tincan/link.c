@@ -30,7 +30,7 @@
 struct tc_link {
 	const struct tc_env *env;
 	char overlay[64];
-	char peer_uid[TC_UID_HEX_LEN + 1];
+	char peer_uid[IPOP_UID_SIZE];
 	uint8_t peer_pub[32];
 	bool controlling;
 	Ipop__LinkState state;

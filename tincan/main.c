@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <sodium.h>
 
-#include "tincan/log.h"
+#include "common/log.h"
 #include "tincan/node.h"
 
 #ifndef IPOP_VERSION
@@ -129,8 +129,8 @@ int main(int argc, char **argv)
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
-	tc_log_init("ipop-tincan", G_LOG_DOMAIN);
-	if (a.log_level && !tc_log_set_level(a.log_level)) {
+	ipop_log_init("ipop-tincan", G_LOG_DOMAIN);
+	if (a.log_level && !ipop_log_set_level(a.log_level)) {
 		fprintf(stderr, "ipop-tincan: unknown log level '%s'\n",
 			a.log_level);
 		goto out;

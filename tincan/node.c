@@ -21,7 +21,7 @@
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
-#include "tincan/log.h"
+#include "common/log.h"
 #include "tincan/node.h"
 #include "tincan/overlay.h"
 
@@ -77,7 +77,7 @@ static void hello(void *data, Ipop__HelloReply *reply)
 	reply->protocol_version = IPOP_PROTOCOL_VERSION;
 	reply->uid = n->id->uid;
 	reply->public_key.data = n->id->pub;
-	reply->public_key.len = TC_KEY_LEN;
+	reply->public_key.len = IPOP_KEY_LEN;
 	reply->version = ipop_cstr(IPOP_VERSION);
 }
 
@@ -282,8 +282,8 @@ static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 	}
 	ipop__node_state__init(st);
 	st->uid = g_strdup(n->id->uid);
-	st->public_key.data = g_memdup2(n->id->pub, TC_KEY_LEN);
-	st->public_key.len = TC_KEY_LEN;
+	st->public_key.data = g_memdup2(n->id->pub, IPOP_KEY_LEN);
+	st->public_key.len = IPOP_KEY_LEN;
 	st->version = g_strdup(IPOP_VERSION);
 	st->ice = ice_public(&n->ice);
 	st->overlays =
@@ -399,12 +399,12 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		get_state(n, req->get_stats->overlay, resp);
 		break;
 	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
-		if (!tc_log_set_level(req->set_log_level->level))
+		if (!ipop_log_set_level(req->set_log_level->level))
 			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "unknown level "
 			     "(error|critical|warning|message|info|debug)");
 		else
-			g_message("log level set to %s", tc_log_level());
+			g_message("log level set to %s", ipop_log_level());
 		break;
 	case IPOP__REQUEST__KIND_ECHO:
 		resp->result_case = IPOP__RESPONSE__RESULT_ECHO;

@@ -674,15 +674,15 @@ Ipop__Status tc_overlay_create_link(struct tc_overlay *ov,
 {
 	struct tc_link *l;
 
-	if (!req->peer_uid || !tc_uid_is_valid(req->peer_uid))
+	if (!req->peer_uid || !ipop_uid_is_valid(req->peer_uid))
 		FAIL(IPOP__STATUS__BAD_REQUEST,
 		     "peer_uid must be 40 hex digits");
 	if (req->peer_public_key.len != 32)
 		FAIL(IPOP__STATUS__BAD_REQUEST,
 		     "peer_public_key must be 32 bytes");
 	{
-		char uid[TC_UID_HEX_LEN + 1];
-		tc_uid_from_key(req->peer_public_key.data, uid);
+		char uid[IPOP_UID_SIZE];
+		ipop_uid_from_key(req->peer_public_key.data, uid);
 		if (strcmp(uid, req->peer_uid))
 			FAIL(IPOP__STATUS__BAD_REQUEST,
 			     "peer_uid does not match peer_public_key");
@@ -752,7 +752,7 @@ Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
 {
 	struct tc_fwd_entry e = {0};
 
-	if (!req->peer_uid || !tc_uid_is_valid(req->peer_uid))
+	if (!req->peer_uid || !ipop_uid_is_valid(req->peer_uid))
 		FAIL(IPOP__STATUS__BAD_REQUEST,
 		     "peer_uid must be 40 hex digits");
 	if (req->remove) {

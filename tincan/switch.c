@@ -29,10 +29,10 @@
 #include "tincan/switch.h"
 
 struct entry {
-	uint64_t key;		       /* the MAC, packed; the hash key */
-	uint64_t seen_ms;	       /* last sighting */
-	struct entry *prev, *next;     /* age list, oldest first */
-	char port[TC_UID_HEX_LEN + 1]; /* peer uid, "" = local TAP */
+	uint64_t key;		   /* the MAC, packed; the hash key */
+	uint64_t seen_ms;	   /* last sighting */
+	struct entry *prev, *next; /* age list, oldest first */
+	char port[IPOP_UID_SIZE];  /* peer uid, "" = local TAP */
 };
 
 struct tc_switch {
@@ -174,11 +174,11 @@ static struct entry *entry_alloc(struct tc_switch *sw, uint64_t key)
 /* True if uid fits an entry; peer uids always do (40 hex digits). */
 static bool uid_fits(struct tc_switch *sw, const char *uid)
 {
-	if (uid == NULL || strnlen(uid, TC_UID_HEX_LEN + 1) <= TC_UID_HEX_LEN)
+	if (uid == NULL || strnlen(uid, IPOP_UID_SIZE) <= IPOP_UID_HEX_LEN)
 		return true;
 	if (!sw->warned_uid)
 		g_warning("switch: port uid longer than %d chars, not learned",
-			  TC_UID_HEX_LEN);
+			  IPOP_UID_HEX_LEN);
 	sw->warned_uid = true;
 	return false;
 }

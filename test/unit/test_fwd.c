@@ -22,10 +22,10 @@ static struct tc_fwd_entry entry(const char *uid, uint8_t n)
 	memset(&e, 0, sizeof(e));
 	g_strlcpy(e.uid, uid, sizeof(e.uid));
 	e.has_v4 = true;
-	memcpy(e.v4, (uint8_t[]){ 10, 1, 0, n }, 4);
+	memcpy(e.v4, (uint8_t[]){10, 1, 0, n}, 4);
 	e.has_v6 = true;
-	memcpy(e.v6, (uint8_t[]){ 0xfd, 0, [15] = n }, 16);
-	memcpy(e.mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, n }, 6);
+	memcpy(e.v6, (uint8_t[]){0xfd, 0, [15] = n}, 16);
+	memcpy(e.mac, (uint8_t[]){0x02, 0, 0, 0, 0, n}, 6);
 	return e;
 }
 
@@ -91,7 +91,7 @@ START_TEST(test_replace)
 	ck_assert_int_eq(tc_fwd_map(fwd, &a2), 0);
 	assert_found(&a2, UID_A);
 	/* The old addresses are free for someone else now. */
-	memset(a.uid, 'c', TC_UID_HEX_LEN);
+	memset(a.uid, 'c', IPOP_UID_HEX_LEN);
 	ck_assert_int_eq(tc_fwd_map(fwd, &a), 0);
 	assert_found(&a, UID_C);
 }
@@ -100,7 +100,7 @@ END_TEST
 START_TEST(test_replace_drops_family)
 {
 	struct tc_fwd_entry a = entry(UID_A, 1), a2 = entry(UID_A, 1);
-	uint8_t zero4[4] = { 0 }, zero6[16] = { 0 };
+	uint8_t zero4[4] = {0}, zero6[16] = {0};
 
 	a2.has_v4 = false;
 	a2.has_v6 = false;
@@ -152,10 +152,10 @@ START_TEST(test_invalid)
 {
 	struct tc_fwd_entry c = entry(UID_C, 3);
 	static const uint8_t bad_macs[][6] = {
-		{ 0, 0, 0, 0, 0, 0 },
-		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-		{ 0x01, 0x00, 0x5e, 0, 0, 1 },
-		{ 0x33, 0x33, 0, 0, 0, 1 },
+	    {0, 0, 0, 0, 0, 0},
+	    {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+	    {0x01, 0x00, 0x5e, 0, 0, 1},
+	    {0x33, 0x33, 0, 0, 0, 1},
 	};
 	size_t i;
 
@@ -204,7 +204,7 @@ static void count_cb(const struct tc_fwd_entry *e, void *ctx)
 
 START_TEST(test_foreach)
 {
-	unsigned seen[3] = { 0 };
+	unsigned seen[3] = {0};
 	struct tc_fwd *empty = tc_fwd_new();
 
 	tc_fwd_foreach(fwd, count_cb, seen);
@@ -221,7 +221,7 @@ END_TEST
 
 START_TEST(test_many)
 {
-	char uid[TC_UID_HEX_LEN + 1];
+	char uid[IPOP_UID_SIZE];
 	struct tc_fwd_entry e;
 	unsigned i;
 

@@ -14,7 +14,7 @@
 #define MY_UID "1111111111111111111111111111111111111111"
 
 struct rec {
-	GPtrArray *log;			/* "req TAG KIND" / "sig TO KIND ACK" */
+	GPtrArray *log; /* "req TAG KIND" / "sig TO KIND ACK" */
 	enum ctl_sub sub;
 };
 
@@ -22,16 +22,16 @@ static void fake_request(void *ctx, Ipop__Request *req, const char *tag)
 {
 	struct rec *r = ctx;
 
-	g_ptr_array_add(r->log, g_strdup_printf("req %s %d", tag,
-						req->kind_case));
+	g_ptr_array_add(r->log,
+			g_strdup_printf("req %s %d", tag, req->kind_case));
 }
 
 static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
 {
 	struct rec *r = ctx;
 
-	g_ptr_array_add(r->log, g_strdup_printf("sig %s %d %d", to, s->kind,
-						s->ack));
+	g_ptr_array_add(r->log,
+			g_strdup_printf("sig %s %d %d", to, s->kind, s->ack));
 }
 
 static enum ctl_sub fake_sub(void *ctx, const char *bare)
@@ -59,11 +59,11 @@ static void cfg_init(bool secret)
 {
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.type = CTL_OVERLAY_GVPN;
-	cfg.name = (char *)(uintptr_t)"gv";
-	cfg.tap = (char *)(uintptr_t)"ipop0";
-	cfg.ipv4 = (char *)(uintptr_t)"10.10.0.1";
+	cfg.name = (char *)(uintptr_t) "gv";
+	cfg.tap = (char *)(uintptr_t) "ipop0";
+	cfg.ipv4 = (char *)(uintptr_t) "10.10.0.1";
 	cfg.ipv4_prefix = 24;
-	cfg.group = (char *)(uintptr_t)"lab";
+	cfg.group = (char *)(uintptr_t) "lab";
 	cfg.mtu = 1400;
 	cfg.has_secret = secret;
 	memset(psk, 7, sizeof(psk));
@@ -80,7 +80,7 @@ static void make_adv(struct ctl_sig *s, const char *ip, bool proof,
 	s->kind = CTL_SIG_ADVERTISE;
 	randombytes_buf(priv, 32);
 	crypto_scalarmult_base(s->key, priv);
-	tc_uid_from_key(s->key, s->uid);
+	ipop_uid_from_key(s->key, s->uid);
 	g_strlcpy(s->overlay, "theirs", sizeof(s->overlay));
 	g_strlcpy(s->group, "lab", sizeof(s->group));
 	g_strlcpy(s->ipv4, ip, sizeof(s->ipv4));
@@ -96,29 +96,40 @@ static const struct {
 	enum ctl_sub sub;
 	const char *group;
 	const char *ip;
-	int proof;		/* 0 none, 1 right psk, 2 wrong psk */
+	int proof; /* 0 none, 1 right psk, 2 wrong psk */
 	bool self;
 	bool admit;
-	int type;	/* 0: gvpn */
+	int type; /* 0: gvpn */
 } admits[] = {
-	{ "member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true, 0 },
-	{ "no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false, false, 0 },
-	{ "only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false, 0 },
-	{ "only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false, 0 },
-	{ "other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false, 0 },
-	{ "myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false, 0 },
-	{ "my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false, 0 },
-	{ "secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true, 0 },
-	{ "secret, no proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, false, 0 },
-	{ "secret, wrong proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 2, false, false, 0 },
-	{ "no secret, proof anyway", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true, 0 },
-	/* SocialVPN: everyone may use the same address in its own view. */
-	{ "svpn: same own address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, true, CTL_OVERLAY_SVPN },
-	{ "svpn: stranger", false, CTL_SUB_TO, "lab", "10.10.0.9", 0, false, false, CTL_OVERLAY_SVPN },
-	{ "svpn: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, false, CTL_OVERLAY_SVPN },
-	/* Switch-mode routers need no overlay address. */
-	{ "switch: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, true, CTL_OVERLAY_SWITCH },
-	{ "switch: other group", false, CTL_SUB_BOTH, "x", "", 0, false, false, CTL_OVERLAY_SWITCH },
+    {"member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true, 0},
+    {"no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false,
+     false, 0},
+    {"only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false, 0},
+    {"only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false, 0},
+    {"other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false,
+     0},
+    {"myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false, 0},
+    {"my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false, 0},
+    {"secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true,
+     0},
+    {"secret, no proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false,
+     false, 0},
+    {"secret, wrong proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 2, false,
+     false, 0},
+    {"no secret, proof anyway", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 1,
+     false, true, 0},
+    /* SocialVPN: everyone may use the same address in its own view. */
+    {"svpn: same own address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0,
+     false, true, CTL_OVERLAY_SVPN},
+    {"svpn: stranger", false, CTL_SUB_TO, "lab", "10.10.0.9", 0, false, false,
+     CTL_OVERLAY_SVPN},
+    {"svpn: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, false,
+     CTL_OVERLAY_SVPN},
+    /* Switch-mode routers need no overlay address. */
+    {"switch: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, true,
+     CTL_OVERLAY_SWITCH},
+    {"switch: other group", false, CTL_SUB_BOTH, "x", "", 0, false, false,
+     CTL_OVERLAY_SWITCH},
 };
 
 START_TEST(test_admits)
@@ -149,9 +160,11 @@ END_TEST
 
 static struct ctl_gvpn *new_policy(struct rec *r)
 {
-	struct ctl_gvpn_io io = { .request = fake_request, .signal = fake_signal,
-				  .subscription = fake_sub, .ctx = r };
-	uint8_t key[32] = { 1 };
+	struct ctl_gvpn_io io = {.request = fake_request,
+				 .signal = fake_signal,
+				 .subscription = fake_sub,
+				 .ctx = r};
+	uint8_t key[32] = {1};
 
 	r->log = g_ptr_array_new_with_free_func(g_free);
 	r->sub = CTL_SUB_BOTH;
@@ -186,7 +199,8 @@ static void make_link(struct ctl_sig *link, const struct ctl_sig *adv,
 	g_strlcpy(link->to, MY_UID, sizeof(link->to));
 	g_strlcpy(link->overlay, adv->overlay, sizeof(link->overlay));
 	g_strlcpy(link->seen, seen, sizeof(link->seen));
-	link->cands = (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+	link->cands =
+	    (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
 }
 
 /* Overlay creation, advertisement both ways, link and candidates. */
@@ -199,15 +213,15 @@ START_TEST(test_member_lifecycle)
 	char line[160];
 
 	ctl_gvpn_adopt(g, NULL);
-	ck_assert(logged(&r, "req overlay: 2"));	/* CreateOverlay */
+	ck_assert(logged(&r, "req overlay: 2")); /* CreateOverlay */
 	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
 
 	ctl_gvpn_presence(g, "bob@x/dev", true);
-	ck_assert(logged(&r, "sig bob@x/dev 1 0"));	/* advertise */
+	ck_assert(logged(&r, "sig bob@x/dev 1 0")); /* advertise */
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
-	ck_assert(logged(&r, "sig bob@x/dev 1 1"));	/* answered, ack */
+	ck_assert(logged(&r, "sig bob@x/dev 1 1")); /* answered, ack */
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
 	ck_assert(logged(&r, line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
@@ -220,7 +234,7 @@ START_TEST(test_member_lifecycle)
 	ctl_gvpn_signal(g, "bob@x/dev", &adv);
 	ck_assert(!logged(&r, "sig bob@x/dev 1 1"));
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line));	/* idempotent */
+	ck_assert(!logged(&r, line)); /* idempotent */
 
 	/* Offline: link and mapping go. */
 	ctl_gvpn_presence(g, "bob@x/dev", false);
@@ -236,7 +250,7 @@ static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
 	Ipop__Event ev = IPOP__EVENT__INIT;
 	Ipop__LinkStateChangedEvent ls = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
 
-	ls.overlay = (char *)(uintptr_t)"gv";
+	ls.overlay = (char *)(uintptr_t) "gv";
 	ls.peer_uid = (char *)(uintptr_t)uid;
 	ls.state = st;
 	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
@@ -251,7 +265,7 @@ START_TEST(test_offline_keeps_working_link)
 {
 	struct rec r;
 	struct ctl_gvpn *g = ready_policy(&r);
-	struct ctl_sig adv, bye = { .kind = CTL_SIG_BYE };
+	struct ctl_sig adv, bye = {.kind = CTL_SIG_BYE};
 	char line[160];
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
@@ -329,12 +343,12 @@ START_TEST(test_adopt_keeps_links)
 	struct rec r;
 	struct ctl_gvpn *g = new_policy(&r);
 	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
-	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = { &li };
+	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
 	char line[160];
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
-	info.name = (char *)(uintptr_t)"gv";
+	info.name = (char *)(uintptr_t) "gv";
 	li.peer_uid = adv.uid;
 	info.links = lis;
 	info.n_links = 1;

@@ -74,8 +74,8 @@ START_TEST(test_create_and_reload)
 	g_autofree char *state = g_build_filename(tmpdir, "a", "state", NULL);
 	g_autofree char *path = g_build_filename(state, "identity.key", NULL);
 	struct tc_identity *a, *b;
-	uint8_t pub[TC_KEY_LEN];
-	char uid[TC_UID_HEX_LEN + 1];
+	uint8_t pub[IPOP_KEY_LEN];
+	char uid[IPOP_UID_SIZE];
 	struct stat st;
 	mode_t old = umask(0);
 
@@ -86,19 +86,19 @@ START_TEST(test_create_and_reload)
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_int_eq(st.st_size, TC_KEY_LEN);
+	ck_assert_int_eq(st.st_size, IPOP_KEY_LEN);
 
 	/* pub and uid follow from priv. */
 	ck_assert_int_eq(crypto_scalarmult_base(pub, a->priv), 0);
-	ck_assert_mem_eq(pub, a->pub, TC_KEY_LEN);
-	tc_uid_from_key(a->pub, uid);
+	ck_assert_mem_eq(pub, a->pub, IPOP_KEY_LEN);
+	ipop_uid_from_key(a->pub, uid);
 	ck_assert_str_eq(uid, a->uid);
-	ck_assert(tc_uid_is_valid(a->uid));
+	ck_assert(ipop_uid_is_valid(a->uid));
 
 	b = tc_identity_load(state);
 	ck_assert_ptr_nonnull(b);
-	ck_assert_mem_eq(a->priv, b->priv, TC_KEY_LEN);
-	ck_assert_mem_eq(a->pub, b->pub, TC_KEY_LEN);
+	ck_assert_mem_eq(a->priv, b->priv, IPOP_KEY_LEN);
+	ck_assert_mem_eq(a->pub, b->pub, IPOP_KEY_LEN);
 	ck_assert_str_eq(a->uid, b->uid);
 	tc_identity_free(a);
 	tc_identity_free(b);
@@ -114,13 +114,13 @@ START_TEST(test_generate_differs)
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_ne(a->uid, b->uid);
-	ck_assert(tc_uid_is_valid(a->uid));
+	ck_assert(ipop_uid_is_valid(a->uid));
 	tc_identity_free(a);
 	tc_identity_free(b);
 }
 END_TEST
 
-static const size_t bad_sizes[] = { 0, 1, 16, 31, 33, 64, 65 };
+static const size_t bad_sizes[] = {0, 1, 16, 31, 33, 64, 65};
 
 START_TEST(test_bad_size_refused)
 {
@@ -136,11 +136,11 @@ START_TEST(test_bad_size_refused)
 }
 END_TEST
 
-static const mode_t bad_modes[] = { 0644, 0640, 0604, 0660, 0666, 0610 };
+static const mode_t bad_modes[] = {0644, 0640, 0604, 0660, 0666, 0610};
 
 START_TEST(test_loose_mode_refused)
 {
-	g_autofree char *path = write_key(tmpdir, TC_KEY_LEN, bad_modes[_i]);
+	g_autofree char *path = write_key(tmpdir, IPOP_KEY_LEN, bad_modes[_i]);
 	struct stat st;
 
 	errno = 0;
@@ -154,14 +154,14 @@ END_TEST
 START_TEST(test_good_existing_key)
 {
 	struct tc_identity *id;
-	uint8_t priv[TC_KEY_LEN];
+	uint8_t priv[IPOP_KEY_LEN];
 
 	/* Read-only for the owner is fine. */
-	g_free(write_key(tmpdir, TC_KEY_LEN, 0400));
+	g_free(write_key(tmpdir, IPOP_KEY_LEN, 0400));
 	id = tc_identity_load(tmpdir);
 	memset(priv, 0x42, sizeof(priv));
 	ck_assert_ptr_nonnull(id);
-	ck_assert_mem_eq(id->priv, priv, TC_KEY_LEN);
+	ck_assert_mem_eq(id->priv, priv, IPOP_KEY_LEN);
 	tc_identity_free(id);
 }
 END_TEST
@@ -182,29 +182,29 @@ START_TEST(test_not_a_file_refused)
 	ck_assert(!g_file_test(target, G_FILE_TEST_EXISTS));
 	/* A state dir that is a file. */
 	ck_assert_int_eq(unlink(path), 0);
-	g_free(write_key(tmpdir, TC_KEY_LEN, 0600));
+	g_free(write_key(tmpdir, IPOP_KEY_LEN, 0600));
 	ck_assert_ptr_null(tc_identity_load(path));
 	ck_assert_ptr_null(tc_identity_load(""));
 }
 END_TEST
 
 static const struct {
-	uint8_t fill_kind;	/* 0: all zero, 1: bytes 0..31 */
+	uint8_t fill_kind; /* 0: all zero, 1: bytes 0..31 */
 	const char *uid;
 } uid_vectors[] = {
-	{ 0, "0210bea6a139797d74aa5764fb226398f07f42c4" },
-	{ 1, "b1b133b99f516e6c82ceda892ef5af50fa4b4e71" },
+    {0, "0210bea6a139797d74aa5764fb226398f07f42c4"},
+    {1, "b1b133b99f516e6c82ceda892ef5af50fa4b4e71"},
 };
 
 START_TEST(test_uid_vectors)
 {
-	uint8_t pub[TC_KEY_LEN];
-	char uid[TC_UID_HEX_LEN + 1];
+	uint8_t pub[IPOP_KEY_LEN];
+	char uid[IPOP_UID_SIZE];
 	int i;
 
-	for (i = 0; i < TC_KEY_LEN; i++)
+	for (i = 0; i < IPOP_KEY_LEN; i++)
 		pub[i] = uid_vectors[_i].fill_kind ? (uint8_t)i : 0;
-	tc_uid_from_key(pub, uid);
+	ipop_uid_from_key(pub, uid);
 	ck_assert_str_eq(uid, uid_vectors[_i].uid);
 }
 END_TEST
@@ -213,20 +213,21 @@ static const struct {
 	const char *s;
 	bool valid;
 } uid_cases[] = {
-	{ "0210bea6a139797d74aa5764fb226398f07f42c4", true },
-	{ "0123456789abcdef0123456789abcdef01234567", true },
-	{ "0210BEA6A139797D74AA5764FB226398F07F42C4", false },
-	{ "0210bea6a139797d74aa5764fb226398f07f42c", false },
-	{ "0210bea6a139797d74aa5764fb226398f07f42c40", false },
-	{ "0210bea6a139797d74aa5764fb226398f07f42cg", false },
-	{ "0210bea6a139797d74aa5764 b226398f07f42c4", false },
-	{ "", false },
-	{ NULL, false },
+    {"0210bea6a139797d74aa5764fb226398f07f42c4", true},
+    {"0123456789abcdef0123456789abcdef01234567", true},
+    {"0210BEA6A139797D74AA5764FB226398F07F42C4", false},
+    {"0210bea6a139797d74aa5764fb226398f07f42c", false},
+    {"0210bea6a139797d74aa5764fb226398f07f42c40", false},
+    {"0210bea6a139797d74aa5764fb226398f07f42cg", false},
+    {"0210bea6a139797d74aa5764 b226398f07f42c4", false},
+    {"", false},
+    {NULL, false},
 };
 
 START_TEST(test_uid_is_valid)
 {
-	ck_assert_int_eq(tc_uid_is_valid(uid_cases[_i].s), uid_cases[_i].valid);
+	ck_assert_int_eq(ipop_uid_is_valid(uid_cases[_i].s),
+			 uid_cases[_i].valid);
 }
 END_TEST
 

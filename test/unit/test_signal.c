@@ -16,7 +16,7 @@
 #include "tincan/identity.h"
 
 static uint8_t key[32];
-static char uid[TC_UID_HEX_LEN + 1];
+static char uid[IPOP_UID_SIZE];
 static char key_b64[64];
 
 static void setup(void)
@@ -26,14 +26,14 @@ static void setup(void)
 	ck_assert_int_ge(sodium_init(), 0);
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(i * 7 + 1);
-	tc_uid_from_key(key, uid);
+	ipop_uid_from_key(key, uid);
 	b = g_base64_encode(key, sizeof(key));
 	g_strlcpy(key_b64, b, sizeof(key_b64));
 }
 
 static struct ctl_sig make_advertise(void)
 {
-	struct ctl_sig s = { .kind = CTL_SIG_ADVERTISE };
+	struct ctl_sig s = {.kind = CTL_SIG_ADVERTISE};
 
 	memcpy(s.uid, uid, sizeof(s.uid));
 	memcpy(s.key, key, sizeof(key));
@@ -53,7 +53,7 @@ static GHashTable *advertise_attrs(void)
 
 static GHashTable *link_attrs(void)
 {
-	struct ctl_sig s = { .kind = CTL_SIG_LINK };
+	struct ctl_sig s = {.kind = CTL_SIG_LINK};
 	GHashTable *t;
 
 	memcpy(s.uid, uid, sizeof(s.uid));
@@ -68,7 +68,7 @@ static GHashTable *link_attrs(void)
 
 static GHashTable *bye_attrs(void)
 {
-	struct ctl_sig s = { .kind = CTL_SIG_BYE };
+	struct ctl_sig s = {.kind = CTL_SIG_BYE};
 
 	memcpy(s.uid, uid, sizeof(s.uid));
 	strcpy(s.overlay, "ov1");
@@ -160,7 +160,7 @@ END_TEST
 
 START_TEST(test_encode_bad_kind)
 {
-	struct ctl_sig s = { .kind = 0 };
+	struct ctl_sig s = {.kind = 0};
 
 	ck_assert_ptr_null(ctl_sig_encode(&s));
 	s.kind = 42;
@@ -186,89 +186,88 @@ enum base { ADV, LNK, BYE };
 struct bad {
 	enum base base;
 	const char *name;
-	const char *value;	/* NULL: remove the attribute */
+	const char *value; /* NULL: remove the attribute */
 	const char *why;
 };
 
 static const char long_b64[] =
-	"QUJD"; /* repeated by the test to exceed CTL_SIG_MAX_BLOB */
+    "QUJD"; /* repeated by the test to exceed CTL_SIG_MAX_BLOB */
 
 static const struct bad bad_cases[] = {
-	{ ADV, "kind", NULL, "missing kind" },
-	{ ADV, "kind", "advertize", "unknown kind" },
-	{ ADV, "kind", "", "unknown kind" },
-	{ ADV, "kind", "ADVERTISE", "unknown kind" },
-	{ ADV, "uid", NULL, "missing uid" },
-	{ ADV, "uid", "", "bad uid" },
-	{ ADV, "uid", "0123456789abcdef0123456789abcdef0123456", "bad uid" },
-	{ ADV, "uid", "0123456789abcdef0123456789abcdef012345678", "bad uid" },
-	{ ADV, "uid", "0123456789ABCDEF0123456789abcdef01234567", "bad uid" },
-	{ ADV, "uid", "0123456789abcdef0123456789abcdef0123456g", "bad uid" },
-	{ ADV, "uid", "0123456789abcdef0123456789abcdef01234567",
-	  "uid does not match key" },
-	{ ADV, "overlay", NULL, "missing overlay" },
-	{ ADV, "overlay", "", "bad overlay" },
-	{ ADV, "overlay", "a b", "bad overlay" },
-	{ ADV, "overlay", "ov/1", "bad overlay" },
-	{ ADV, "overlay", "ov@1", "bad overlay" },
-	{ ADV, "overlay", "123456789012345678901234567890123", "bad overlay" },
-	{ ADV, "key", NULL, "missing key" },
-	{ ADV, "key", "", "key is not 32 bytes" },
-	{ ADV, "key", "AAAA", "key is not 32 bytes" },
-	/* 33 bytes */
-	{ ADV, "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	  "key is not 32 bytes" },
-	/* junk character GLib would silently skip */
-	{ ADV, "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!A=",
-	  "key is not 32 bytes" },
-	/* non-canonical trailing bits */
-	{ ADV, "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=",
-	  "key is not 32 bytes" },
-	{ ADV, "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-	  "uid does not match key" },
-	{ ADV, "group", NULL, "missing group" },
-	{ ADV, "group", "", "bad group" },
-	{ ADV, "group", "a group", "bad group" },
-	{ ADV, "group", "g\"1", "bad group" },
-	{ ADV, "group",
-	  "12345678901234567890123456789012345678901234567890123456789012345",
-	  "bad group" },
-	{ ADV, "ipv4", "", "bad ipv4" },
-	{ ADV, "ipv4", "10.1.0", "bad ipv4" },
-	{ ADV, "ipv4", "10.1.0.256", "bad ipv4" },
-	{ ADV, "ipv4", "10.1.0.2/24", "bad ipv4" },
-	{ ADV, "ipv4", "fd00::1", "bad ipv4" },
-	{ ADV, "ipv4", "010.001.000.002.", "bad ipv4" },
-	{ ADV, "ipv6", "", "bad ipv6" },
-	{ ADV, "ipv6", "fd00::1::2", "bad ipv6" },
-	{ ADV, "ipv6", "10.1.0.2", "bad ipv6" },
-	{ ADV, "ipv6",
-	  "0000:0000:0000:0000:0000:ffff:255.255.255.255xx", "bad ipv6" },
-	{ ADV, "proof", "", "bad proof" },
-	{ ADV, "proof", "AAAA", "bad proof" },
-	{ ADV, "proof", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
-	  "bad proof" },
-	{ ADV, "ack", "", "bad ack" },
-	{ ADV, "ack", "yes", "bad ack" },
-	{ ADV, "ack", "10", "bad ack" },
-	{ LNK, "to", NULL, "missing to" },
-	{ LNK, "to", "", "bad to" },
-	{ LNK, "to", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "bad to" },
-	{ LNK, "cands", NULL, "missing cands" },
-	{ LNK, "seen", "abc", "bad seen" },
-	{ LNK, "seen", "abc d", "bad seen" },
-	{ LNK, "seen", "ab<c>", "bad seen" },
-	{ LNK, "cands", "", "bad cands" },
-	{ LNK, "cands", "QUJ", "bad cands" },
-	{ LNK, "cands", "QU<D", "bad cands" },
-	{ LNK, "cands", "QUJD RA==", "bad cands" },
-	{ LNK, "cands", long_b64, "bad cands" },
-	{ LNK, "uid", NULL, "missing uid" },
-	{ LNK, "overlay", "", "bad overlay" },
-	{ LNK, "kind", "links", "unknown kind" },
-	{ BYE, "uid", "x", "bad uid" },
-	{ BYE, "overlay", NULL, "missing overlay" },
-	{ BYE, "kind", "hello", "unknown kind" },
+    {ADV, "kind", NULL, "missing kind"},
+    {ADV, "kind", "advertize", "unknown kind"},
+    {ADV, "kind", "", "unknown kind"},
+    {ADV, "kind", "ADVERTISE", "unknown kind"},
+    {ADV, "uid", NULL, "missing uid"},
+    {ADV, "uid", "", "bad uid"},
+    {ADV, "uid", "0123456789abcdef0123456789abcdef0123456", "bad uid"},
+    {ADV, "uid", "0123456789abcdef0123456789abcdef012345678", "bad uid"},
+    {ADV, "uid", "0123456789ABCDEF0123456789abcdef01234567", "bad uid"},
+    {ADV, "uid", "0123456789abcdef0123456789abcdef0123456g", "bad uid"},
+    {ADV, "uid", "0123456789abcdef0123456789abcdef01234567",
+     "uid does not match key"},
+    {ADV, "overlay", NULL, "missing overlay"},
+    {ADV, "overlay", "", "bad overlay"},
+    {ADV, "overlay", "a b", "bad overlay"},
+    {ADV, "overlay", "ov/1", "bad overlay"},
+    {ADV, "overlay", "ov@1", "bad overlay"},
+    {ADV, "overlay", "123456789012345678901234567890123", "bad overlay"},
+    {ADV, "key", NULL, "missing key"},
+    {ADV, "key", "", "key is not 32 bytes"},
+    {ADV, "key", "AAAA", "key is not 32 bytes"},
+    /* 33 bytes */
+    {ADV, "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     "key is not 32 bytes"},
+    /* junk character GLib would silently skip */
+    {ADV, "key",
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!A=", "key is not 32 bytes"},
+    /* non-canonical trailing bits */
+    {ADV, "key",
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", "key is not 32 bytes"},
+    {ADV, "key",
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "uid does not match key"},
+    {ADV, "group", NULL, "missing group"},
+    {ADV, "group", "", "bad group"},
+    {ADV, "group", "a group", "bad group"},
+    {ADV, "group", "g\"1", "bad group"},
+    {ADV, "group",
+     "12345678901234567890123456789012345678901234567890123456789012345",
+     "bad group"},
+    {ADV, "ipv4", "", "bad ipv4"},
+    {ADV, "ipv4", "10.1.0", "bad ipv4"},
+    {ADV, "ipv4", "10.1.0.256", "bad ipv4"},
+    {ADV, "ipv4", "10.1.0.2/24", "bad ipv4"},
+    {ADV, "ipv4", "fd00::1", "bad ipv4"},
+    {ADV, "ipv4", "010.001.000.002.", "bad ipv4"},
+    {ADV, "ipv6", "", "bad ipv6"},
+    {ADV, "ipv6", "fd00::1::2", "bad ipv6"},
+    {ADV, "ipv6", "10.1.0.2", "bad ipv6"},
+    {ADV, "ipv6", "0000:0000:0000:0000:0000:ffff:255.255.255.255xx",
+     "bad ipv6"},
+    {ADV, "proof", "", "bad proof"},
+    {ADV, "proof", "AAAA", "bad proof"},
+    {ADV, "proof", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "bad proof"},
+    {ADV, "ack", "", "bad ack"},
+    {ADV, "ack", "yes", "bad ack"},
+    {ADV, "ack", "10", "bad ack"},
+    {LNK, "to", NULL, "missing to"},
+    {LNK, "to", "", "bad to"},
+    {LNK, "to", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "bad to"},
+    {LNK, "cands", NULL, "missing cands"},
+    {LNK, "seen", "abc", "bad seen"},
+    {LNK, "seen", "abc d", "bad seen"},
+    {LNK, "seen", "ab<c>", "bad seen"},
+    {LNK, "cands", "", "bad cands"},
+    {LNK, "cands", "QUJ", "bad cands"},
+    {LNK, "cands", "QU<D", "bad cands"},
+    {LNK, "cands", "QUJD RA==", "bad cands"},
+    {LNK, "cands", long_b64, "bad cands"},
+    {LNK, "uid", NULL, "missing uid"},
+    {LNK, "overlay", "", "bad overlay"},
+    {LNK, "kind", "links", "unknown kind"},
+    {BYE, "uid", "x", "bad uid"},
+    {BYE, "overlay", NULL, "missing overlay"},
+    {BYE, "kind", "hello", "unknown kind"},
 };
 
 START_TEST(test_bad_attrs)
@@ -278,8 +277,9 @@ START_TEST(test_bad_attrs)
 	struct ctl_sig d;
 	char why[128];
 
-	t = b->base == ADV ? advertise_attrs() :
-	    b->base == LNK ? link_attrs() : bye_attrs();
+	t = b->base == ADV   ? advertise_attrs()
+	    : b->base == LNK ? link_attrs()
+			     : bye_attrs();
 	if (b->value == NULL) {
 		g_hash_table_remove(t, b->name);
 	} else if (b->value == long_b64) {
@@ -342,12 +342,12 @@ START_TEST(test_uid_key_mismatch)
 {
 	g_autoptr(GHashTable) t = advertise_attrs();
 	uint8_t other[32];
-	char other_uid[TC_UID_HEX_LEN + 1];
+	char other_uid[IPOP_UID_SIZE];
 	struct ctl_sig d;
 	char why[128];
 
 	memset(other, 0x11, sizeof(other));
-	tc_uid_from_key(other, other_uid);
+	ipop_uid_from_key(other, other_uid);
 	g_hash_table_insert(t, g_strdup("uid"), g_strdup(other_uid));
 	ck_assert_int_eq(ctl_sig_decode(t, &d, why, sizeof(why)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "uid does not match key"));
@@ -363,7 +363,7 @@ START_TEST(test_proof)
 	memset(psk, 0x42, sizeof(psk));
 	memcpy(wrong, psk, sizeof(psk));
 	wrong[31] ^= 1;
-	ck_assert(!ctl_sig_proof_ok(&s, psk));	/* no proof at all */
+	ck_assert(!ctl_sig_proof_ok(&s, psk)); /* no proof at all */
 	ctl_sig_proof(psk, s.group, s.uid, s.key, s.proof);
 	s.has_proof = true;
 	t = ctl_sig_encode(&s);
@@ -390,7 +390,7 @@ END_TEST
 /* The separators matter: moving a byte between group and uid changes it. */
 START_TEST(test_proof_separator)
 {
-	uint8_t psk[32] = { 1 }, k[32] = { 2 }, a[32], b[32];
+	uint8_t psk[32] = {1}, k[32] = {2}, a[32], b[32];
 
 	ctl_sig_proof(psk, "ab", "c", k, a);
 	ctl_sig_proof(psk, "a", "bc", k, b);

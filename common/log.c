@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tincan/log.h"
+#include "common/log.h"
 
 static const struct {
 	const char *name;
@@ -63,26 +63,40 @@ static GLogWriterOutput writer(GLogLevelFlags flags, const GLogField *fields,
 	return G_LOG_WRITER_HANDLED;
 }
 
-void tc_log_init(const char *prefix, const char *own_domain)
+void ipop_log_init(const char *prefix, const char *own_domain)
 {
 	prog = prefix;
 	domain = own_domain;
 	g_log_set_writer_func(writer, NULL, NULL);
 }
 
-bool tc_log_set_level(const char *name)
+/* The index of a level name, or -1. */
+static int find_level(const char *name)
 {
 	unsigned i;
 
 	for (i = 0; name && i < G_N_ELEMENTS(levels); i++)
-		if (!strcmp(name, levels[i].name)) {
-			current = i;
-			return true;
-		}
-	return false;
+		if (!strcmp(name, levels[i].name))
+			return (int)i;
+	return -1;
 }
 
-const char *tc_log_level(void)
+bool ipop_log_set_level(const char *name)
+{
+	int i = find_level(name);
+
+	if (i < 0)
+		return false;
+	current = (unsigned)i;
+	return true;
+}
+
+bool ipop_log_level_is_valid(const char *name)
+{
+	return find_level(name) >= 0;
+}
+
+const char *ipop_log_level(void)
 {
 	return levels[current].name;
 }
