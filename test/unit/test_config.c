@@ -256,6 +256,8 @@ END_TEST
 #define STUN9 "1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, " \
 	"1.1.1.7, 1.1.1.8, 1.1.1.9"
 #define TURN "{server: 1.2.3.4, user: u, password: p}"
+#define X16 "xxxxxxxxxxxxxxxx"
+#define X128 X16 X16 X16 X16 X16 X16 X16 X16 /* tincan takes 127 */
 
 /* SocialVPN defaults and pins; switch mode with its bridge. */
 START_TEST(test_svpn_switch)
@@ -360,6 +362,8 @@ static const struct bad {
 	{ X "ice:\n  stun: [" STUN9 "]\n", "t.yaml:5: key 'ice.stun': at most 8 entries are allowed (9 given)" },
 	{ X "ice:\n  turn: [" TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "]\n", "t.yaml:5: key 'ice.turn': at most 8 entries are allowed (9 given)" },
 	{ X "ice:\n  turn:\n    - server: turn.example.org:3478\n", "t.yaml:6: key 'ice.turn[0].server': 'turn.example.org:3478' must be a numeric IP address" },
+	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, user: u, password: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].password': must be at most 127 bytes" },
+	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p, user: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].user': must be at most 127 bytes" },
 	{ X "ice:\n  sturn: []\n", "t.yaml:5: key 'ice.sturn': unknown key (expected one of: stun, turn)" },
 	/* overlay values */
 	{ X "overlays: []\n", "t.yaml:4: key 'overlays': at least one overlay is required" },
@@ -388,6 +392,9 @@ static const struct bad {
 	{ X "overlays:\n  - name: o\n    type: vpn\n", "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not 'vpn'" },
 	{ X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' may only contain A-Z a-z 0-9 . _ -" },
 	{ X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n", "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
+	{ X "overlays:\n  - name: \"\"\n", "t.yaml:5: key 'overlays[0].name': must not be empty" },
+	{ X "overlays:\n  - tap: ''\n", "t.yaml:5: key 'overlays[0].tap': must not be empty" },
+	{ X "overlays:\n  - tap: ..\n", "t.yaml:5: key 'overlays[0].tap': '..' is not an interface name" },
 	{ X "overlays:\n  - tap: ipop-very-long-tap\n", "t.yaml:5: key 'overlays[0].tap': 'ipop-very-long-tap' is longer than 15 bytes" },
 	{ X "overlays:\n  - tap: ipop/0\n", "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain" },
 	{ X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may only contain A-Z a-z 0-9 . _ - @" },
