@@ -231,6 +231,43 @@ START_TEST(test_example)
 }
 END_TEST
 
+/* The SocialVPN and switch examples load too, next to their files. */
+START_TEST(test_examples_other)
+{
+	static const struct {
+		const char *file;
+		enum ctl_overlay_type type;
+		bool secret;
+	} ex[] = {
+		{ "../../etc/controller-svpn.yaml", CTL_OVERLAY_SVPN, false },
+		{ "../../etc/controller-switch.yaml", CTL_OVERLAY_SWITCH, true },
+	};
+	g_autofree char *text = NULL, *copy = NULL, *pw = NULL, *sec = NULL;
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+	gsize len;
+
+	ck_assert(g_file_get_contents(ex[_i].file, &text, &len, NULL));
+	copy = g_build_filename(dir, "example.yaml", NULL);
+	pw = g_build_filename(dir, "xmpp-password", NULL);
+	sec = g_build_filename(dir, "group-secret", NULL);
+	ck_assert(g_file_set_contents(copy, text, (gssize)len, NULL));
+	put("xmpp-password", "from-the-file\n", 0600);
+	put("group-secret", SECRET, 0600);
+	c = ctl_config_load(copy, &err);
+	g_unlink(copy);
+	g_unlink(pw);
+	g_unlink(sec);
+	ck_assert_msg(c != NULL, "%s: %s", ex[_i].file,
+		      err ? err->message : "");
+	ck_assert_str_eq(c->password, "from-the-file");
+	ck_assert_uint_eq(c->n_overlays, 1);
+	ck_assert_int_eq(c->overlays[0].type, ex[_i].type);
+	ck_assert(c->overlays[0].has_secret == ex[_i].secret);
+	ctl_config_free(c);
+}
+END_TEST
+
 /* Without the secret files the example fails, naming the resolved path. */
 START_TEST(test_load_errors)
 {
@@ -453,6 +490,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);
+	tcase_add_loop_test(tc, test_examples_other, 0, 2);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_too_many_overlays);
 	tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
