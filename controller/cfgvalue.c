@@ -51,7 +51,7 @@ int cfg_value_uint(const char *s, unsigned min, unsigned max, unsigned *out,
 
 int cfg_value_port(const char *s, uint16_t *out, char **why)
 {
-	unsigned v;
+	unsigned v = 0;
 
 	if (cfg_value_uint(s, 1, 65535, &v, why) < 0)
 		return -EINVAL;

@@ -90,8 +90,8 @@ int ctl_secret_read(const char *file, size_t min, size_t max, uint8_t **buf,
 
 int ctl_secret_read_password(const char *file, char **password, char **why)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int ret;
 
 	ret = ctl_secret_read(file, 1, CTL_PASSWORD_MAX, &buf, &len, why);
@@ -111,8 +111,8 @@ int ctl_secret_read_password(const char *file, char **password, char **why)
 
 int ctl_secret_read_psk(const char *file, uint8_t psk[IPOP_PSK_LEN], char **why)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int ret;
 
 	ret = ctl_secret_read(file, CTL_SECRET_MIN, CTL_SECRET_MAX, &buf, &len,
