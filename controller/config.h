@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 enum ctl_overlay_type {
 	CTL_OVERLAY_GVPN = 1,
 	CTL_OVERLAY_SVPN,
@@ -23,11 +25,12 @@ enum ctl_tls {
 };
 
 enum {
-	CTL_MAX_SERVERS = 8,
+	CTL_MAX_SERVERS = IPOP_MAX_ICE_SERVERS,
 	CTL_MAX_OVERLAYS = 16,
-	CTL_PSK_LEN = 32,
-	CTL_MTU_DEFAULT = 1400,
+	CTL_PSK_LEN = IPOP_PSK_LEN,
+	CTL_MTU_DEFAULT = IPOP_MTU_DEFAULT,
 	CTL_MAX_PINS = 256,
+	CTL_GROUP_MAX = 64, /* bytes of a group name: [A-Za-z0-9._-@] */
 };
 
 /* SocialVPN: a device pinned to an address in this node's view. */

@@ -231,6 +231,43 @@ START_TEST(test_example)
 }
 END_TEST
 
+/* The SocialVPN and switch examples load too, next to their files. */
+START_TEST(test_examples_other)
+{
+	static const struct {
+		const char *file;
+		enum ctl_overlay_type type;
+		bool secret;
+	} ex[] = {
+		{ "../../etc/controller-svpn.yaml", CTL_OVERLAY_SVPN, false },
+		{ "../../etc/controller-switch.yaml", CTL_OVERLAY_SWITCH, true },
+	};
+	g_autofree char *text = NULL, *copy = NULL, *pw = NULL, *sec = NULL;
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+	gsize len;
+
+	ck_assert(g_file_get_contents(ex[_i].file, &text, &len, NULL));
+	copy = g_build_filename(dir, "example.yaml", NULL);
+	pw = g_build_filename(dir, "xmpp-password", NULL);
+	sec = g_build_filename(dir, "group-secret", NULL);
+	ck_assert(g_file_set_contents(copy, text, (gssize)len, NULL));
+	put("xmpp-password", "from-the-file\n", 0600);
+	put("group-secret", SECRET, 0600);
+	c = ctl_config_load(copy, &err);
+	g_unlink(copy);
+	g_unlink(pw);
+	g_unlink(sec);
+	ck_assert_msg(c != NULL, "%s: %s", ex[_i].file,
+		      err ? err->message : "");
+	ck_assert_str_eq(c->password, "from-the-file");
+	ck_assert_uint_eq(c->n_overlays, 1);
+	ck_assert_int_eq(c->overlays[0].type, ex[_i].type);
+	ck_assert(c->overlays[0].has_secret == ex[_i].secret);
+	ctl_config_free(c);
+}
+END_TEST
+
 /* Without the secret files the example fails, naming the resolved path. */
 START_TEST(test_load_errors)
 {
@@ -256,6 +293,8 @@ END_TEST
 #define STUN9 "1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, " \
 	"1.1.1.7, 1.1.1.8, 1.1.1.9"
 #define TURN "{server: 1.2.3.4, user: u, password: p}"
+#define X16 "xxxxxxxxxxxxxxxx"
+#define X128 X16 X16 X16 X16 X16 X16 X16 X16 /* tincan takes 127 */
 
 /* SocialVPN defaults and pins; switch mode with its bridge. */
 START_TEST(test_svpn_switch)
@@ -360,6 +399,8 @@ static const struct bad {
 	{ X "ice:\n  stun: [" STUN9 "]\n", "t.yaml:5: key 'ice.stun': at most 8 entries are allowed (9 given)" },
 	{ X "ice:\n  turn: [" TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "]\n", "t.yaml:5: key 'ice.turn': at most 8 entries are allowed (9 given)" },
 	{ X "ice:\n  turn:\n    - server: turn.example.org:3478\n", "t.yaml:6: key 'ice.turn[0].server': 'turn.example.org:3478' must be a numeric IP address" },
+	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, user: u, password: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].password': must be at most 127 bytes" },
+	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p, user: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].user': must be at most 127 bytes" },
 	{ X "ice:\n  sturn: []\n", "t.yaml:5: key 'ice.sturn': unknown key (expected one of: stun, turn)" },
 	/* overlay values */
 	{ X "overlays: []\n", "t.yaml:4: key 'overlays': at least one overlay is required" },
@@ -388,6 +429,9 @@ static const struct bad {
 	{ X "overlays:\n  - name: o\n    type: vpn\n", "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not 'vpn'" },
 	{ X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' may only contain A-Z a-z 0-9 . _ -" },
 	{ X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n", "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
+	{ X "overlays:\n  - name: \"\"\n", "t.yaml:5: key 'overlays[0].name': must not be empty" },
+	{ X "overlays:\n  - tap: ''\n", "t.yaml:5: key 'overlays[0].tap': must not be empty" },
+	{ X "overlays:\n  - tap: ..\n", "t.yaml:5: key 'overlays[0].tap': '..' is not an interface name" },
 	{ X "overlays:\n  - tap: ipop-very-long-tap\n", "t.yaml:5: key 'overlays[0].tap': 'ipop-very-long-tap' is longer than 15 bytes" },
 	{ X "overlays:\n  - tap: ipop/0\n", "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain" },
 	{ X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may only contain A-Z a-z 0-9 . _ - @" },
@@ -446,6 +490,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);
+	tcase_add_loop_test(tc, test_examples_other, 0, 2);
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_too_many_overlays);
 	tcase_add_loop_test(tc, test_bad, 0, G_N_ELEMENTS(bad));
