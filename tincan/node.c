@@ -1,8 +1,10 @@
 /*
  * The node: identity, ICE servers, overlays and the control socket of one
  * ipop-tincan, and the handlers of every control request.  This module owns
- * all of them and translates between protocol messages and the overlay and
- * link modules; it holds no packet logic.
+ * all of them and, with adapter.c's converters, is the control adapter: it
+ * turns protocol messages into the core's plain structs, the core's -errno
+ * and reasons into Status answers, and the core's events into Event
+ * messages.  It holds no packet logic.
  */
 #define G_LOG_DOMAIN "tincan"
 
