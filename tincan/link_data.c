@@ -16,8 +16,6 @@
 
 #include <netinet/udp.h>
 
-#include <sodium.h>
-
 #include "tincan/bytes.h"
 #include "tincan/link_int.h"
 

@@ -14,8 +14,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
-
 #include "tincan/ether.h"
 #include "tincan/overlay_int.h"
 #include "tincan/xlate.h"
