@@ -10,23 +10,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "proto/ipop.pb-c.h"
+#include "common/limits.h"
 #include "tincan/identity.h"
-
-enum { TC_MAX_ICE_SERVERS = 8 };
+#include "tincan/types.h"
 
 struct tc_ice_server {
-	char address[64]; /* numeric IP */
+	char address[IPOP_ICE_ADDR_MAX + 1]; /* numeric IP */
 	uint16_t port;
-	char username[128]; /* TURN only */
-	char password[128]; /* TURN only; never logged or returned */
+	char username[IPOP_TURN_CRED_MAX + 1]; /* TURN only */
+	char password[IPOP_TURN_CRED_MAX + 1]; /* TURN only; never logged or
+						* returned */
 };
 
 struct tc_ice_config {
 	unsigned n_stun;
-	struct tc_ice_server stun[TC_MAX_ICE_SERVERS];
+	struct tc_ice_server stun[IPOP_MAX_ICE_SERVERS];
 	unsigned n_turn;
-	struct tc_ice_server turn[TC_MAX_ICE_SERVERS];
+	struct tc_ice_server turn[IPOP_MAX_ICE_SERVERS];
 };
 
 struct tc_env {
@@ -36,8 +36,9 @@ struct tc_env {
 	/* True if ifname is one of our TAPs (its addresses are not candidates).
 	 */
 	bool (*is_own_tap)(void *node, const char *ifname);
-	/* Takes a filled event and delivers it to every client (borrows ev). */
-	void (*emit)(void *node, Ipop__Event *ev);
+	/* Takes a filled event and delivers it to every client (borrows ev
+	 * for the call). */
+	void (*emit)(void *node, const struct tc_event *ev);
 	/* Loopback addresses as host candidates (unit tests over 127.0.0.1). */
 	bool allow_loopback;
 	void *node;

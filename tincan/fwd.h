@@ -23,7 +23,8 @@ struct tc_fwd_entry {
 	 * may all use the same one in their own views). */
 	bool has_peer_v4;
 	uint8_t peer_v4[4];
-	char label[128]; /* free text from the controller, e.g. a JID */
+	char label[IPOP_LABEL_MAX +
+		   1]; /* free text from the controller, e.g. a JID */
 };
 
 struct tc_fwd;

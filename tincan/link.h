@@ -17,10 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/ipop.pb-c.h"
+#include "common/limits.h"
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/offload.h"
+#include "tincan/types.h"
 
 enum {
 	TC_LINK_TICK_MS = 50,
@@ -54,19 +55,34 @@ enum tc_inner {
 
 struct tc_link;
 
+/* What GetState reports of a link; strings borrowed from the link until
+ * it changes or is freed. */
+struct tc_link_info {
+	const char *overlay;
+	const char *peer_uid;
+	const uint8_t *peer_pub; /* IPOP_KEY_LEN bytes */
+	enum tc_link_state state;
+	bool controlling;
+	const struct tc_cand_pair *pair; /* NULL until ICE selects one */
+	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
+	uint32_t rtt_us;
+	uint64_t last_handshake_unix_ms;
+};
+
 struct tc_link_ops {
 	/* A decrypted Ethernet frame from the peer (borrowed for the call)
 	 * and its checksum state (cs->start within the frame, checked). */
 	void (*on_frame)(void *owner, struct tc_link *l, uint8_t *frame,
 			 size_t len, const struct tc_csum *cs);
 	/* The link's state changed (event already emitted). */
-	void (*on_state)(void *owner, struct tc_link *l, Ipop__LinkState st);
+	void (*on_state)(void *owner, struct tc_link *l, enum tc_link_state st);
 };
 
 /* Creates the link and starts gathering.  Borrows env (must outlive the
  * link); copies the rest.  psk may be NULL.  NULL with a logged reason. */
 struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
-			    const char *peer_uid, const uint8_t peer_pub[32],
+			    const char *peer_uid,
+			    const uint8_t peer_pub[IPOP_KEY_LEN],
 			    const uint8_t *psk, const struct tc_link_ops *ops,
 			    void *owner);
 /* Tells the peer (when the link can still send), closes the agent (TURN
@@ -76,7 +92,7 @@ void tc_link_free(struct tc_link *l);
 /* Sets the peer's ICE credentials and candidates (untrusted: from the
  * controller, relaying the peer).  0, -EINVAL (none parsed), -EALREADY if
  * credentials differ from ones already set. */
-int tc_link_add_remote(struct tc_link *l, const Ipop__IceCredentials *remote);
+int tc_link_add_remote(struct tc_link *l, const struct tc_ice_creds *remote);
 /* Encrypts one Ethernet frame (borrowed) and its checksum state (cs: NULL
  * or start 0 for a complete frame) into the link's send batch; the batch
  * leaves when it is full or on tc_link_flush.  0, or -errno when the link
@@ -85,15 +101,14 @@ int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		       const struct tc_csum *cs);
 /* Sends what is batched (the overlay calls it after each TAP wakeup). */
 void tc_link_flush(struct tc_link *l);
-/* Fills info (allocations owned by info; free with tc_link_info_clear). */
-void tc_link_fill_info(const struct tc_link *l, Ipop__LinkInfo *info);
-void tc_link_info_clear(Ipop__LinkInfo *info);
-/* Local credentials + candidates once gathering is done (fields borrowed
- * from the link), else NULL. */
-const Ipop__IceCredentials *tc_link_local(const struct tc_link *l);
+/* Fills info (borrowing from the link, see struct tc_link_info). */
+void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info);
+/* Local credentials + candidates once gathering is done (borrowed from the
+ * link), else NULL. */
+const struct tc_ice_creds *tc_link_local(const struct tc_link *l);
 const char *tc_link_peer_uid(const struct tc_link *l);
 /* Whether tincan reads the link's socket itself (fast receive path). */
 bool tc_link_fast_rx(const struct tc_link *l);
-Ipop__LinkState tc_link_state(const struct tc_link *l);
+enum tc_link_state tc_link_state(const struct tc_link *l);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "common/paths.h"
 #include "tincan/node.h"
 
 #ifndef IPOP_VERSION
@@ -45,9 +46,10 @@ static int parse(int argc, char **argv, struct args *a)
 {
 	GOptionEntry entries[] = {
 	    {"socket", 's', 0, G_OPTION_ARG_FILENAME, &a->socket,
-	     "control socket (default /run/ipop/tincan.sock)", "PATH"},
+	     "control socket (default " IPOP_SOCKET_DEFAULT ")", "PATH"},
 	    {"state-dir", 'd', 0, G_OPTION_ARG_FILENAME, &a->state_dir,
-	     "identity and state (default /var/lib/ipop)", "DIR"},
+	     "identity and state (default " IPOP_TINCAN_STATE_DEFAULT ")",
+	     "DIR"},
 	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
 	     "error|critical|warning|message|info|debug (default message)",
 	     "LEVEL"},
@@ -137,11 +139,11 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0 || resolve_group(a.group, &opt.socket_gid) < 0)
 		goto out;
-	opt.socket_path = a.socket ? a.socket : "/run/ipop/tincan.sock";
-	opt.state_dir = a.state_dir ? a.state_dir : "/var/lib/ipop";
+	opt.socket_path = a.socket ? a.socket : IPOP_SOCKET_DEFAULT;
+	opt.state_dir = a.state_dir ? a.state_dir : IPOP_TINCAN_STATE_DEFAULT;
 	opt.allow_loopback = a.loopback;
 	if (!a.socket)
-		g_mkdir_with_parents("/run/ipop", 0755);
+		g_mkdir_with_parents(IPOP_RUN_DIR, 0755);
 	if (!a.foreground && daemon(0, 1) < 0) {
 		fprintf(stderr, "ipop-tincan: daemon: %s\n", g_strerror(errno));
 		goto out;

@@ -1,8 +1,10 @@
 /*
  * The node: identity, ICE servers, overlays and the control socket of one
  * ipop-tincan, and the handlers of every control request.  This module owns
- * all of them and translates between protocol messages and the overlay and
- * link modules; it holds no packet logic.
+ * all of them and, with adapter.c's converters, is the control adapter: it
+ * turns protocol messages into the core's plain structs, the core's -errno
+ * and reasons into Status answers, and the core's events into Event
+ * messages.  It holds no packet logic.
  */
 #define G_LOG_DOMAIN "tincan"
 
@@ -15,13 +17,15 @@
 #include <glib.h>
 #include <sodium.h>
 
+#include "common/limits.h"
+#include "common/log.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
+#include "tincan/adapter.h"
 #include "tincan/control.h"
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
-#include "common/log.h"
 #include "tincan/node.h"
 #include "tincan/overlay.h"
 
@@ -62,12 +66,13 @@ static bool is_own_tap(void *data, const char *ifname)
 	return false;
 }
 
-static void emit(void *data, Ipop__Event *ev)
+static void emit(void *data, const struct tc_event *e)
 {
 	struct tc_node *n = data;
+	struct tc_adapter_event buf;
 
 	if (n->ctl)
-		tc_control_broadcast(n->ctl, ev);
+		tc_control_broadcast(n->ctl, tc_adapter_event(e, &buf));
 }
 
 static void hello(void *data, Ipop__HelloReply *reply)
@@ -108,10 +113,11 @@ static struct tc_overlay *find_overlay(struct tc_node *n, const char *name,
 static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
 			   Ipop__Response *resp)
 {
+	struct tc_overlay_req r;
 	struct tc_overlay *ov;
-	Ipop__Status st = IPOP__STATUS__OK;
 	GHashTableIter it;
 	gpointer other;
+	int err = 0;
 
 	if (req->name && g_hash_table_contains(n->overlays, req->name)) {
 		fail(n, resp, IPOP__STATUS__EXISTS, "overlay exists");
@@ -128,11 +134,12 @@ static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
 		fail(n, resp, IPOP__STATUS__INTERNAL, "too many overlays");
 		return;
 	}
-	ov = tc_overlay_new(&n->env, req, &st, n->why, sizeof(n->why));
+	tc_adapter_overlay_req(req, &r);
+	ov = tc_overlay_new(&n->env, &r, &err, n->why, sizeof(n->why));
 	if (!ov) {
 		g_message("create-overlay %s refused: %s",
 			  req->name ? req->name : "", n->why);
-		fail(n, resp, st, n->why);
+		fail(n, resp, tc_adapter_status(err), n->why);
 		return;
 	}
 	g_hash_table_insert(n->overlays, g_strdup(tc_overlay_name(ov)), ov);
@@ -151,7 +158,7 @@ static bool server_ok(const char *addr, uint32_t port)
 {
 	uint8_t buf[16];
 
-	return addr && port < 65536 && strlen(addr) < 64 &&
+	return addr && port < 65536 && strlen(addr) <= IPOP_ICE_ADDR_MAX &&
 	       (inet_pton(AF_INET, addr, buf) == 1 ||
 		inet_pton(AF_INET6, addr, buf) == 1);
 }
@@ -162,8 +169,8 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 	struct tc_ice_config c = {0};
 	size_t i;
 
-	if (req->n_stun > TC_MAX_ICE_SERVERS ||
-	    req->n_turn > TC_MAX_ICE_SERVERS) {
+	if (req->n_stun > IPOP_MAX_ICE_SERVERS ||
+	    req->n_turn > IPOP_MAX_ICE_SERVERS) {
 		fail(n, resp, IPOP__STATUS__BAD_REQUEST, "too many servers");
 		return;
 	}
@@ -173,24 +180,30 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 			     "STUN server needs a numeric IP and port");
 			return;
 		}
-		g_strlcpy(c.stun[i].address, req->stun[i]->address, 64);
+		g_strlcpy(c.stun[i].address, req->stun[i]->address,
+			  sizeof(c.stun[i].address));
 		c.stun[i].port =
-		    (uint16_t)(req->stun[i]->port ? req->stun[i]->port : 3478);
+		    (uint16_t)(req->stun[i]->port ? req->stun[i]->port
+						  : IPOP_ICE_PORT_DEFAULT);
 	}
 	for (i = 0; i < req->n_turn; i++) {
 		const Ipop__TurnServer *t = req->turn[i];
 		if (!server_ok(t->address, t->port) || !t->username ||
-		    !t->password || strlen(t->username) >= 128 ||
-		    strlen(t->password) >= 128) {
+		    !t->password || strlen(t->username) > IPOP_TURN_CRED_MAX ||
+		    strlen(t->password) > IPOP_TURN_CRED_MAX) {
 			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "TURN server needs a numeric IP, port, user and "
 			     "password");
 			return;
 		}
-		g_strlcpy(c.turn[i].address, t->address, 64);
-		c.turn[i].port = (uint16_t)(t->port ? t->port : 3478);
-		g_strlcpy(c.turn[i].username, t->username, 128);
-		g_strlcpy(c.turn[i].password, t->password, 128);
+		g_strlcpy(c.turn[i].address, t->address,
+			  sizeof(c.turn[i].address));
+		c.turn[i].port =
+		    (uint16_t)(t->port ? t->port : IPOP_ICE_PORT_DEFAULT);
+		g_strlcpy(c.turn[i].username, t->username,
+			  sizeof(c.turn[i].username));
+		g_strlcpy(c.turn[i].password, t->password,
+			  sizeof(c.turn[i].password));
 	}
 	c.n_stun = (unsigned)req->n_stun;
 	c.n_turn = (unsigned)req->n_turn;
@@ -206,7 +219,7 @@ static void get_local(struct tc_node *n, const Ipop__GetLocalCandidates *req,
 {
 	struct tc_overlay *ov = find_overlay(n, req->overlay, resp);
 	struct tc_link *l;
-	const Ipop__IceCredentials *local;
+	const struct tc_ice_creds *local;
 
 	if (!ov)
 		return;
@@ -217,9 +230,10 @@ static void get_local(struct tc_node *n, const Ipop__GetLocalCandidates *req,
 	}
 	local = tc_link_local(l);
 	if (local) {
-		/* Borrowed from the link; release() must not free it. */
+		/* Its strings are borrowed from the link; release() frees
+		 * only the message. */
 		resp->result_case = IPOP__RESPONSE__RESULT_LOCAL;
-		resp->local = (Ipop__IceCredentials *)(uintptr_t)local;
+		resp->local = tc_adapter_creds_msg(local);
 	}
 }
 
@@ -290,12 +304,9 @@ static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 	    g_new0(Ipop__OverlayInfo *, g_hash_table_size(n->overlays) + 1);
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &ov)) {
-		Ipop__OverlayInfo *oi;
 		if (only && *only && strcmp(only, tc_overlay_name(ov)))
 			continue;
-		oi = g_new0(Ipop__OverlayInfo, 1);
-		tc_overlay_fill_info(ov, oi);
-		st->overlays[st->n_overlays++] = oi;
+		st->overlays[st->n_overlays++] = tc_adapter_overlay_info(ov);
 	}
 	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
 	resp->state = st;
@@ -305,10 +316,8 @@ static void state_free(Ipop__NodeState *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->n_overlays; i++) {
-		tc_overlay_info_clear(st->overlays[i]);
-		g_free(st->overlays[i]);
-	}
+	for (i = 0; i < st->n_overlays; i++)
+		tc_adapter_overlay_info_free(st->overlays[i]);
 	g_free(st->overlays);
 	ice_public_free(st->ice);
 	g_free(st->uid);
@@ -317,12 +326,41 @@ static void state_free(Ipop__NodeState *st)
 	g_free(st);
 }
 
+/* The core call behind a link or mapping request: 0 or -errno, n->why. */
+static int link_call(struct tc_node *n, struct tc_overlay *ov,
+		     const Ipop__Request *req)
+{
+	struct tc_link_req lr;
+	struct tc_map_req mr;
+	struct tc_ice_creds creds;
+	const Ipop__AddRemoteCandidates *ar;
+
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+		tc_adapter_link_req(req->create_link, &lr);
+		return tc_overlay_create_link(ov, &lr, n->why, sizeof(n->why));
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+		return tc_overlay_remove_link(ov, req->remove_link->peer_uid,
+					      n->why, sizeof(n->why));
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+		ar = req->add_remote_candidates;
+		return tc_overlay_add_remote(
+		    ov, ar->peer_uid, tc_adapter_creds(ar->remote, &creds),
+		    n->why, sizeof(n->why));
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		tc_adapter_map_req(req->map_peer, &mr);
+		return tc_overlay_map_peer(ov, &mr, n->why, sizeof(n->why));
+	default:
+		return 0;
+	}
+}
+
 static void link_request(struct tc_node *n, const Ipop__Request *req,
 			 Ipop__Response *resp)
 {
 	const char *name = NULL;
 	struct tc_overlay *ov;
-	Ipop__Status st = IPOP__STATUS__OK;
+	int err = 0;
 
 	switch (req->kind_case) {
 	case IPOP__REQUEST__KIND_CREATE_LINK:
@@ -344,28 +382,9 @@ static void link_request(struct tc_node *n, const Ipop__Request *req,
 	if (!ov)
 		return;
 	n->why[0] = '\0';
-	switch (req->kind_case) {
-	case IPOP__REQUEST__KIND_CREATE_LINK:
-		st = tc_overlay_create_link(ov, req->create_link, n->why,
-					    sizeof(n->why));
-		break;
-	case IPOP__REQUEST__KIND_REMOVE_LINK:
-		st = tc_overlay_remove_link(ov, req->remove_link->peer_uid,
-					    n->why, sizeof(n->why));
-		break;
-	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
-		st = tc_overlay_add_remote(ov, req->add_remote_candidates,
-					   n->why, sizeof(n->why));
-		break;
-	case IPOP__REQUEST__KIND_MAP_PEER:
-		st = tc_overlay_map_peer(ov, req->map_peer, n->why,
-					 sizeof(n->why));
-		break;
-	default:
-		break;
-	}
-	if (st != IPOP__STATUS__OK)
-		fail(n, resp, st, n->why);
+	err = link_call(n, ov, req);
+	if (err < 0)
+		fail(n, resp, tc_adapter_status(err), n->why);
 }
 
 static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
@@ -421,6 +440,8 @@ static void release(void *data, Ipop__Response *resp)
 	(void)data;
 	if (resp->result_case == IPOP__RESPONSE__RESULT_STATE)
 		state_free(resp->state);
+	else if (resp->result_case == IPOP__RESPONSE__RESULT_LOCAL)
+		g_free(resp->local);
 }
 
 struct tc_node *tc_node_new(const struct tc_node_options *opt)

@@ -10,50 +10,118 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "proto/ipop.pb-c.h"
+#include "common/limits.h"
 #include "tincan/env.h"
+#include "tincan/fwd.h"
 #include "tincan/link.h"
 #include "tincan/offload.h"
+#include "tincan/tap.h"
+#include "tincan/types.h"
 
 enum {
-	TC_MTU_DEFAULT = 1400,
-	TC_MTU_MIN = 576,
-	TC_MTU_MAX = 9000,
 	TC_UNKNOWN_DEST_PER_SEC = 10, /* UnknownDestination events */
+};
+
+enum tc_overlay_mode {
+	TC_OVERLAY_L3 = 1,
+	TC_OVERLAY_SWITCH = 2,
+	/* A mode the adapter did not recognise: refused by tc_overlay_new
+	 * ("unknown mode") in the order of its other checks. */
+	TC_OVERLAY_MODE_UNKNOWN = 3,
+};
+
+/* untrusted: from the controller.  Strings may be NULL (as absent);
+ * addresses are text as the controller sent them, so refusals quote them. */
+struct tc_overlay_req {
+	const char *name;
+	const char *tap_name;
+	enum tc_overlay_mode mode;
+	const char *ipv4, *ipv6; /* "" or NULL: none */
+	uint32_t ipv4_prefix, ipv6_prefix;
+	uint32_t mtu; /* 0: IPOP_MTU_DEFAULT */
+	bool translation;
+	const uint8_t *psk; /* psk_len bytes: 0 (none) or IPOP_PSK_LEN */
+	size_t psk_len;
+	const char *bridge; /* switch mode; "" or NULL: none */
+};
+
+struct tc_link_req {
+	const char *peer_uid;
+	const uint8_t *peer_pub; /* peer_pub_len bytes, IPOP_KEY_LEN wanted */
+	size_t peer_pub_len;
+};
+
+struct tc_map_req {
+	const char *peer_uid;
+	bool remove;
+	const char *ipv4, *ipv6, *peer_ipv4; /* "" or NULL: none */
+	const uint8_t *mac;		     /* mac_len bytes: 0 or 6 */
+	size_t mac_len;
+	const char *label; /* NULL: none */
+};
+
+/* What GetState reports of an overlay besides its mappings, MAC table and
+ * links (see the foreach functions); strings borrowed from the overlay. */
+struct tc_overlay_info {
+	const char *name;
+	const char *tap;
+	const char *bridge; /* "" unless switch mode with a bridge */
+	enum tc_overlay_mode mode;
+	bool translation;
+	bool offload;
+	bool has_psk;
+	uint64_t dropped_malformed, dropped_tap;
+	uint64_t joined_frames, joined_segments;
+	const struct tc_tap_config *cfg; /* addresses, prefixes, MTU, MAC */
+	unsigned n_mappings, n_macs, n_links;
 };
 
 struct tc_overlay;
 
 /* Creates the TAP and configures it from req (untrusted: from the
- * controller; validated here).  NULL with *status and *why set. */
+ * controller; validated here).  NULL with *err (-EINVAL for a bad request,
+ * -EIO when the system refused the TAP or bridge) and why set. */
 struct tc_overlay *tc_overlay_new(const struct tc_env *env,
-				  const Ipop__CreateOverlay *req,
-				  Ipop__Status *status, char *why,
-				  size_t why_len);
+				  const struct tc_overlay_req *req, int *err,
+				  char *why, size_t why_len);
 /* Frees links, closes the TAP (the device vanishes); NULL is a no-op. */
 void tc_overlay_free(struct tc_overlay *ov);
 const char *tc_overlay_name(const struct tc_overlay *ov);
 const char *tc_overlay_tap(const struct tc_overlay *ov);
 
-/* Link management; all return an Ipop__Status with why filled on error. */
-Ipop__Status tc_overlay_create_link(struct tc_overlay *ov,
-				    const Ipop__CreateLink *req, char *why,
-				    size_t why_len);
-Ipop__Status tc_overlay_remove_link(struct tc_overlay *ov, const char *uid,
-				    char *why, size_t why_len);
-Ipop__Status tc_overlay_add_remote(struct tc_overlay *ov,
-				   const Ipop__AddRemoteCandidates *req,
-				   char *why, size_t why_len);
-Ipop__Status tc_overlay_map_peer(struct tc_overlay *ov,
-				 const Ipop__MapPeer *req, char *why,
-				 size_t why_len);
+/* Link management: 0, or -EINVAL (bad request), -EEXIST, -ENOENT, -EIO
+ * (the system refused), with why filled. */
+int tc_overlay_create_link(struct tc_overlay *ov, const struct tc_link_req *req,
+			   char *why, size_t why_len);
+int tc_overlay_remove_link(struct tc_overlay *ov, const char *uid, char *why,
+			   size_t why_len);
+/* remote NULL: the request carried no credentials. */
+int tc_overlay_add_remote(struct tc_overlay *ov, const char *uid,
+			  const struct tc_ice_creds *remote, char *why,
+			  size_t why_len);
+int tc_overlay_map_peer(struct tc_overlay *ov, const struct tc_map_req *req,
+			char *why, size_t why_len);
 /* The link to uid, or NULL. */
 struct tc_link *tc_overlay_link(struct tc_overlay *ov, const char *uid);
-/* Fills info (owned by info; free with tc_overlay_info_clear). */
-void tc_overlay_fill_info(const struct tc_overlay *ov, Ipop__OverlayInfo *info);
-void tc_overlay_info_clear(Ipop__OverlayInfo *info);
+
+/* GetState: the overlay's own fields, then each mapping, MAC table entry
+ * (switch mode) and link, borrowed for the call. */
+void tc_overlay_get_info(const struct tc_overlay *ov,
+			 struct tc_overlay_info *info);
+void tc_overlay_foreach_mapping(const struct tc_overlay *ov,
+				void (*fn)(const struct tc_fwd_entry *e,
+					   void *ctx),
+				void *ctx);
+void tc_overlay_foreach_mac(const struct tc_overlay *ov,
+			    void (*fn)(const uint8_t mac[6], const char *uid,
+				       uint64_t age_ms, void *ctx),
+			    void *ctx);
+void tc_overlay_foreach_link(const struct tc_overlay *ov,
+			     void (*fn)(const struct tc_link *l, void *ctx),
+			     void *ctx);
 
 /* Frame handling, exposed for tests: a frame read from the TAP (one
  * segment, not a TSO frame) with its checksum state. */

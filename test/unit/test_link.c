@@ -26,7 +26,7 @@ struct side {
 	uint8_t last[2048];
 	size_t last_len;
 	struct tc_csum last_cs;
-	Ipop__LinkState state;
+	enum tc_link_state state;
 	bool gathered;
 	uint32_t seq_sum;	/* sum of the first 4 bytes of every frame */
 	uint64_t bytes;
@@ -39,11 +39,11 @@ static bool no_tap(void *node, const char *ifname)
 	return false;
 }
 
-static void emit(void *node, Ipop__Event *ev)
+static void emit(void *node, const struct tc_event *ev)
 {
 	struct side *s = node;
 
-	if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
+	if (ev->kind == TC_EVENT_LOCAL_CANDIDATES)
 		s->gathered = true;
 }
 
@@ -65,7 +65,7 @@ static void on_frame(void *owner, struct tc_link *l, uint8_t *frame,
 	memcpy(s->last, frame, s->last_len);
 }
 
-static void on_state(void *owner, struct tc_link *l, Ipop__LinkState st)
+static void on_state(void *owner, struct tc_link *l, enum tc_link_state st)
 {
 	struct side *s = owner;
 
@@ -114,8 +114,8 @@ static bool both_gathered(struct side *a, struct side *b)
 
 static bool both_connected(struct side *a, struct side *b)
 {
-	return a->state == IPOP__LINK_STATE__CONNECTED &&
-	       b->state == IPOP__LINK_STATE__CONNECTED;
+	return a->state == TC_LINK_CONNECTED &&
+	       b->state == TC_LINK_CONNECTED;
 }
 
 static bool never(struct side *a, struct side *b)
@@ -179,7 +179,7 @@ START_TEST(test_link_carries_partial_frames)
 	struct side a, b;
 	uint8_t frame[200];
 	const struct tc_csum good = { 34, 16 }, bad = { 190, 16 };
-	Ipop__LinkInfo info;
+	struct tc_link_info info;
 
 	side_init(&a);
 	side_init(&b);
@@ -199,9 +199,8 @@ START_TEST(test_link_carries_partial_frames)
 	tc_link_flush(a.link);
 	run_until(never, &a, &b, 300);
 	ck_assert_uint_eq(b.frames, 1);
-	tc_link_fill_info(b.link, &info);
+	tc_link_get_info(b.link, &info);
 	ck_assert_uint_ge(info.dropped, 1);
-	tc_link_info_clear(&info);
 	side_free(&a);
 	side_free(&b);
 }
@@ -223,7 +222,7 @@ START_TEST(test_link_fast_receive)
 	uint8_t frame[1400];
 	uint32_t sum = 0;
 	uint64_t bytes = 0;
-	Ipop__LinkInfo info;
+	struct tc_link_info info;
 	unsigned i;
 
 	side_init(&a);
@@ -250,9 +249,8 @@ START_TEST(test_link_fast_receive)
 	ck_assert_uint_eq(b.frames, 240);
 	ck_assert_uint_eq(b.seq_sum, sum);
 	ck_assert_uint_eq(b.bytes, bytes);
-	tc_link_fill_info(b.link, &info);
+	tc_link_get_info(b.link, &info);
 	ck_assert_uint_eq(info.dropped, 0);
-	tc_link_info_clear(&info);
 	side_free(&a);
 	side_free(&b);
 }
@@ -269,8 +267,8 @@ START_TEST(test_link_wrong_key_never_connects)
 	/* b expects `other`, but a proves its own key. */
 	wire(&a, &b, other->pub);
 	ck_assert(!run_until(both_connected, &a, &b, 3000));
-	ck_assert_int_ne(a.state, IPOP__LINK_STATE__CONNECTED);
-	ck_assert_int_ne(b.state, IPOP__LINK_STATE__CONNECTED);
+	ck_assert_int_ne(a.state, TC_LINK_CONNECTED);
+	ck_assert_int_ne(b.state, TC_LINK_CONNECTED);
 	ck_assert_int_lt(tc_link_send_frame(a.link, frame, sizeof(frame), NULL), 0);
 	ck_assert_uint_eq(b.frames, 0);
 	tc_identity_free(other);
@@ -282,17 +280,17 @@ END_TEST
 START_TEST(test_link_rejects_bad_remote)
 {
 	struct side a;
-	Ipop__IceCredentials bad = IPOP__ICE_CREDENTIALS__INIT;
+	struct tc_ice_creds bad = { 0 };
 	char *cands[] = { (char *)(uintptr_t)"a=candidate:garbage" };
 	struct tc_identity *peer = tc_identity_generate();
 
 	side_init(&a);
 	a.link = tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
 	ck_assert_ptr_nonnull(a.link);
-	bad.ufrag = (char *)(uintptr_t)"abcd";
-	bad.pwd = (char *)(uintptr_t)"short";
+	bad.ufrag = "abcd";
+	bad.pwd = "short";
 	ck_assert_int_eq(tc_link_add_remote(a.link, &bad), -EINVAL);
-	bad.pwd = (char *)(uintptr_t)"abcdefghijklmnopqrstuvwxyz";
+	bad.pwd = "abcdefghijklmnopqrstuvwxyz";
 	bad.candidates = cands;
 	bad.n_candidates = 1;
 	ck_assert_int_eq(tc_link_add_remote(a.link, &bad), -EINVAL);
@@ -382,7 +380,7 @@ END_TEST
 static bool b_failed(struct side *a, struct side *b)
 {
 	(void)a;
-	return b->state == IPOP__LINK_STATE__FAILED;
+	return b->state == TC_LINK_FAILED;
 }
 
 /* A removed link tells its peer: b learns well before its liveness probe

@@ -1,0 +1,255 @@
+/*
+ * Tests of tincan/adapter.c, the converter between the control protocol and
+ * tincan's own structs, and of the core's side of the contract: a refused
+ * overlay request comes back as -EINVAL with the reason clients have always
+ * read, before any TAP is touched (so no root is needed), and the adapter
+ * turns each core error into the Status clients have always got.
+ */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "tincan/adapter.h"
+#include "tincan/overlay.h"
+
+static const struct {
+	int err;
+	Ipop__Status st;
+} statuses[] = {
+    {0, IPOP__STATUS__OK},
+    {-EINVAL, IPOP__STATUS__BAD_REQUEST},
+    {-EEXIST, IPOP__STATUS__EXISTS},
+    {-ENOENT, IPOP__STATUS__NOT_FOUND},
+    {-EIO, IPOP__STATUS__INTERNAL},
+    {-ENOMEM, IPOP__STATUS__INTERNAL},
+    {-EPERM, IPOP__STATUS__INTERNAL},
+};
+
+START_TEST(test_status)
+{
+	ck_assert_int_eq(tc_adapter_status(statuses[_i].err), statuses[_i].st);
+}
+END_TEST
+
+static const struct {
+	enum tc_link_state tc;
+	Ipop__LinkState wire;
+	const char *name;
+} states[] = {
+    {TC_LINK_GATHERING, IPOP__LINK_STATE__GATHERING, "gathering"},
+    {TC_LINK_CONNECTING, IPOP__LINK_STATE__CONNECTING, "connecting"},
+    {TC_LINK_CONNECTED, IPOP__LINK_STATE__CONNECTED, "connected"},
+    {TC_LINK_FAILED, IPOP__LINK_STATE__FAILED, "failed"},
+    {TC_LINK_CLOSED, IPOP__LINK_STATE__CLOSED, "closed"},
+};
+
+START_TEST(test_link_state)
+{
+	ck_assert_int_eq(tc_adapter_link_state(states[_i].tc), states[_i].wire);
+	ck_assert_str_eq(tc_link_state_name(states[_i].tc), states[_i].name);
+}
+END_TEST
+
+static const struct {
+	Ipop__OverlayMode wire;
+	enum tc_overlay_mode tc;
+	Ipop__OverlayMode back;
+} modes[] = {
+    {IPOP__OVERLAY_MODE__MODE_UNSPECIFIED, TC_OVERLAY_L3,
+     IPOP__OVERLAY_MODE__L3},
+    {IPOP__OVERLAY_MODE__L3, TC_OVERLAY_L3, IPOP__OVERLAY_MODE__L3},
+    {IPOP__OVERLAY_MODE__SWITCH, TC_OVERLAY_SWITCH, IPOP__OVERLAY_MODE__SWITCH},
+    {(Ipop__OverlayMode)7, TC_OVERLAY_MODE_UNKNOWN,
+     IPOP__OVERLAY_MODE__MODE_UNSPECIFIED},
+};
+
+START_TEST(test_overlay_req)
+{
+	Ipop__CreateOverlay m = IPOP__CREATE_OVERLAY__INIT;
+	struct tc_overlay_req r;
+	uint8_t psk[32] = {1};
+
+	m.name = (char *)(uintptr_t) "ov";
+	m.tap_name = (char *)(uintptr_t) "tap0";
+	m.mode = modes[_i].wire;
+	m.mtu = 1280;
+	m.psk.data = psk;
+	m.psk.len = sizeof(psk);
+	tc_adapter_overlay_req(&m, &r);
+	ck_assert_int_eq(r.mode, modes[_i].tc);
+	ck_assert_int_eq(tc_adapter_mode(r.mode), modes[_i].back);
+	ck_assert_str_eq(r.name, "ov");
+	ck_assert_str_eq(r.tap_name, "tap0");
+	ck_assert_uint_eq(r.mtu, 1280);
+	ck_assert_ptr_eq(r.psk, psk);
+	ck_assert_uint_eq(r.psk_len, 32);
+}
+END_TEST
+
+/* Refusals clients read today, in the order the checks run. */
+static const struct {
+	struct tc_overlay_req req;
+	const char *why;
+} refused[] = {
+    {{.name = NULL, .tap_name = "t"},
+     "overlay name must be 1-32 characters of [A-Za-z0-9._-]"},
+    {{.name = "a b", .tap_name = "t"},
+     "overlay name must be 1-32 characters of [A-Za-z0-9._-]"},
+    {{.name = "ov", .tap_name = "sixteen-chars-xx"},
+     "tap name must be 1-15 characters of [A-Za-z0-9._-]"},
+    {{.name = "ov", .tap_name = "t", .mode = TC_OVERLAY_MODE_UNKNOWN},
+     "unknown mode"},
+    {{.name = "ov",
+      .tap_name = "t",
+      .mode = TC_OVERLAY_SWITCH,
+      .translation = true},
+     "translation needs L3 mode"},
+    {{.name = "ov", .tap_name = "t", .mode = TC_OVERLAY_L3, .bridge = "br"},
+     "bridge needs switch mode and a name of 1-15 characters of "
+     "[A-Za-z0-9._-]"},
+    {{.name = "ov", .tap_name = "t", .translation = true, .ipv4 = ""},
+     "translation needs an IPv4 address"},
+    {{.name = "ov", .tap_name = "t", .mtu = 575}, "mtu must be 576-9000"},
+    {{.name = "ov", .tap_name = "t", .ipv4 = "10.0.0.1", .ipv4_prefix = 0},
+     "bad IPv4 address or prefix '10.0.0.1/0'"},
+    {{.name = "ov", .tap_name = "t", .ipv6 = "fd::g", .ipv6_prefix = 64},
+     "bad IPv6 address or prefix 'fd::g/64'"},
+    {{.name = "ov", .tap_name = "t", .psk_len = 31}, "psk must be 32 bytes"},
+};
+
+START_TEST(test_overlay_refused)
+{
+	struct tc_env env = {0};
+	char why[256] = "";
+	int err = 0;
+
+	ck_assert_ptr_null(
+	    tc_overlay_new(&env, &refused[_i].req, &err, why, sizeof(why)));
+	ck_assert_int_eq(err, -EINVAL);
+	ck_assert_str_eq(why, refused[_i].why);
+	ck_assert_int_eq(tc_adapter_status(err), IPOP__STATUS__BAD_REQUEST);
+}
+END_TEST
+
+START_TEST(test_creds)
+{
+	char *cands[] = {(char *)(uintptr_t) "a=candidate:1 1 UDP 1 10.0.0.1 1 "
+					     "typ host"};
+	Ipop__IceCredentials m = IPOP__ICE_CREDENTIALS__INIT, *back;
+	struct tc_ice_creds c;
+
+	ck_assert_ptr_null(tc_adapter_creds(NULL, &c));
+	m.ufrag = (char *)(uintptr_t) "abcd";
+	m.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuv";
+	m.candidates = cands;
+	m.n_candidates = 1;
+	ck_assert_ptr_eq(tc_adapter_creds(&m, &c), &c);
+	ck_assert_str_eq(c.ufrag, "abcd");
+	ck_assert_str_eq(c.pwd, m.pwd);
+	ck_assert_uint_eq(c.n_candidates, 1);
+	ck_assert_str_eq(c.candidates[0], cands[0]);
+	back = tc_adapter_creds_msg(&c);
+	ck_assert_str_eq(back->ufrag, "abcd");
+	ck_assert_str_eq(back->pwd, m.pwd);
+	ck_assert_uint_eq(back->n_candidates, 1);
+	ck_assert_str_eq(back->candidates[0], cands[0]);
+	g_free(back);
+}
+END_TEST
+
+START_TEST(test_event_link_state)
+{
+	struct tc_cand_pair pair = {"host", "10.0.0.1:5000", "relay",
+				    "[fd00::2]:3478"};
+	struct tc_event e = {
+	    .kind = TC_EVENT_LINK_STATE, .overlay = "ov", .peer_uid = "uid"};
+	struct tc_adapter_event buf;
+	Ipop__Event *ev;
+
+	e.u.link_state.state = TC_LINK_CONNECTED;
+	e.u.link_state.reason = "handshake complete";
+	ev = tc_adapter_event(&e, &buf);
+	ck_assert_int_eq(ev->kind_case, IPOP__EVENT__KIND_LINK_STATE);
+	ck_assert_str_eq(ev->link_state->overlay, "ov");
+	ck_assert_str_eq(ev->link_state->peer_uid, "uid");
+	ck_assert_int_eq(ev->link_state->state, IPOP__LINK_STATE__CONNECTED);
+	ck_assert_str_eq(ev->link_state->reason, "handshake complete");
+	ck_assert_ptr_null(ev->link_state->pair);
+	e.u.link_state.pair = &pair;
+	ev = tc_adapter_event(&e, &buf);
+	ck_assert_str_eq(ev->link_state->pair->local_type, "host");
+	ck_assert_str_eq(ev->link_state->pair->local_address, "10.0.0.1:5000");
+	ck_assert_str_eq(ev->link_state->pair->remote_type, "relay");
+	ck_assert_str_eq(ev->link_state->pair->remote_address,
+			 "[fd00::2]:3478");
+}
+END_TEST
+
+START_TEST(test_event_unknown)
+{
+	uint8_t frame[300], v4[4] = {10, 9, 0, 77};
+	uint8_t v6[16] = {0xfd, [15] = 7};
+	struct tc_event e = {.kind = TC_EVENT_UNKNOWN_DEST, .overlay = "ov"};
+	struct tc_adapter_event buf;
+	Ipop__Event *ev;
+
+	memset(frame, 0xab, sizeof(frame));
+	e.u.unknown.dst_v4 = v4;
+	e.u.unknown.dst_mac = frame;
+	e.u.unknown.frame = frame;
+	e.u.unknown.frame_len = 256;
+	ev = tc_adapter_event(&e, &buf);
+	ck_assert_int_eq(ev->kind_case, IPOP__EVENT__KIND_UNKNOWN_DESTINATION);
+	ck_assert_str_eq(ev->unknown_destination->overlay, "ov");
+	ck_assert_str_eq(ev->unknown_destination->dst_ipv4, "10.9.0.77");
+	ck_assert_str_eq(ev->unknown_destination->dst_ipv6, "");
+	ck_assert_uint_eq(ev->unknown_destination->dst_mac.len, 6);
+	ck_assert_uint_eq(ev->unknown_destination->frame.len, 256);
+	e.u.unknown.dst_v4 = NULL;
+	e.u.unknown.dst_v6 = v6;
+	ev = tc_adapter_event(&e, &buf);
+	ck_assert_str_eq(ev->unknown_destination->dst_ipv4, "");
+	ck_assert_str_eq(ev->unknown_destination->dst_ipv6, "fd00::7");
+}
+END_TEST
+
+START_TEST(test_event_local)
+{
+	char *cands[] = {(char *)(uintptr_t) "a=candidate:x"};
+	struct tc_ice_creds c = {"ufrg", "pwd", cands, 1};
+	struct tc_event e = {.kind = TC_EVENT_LOCAL_CANDIDATES,
+			     .overlay = "ov",
+			     .peer_uid = "uid",
+			     .u.local = &c};
+	struct tc_adapter_event buf;
+	Ipop__Event *ev = tc_adapter_event(&e, &buf);
+
+	ck_assert_int_eq(ev->kind_case, IPOP__EVENT__KIND_LOCAL_CANDIDATES);
+	ck_assert_str_eq(ev->local_candidates->peer_uid, "uid");
+	ck_assert_str_eq(ev->local_candidates->local->ufrag, "ufrg");
+	ck_assert_uint_eq(ev->local_candidates->local->n_candidates, 1);
+	ck_assert_str_eq(ev->local_candidates->local->candidates[0],
+			 "a=candidate:x");
+}
+END_TEST
+
+extern Suite *suite_adapter(void);
+
+Suite *suite_adapter(void)
+{
+	Suite *s = suite_create("adapter");
+	TCase *tc = tcase_create("convert");
+
+	tcase_add_loop_test(tc, test_status, 0, G_N_ELEMENTS(statuses));
+	tcase_add_loop_test(tc, test_link_state, 0, G_N_ELEMENTS(states));
+	tcase_add_loop_test(tc, test_overlay_req, 0, G_N_ELEMENTS(modes));
+	tcase_add_loop_test(tc, test_overlay_refused, 0, G_N_ELEMENTS(refused));
+	tcase_add_test(tc, test_creds);
+	tcase_add_test(tc, test_event_link_state);
+	tcase_add_test(tc, test_event_unknown);
+	tcase_add_test(tc, test_event_local);
+	suite_add_tcase(s, tc);
+	return s;
+}

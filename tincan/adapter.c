@@ -1,0 +1,385 @@
+/*
+ * The converters of adapter.h: between the control protocol's generated
+ * messages and tincan's own structs.  Every rule about what a request may
+ * hold lives in the core (overlay.c, link.c); this file only moves fields
+ * and maps enums and errors, so a client gets the answers it always got.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "common/limits.h"
+#include "proto/pbutil.h"
+#include "tincan/adapter.h"
+#include "tincan/link.h"
+
+void tc_adapter_overlay_req(const Ipop__CreateOverlay *m,
+			    struct tc_overlay_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = m->name;
+	r->tap_name = m->tap_name;
+	switch (m->mode) {
+	case IPOP__OVERLAY_MODE__MODE_UNSPECIFIED:
+	case IPOP__OVERLAY_MODE__L3:
+		r->mode = TC_OVERLAY_L3;
+		break;
+	case IPOP__OVERLAY_MODE__SWITCH:
+		r->mode = TC_OVERLAY_SWITCH;
+		break;
+	default:
+		r->mode = TC_OVERLAY_MODE_UNKNOWN;
+		break;
+	}
+	r->ipv4 = m->ipv4;
+	r->ipv4_prefix = m->ipv4_prefix;
+	r->ipv6 = m->ipv6;
+	r->ipv6_prefix = m->ipv6_prefix;
+	r->mtu = m->mtu;
+	r->translation = m->translation;
+	r->psk = m->psk.data;
+	r->psk_len = m->psk.len;
+	r->bridge = m->bridge;
+}
+
+void tc_adapter_link_req(const Ipop__CreateLink *m, struct tc_link_req *r)
+{
+	r->peer_uid = m->peer_uid;
+	r->peer_pub = m->peer_public_key.data;
+	r->peer_pub_len = m->peer_public_key.len;
+}
+
+void tc_adapter_map_req(const Ipop__MapPeer *m, struct tc_map_req *r)
+{
+	r->peer_uid = m->peer_uid;
+	r->remove = m->remove;
+	r->ipv4 = m->ipv4;
+	r->ipv6 = m->ipv6;
+	r->peer_ipv4 = m->peer_ipv4;
+	r->mac = m->mac.data;
+	r->mac_len = m->mac.len;
+	r->label = m->label;
+}
+
+const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
+					    struct tc_ice_creds *out)
+{
+	if (!m)
+		return NULL;
+	out->ufrag = m->ufrag;
+	out->pwd = m->pwd;
+	out->candidates = m->candidates;
+	out->n_candidates = m->n_candidates;
+	return out;
+}
+
+Ipop__Status tc_adapter_status(int err)
+{
+	switch (err) {
+	case 0:
+		return IPOP__STATUS__OK;
+	case -EINVAL:
+		return IPOP__STATUS__BAD_REQUEST;
+	case -EEXIST:
+		return IPOP__STATUS__EXISTS;
+	case -ENOENT:
+		return IPOP__STATUS__NOT_FOUND;
+	default:
+		return IPOP__STATUS__INTERNAL;
+	}
+}
+
+Ipop__LinkState tc_adapter_link_state(enum tc_link_state st)
+{
+	switch (st) {
+	case TC_LINK_GATHERING:
+		return IPOP__LINK_STATE__GATHERING;
+	case TC_LINK_CONNECTING:
+		return IPOP__LINK_STATE__CONNECTING;
+	case TC_LINK_CONNECTED:
+		return IPOP__LINK_STATE__CONNECTED;
+	case TC_LINK_FAILED:
+		return IPOP__LINK_STATE__FAILED;
+	case TC_LINK_CLOSED:
+		return IPOP__LINK_STATE__CLOSED;
+	default:
+		return IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
+	}
+}
+
+Ipop__OverlayMode tc_adapter_mode(enum tc_overlay_mode m)
+{
+	switch (m) {
+	case TC_OVERLAY_L3:
+		return IPOP__OVERLAY_MODE__L3;
+	case TC_OVERLAY_SWITCH:
+		return IPOP__OVERLAY_MODE__SWITCH;
+	default:
+		return IPOP__OVERLAY_MODE__MODE_UNSPECIFIED;
+	}
+}
+
+/* Borrows c's strings (the message is only packed). */
+static void creds_fill(const struct tc_ice_creds *c, Ipop__IceCredentials *m)
+{
+	ipop__ice_credentials__init(m);
+	m->ufrag = ipop_cstr(c->ufrag);
+	m->pwd = ipop_cstr(c->pwd);
+	m->candidates = (char **)(uintptr_t)c->candidates;
+	m->n_candidates = c->n_candidates;
+}
+
+static void pair_fill(const struct tc_cand_pair *p, Ipop__CandidatePair *m)
+{
+	ipop__candidate_pair__init(m);
+	m->local_type = ipop_cstr(p->local_type);
+	m->local_address = ipop_cstr(p->local_addr);
+	m->remote_type = ipop_cstr(p->remote_type);
+	m->remote_address = ipop_cstr(p->remote_addr);
+}
+
+static void link_state_event(const struct tc_event *e,
+			     struct tc_adapter_event *b)
+{
+	Ipop__LinkStateChangedEvent *m = &b->link_state;
+
+	ipop__link_state_changed_event__init(m);
+	m->overlay = ipop_cstr(e->overlay);
+	m->peer_uid = ipop_cstr(e->peer_uid);
+	m->state = tc_adapter_link_state(e->u.link_state.state);
+	m->reason = ipop_cstr(e->u.link_state.reason);
+	if (e->u.link_state.pair) {
+		pair_fill(e->u.link_state.pair, &b->pair);
+		m->pair = &b->pair;
+	}
+	b->ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
+	b->ev.link_state = m;
+}
+
+static void local_event(const struct tc_event *e, struct tc_adapter_event *b)
+{
+	ipop__local_candidates_event__init(&b->local);
+	b->local.overlay = ipop_cstr(e->overlay);
+	b->local.peer_uid = ipop_cstr(e->peer_uid);
+	creds_fill(e->u.local, &b->creds);
+	b->local.local = &b->creds;
+	b->ev.kind_case = IPOP__EVENT__KIND_LOCAL_CANDIDATES;
+	b->ev.local_candidates = &b->local;
+}
+
+static void unknown_event(const struct tc_event *e, struct tc_adapter_event *b)
+{
+	Ipop__UnknownDestinationEvent *m = &b->unknown;
+
+	ipop__unknown_destination_event__init(m);
+	m->overlay = ipop_cstr(e->overlay);
+	if (e->u.unknown.dst_v4) {
+		inet_ntop(AF_INET, e->u.unknown.dst_v4, b->v4, sizeof(b->v4));
+		m->dst_ipv4 = b->v4;
+	}
+	if (e->u.unknown.dst_v6) {
+		inet_ntop(AF_INET6, e->u.unknown.dst_v6, b->v6, sizeof(b->v6));
+		m->dst_ipv6 = b->v6;
+	}
+	m->dst_mac.data = ipop_cbytes(e->u.unknown.dst_mac);
+	m->dst_mac.len = IPOP_MAC_LEN;
+	m->frame.data = ipop_cbytes(e->u.unknown.frame);
+	m->frame.len = e->u.unknown.frame_len;
+	b->ev.kind_case = IPOP__EVENT__KIND_UNKNOWN_DESTINATION;
+	b->ev.unknown_destination = m;
+}
+
+Ipop__Event *tc_adapter_event(const struct tc_event *e,
+			      struct tc_adapter_event *buf)
+{
+	ipop__event__init(&buf->ev);
+	switch (e->kind) {
+	case TC_EVENT_LINK_STATE:
+		link_state_event(e, buf);
+		break;
+	case TC_EVENT_LOCAL_CANDIDATES:
+		local_event(e, buf);
+		break;
+	case TC_EVENT_UNKNOWN_DEST:
+		unknown_event(e, buf);
+		break;
+	}
+	return &buf->ev;
+}
+
+Ipop__IceCredentials *tc_adapter_creds_msg(const struct tc_ice_creds *c)
+{
+	Ipop__IceCredentials *m = g_new0(Ipop__IceCredentials, 1);
+
+	creds_fill(c, m);
+	return m;
+}
+
+static char *ntop(int af, const void *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	return g_strdup(inet_ntop(af, a, buf, sizeof(buf)));
+}
+
+static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
+{
+	Ipop__OverlayInfo *info = ctx;
+	Ipop__PeerMapping *m = g_new0(Ipop__PeerMapping, 1);
+
+	ipop__peer_mapping__init(m);
+	m->peer_uid = g_strdup(e->uid);
+	m->ipv4 = e->has_v4 ? ntop(AF_INET, e->v4) : g_strdup("");
+	m->ipv6 = e->has_v6 ? ntop(AF_INET6, e->v6) : g_strdup("");
+	m->mac.data = g_memdup2(e->mac, IPOP_MAC_LEN);
+	m->mac.len = IPOP_MAC_LEN;
+	m->peer_ipv4 =
+	    e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
+	m->label = g_strdup(e->label);
+	info->mappings[info->n_mappings++] = m;
+}
+
+static void add_mac(const uint8_t mac[6], const char *uid, uint64_t age_ms,
+		    void *ctx)
+{
+	Ipop__OverlayInfo *info = ctx;
+	Ipop__MacEntry *m = g_new0(Ipop__MacEntry, 1);
+
+	ipop__mac_entry__init(m);
+	m->mac.data = g_memdup2(mac, IPOP_MAC_LEN);
+	m->mac.len = IPOP_MAC_LEN;
+	m->peer_uid = g_strdup(uid ? uid : "");
+	m->age_ms = (uint32_t)MIN(age_ms, (uint64_t)UINT32_MAX);
+	info->mac_table[info->n_mac_table++] = m;
+}
+
+static Ipop__CandidatePair *pair_dup(const struct tc_cand_pair *p)
+{
+	Ipop__CandidatePair *m = g_new0(Ipop__CandidatePair, 1);
+
+	ipop__candidate_pair__init(m);
+	m->local_type = g_strdup(p->local_type);
+	m->local_address = g_strdup(p->local_addr);
+	m->remote_type = g_strdup(p->remote_type);
+	m->remote_address = g_strdup(p->remote_addr);
+	return m;
+}
+
+static void add_link(const struct tc_link *l, void *ctx)
+{
+	Ipop__OverlayInfo *info = ctx;
+	Ipop__LinkInfo *m = g_new0(Ipop__LinkInfo, 1);
+	struct tc_link_info li;
+
+	tc_link_get_info(l, &li);
+	ipop__link_info__init(m);
+	m->overlay = g_strdup(li.overlay);
+	m->peer_uid = g_strdup(li.peer_uid);
+	m->peer_public_key.data = g_memdup2(li.peer_pub, IPOP_KEY_LEN);
+	m->peer_public_key.len = IPOP_KEY_LEN;
+	m->state = tc_adapter_link_state(li.state);
+	m->controlling = li.controlling;
+	if (li.pair)
+		m->pair = pair_dup(li.pair);
+	m->tx_bytes = li.tx_bytes;
+	m->tx_packets = li.tx_packets;
+	m->rx_bytes = li.rx_bytes;
+	m->rx_packets = li.rx_packets;
+	m->dropped = li.dropped;
+	m->rtt_us = li.rtt_us;
+	m->last_handshake_unix_ms = li.last_handshake_unix_ms;
+	info->links[info->n_links++] = m;
+}
+
+/* The overlay's own fields (addresses as text, "" when absent). */
+static void overlay_fields(const struct tc_overlay_info *oi,
+			   Ipop__OverlayInfo *info)
+{
+	const struct tc_tap_config *c = oi->cfg;
+
+	info->name = g_strdup(oi->name);
+	info->tap_name = g_strdup(oi->tap);
+	info->mode = tc_adapter_mode(oi->mode);
+	info->bridge = g_strdup(oi->bridge);
+	info->translation = oi->translation;
+	info->dropped_malformed = oi->dropped_malformed;
+	info->dropped_tap = oi->dropped_tap;
+	info->offload = oi->offload;
+	info->joined_frames = oi->joined_frames;
+	info->joined_segments = oi->joined_segments;
+	info->ipv4 = c->has_v4 ? ntop(AF_INET, c->v4) : g_strdup("");
+	info->ipv4_prefix = c->v4_prefix;
+	info->ipv6 = c->has_v6 ? ntop(AF_INET6, c->v6) : g_strdup("");
+	info->ipv6_prefix = c->v6_prefix;
+	info->mtu = c->mtu;
+	info->tap_mac.data = g_memdup2(c->mac, IPOP_MAC_LEN);
+	info->tap_mac.len = IPOP_MAC_LEN;
+	info->has_psk = oi->has_psk;
+}
+
+Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov)
+{
+	Ipop__OverlayInfo *info = g_new0(Ipop__OverlayInfo, 1);
+	struct tc_overlay_info oi;
+
+	tc_overlay_get_info(ov, &oi);
+	ipop__overlay_info__init(info);
+	overlay_fields(&oi, info);
+	info->mappings = g_new0(Ipop__PeerMapping *, oi.n_mappings + 1);
+	tc_overlay_foreach_mapping(ov, add_mapping, info);
+	if (oi.mode == TC_OVERLAY_SWITCH) {
+		info->mac_table = g_new0(Ipop__MacEntry *, oi.n_macs + 1);
+		tc_overlay_foreach_mac(ov, add_mac, info);
+	}
+	info->links = g_new0(Ipop__LinkInfo *, oi.n_links + 1);
+	tc_overlay_foreach_link(ov, add_link, info);
+	return info;
+}
+
+static void link_info_free(Ipop__LinkInfo *m)
+{
+	g_free(m->overlay);
+	g_free(m->peer_uid);
+	g_free(m->peer_public_key.data);
+	if (m->pair) {
+		g_free(m->pair->local_type);
+		g_free(m->pair->local_address);
+		g_free(m->pair->remote_type);
+		g_free(m->pair->remote_address);
+		g_free(m->pair);
+	}
+	g_free(m);
+}
+
+void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info)
+{
+	size_t i;
+
+	for (i = 0; i < info->n_mappings; i++) {
+		g_free(info->mappings[i]->peer_uid);
+		g_free(info->mappings[i]->ipv4);
+		g_free(info->mappings[i]->ipv6);
+		g_free(info->mappings[i]->mac.data);
+		g_free(info->mappings[i]->peer_ipv4);
+		g_free(info->mappings[i]->label);
+		g_free(info->mappings[i]);
+	}
+	for (i = 0; i < info->n_links; i++)
+		link_info_free(info->links[i]);
+	for (i = 0; i < info->n_mac_table; i++) {
+		g_free(info->mac_table[i]->mac.data);
+		g_free(info->mac_table[i]->peer_uid);
+		g_free(info->mac_table[i]);
+	}
+	g_free(info->mac_table);
+	g_free(info->mappings);
+	g_free(info->links);
+	g_free(info->name);
+	g_free(info->tap_name);
+	g_free(info->ipv4);
+	g_free(info->ipv6);
+	g_free(info->tap_mac.data);
+	g_free(info->bridge);
+	g_free(info);
+}

@@ -1,0 +1,54 @@
+/*
+ * The control adapter's converters: protobuf requests to tincan's own
+ * request structs, -errno to the wire Status, tincan's events, link and
+ * overlay information to protobuf messages.  The only place besides node.c
+ * and control.c that knows the generated types; the core never sees them.
+ * Requests are borrowed (the structs point into the message); events are
+ * built on the caller's stack; information is allocated and freed here.
+ */
+#ifndef TC_ADAPTER_H
+#define TC_ADAPTER_H
+
+#include <arpa/inet.h>
+
+#include "proto/ipop.pb-c.h"
+#include "tincan/overlay.h"
+#include "tincan/types.h"
+
+/* Requests: fill r from m, borrowing m's strings and bytes. */
+void tc_adapter_overlay_req(const Ipop__CreateOverlay *m,
+			    struct tc_overlay_req *r);
+void tc_adapter_link_req(const Ipop__CreateLink *m, struct tc_link_req *r);
+void tc_adapter_map_req(const Ipop__MapPeer *m, struct tc_map_req *r);
+/* Fills out from m and returns it, or NULL when m is NULL (absent). */
+const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
+					    struct tc_ice_creds *out);
+
+/* The Status a client gets for a core error: -EINVAL BAD_REQUEST, -EEXIST
+ * EXISTS, -ENOENT NOT_FOUND, 0 OK, anything else INTERNAL. */
+Ipop__Status tc_adapter_status(int err);
+Ipop__LinkState tc_adapter_link_state(enum tc_link_state st);
+Ipop__OverlayMode tc_adapter_mode(enum tc_overlay_mode m);
+
+/* Room for one event message and its parts, on the emitter's stack. */
+struct tc_adapter_event {
+	Ipop__Event ev;
+	Ipop__LinkStateChangedEvent link_state;
+	Ipop__CandidatePair pair;
+	Ipop__LocalCandidatesEvent local;
+	Ipop__IceCredentials creds;
+	Ipop__UnknownDestinationEvent unknown;
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+};
+/* Builds the wire event of e in buf (borrowing from e): &buf->ev. */
+Ipop__Event *tc_adapter_event(const struct tc_event *e,
+			      struct tc_adapter_event *buf);
+
+/* Credentials for a response, borrowing from c: free with g_free. */
+Ipop__IceCredentials *tc_adapter_creds_msg(const struct tc_ice_creds *c);
+/* GetState's view of an overlay, its mappings, MAC table and links:
+ * allocated, free with tc_adapter_overlay_info_free. */
+Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov);
+void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info);
+
+#endif

@@ -1,0 +1,527 @@
+/*
+ * The packet path of a link: frames sealed into a batch and sent (one UDP
+ * segmentation offload message per run of equal-sized packets, all runs
+ * in one sendmmsg on a direct pair; through libnice otherwise), packets
+ * received (libnice's callback, or recvmmsg with UDP_GRO on the selected
+ * socket) and opened, the handshake messages and the probes.  Nothing here
+ * allocates per packet: the batch and the shared receive area are
+ * allocated once.  The link's life, ICE and state are link.c's.
+ */
+#define G_LOG_DOMAIN "tincan"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <netinet/udp.h>
+
+#include "tincan/bytes.h"
+#include "tincan/link_int.h"
+
+int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
+{
+	gint n;
+
+	/* The responder may hear the initiation before its own agent has
+	 * selected a pair; libnice then answers on the checked path. */
+	n = nice_agent_send(l->agent, l->stream, 1, (guint)len,
+			    (const gchar *)pkt);
+	if (n < 0 || (size_t)n != len)
+		return -EAGAIN;
+	return 0;
+}
+
+/* Encrypts an inner message (type, pre_len header bytes, body) into out:
+ * its length or -errno. */
+static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
+		size_t pre_len, const uint8_t *body, size_t len, uint8_t *out,
+		size_t cap)
+{
+	struct tc_time t;
+
+	if (1 + pre_len + len > TC_LINK_MAX_PACKET)
+		return -EMSGSIZE;
+	tc_link_now(&t);
+	l->pt[0] = type;
+	if (pre_len)
+		memcpy(l->pt + 1, pre, pre_len);
+	if (len)
+		memcpy(l->pt + 1 + pre_len, body, len);
+	return tc_session_encrypt(l->session, &t, l->pt, 1 + pre_len + len, out,
+				  cap);
+}
+
+int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
+		       size_t len)
+{
+	int n = seal(l, type, NULL, 0, body, len, l->buf, sizeof(l->buf));
+
+	if (n < 0)
+		return n;
+	return tc_link_raw_send(l, l->buf, (size_t)n);
+}
+
+void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t)
+{
+	int n = tc_session_initiate(l->session, t, l->buf, sizeof(l->buf));
+
+	if (n < 0) {
+		g_warning("link %s/%.12s: cannot build handshake: %s",
+			  l->overlay, l->peer_uid, g_strerror(-n));
+		return;
+	}
+	l->last_init_ms = t->mono_ms;
+	g_debug("link %s/%.12s: handshake initiation sent", l->overlay,
+		l->peer_uid);
+	tc_link_raw_send(l, l->buf, (size_t)n);
+}
+
+void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
+			uint64_t sent_us)
+{
+	uint8_t body[12];
+
+	memcpy(body, &seq, 4);
+	memcpy(body + 4, &sent_us, 8);
+	tc_link_send_inner(l, type, body, sizeof(body));
+}
+
+/* An empty DATA packet: confirms a new keypair to the responder. */
+static void send_keepalive(struct tc_link *l, const struct tc_time *t)
+{
+	int n =
+	    tc_session_encrypt(l->session, t, NULL, 0, l->buf, sizeof(l->buf));
+
+	if (n > 0)
+		tc_link_raw_send(l, l->buf, (size_t)n);
+}
+
+static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
+			 size_t len)
+{
+	uint32_t seq;
+	uint64_t sent_us, now_us;
+
+	if (len != 12)
+		return; /* untrusted: malformed probe, dropped */
+	memcpy(&seq, body, 4);
+	memcpy(&sent_us, body + 4, 8);
+	if (type == TC_INNER_PROBE) {
+		tc_link_send_probe(l, TC_INNER_PROBE_REPLY, seq, sent_us);
+		return;
+	}
+	now_us = (uint64_t)g_get_monotonic_time();
+	if (seq == l->probe_seq && sent_us <= now_us &&
+	    now_us - sent_us < 60 * G_USEC_PER_SEC)
+		l->rtt_us = (uint32_t)(now_us - sent_us);
+}
+
+static void deliver(struct tc_link *l, uint8_t *frame, size_t len,
+		    const struct tc_csum *cs)
+{
+	l->rx_packets++;
+	l->rx_bytes += len;
+	if (l->ops->on_frame)
+		l->ops->on_frame(l->owner, l, frame, len, cs);
+}
+
+/* untrusted: from peer (authenticated, but the checksum description is
+ * the peer's word: it must lie inside the frame). */
+static void handle_partial(struct tc_link *l, uint8_t *body, size_t len)
+{
+	struct tc_csum cs;
+
+	if (len < TC_INNER_PARTIAL_LEN) {
+		l->dropped++;
+		return;
+	}
+	cs.start = tc_get16(body);
+	cs.offset = tc_get16(body + 2);
+	len -= TC_INNER_PARTIAL_LEN;
+	if (!tc_csum_valid(&cs, len)) {
+		l->dropped++;
+		return;
+	}
+	deliver(l, body + TC_INNER_PARTIAL_LEN, len, &cs);
+}
+
+static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
+{
+	static const struct tc_csum complete;
+
+	if (len == 0)
+		return; /* keepalive: confirms the keypair */
+	switch (pt[0]) {
+	case TC_INNER_FRAME:
+		deliver(l, pt + 1, len - 1, &complete);
+		break;
+	case TC_INNER_FRAME_PARTIAL:
+		handle_partial(l, pt + 1, len - 1);
+		break;
+	case TC_INNER_PROBE:
+	case TC_INNER_PROBE_REPLY:
+		handle_probe(l, pt[0], pt + 1, len - 1);
+		break;
+	case TC_INNER_CLOSE:
+		/* Authenticated: only the peer can say it.  The controller
+		 * learns at once instead of after TC_LINK_DEAD_MS. */
+		tc_link_set_state(l, TC_LINK_FAILED, "peer closed the link");
+		break;
+	default:
+		l->dropped++; /* untrusted: unknown inner type */
+		break;
+	}
+}
+
+static void on_authenticated(struct tc_link *l, const struct tc_time *t)
+{
+	l->last_rx_ms = t->mono_ms;
+	if (l->state != TC_LINK_CONNECTED && tc_session_can_send(l->session, t))
+		tc_link_set_state(l, TC_LINK_CONNECTED,
+				  l->state == TC_LINK_FAILED
+				      ? "traffic resumed"
+				      : "handshake complete");
+}
+
+/* The initiation can arrive before this side's agent has selected a pair,
+ * when libnice cannot send yet: the response waits for the pair (else the
+ * initiator would only retry after TC_LINK_FIRST_RETRY_MS). */
+static void send_response(struct tc_link *l, const uint8_t *resp, size_t len)
+{
+	g_clear_pointer(&l->held_resp, g_free);
+	if (tc_link_raw_send(l, resp, len) == 0) {
+		g_debug("link %s/%.12s: handshake response sent", l->overlay,
+			l->peer_uid);
+		return;
+	}
+	l->held_resp = g_memdup2(resp, len);
+	l->held_resp_len = len;
+	g_debug("link %s/%.12s: handshake response held until ICE selects a "
+		"pair",
+		l->overlay, l->peer_uid);
+}
+
+/* untrusted: from peer (any bytes the ICE socket delivers). */
+static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
+		    const struct tc_time *t)
+{
+	size_t out_len = 0;
+	int r;
+
+	r = tc_session_receive(l->session, t, buf, len, l->pt, sizeof(l->pt),
+			       &out_len);
+	switch (r) {
+	case TC_RX_DATA:
+		on_authenticated(l, t);
+		handle_inner(l, l->pt, out_len);
+		break;
+	case TC_RX_REPLY:
+		send_response(l, l->pt, out_len);
+		break;
+	case TC_RX_ESTABLISHED:
+		send_keepalive(l, t);
+		on_authenticated(l, t);
+		break;
+	default:
+		l->dropped++;
+		g_debug("link %s/%.12s: dropped %zu-byte packet: %s",
+			l->overlay, l->peer_uid, len, g_strerror(-r));
+		break;
+	}
+}
+
+/* libnice's receive callback: used until the fast receive path takes the
+ * socket, and on relayed pairs. */
+void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
+		     gchar *buf, gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_time t;
+
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	tc_link_now(&t);
+	receive(l, (const uint8_t *)buf, len, &t);
+}
+
+/* Receive buffers of the fast path, shared by every link: all run on the
+ * main loop and finish with a buffer before the next read. */
+static uint8_t *rx_area;
+
+/* The segment size of a coalesced read (UDP_GRO), or 0. */
+static size_t gro_size(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int v;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+/* Room for one UDP_GRO control message. */
+#define RX_CTL_LEN CMSG_SPACE(sizeof(int))
+
+/* Points each message of a recvmmsg at its slot of rx_area. */
+static void rx_prepare(struct mmsghdr *m, struct iovec *iov,
+		       char (*ctl)[RX_CTL_LEN])
+{
+	int i;
+
+	for (i = 0; i < TC_LINK_RX_MSGS; i++) {
+		iov[i].iov_base = rx_area + (size_t)i * TC_LINK_RX_MSG;
+		iov[i].iov_len = TC_LINK_RX_MSG;
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+		m[i].msg_hdr.msg_control = ctl[i];
+		m[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+	}
+}
+
+/* One message: datagrams of seg bytes back to back (the last may be
+ * shorter), or a single datagram when seg is 0. */
+static void rx_message(struct tc_link *l, const uint8_t *buf, size_t len,
+		       size_t seg, const struct tc_time *t)
+{
+	size_t off;
+
+	if (seg == 0 || seg > len)
+		seg = len;
+	for (off = 0; off < len && l->rx_src; off += seg)
+		receive(l, buf + off, MIN(seg, len - off), t);
+}
+
+/* untrusted: from anyone who can reach the socket.  Anything that is not
+ * ours (STUN: libnice no longer needs it, see start_fast_rx) fails
+ * authentication and is counted as dropped. */
+static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
+				 gpointer data)
+{
+	struct tc_link *l = data;
+	struct mmsghdr m[TC_LINK_RX_MSGS];
+	struct iovec iov[TC_LINK_RX_MSGS];
+	_Alignas(struct cmsghdr) char ctl[TC_LINK_RX_MSGS][RX_CTL_LEN];
+	int fd = g_socket_get_fd(sock), n, i, round;
+	struct tc_time t;
+
+	(void)cond;
+	tc_link_now(&t);
+	for (round = 0; round < TC_LINK_RX_ROUNDS && l->rx_src; round++) {
+		rx_prepare(m, iov, ctl);
+		n = recvmmsg(fd, m, TC_LINK_RX_MSGS, MSG_DONTWAIT, NULL);
+		for (i = 0; i < n && l->rx_src; i++)
+			rx_message(l, rx_area + (size_t)i * TC_LINK_RX_MSG,
+				   m[i].msg_len, gro_size(&m[i].msg_hdr), &t);
+		if (n < TC_LINK_RX_MSGS)
+			break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* Once ICE is done (READY) on a direct pair and the peer has spoken
+ * through it (CONNECTED: the peer's side has its pair too), tincan reads
+ * the selected socket itself: recvmmsg, and UDP_GRO so a burst the peer
+ * sent as one UDP segmentation offload message arrives as one.  libnice's
+ * reception is paused meanwhile (it would read coalesced datagrams as one):
+ * it has nothing left to receive, since the agents run without consent
+ * freshness (liveness is the authenticated probe, every second) and its
+ * keepalives are indications that need no answer.  A check the peer still
+ * runs on some other pair goes unanswered, which only fails that pair. */
+void tc_link_start_fast_rx(struct tc_link *l)
+{
+	int on = 1;
+
+	if (l->rx_src || !l->fast_sock || !l->ice_ready ||
+	    l->state != TC_LINK_CONNECTED)
+		return;
+	if (!rx_area)
+		rx_area = g_malloc((size_t)TC_LINK_RX_MSGS * TC_LINK_RX_MSG);
+	if (setsockopt(g_socket_get_fd(l->fast_sock), SOL_UDP, UDP_GRO, &on,
+		       sizeof(on)))
+		g_debug("link %s/%.12s: no UDP_GRO: %s", l->overlay,
+			l->peer_uid, g_strerror(errno));
+	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx, NULL, NULL);
+	l->rx_src = g_socket_create_source(l->fast_sock, G_IO_IN, NULL);
+	g_source_set_callback(l->rx_src, G_SOURCE_FUNC(on_fast_readable), l,
+			      NULL);
+	g_source_attach(l->rx_src, l->env->ctx);
+	g_debug("link %s/%.12s: fast receive path on", l->overlay, l->peer_uid);
+}
+
+void tc_link_stop_fast_rx(struct tc_link *l)
+{
+	int off = 0;
+
+	if (!l->rx_src)
+		return;
+	g_source_destroy(l->rx_src);
+	g_source_unref(l->rx_src);
+	l->rx_src = NULL;
+	if (l->fast_sock)
+		(void)setsockopt(g_socket_get_fd(l->fast_sock), SOL_UDP,
+				 UDP_GRO, &off, sizeof(off));
+	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx,
+			       tc_link_on_recv, l);
+}
+
+/* One message per run; the kernel cuts a run into datagrams of seg bytes
+ * (UDP_SEGMENT).  ctl holds each run's control message. */
+static void run_msg(struct tc_link *l, const struct tc_link_run *r,
+		    struct mmsghdr *m, struct iovec *iov, char *ctl)
+{
+	struct cmsghdr *cm;
+
+	iov->iov_base = l->batch + r->off;
+	iov->iov_len = r->bytes;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &l->fast_addr;
+	m->msg_hdr.msg_namelen = l->fast_len;
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+	if (r->n < 2)
+		return;
+	m->msg_hdr.msg_control = ctl;
+	m->msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+	cm = CMSG_FIRSTHDR(&m->msg_hdr);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(cm), &r->seg, sizeof(r->seg));
+}
+
+/* Sends the runs from the first; returns how many left, errno set when
+ * some did not. */
+static unsigned send_runs(struct tc_link *l)
+{
+	struct mmsghdr m[TC_LINK_RUNS];
+	struct iovec iov[TC_LINK_RUNS];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[TC_LINK_RUNS];
+	int fd = g_socket_get_fd(l->fast_sock);
+	unsigned i, done = 0;
+	int n;
+
+	for (i = 0; i < l->n_runs; i++)
+		run_msg(l, &l->runs[i], &m[i], &iov[i], ctl[i].buf);
+	while (done < l->n_runs) {
+		n = sendmmsg(fd, m + done, l->n_runs - done, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		done += (unsigned)n;
+	}
+	return done;
+}
+
+void tc_link_flush(struct tc_link *l)
+{
+	const struct tc_link_run *r;
+	unsigned i, sent = 0;
+	size_t off;
+	int err = 0;
+
+	if (!l->n_runs)
+		return;
+	if (l->fast_sock) {
+		sent = send_runs(l);
+		err = errno;
+	}
+	/* No fast path, or the kernel refused a run: one datagram at a time
+	 * through libnice.  A refusal that is not a full buffer (no UDP GSO,
+	 * a datagram over the path MTU) turns the fast path off. */
+	if (l->fast_sock && sent < l->n_runs && err != EAGAIN &&
+	    err != ENOBUFS) {
+		g_message("link %s/%.12s: UDP segmentation refused (%s); "
+			  "sending one datagram at a time",
+			  l->overlay, l->peer_uid, g_strerror(err));
+		g_object_unref(l->fast_sock);
+		l->fast_sock = NULL;
+	}
+	for (i = sent; i < l->n_runs; i++) {
+		r = &l->runs[i];
+		for (off = 0; off < r->bytes; off += r->seg)
+			tc_link_raw_send(l, l->batch + r->off + off,
+					 MIN((size_t)r->seg, r->bytes - off));
+	}
+	l->n_runs = 0;
+	l->batch_used = 0;
+}
+
+/* The run a packet of n bytes joins, or a new one (flushing first when the
+ * batch is full). */
+static struct tc_link_run *run_for(struct tc_link *l, size_t n)
+{
+	struct tc_link_run *r = l->n_runs ? &l->runs[l->n_runs - 1] : NULL;
+
+	if (l->batch_used + n > TC_LINK_BATCH_BYTES) {
+		tc_link_flush(l);
+		r = NULL;
+	}
+	/* A run whose last packet was shorter than seg is closed. */
+	if (r && r->bytes == (size_t)r->n * r->seg && n <= r->seg &&
+	    r->n < TC_LINK_BATCH && r->bytes + n <= TC_LINK_GSO_MAX)
+		return r;
+	if (l->n_runs == TC_LINK_RUNS)
+		tc_link_flush(l);
+	r = &l->runs[l->n_runs++];
+	r->off = l->batch_used;
+	r->bytes = 0;
+	r->seg = (uint16_t)n;
+	r->n = 0;
+	return r;
+}
+
+/* Encrypts a frame into the batch. */
+static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs)
+{
+	uint8_t pre[TC_INNER_PARTIAL_LEN];
+	size_t pre_len = 0, want;
+	struct tc_link_run *r;
+	int n;
+
+	if (cs && cs->start) {
+		tc_put16(pre, cs->start);
+		tc_put16(pre + 2, cs->offset);
+		pre_len = sizeof(pre);
+	}
+	want = 1 + pre_len + len + TC_DATA_OVERHEAD;
+	if (want > TC_LINK_BATCH_SLOT)
+		return -EMSGSIZE;
+	if (!l->batch)
+		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
+	r = run_for(l, want);
+	n = seal(l, pre_len ? TC_INNER_FRAME_PARTIAL : TC_INNER_FRAME, pre,
+		 pre_len, frame, len, l->batch + l->batch_used,
+		 TC_LINK_BATCH_BYTES - l->batch_used);
+	if (n < 0) {
+		if (r->n == 0)
+			l->n_runs--; /* the run was new: forget it */
+		return n;
+	}
+	r->bytes += (size_t)n;
+	r->n++;
+	l->batch_used += (size_t)n;
+	return 0;
+}
+
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs)
+{
+	int r = batch_frame(l, frame, len, cs);
+
+	if (r < 0) {
+		l->dropped++;
+		return r;
+	}
+	l->tx_packets++;
+	l->tx_bytes += len;
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * The inside of a link, shared by its two files only: link.c (life, the
+ * ICE agent, candidates, the selected pair, state, the timer) and
+ * link_data.c (the packet path: sealing, batching and sending, receiving,
+ * handshake messages and probes).  No other module includes this header.
+ */
+#ifndef TC_LINK_INT_H
+#define TC_LINK_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <agent.h>
+#include <glib.h>
+
+#include "common/limits.h"
+#include "tincan/link.h"
+#include "tincan/session.h"
+#include "tincan/types.h"
+
+struct tc_link {
+	const struct tc_env *env;
+	char overlay[IPOP_NAME_SIZE];
+	char peer_uid[IPOP_UID_SIZE];
+	uint8_t peer_pub[IPOP_KEY_LEN];
+	bool controlling;
+	enum tc_link_state state;
+	const struct tc_link_ops *ops;
+	void *owner;
+
+	NiceAgent *agent;
+	guint stream;
+	guint tick;
+	bool gathered;
+	bool have_remote;
+	char *remote_ufrag;
+	struct tc_ice_creds local; /* filled when gathering is done */
+	char *local_ufrag, *local_pwd;
+	char **local_cands;
+
+	bool pair_selected;
+	struct tc_cand_pair pair;
+
+	struct tc_session *session;
+	uint8_t *held_resp; /* a handshake response waiting for a pair */
+	size_t held_resp_len;
+	uint64_t last_init_ms;
+	uint32_t retry_ms;   /* next first-handshake retry */
+	uint64_t last_rx_ms; /* last authenticated packet */
+	uint64_t last_probe_ms;
+	uint32_t probe_seq;
+	uint32_t rtt_us;
+
+	/* Fast path: a selected pair whose local side is a plain UDP socket
+	 * (not a TURN relay) is sent on directly: the packets of a batch sit
+	 * back to back in runs of equal size (the last of a run may be
+	 * shorter), one UDP segmentation offload message per run, all runs
+	 * in one sendmmsg.  libnice keeps the socket, gathering, checks,
+	 * consent and TURN. */
+	GSocket *fast_sock;
+	GSource *rx_src; /* fast receive path, see start_fast_rx */
+	bool ice_ready;
+	struct sockaddr_storage fast_addr;
+	socklen_t fast_len;
+	uint8_t *batch; /* TC_LINK_BATCH_BYTES, allocated on first use */
+	size_t batch_used;
+	struct tc_link_run {
+		size_t off, bytes; /* where in batch, and how much */
+		uint16_t seg;	   /* size of each packet but the last */
+		uint16_t n;
+	} runs[TC_LINK_RUNS];
+	unsigned n_runs;
+
+	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
+	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
+	uint8_t pt[TC_LINK_MAX_PACKET + 64];
+};
+
+static inline void tc_link_now(struct tc_time *t)
+{
+	t->mono_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	t->wall_ns = (uint64_t)g_get_real_time() * 1000;
+}
+
+/* link.c: moves to st (no-op if already there), logs, emits the event and
+ * tells the owner. */
+void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
+		       const char *why);
+
+/* link_data.c */
+/* One datagram through libnice: 0 or -EAGAIN. */
+int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len);
+/* Seals and sends one inner message of type with body: 0 or -errno. */
+int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
+		       size_t len);
+void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t);
+void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
+			uint64_t sent_us);
+/* The fast receive path: on when ICE is READY on a direct pair and the
+ * link is CONNECTED (no-op otherwise), off again. */
+void tc_link_start_fast_rx(struct tc_link *l);
+void tc_link_stop_fast_rx(struct tc_link *l);
+/* libnice's receive callback (data is the link). */
+void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
+		     gchar *buf, gpointer data);
+
+#endif
