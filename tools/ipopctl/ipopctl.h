@@ -24,6 +24,7 @@
 
 #include <glib.h>
 
+#include "common/limits.h"
 #include "proto/frame.h"
 #include "proto/ipop.pb-c.h"
 
@@ -35,19 +36,14 @@ enum {
 	CTL_CONN = 3,  /* cannot connect, protocol error or timeout */
 };
 
+/* ipopctl's own numbers; the limits every program shares (key and name
+ * lengths, the MTU range, ...) are in common/limits.h. */
 enum {
-	KEY_LEN = 32,
-	UID_LEN = 40,
-	MAC_LEN = 6,
 	DEFAULT_TIMEOUT_MS = 5000,
 	MAX_TIMEOUT_MS = 24 * 3600 * 1000,
-	POLL_MS = 100, /* wait-link and candidates re-ask this often */
-	OVERLAY_NAME_MAX = 64,
-	IFNAME_MAX = 15, /* IFNAMSIZ - 1 */
-	PSK_FILE_MAX = 256,
+	POLL_MS = 100,	    /* wait-link and candidates re-ask this often */
+	PSK_FILE_MAX = 256, /* longer PSK files are refused unread */
 };
-
-#define DEFAULT_SOCKET "/run/ipop/tincan.sock"
 
 struct ctl;
 

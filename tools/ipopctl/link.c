@@ -16,7 +16,7 @@
 
 int cmd_create_link(struct ctl *c, struct args *a)
 {
-	uint8_t key[KEY_LEN];
+	uint8_t key[IPOP_KEY_LEN];
 	Ipop__CreateLink cl;
 	Ipop__Request req;
 	int r;
@@ -28,7 +28,7 @@ int cmd_create_link(struct ctl *c, struct args *a)
 	cl.overlay = a->pos[0];
 	cl.peer_uid = a->pos[1];
 	cl.peer_public_key.data = key;
-	cl.peer_public_key.len = KEY_LEN;
+	cl.peer_public_key.len = IPOP_KEY_LEN;
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_CREATE_LINK;
 	req.create_link = &cl;

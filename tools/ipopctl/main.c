@@ -13,6 +13,9 @@
 
 #include <glib.h>
 
+#include "common/log.h"
+#include "common/names.h"
+#include "common/paths.h"
 #include "tools/ipopctl/client.h"
 #include "tools/ipopctl/parse.h"
 
@@ -74,7 +77,7 @@ static const struct command commands[] = {
     {"events", IPOP__ROLE__OBSERVER, cmd_events, 0, 0, "", "",
      "stream events as JSON lines until interrupted"},
     {"log-level", IPOP__ROLE__CONTROLLER, cmd_log_level, 1, 1, "", "LEVEL",
-     "set tincan's log level (error|warning|message|info|debug)"},
+     "set tincan's log level (" IPOP_LOG_LEVELS ")"},
     {"echo", IPOP__ROLE__OBSERVER, cmd_echo, 0, -1, "", "[TEXT]",
      "round trip through tincan; prints TEXT back"},
     {"help", IPOP__ROLE__OBSERVER, cmd_help, 0, 0, "", "", "show this help"},
@@ -88,8 +91,8 @@ static void usage(FILE *f)
 		"usage: ipopctl [--socket PATH] [--json] [--timeout MS]"
 		" COMMAND [ARGS]\n\n"
 		"Options:\n"
-		"  --socket PATH  control socket (default $IPOP_SOCKET, "
-		"else " DEFAULT_SOCKET ")\n"
+		"  --socket PATH  control socket (default $" IPOP_SOCKET_ENV
+		", else " IPOP_SOCKET_DEFAULT ")\n"
 		"  --json         print JSON instead of tables\n"
 		"  --timeout MS   wait at most MS ms for each reply "
 		"(default %d, 0 = forever)\n"
@@ -103,9 +106,11 @@ static void usage(FILE *f)
 		if (commands[i].synopsis[0] != '\0')
 			fprintf(f, "  %s %s\n", commands[i].name,
 				commands[i].synopsis);
-	fprintf(f, "\nPEER_UID is 40 lowercase hex digits.  Exit status: 0 ok,"
-		   " 1 request failed,\n2 usage error, 3 cannot connect,"
-		   " protocol error or timeout.\n");
+	fprintf(f, "\nPEER_UID is 40 lowercase hex digits.\n"
+		   "NAME, OVERLAY: " IPOP_NAME_RULE ".\n"
+		   "IFNAME, BRIDGE: " IPOP_IFNAME_RULE ".\n"
+		   "Exit status: 0 ok, 1 request failed, 2 usage error,"
+		   " 3 cannot connect,\nprotocol error or timeout.\n");
 }
 
 static int cmd_help(struct ctl *c, struct args *a)
@@ -345,7 +350,7 @@ static int run(struct ctl *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ctl c;
-	const char *env = getenv("IPOP_SOCKET");
+	const char *env = getenv(IPOP_SOCKET_ENV);
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -353,7 +358,8 @@ int main(int argc, char **argv)
 	c.fd = -1;
 	c.next_id = 1;
 	c.timeout_ms = DEFAULT_TIMEOUT_MS;
-	c.socket_path = env != NULL && env[0] != '\0' ? env : DEFAULT_SOCKET;
+	c.socket_path =
+	    env != NULL && env[0] != '\0' ? env : IPOP_SOCKET_DEFAULT;
 	r = run(&c, argc, argv);
 	client_close(&c);
 	if (fflush(stdout) != 0 && errno != EPIPE && r == CTL_OK) {

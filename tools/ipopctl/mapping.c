@@ -10,10 +10,12 @@
 #include "tools/ipopctl/parse.h"
 
 static int map_opts(struct ctl *c, struct args *a, Ipop__MapPeer *mp,
-		    uint8_t mac[MAC_LEN])
+		    uint8_t mac[IPOP_MAC_LEN])
 {
 	int r;
 
+	if ((r = parse_label(c, a->label)) != 0)
+		return r;
 	if (a->ipv4 != NULL &&
 	    (r = parse_addr(c, AF_INET, "ipv4", a->ipv4, &mp->ipv4)))
 		return r;
@@ -28,14 +30,14 @@ static int map_opts(struct ctl *c, struct args *a, Ipop__MapPeer *mp,
 		if ((r = parse_mac(c, a->mac, mac)) != 0)
 			return r;
 		mp->mac.data = mac;
-		mp->mac.len = MAC_LEN;
+		mp->mac.len = IPOP_MAC_LEN;
 	}
 	return 0;
 }
 
 int cmd_map_peer(struct ctl *c, struct args *a)
 {
-	uint8_t mac[MAC_LEN];
+	uint8_t mac[IPOP_MAC_LEN];
 	Ipop__MapPeer mp;
 	Ipop__Request req;
 	char *empty;

@@ -121,8 +121,7 @@ int cmd_stats(struct ctl *c, struct args *a)
 	Ipop__GetStats gs;
 	int r;
 
-	if (only != NULL &&
-	    (r = parse_name(c, "OVERLAY", only, OVERLAY_NAME_MAX)) != 0)
+	if (only != NULL && (r = parse_overlay_name(c, "OVERLAY", only)) != 0)
 		return r;
 	r = client_open(c);
 	if (r != CTL_OK)
@@ -155,6 +154,12 @@ static int parse_turn(struct ctl *c, char *s, Ipop__TurnServer *t)
 	if (c2 == NULL || c2 == c1 + 1 || c2[1] == '\0')
 		return usage_err(c, "--turn expects IP:PORT,USER,PASS with a"
 				    " non-empty user and password");
+	if ((size_t)(c2 - c1 - 1) > IPOP_TURN_CRED_MAX ||
+	    strlen(c2 + 1) > IPOP_TURN_CRED_MAX)
+		return usage_err(c,
+				 "--turn user and password must be at most %d"
+				 " bytes each",
+				 IPOP_TURN_CRED_MAX);
 	hp = g_strndup(s, (gsize)(c1 - s));
 	r = parse_hostport(c, "turn", hp, &t->address, &t->port);
 	g_free(hp);
@@ -191,6 +196,10 @@ static int ice_opts(struct ctl *c, struct args *a, Ipop__SetIceServers *ice)
 
 	ice->stun = g_new0(Ipop__StunServer *, a->stun->len + 1);
 	ice->turn = g_new0(Ipop__TurnServer *, a->turn->len + 1);
+	if (a->stun->len > IPOP_MAX_ICE_SERVERS ||
+	    a->turn->len > IPOP_MAX_ICE_SERVERS)
+		return usage_err(c, "at most %d --stun and %d --turn servers",
+				 IPOP_MAX_ICE_SERVERS, IPOP_MAX_ICE_SERVERS);
 	for (i = 0; i < a->stun->len; i++) {
 		Ipop__StunServer *s = g_new(Ipop__StunServer, 1);
 
@@ -236,20 +245,12 @@ int cmd_set_ice(struct ctl *c, struct args *a)
 
 int cmd_log_level(struct ctl *c, struct args *a)
 {
-	static const char *const levels[] = {"error", "warning", "message",
-					     "info", "debug"};
 	Ipop__SetLogLevel sl;
 	Ipop__Request req;
-	size_t i;
+	int r;
 
-	for (i = 0; i < G_N_ELEMENTS(levels); i++)
-		if (strcmp(a->pos[0], levels[i]) == 0)
-			break;
-	if (i == G_N_ELEMENTS(levels))
-		return usage_err(c,
-				 "LEVEL must be error, warning, message,"
-				 " info or debug, got '%s'",
-				 a->pos[0]);
+	if ((r = parse_log_level(c, a->pos[0])) != 0)
+		return r;
 	ipop__set_log_level__init(&sl);
 	sl.level = a->pos[0];
 	ipop__request__init(&req);

@@ -24,22 +24,22 @@ static int check_mode(struct ctl *c, const char *s, Ipop__OverlayMode *m)
 /* Fills co from the options; strings it allocates are freed by the caller
  * (co->ipv4 / co->ipv6 when not the shared empty string). */
 static int overlay_opts(struct ctl *c, struct args *a, Ipop__CreateOverlay *co,
-			uint8_t psk[KEY_LEN])
+			uint8_t psk[IPOP_PSK_LEN])
 {
 	unsigned long mtu;
 	int r;
 
 	if (a->tap == NULL)
 		return usage_err(c, "--tap IFNAME is required");
-	if ((r = parse_name(c, "--tap", a->tap, IFNAME_MAX)) != 0 ||
+	if ((r = parse_ifname(c, "--tap", a->tap)) != 0 ||
 	    (r = check_mode(c, a->mode, &co->mode)) != 0)
 		return r;
+	if (a->bridge != NULL && (r = parse_ifname(c, "--bridge", a->bridge)))
+		return r;
 	if (a->mtu != NULL) {
-		if (!parse_ulong(a->mtu, 576, 65535, &mtu))
-			return usage_err(c,
-					 "--mtu must be 576..65535, got"
-					 " '%s'",
-					 a->mtu);
+		if (!parse_ulong(a->mtu, IPOP_MTU_MIN, IPOP_MTU_MAX, &mtu))
+			return usage_err(c, "--mtu must be %d..%d, got '%s'",
+					 IPOP_MTU_MIN, IPOP_MTU_MAX, a->mtu);
 		co->mtu = (uint32_t)mtu;
 	}
 	if (a->ipv4 != NULL && (r = parse_cidr(c, AF_INET, "ipv4", a->ipv4,
@@ -52,7 +52,7 @@ static int overlay_opts(struct ctl *c, struct args *a, Ipop__CreateOverlay *co,
 		if ((r = parse_psk_file(c, a->psk_file, psk)) != 0)
 			return r;
 		co->psk.data = psk;
-		co->psk.len = KEY_LEN;
+		co->psk.len = IPOP_PSK_LEN;
 	}
 	return 0;
 }
@@ -61,7 +61,7 @@ int cmd_create_overlay(struct ctl *c, struct args *a)
 {
 	Ipop__CreateOverlay co;
 	Ipop__Request req;
-	uint8_t psk[KEY_LEN];
+	uint8_t psk[IPOP_PSK_LEN];
 	char *v4, *v6, *empty;
 	int r;
 
@@ -72,7 +72,7 @@ int cmd_create_overlay(struct ctl *c, struct args *a)
 	co.translation = a->translation;
 	if (a->bridge != NULL)
 		co.bridge = a->bridge;
-	r = parse_name(c, "NAME", a->pos[0], OVERLAY_NAME_MAX);
+	r = parse_overlay_name(c, "NAME", a->pos[0]);
 	if (r == 0)
 		r = overlay_opts(c, a, &co, psk);
 	v4 = co.ipv4 != empty ? co.ipv4 : NULL;
@@ -95,7 +95,7 @@ int cmd_remove_overlay(struct ctl *c, struct args *a)
 	Ipop__Request req;
 	int r;
 
-	if ((r = parse_name(c, "NAME", a->pos[0], OVERLAY_NAME_MAX)) != 0)
+	if ((r = parse_overlay_name(c, "NAME", a->pos[0])) != 0)
 		return r;
 	ipop__remove_overlay__init(&ro);
 	ro.name = a->pos[0];

@@ -1,6 +1,8 @@
 /*
  * The checks of parse.h.  Each names the argument or option at fault and
- * what it must look like, in the words of --help.
+ * what it must look like, in the words of --help.  The rules themselves
+ * (uids, names, levels, encodings, secret files) are common/'s, so ipopctl
+ * refuses exactly what tincan would.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,21 +17,16 @@
 #include <glib.h>
 #include <sodium.h>
 
+#include "common/encoding.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/uid.h"
 #include "tools/ipopctl/parse.h"
-
-static bool is_uid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < UID_LEN; i++)
-		if (!g_ascii_isdigit(s[i]) && (s[i] < 'a' || s[i] > 'f'))
-			return false;
-	return s[UID_LEN] == '\0';
-}
 
 int parse_uid(struct ctl *c, const char *s)
 {
-	if (!is_uid(s))
+	if (!ipop_uid_is_valid(s))
 		return usage_err(c,
 				 "PEER_UID must be 40 lowercase hex digits,"
 				 " got '%s'",
@@ -37,69 +34,56 @@ int parse_uid(struct ctl *c, const char *s)
 	return 0;
 }
 
-/* Overlay names go into logs and tables: printable, no spaces, bounded. */
-int parse_name(struct ctl *c, const char *what, const char *s, size_t max)
+int parse_overlay_name(struct ctl *c, const char *what, const char *s)
 {
-	const unsigned char *p;
-	size_t len = strlen(s);
-
-	if (len == 0 || len > max)
-		return usage_err(c, "%s must be 1 to %zu characters", what,
-				 max);
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p <= ' ' || *p == 0x7f || *p == '/')
-			return usage_err(c,
-					 "%s '%s' contains a space, control"
-					 " character or '/'",
-					 what, s);
+	if (!ipop_overlay_name_is_valid(s))
+		return usage_err(c, "%s '%s' must be " IPOP_NAME_RULE, what, s);
 	return 0;
 }
 
-/* Strict base64: standard alphabet, length a multiple of 4, '=' only as
- * final padding.  GLib's decoder skips junk, so check before decoding. */
-static bool is_base64(const char *s)
+int parse_ifname(struct ctl *c, const char *what, const char *s)
 {
-	size_t len = strlen(s), i, pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (ch == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0)
-			return false;
-		if (!g_ascii_isalnum(ch) && ch != '+' && ch != '/')
-			return false;
-	}
-	return pad <= 2;
+	if (!ipop_ifname_is_valid(s))
+		return usage_err(c, "%s '%s' must be " IPOP_IFNAME_RULE, what,
+				 s);
+	return 0;
 }
 
-/* Decodes strict base64 into a new buffer; NULL if s is not base64. */
+int parse_label(struct ctl *c, const char *s)
+{
+	if (!ipop_label_is_valid(s))
+		return usage_err(c,
+				 "--label must be at most %d bytes without"
+				 " control characters",
+				 IPOP_LABEL_MAX);
+	return 0;
+}
+
+int parse_log_level(struct ctl *c, const char *s)
+{
+	if (!ipop_log_level_is_valid(s))
+		return usage_err(
+		    c, "LEVEL must be one of " IPOP_LOG_LEVELS ", got '%s'", s);
+	return 0;
+}
+
 uint8_t *parse_b64(const char *s, size_t *len)
 {
-	if (!is_base64(s))
+	size_t n = strlen(s);
+
+	/* GLib's decoder skips junk, so the text is checked first. */
+	if (n == 0 || !ipop_b64_is_valid(s, n))
 		return NULL;
 	return g_base64_decode(s, len);
 }
 
-int parse_key(struct ctl *c, const char *s, uint8_t key[KEY_LEN])
+int parse_key(struct ctl *c, const char *s, uint8_t key[IPOP_KEY_LEN])
 {
-	size_t len = 0;
-	uint8_t *raw = parse_b64(s, &len);
-
-	if (raw == NULL || len != KEY_LEN) {
-		g_free(raw);
+	if (!ipop_key_from_b64(s, key))
 		return usage_err(c,
 				 "PEER_PUBKEY must be base64 of exactly %d"
 				 " bytes (44 characters), got '%s'",
-				 KEY_LEN, s);
-	}
-	memcpy(key, raw, KEY_LEN);
-	g_free(raw);
+				 IPOP_KEY_LEN, s);
 	return 0;
 }
 
@@ -198,91 +182,81 @@ int parse_hostport(struct ctl *c, const char *opt, const char *s, char **host,
 	return 0;
 }
 
-static int hexval(char ch)
+int parse_mac(struct ctl *c, const char *s, uint8_t mac[IPOP_MAC_LEN])
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = g_ascii_tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-int parse_mac(struct ctl *c, const char *s, uint8_t mac[MAC_LEN])
-{
-	size_t i;
-	int hi, lo;
-
-	if (strlen(s) != MAC_LEN * 3 - 1)
-		goto bad;
-	for (i = 0; i < MAC_LEN; i++) {
-		hi = hexval(s[i * 3]);
-		lo = hexval(s[i * 3 + 1]);
-		if (hi < 0 || lo < 0 ||
-		    (i + 1 < MAC_LEN && s[i * 3 + 2] != ':'))
-			goto bad;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (!ipop_mac_parse(s, mac))
+		return usage_err(c, "--mac '%s': expected aa:bb:cc:dd:ee:ff",
+				 s);
 	if (mac[0] & 1)
 		return usage_err(c, "--mac '%s' is a multicast address", s);
 	return 0;
-bad:
-	return usage_err(c, "--mac '%s': expected aa:bb:cc:dd:ee:ff", s);
 }
 
-/* Reads a 32-byte PSK file: 32 raw bytes, or 64 hex digits with optional
- * trailing whitespace.  The buffer is wiped before returning. */
-int parse_psk_file(struct ctl *c, const char *path, uint8_t psk[KEY_LEN])
+/* Refuses a PSK file that is not private, in the words the daemons use for
+ * their secret files. */
+static int psk_fd_check(struct ctl *c, const char *path, int fd)
 {
-	uint8_t buf[PSK_FILE_MAX];
-	struct stat st;
-	ssize_t n;
-	size_t len, i;
-	int fd, rc = 0;
+	mode_t mode = 0;
+	int r = ipop_secret_fd_check(fd, &mode);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return usage_err(c, "--psk-file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-		fprintf(stderr,
-			"ipopctl: warning: %s is readable by other"
-			" users\n",
-			path);
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0) {
-		rc = usage_err(c, "--psk-file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	len = (size_t)n;
-	if (len == KEY_LEN) {
-		memcpy(psk, buf, KEY_LEN);
-		goto out;
+	if (r == -EINVAL)
+		return usage_err(c, "--psk-file %s is not a regular file",
+				 path);
+	if (r == -EPERM)
+		return usage_err(c,
+				 "--psk-file %s is accessible by group or"
+				 " others (mode %04o): run chmod 600 %s",
+				 path, (unsigned)mode, path);
+	if (r < 0)
+		return usage_err(c, "--psk-file %s: %s", path, g_strerror(-r));
+	return 0;
+}
+
+/* The file's bytes: 32 raw, or 64 hex digits and trailing whitespace. */
+static bool psk_decode(const uint8_t *buf, size_t len,
+		       uint8_t psk[IPOP_PSK_LEN])
+{
+	if (len == IPOP_PSK_LEN) {
+		memcpy(psk, buf, IPOP_PSK_LEN);
+		return true;
 	}
 	while (len > 0 && g_ascii_isspace(buf[len - 1]))
 		len--;
-	for (i = 0; len == 2 * KEY_LEN && i < KEY_LEN; i++) {
-		int hi = hexval((char)buf[2 * i]),
-		    lo = hexval((char)buf[2 * i + 1]);
+	return ipop_hex_decode((const char *)buf, len, psk, IPOP_PSK_LEN);
+}
 
-		if (hi < 0 || lo < 0)
-			break;
-		psk[i] = (uint8_t)(hi << 4 | lo);
+int parse_psk_file(struct ctl *c, const char *path, uint8_t psk[IPOP_PSK_LEN])
+{
+	uint8_t buf[PSK_FILE_MAX + 1];
+	size_t len = 0;
+	int fd, r;
+
+	/* untrusted: the file's bytes are checked before use.  Non-blocking,
+	 * so a FIFO is refused instead of waited on. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return usage_err(c, "--psk-file %s: %s", path, strerror(errno));
+	r = psk_fd_check(c, path, fd);
+	if (r == 0) {
+		r = ipop_read_all(fd, buf, PSK_FILE_MAX, &len);
+		if (r < 0 && r != -EFBIG)
+			r = usage_err(c, "--psk-file %s: %s", path,
+				      g_strerror(-r));
+		else if (r < 0 || !psk_decode(buf, len, psk))
+			r = usage_err(c,
+				      "--psk-file %s: must hold 32 raw bytes or"
+				      " 64 hex digits",
+				      path);
 	}
-	if (len != 2 * KEY_LEN || i != KEY_LEN)
-		rc = usage_err(c,
-			       "--psk-file %s: must hold 32 raw bytes or 64"
-			       " hex digits",
-			       path);
-out:
+	close(fd);
 	sodium_memzero(buf, sizeof(buf));
-	return rc;
+	return r;
 }
 
 /* Checks OVERLAY PEER_UID, the first two positionals of link commands. */
 int parse_link_args(struct ctl *c, struct args *a)
 {
-	int r = parse_name(c, "OVERLAY", a->pos[0], OVERLAY_NAME_MAX);
+	int r = parse_overlay_name(c, "OVERLAY", a->pos[0]);
 
 	return r != 0 ? r : parse_uid(c, a->pos[1]);
 }
