@@ -24,10 +24,10 @@ void usage_msg(struct ctl *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
 	fputs("ipopctl: ", stderr);
 	if (c->cmd != NULL)
 		fprintf(stderr, "%s: ", c->cmd->name);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
