@@ -37,6 +37,8 @@ FAILED=0
 ABSENT=$TMP/absent.sock
 UID_OK=0123456789abcdef0123456789abcdef01234567
 KEY_OK=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=
+NAME33=abcdefghijklmnopqrstuvwxyz-0123_.
+RULE_CHARS='\[A-Za-z0-9\._-\]'
 
 ok() { N=$((N + 1)); echo "ok $N - $1"; }
 not_ok()
@@ -78,31 +80,64 @@ expect 2 'exactly 32' "public key of 31 bytes rejected" -- "${A[@]}" create-link
 	"$(head -c 31 /dev/zero | base64)"
 expect 2 'exactly 32' "public key with junk characters rejected" -- "${A[@]}" create-link ov \
 	"$UID_OK" "${KEY_OK:0:20}*${KEY_OK:21}"
+expect 2 'exactly 32' "public key in a non-canonical spelling rejected" -- "${A[@]}" create-link ov \
+	"$UID_OK" "${KEY_OK:0:42}h="
 expect 2 'prefix must be 0\.\.32' "IPv4 prefix /33 rejected" -- "${A[@]}" create-overlay ov --tap t0 --ipv4 10.0.0.1/33
 expect 2 'expected A\.B\.C\.D/PREFIX' "IPv4 without prefix rejected" -- "${A[@]}" create-overlay ov --tap t0 --ipv4 10.0.0.1
 expect 2 'not an IPv4' "bad IPv4 address rejected" -- "${A[@]}" create-overlay ov --tap t0 --ipv4 10.0.0.256/24
 expect 2 'prefix must be 0\.\.128' "IPv6 prefix /129 rejected" -- "${A[@]}" create-overlay ov --tap t0 --ipv6 fd00::1/129
 expect 2 '--tap IFNAME is required' "create-overlay without --tap" -- "${A[@]}" create-overlay ov
-expect 2 '1 to 15 characters' "TAP name over 15 bytes rejected" -- "${A[@]}" create-overlay ov --tap abcdefghijklmnop
+expect 2 "must be 1-15 characters of $RULE_CHARS" "TAP name over 15 bytes rejected" -- "${A[@]}" create-overlay ov \
+	--tap abcdefghijklmnop
+expect 2 "--tap 't 0' must be 1-15" "TAP name with a space rejected" -- "${A[@]}" create-overlay ov --tap 't 0'
+expect 2 "--bridge 'br/0' must be 1-15" "bridge name with a slash rejected" -- "${A[@]}" create-overlay ov --tap t0 \
+	--mode switch --bridge br/0
+# Overlay names follow tincan's rule (common/names.h), checked by ipopctl.
+expect 2 "NAME '$NAME33' must be 1-32 characters of $RULE_CHARS" "33-character overlay name rejected" -- \
+	"${A[@]}" create-overlay "$NAME33" --tap t0
+expect 3 'cannot connect' "32-character overlay name accepted" -- "${A[@]}" create-overlay "${NAME33:1}" --tap t0
+expect 2 "OVERLAY '$NAME33' must be 1-32" "33-character OVERLAY of a link command rejected" -- \
+	"${A[@]}" remove-link "$NAME33" "$UID_OK"
+expect 2 "OVERLAY 'o:v' must be 1-32" "overlay name with ':' rejected" -- "${A[@]}" stats o:v
+expect 2 "NAME '' must be 1-32" "empty overlay name rejected" -- "${A[@]}" remove-overlay ''
 expect 2 'l3 or switch' "bad --mode rejected" -- "${A[@]}" create-overlay ov --tap t0 --mode bridge
 expect 2 'mtu must be' "bad --mtu rejected" -- "${A[@]}" create-overlay ov --tap t0 --mtu 99999
+expect 2 'mtu must be 576\.\.9000' "--mtu above tincan's 9000 rejected" -- "${A[@]}" create-overlay ov --tap t0 --mtu 9001
+expect 3 'cannot connect' "--mtu 9000 accepted" -- "${A[@]}" create-overlay ov --tap t0 --mtu 9000
 printf 'short' >"$TMP/psk.bad"
 chmod 600 "$TMP/psk.bad"
 expect 2 '32 raw bytes or 64 hex' "PSK file of the wrong size rejected" -- "${A[@]}" create-overlay ov --tap t0 \
 	--psk-file "$TMP/psk.bad"
 expect 2 'psk-file .*No such file' "missing PSK file rejected" -- "${A[@]}" create-overlay ov --tap t0 \
 	--psk-file "$TMP/nonexistent"
+printf '%s\n' 000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F >"$TMP/psk.hex"
+chmod 644 "$TMP/psk.hex"
+expect 2 "accessible by group or others \(mode 0644\): run chmod 600 $TMP/psk.hex" \
+	"PSK file readable by others rejected" -- "${A[@]}" create-overlay ov --tap t0 --psk-file "$TMP/psk.hex"
+chmod 600 "$TMP/psk.hex"
+expect 3 'cannot connect' "PSK file of 64 hex digits, mode 0600, accepted" -- "${A[@]}" create-overlay ov --tap t0 \
+	--psk-file "$TMP/psk.hex"
+expect 2 'psk-file .* is not a regular file' "PSK file that is a directory rejected" -- "${A[@]}" create-overlay ov \
+	--tap t0 --psk-file "$TMP"
 expect 2 'port must be 1\.\.65535' "STUN port 0 rejected" -- "${A[@]}" set-ice --stun 192.0.2.1:0
 expect 2 'expected IP:PORT' "STUN without port rejected" -- "${A[@]}" set-ice --stun 192.0.2.1
 expect 2 'not an IP address' "STUN host name rejected" -- "${A[@]}" set-ice --stun stun.example:3478
 expect 2 'IP:PORT,USER,PASS' "TURN without password rejected" -- "${A[@]}" set-ice --turn 192.0.2.1:3478,user
+STUN9=()
+for _ in {1..9}; do STUN9+=(--stun 192.0.2.1:3478); done
+expect 2 'at most 8 --stun' "more STUN servers than tincan takes rejected" -- "${A[@]}" set-ice "${STUN9[@]}"
 expect 2 'expected aa:bb:cc:dd:ee:ff' "malformed MAC rejected" -- "${A[@]}" map-peer ov "$UID_OK" --mac 02:00:00:00:00
 expect 2 'multicast' "multicast MAC rejected" -- "${A[@]}" map-peer ov "$UID_OK" --mac 01:00:5e:00:00:01
 expect 2 'not an IPv6' "bad mapped IPv6 rejected" -- "${A[@]}" map-peer ov "$UID_OK" --ipv6 fd00::zz
+expect 2 'label must be at most 127 bytes' "label with a control character rejected" -- "${A[@]}" map-peer ov \
+	"$UID_OK" --ipv4 10.0.0.2 --label $'a\tb'
 expect 2 'not valid base64' "candidate blob that is not base64" -- "${A[@]}" add-candidates ov "$UID_OK" 'not base64!'
 expect 2 'does not decode' "candidate blob that is not IceCredentials" -- "${A[@]}" add-candidates ov "$UID_OK" \
 	"$(printf '\377\377\377\377' | base64)"
 expect 2 'LEVEL must be' "unknown log level rejected" -- "${A[@]}" log-level loud
+expect 2 'error\|critical\|warning\|message\|info\|debug' "log level error names every level" -- \
+	"${A[@]}" log-level loud
+expect 3 'cannot connect' "log level critical accepted" -- "${A[@]}" log-level critical
 expect 2 'timeout must be' "non-numeric --timeout rejected" -- --timeout soon "${A[@]}" status
 expect 2 'needs a value' "--socket without a value" -- status --socket
 expect 2 'longer than' "socket path too long for sun_path" -- --socket "/tmp/$(printf 'x%.0s' {1..120})" status
@@ -117,6 +152,7 @@ for cmd in status create-overlay remove-overlay set-ice create-link candidates a
 done
 if [[ -z $missing ]]; then ok "--help lists every command"; else not_ok "--help lacks:$missing"; fi
 expect 0 'usage: ipopctl' "help command exits 0" -- help
+expect 0 'log-level .*critical' "--help lists the critical log level" -- --help
 
 # ---- connection errors: exit 3 ----
 expect 3 "cannot connect to $ABSENT" "absent socket exits 3 and names the path" -- "${A[@]}" echo hi
