@@ -291,19 +291,3 @@ links_tx_packets()
 	ctl "$1" --json stats |
 		jq -er '[.. | objects | .tx_packets? // empty] | add // 0'
 }
-
-# ---- traffic ------------------------------------------------------------------
-
-# ping_until NS DST TIMEOUT_S: ping until one reply; prints the time (ms).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000))
-	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
-			now_ms
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}

@@ -19,18 +19,6 @@ XMPP_DATA=""		# Prosody's data directory (set by prosody_setup)
 PROSODY_PID=""
 declare -A CTL_PID=()
 
-# nsbg NS LOG CMD...: start CMD in namespace NS in the background, output
-# appended to LOG; NSBG_PID is CMD's own pid (ip netns exec execs it), so
-# signals sent to it reach CMD itself.
-nsbg()
-{
-	local ns=$1 log=$2
-	shift 2
-	ip netns exec "$(ns_name "$ns")" "$@" >>"$log" 2>&1 &
-	NSBG_PID=$!
-	e2e_track_pid "$NSBG_PID"
-}
-
 # e2e_dump_logs (replaces lib.sh's): the tail of every tracked log without
 # the lines that drown the interesting ones (ipopctl connecting to tincan,
 # coturn's per-packet notes).

@@ -214,7 +214,7 @@ done
 : >"$E2E_TMP/apart.log"
 watch_apart >>"$E2E_TMP/apart.log" 2>/dev/null &
 WATCH_PID=$!
-e2e_track_pid "$WATCH_PID"
+run_track_pid "$WATCH_PID"
 
 if wait_until 60 views_are_expected; then
 	tap_ok "every device maps and links exactly its own other device and its friends' devices"
@@ -291,30 +291,9 @@ done
 
 # ---- the access matrix ------------------------------------------------------------
 
-# ping_until NS DST TIMEOUT_S: ping until one reply; prints the time (ms).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000)) fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping "$fam" -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
-			now_ms
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
-# ping_never NS DST: three probes 0.3 s apart, none answered; prints "none".
-ping_never()
-{
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	nsx "$1" ping "$fam" -n -q -c 3 -i 0.3 -W 1 -w 2 "$2" >/dev/null 2>&1 &&
-		return 1
-	echo none
-}
+# ping_never NS DST: ping_fails (no reply, from an existing namespace and
+# interface); prints "none".
+ping_never() { ping_fails "$1" "$2" && echo none; }
 
 # pings MODE TIMEOUT "SRC DST ADDR"...: all in parallel; MODE reach (until
 # a reply, within TIMEOUT s) or never (no reply).  Sets RES to the lines
@@ -333,7 +312,7 @@ pings()
 			ping_never "$s" "$a" >"$E2E_TMP/ping.$i" &
 		fi
 		pids+=($!)
-		e2e_track_pid $!
+		run_track_pid $!
 	done
 	for s in "${pids[@]}"; do
 		wait "$s"
