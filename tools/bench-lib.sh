@@ -86,7 +86,7 @@ stun_start()
 		>"$d/turnserver.log" 2>&1 &
 	STUN_PID=$!
 	run_track_pid $!
-	wait_until 10 udp_listening pub 100.64.0.2:3478
+	wait_until 10 ns_listens pub udp 100.64.0.2:3478
 }
 
 # topo_del: stop the STUN server, then delete the topology's namespaces.
@@ -98,11 +98,6 @@ topo_del()
 	fi
 	ns_del "${TOPO_NS[@]}"
 }
-
-# udp_listening NS ADDR:PORT / tcp_listening NS PORT
-udp_listening() { nsx "$1" ss -Hlun | grep -qF "$2 "; }
-tcp_listening() { nsx "$1" ss -Hltn | grep -qE "[:*]$2 "; }
-udp_port_bound() { nsx "$1" ss -Hlun | grep -qE ":$2 "; }
 
 # ---- measurements -------------------------------------------------------------------
 

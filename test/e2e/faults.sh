@@ -298,10 +298,9 @@ done
 
 # iperf3 TCP m1 -> m2 for 20 s, intervals of 0.5 s, across one more restart.
 overlay_ready "iperf3 across a restart"
-iperf_listening() { nsx m2 ss -Hltn | grep -qF "${VIP[m2]}:5201 "; }
 nsbg m2 "$E2E_TMP/iperf3-server.log" iperf3 -s -1 -J -i 0.5 -B "${VIP[m2]}" -p 5201
 IPERF_JSON=$E2E_TMP/iperf3.json
-if wait_until 10 iperf_listening; then
+if wait_until 10 ns_listens m2 tcp "${VIP[m2]}:5201"; then
 	S1=$(link_snap m1 "${UID_OF[m2]}")
 	log_marks
 	ip netns exec "$(ns_name m1)" timeout 30 iperf3 -c "${VIP[m2]}" \

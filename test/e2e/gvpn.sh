@@ -200,9 +200,8 @@ done
 
 # ---- iperf3 across the NATed pair ------------------------------------------------
 
-iperf_listening() { nsx m4 ss -Hltn | grep -qF "${VIP[m4]}:5201 "; }
 nsbg m4 "$E2E_TMP/iperf3-server.log" iperf3 -s -1 -B "${VIP[m4]}" -p 5201
-if wait_until 10 iperf_listening; then
+if wait_until 10 ns_listens m4 tcp "${VIP[m4]}:5201"; then
 	IPERF=$(nsx m3 timeout 20 iperf3 -c "${VIP[m4]}" -p 5201 -t 3 -J 2>&1)
 	MBPS=$(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$IPERF" 2>/dev/null)
 	if [[ ${MBPS:-} =~ ^[0-9]+$ ]] &&

@@ -79,12 +79,7 @@ dhcp_start()
 		--dhcp-ignore='tag:!known' --no-ping \
 		--log-facility=- --log-dhcp "${args[@]}"
 	e2e_track_log "$E2E_TMP/$r.dnsmasq.log"
-	wait_until 10 dhcp_listening "$r"
-}
-
-dhcp_listening()
-{
-	nsx "$1" ss -Hlun | grep -qE ':67 '
+	wait_until 10 ns_listens "$r" udp :67
 }
 
 # switch_tools_write: the udhcpc event script and the python3 UDP and raw

@@ -73,19 +73,13 @@ prosody_setup()
 	e2e_track_log "$E2E_TMP/prosody.log"
 }
 
-# prosody_listening: c2s is bound in pub.
-prosody_listening()
-{
-	nsx pub ss -Hltn | grep -qF "$XMPP_IP:$XMPP_PORT "
-}
-
 # prosody_start: run Prosody in the foreground in pub; wait until it listens.
 prosody_start()
 {
 	nsbg pub "$E2E_TMP/prosody.out" \
 		prosody -F --config "$E2E_TMP/prosody/prosody.cfg.lua"
 	PROSODY_PID=$NSBG_PID
-	wait_until 10 prosody_listening
+	wait_until 10 ns_listens pub tcp "$XMPP_IP:$XMPP_PORT"
 }
 
 # prosody_stop: SIGTERM and a bounded wait.

@@ -294,10 +294,8 @@ turn_start()
 # turn_listening: coturn's UDP sockets on both addresses are bound.
 turn_listening()
 {
-	local out
-	out=$(nsx pub ss -Hlun) || return 1
-	grep -qF "$TURN_IP:$TURN_PORT " <<<"$out" &&
-		grep -qF "$STUN_IP:$TURN_PORT " <<<"$out"
+	ns_listens pub udp "$TURN_IP:$TURN_PORT" &&
+		ns_listens pub udp "$STUN_IP:$TURN_PORT"
 }
 
 # stun_mapped HOST: the reflexive address coturn sees for HOST (ip only).

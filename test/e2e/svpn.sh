@@ -412,15 +412,13 @@ pings_check "IPv6 (untranslated, uid-derived) pings: a1->b2, b2->c1, c2->c1, a2-
 
 # ---- traffic through translation ------------------------------------------------------
 
-iperf_listening() { nsx "$1" ss -Hltn | grep -qF "$SELF_IP:5201 "; }
-
 # iperf X Y MODE: iperf3 from X to Y's address in X's view; MODE tcp or udp.
 # Prints Mbit/s (and for UDP, the loss in percent).
 iperf_run()
 {
 	local x=$1 y=$2 mode=$3 out opts=()
 	nsbg "$y" "$E2E_TMP/iperf3-$y.log" iperf3 -s -1 -B "$SELF_IP" -p 5201
-	wait_until 10 iperf_listening "$y" || { echo "no iperf3 server on $y"; return 1; }
+	wait_until 10 ns_listens "$y" tcp "$SELF_IP:5201" || { echo "no iperf3 server on $y"; return 1; }
 	[[ $mode == udp ]] && opts=(-u -b 100M -l 1200)
 	out=$(nsx "$x" timeout 20 iperf3 -c "${VIEW["$x $y"]}" -p 5201 -t 2 \
 		"${opts[@]}" -J 2>&1) || { head -c 2000 <<<"$out"; return 1; }
@@ -453,8 +451,6 @@ iperf_check "iperf3 TCP a2 -> b2 (both NATed) through translation" a2 b2 tcp
 iperf_check "iperf3 TCP c2 -> b1 through translation" c2 b1 tcp
 iperf_check "iperf3 UDP c1 -> b2 (both NATed) through translation" c1 b2 udp
 
-echo_listening() { nsx "$1" ss -Hlun | grep -qF "$SELF_IP:7007 "; }
-
 # udp_echo X Y: a datagram echo server on Y prints each sender's address;
 # X sends 20 datagrams of various sizes to Y's address in its view, every
 # one must come back intact, and Y must have seen X at X's address in Y's
@@ -472,7 +468,7 @@ for _ in range(20):
     print(a[0], flush=True)
     s.sendto(d, a)
 '
-	wait_until 10 echo_listening "$y" || { echo "no echo server on $y"; return 1; }
+	wait_until 10 ns_listens "$y" udp "$SELF_IP:7007" || { echo "no echo server on $y"; return 1; }
 	nsx "$x" timeout 15 python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -389,7 +389,7 @@ iperf_pair()
 	local src=$1 dst=$2 port=$3 out mbps desc
 	desc="iperf3 TCP $src -> $dst (${ROUTER_OF[$src]} -> ${ROUTER_OF[$dst]}) carries data"
 	nsbg "$dst" "$E2E_TMP/iperf3-$dst.log" iperf3 -s -1 -B "${IP[$dst]}" -p "$port"
-	if ! wait_until 10 bash -c "ip netns exec $(ns_name "$dst") ss -Hltn | grep -qF '${IP[$dst]}:$port '"; then
+	if ! wait_until 10 ns_listens "$dst" tcp "${IP[$dst]}:$port"; then
 		E2E_ERR="iperf3 server did not listen on ${IP[$dst]}:$port"
 		tap_fail "$desc"
 		return

@@ -163,11 +163,6 @@ measure_rtt h1 10.254.0.2 "(direct)"
 
 # ---- TCP throughput -----------------------------------------------------------------
 
-iperf_listening()
-{
-	nsx h2 ss -Hltn | grep -qF "10.254.0.2:5201 "
-}
-
 iperf_run()
 {
 	local json=$E2E_TMP/iperf3.json bps
@@ -181,7 +176,7 @@ ip netns exec "$(ns_name h2)" iperf3 -s -1 -B 10.254.0.2 \
 	>"$E2E_TMP/iperf3-server.log" 2>&1 &
 run_track_pid $!
 IPERF_MBPS=none
-if wait_until 5 iperf_listening; then
+if wait_until 5 ns_listens h2 tcp 10.254.0.2:5201; then
 	check "iperf3 TCP h1 -> h2 across the overlay carries data" iperf_run
 	tap_note "measured iperf3 TCP h1 -> h2 (direct, 3 s): $IPERF_MBPS Mbit/s"
 else
@@ -212,8 +207,7 @@ while True:
     h.update(b)
 print(h.hexdigest())' >"$rx" &
 	pid=$!
-	wait_until 5 bash -c "ip netns exec $(ns_name h2) ss -Hltn | grep -q ':5300 '" ||
-		return 1
+	wait_until 5 ns_listens h2 tcp :5300 || return 1
 	nsx h1 timeout 30 python3 -c '
 import socket, sys
 c = socket.create_connection((sys.argv[1], 5300), timeout=20)

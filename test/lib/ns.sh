@@ -34,6 +34,15 @@ nsbg()
 	run_track_pid "$NSBG_PID"
 }
 
+# ns_listens NS tcp|udp [ADDR]:PORT: a socket in NS listens on (TCP) or is
+# bound to (UDP) PORT, on ADDR when given (":PORT" matches any address).
+ns_listens()
+{
+	local flags=-Hltn
+	[[ $2 == udp ]] && flags=-Hlun
+	nsx "$1" ss "$flags" | grep -qF -- "$3 "
+}
+
 # ns_exists NS: this run's namespace NS exists.
 ns_exists() { [[ -e /run/netns/${RUN_PREFIX}$1 ]]; }
 
