@@ -44,17 +44,16 @@ ping_fails()
 	return 1
 }
 
-# ping_until NS DST TIMEOUT_S [PROBE_S [STEP_S]]: one probe at a time
-# (each waiting up to PROBE_S for its reply, default 0.5; STEP_S between
-# probes, default 0.05) until a reply or TIMEOUT_S; prints now_ms at the
-# reply.
+# ping_until NS DST TIMEOUT_S [STEP_S]: a probe every STEP_S (default 0.05;
+# one ping process per second, -w 1, so a missing route or interface is
+# retried) until the first reply or TIMEOUT_S; prints now_ms at the reply.
 ping_until()
 {
-	local deadline fam probe=${4:-0.5} step=${5:-0.05}
+	local deadline fam step=${4:-0.05}
 	fam=$(ping_fam "$2")
 	deadline=$(deadline_in "$3") || return 1
 	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping "$fam" -n -q -c 1 -W "$probe" "$2" \
+		if nsx "$1" ping "$fam" -n -q -c 1 -i "$step" -W 1 -w 1 "$2" \
 			>/dev/null 2>&1; then
 			now_ms
 			return 0
