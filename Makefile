@@ -71,6 +71,7 @@ help:
 	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
 	@echo "make analyze      clang-tidy over the sources"
 	@echo "make format-check clang-format --dry-run over the sources"
+	@echo "make check-all    what CI does: CI=true build, format-check, sanitize, analyze, test (skips fail)"
 	@echo "make deps         install the Debian packages needed (root)"
 	@echo "make deb|rpm|packages  .deb/.rpm packages into $(PKG_OUT)"
 	@echo "make install      DESTDIR=... PREFIX=... (default /usr/local)"
@@ -169,6 +170,16 @@ analyze: $(PROTO_C)
 
 format-check:
 	$(Q)clang-format --dry-run --Werror $(CHECKED_SRC) $(CHECKED_HDR)
+
+# What CI runs (.ci/run, after installing the packages), plus analyze; with
+# CI=true warnings are errors and test/run-all counts every skip as a failure.
+.PHONY: check-all
+check-all:
+	$(Q)$(MAKE) CI=true all $(BUILD)/unit-tests
+	$(Q)$(MAKE) format-check
+	$(Q)$(MAKE) sanitize
+	$(Q)$(MAKE) analyze
+	$(Q)$(MAKE) CI=true test
 
 deps:
 	$(Q)tools/install-deps

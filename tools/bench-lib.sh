@@ -1,172 +1,18 @@
 # shellcheck shell=bash disable=SC2034
-# Helpers for tools/bench: one temp dir and one namespace prefix per run,
-# process bookkeeping with a single EXIT trap, bounded waits, the two test
-# topologies (a direct veth, and two hosts each behind its own NAT router),
-# and the measurements (ping, iperf3 TCP/UDP, /proc CPU and RSS, medians).
+# The bench-only part of tools/bench: its two topologies (a direct veth, and
+# two hosts each behind its own NAT router), a STUN-only coturn, the
+# measurements (iperf3 TCP/UDP, /proc CPU and RSS, medians) and writing the
+# results (Markdown, CSV, chart).  The run itself (temp dir, namespace
+# prefix, tracked PIDs, the EXIT trap), namespaces, veths, NAT routers,
+# bounded waits and pings come from test/lib/, sourced by tools/bench first.
 #
 # Nothing here touches the root namespace's addresses, routes or firewall:
 # every interface, address and iptables rule lives in a namespace this run
-# created, and the cleanup stops only processes this run started (the PIDs
-# it recorded, then whatever still runs inside its own namespaces).
+# created.
 
-BN_PREFIX="ipb$$-"	# namespace prefix, unique per run
-BN_TMP=""		# temp dir: configs, sockets, state, logs
-BN_PIDS=()		# processes this run started
-BN_NETNS=()		# namespaces this run created
-BN_KEEP=0		# --keep: leave the temp dir for inspection
 CLK_TCK=$(getconf CLK_TCK)
 
-# ---- basics -------------------------------------------------------------------
-
 bn_log() { printf '# %s\n' "$*" >&2; }
-
-now_us()
-{
-	local t=${EPOCHREALTIME/./}
-	echo $((10#$t))
-}
-
-now_ms() { echo $(($(now_us) / 1000)); }
-
-# wait_until TIMEOUT_MS CMD...: run CMD every 20 ms until it succeeds (0) or
-# TIMEOUT_MS have passed (1).  CMD's output is discarded.
-wait_until()
-{
-	local deadline=$(($(now_ms) + $1))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		(($(now_ms) >= deadline)) && return 1
-		sleep 0.02
-	done
-}
-
-# pid_wait_gone TIMEOUT_MS PID...: bounded wait until none of PID is alive.
-pid_wait_gone()
-{
-	local deadline=$(($(now_ms) + $1)) p alive
-	shift
-	while :; do
-		alive=0
-		for p in "$@"; do
-			kill -0 "$p" 2>/dev/null && alive=1
-		done
-		((alive)) || return 0
-		(($(now_ms) >= deadline)) && return 1
-		sleep 0.02
-	done
-}
-
-# pid_stop PID...: SIGTERM, a bounded wait, then SIGKILL; reaps our children.
-pid_stop()
-{
-	local p
-	for p in "$@"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	if ! pid_wait_gone 3000 "$@"; then
-		for p in "$@"; do
-			kill -KILL "$p" 2>/dev/null
-		done
-		pid_wait_gone 2000 "$@"
-	fi
-	for p in "$@"; do
-		wait "$p" 2>/dev/null
-	done
-	return 0
-}
-
-bn_init()
-{
-	BN_TMP=$(mktemp -d /tmp/ipop-bench.XXXXXX) || exit 1
-	chmod 0711 "$BN_TMP"
-	trap bn_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
-}
-
-bn_cleanup()
-{
-	local rc=$? p ns alive=()
-	trap - EXIT INT TERM HUP
-	for p in "${BN_PIDS[@]}"; do
-		kill -0 "$p" 2>/dev/null && alive+=("$p")
-	done
-	((${#alive[@]})) && pid_stop "${alive[@]}"
-	for ns in "${BN_NETNS[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-	done
-	for ns in "${BN_NETNS[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [[ -n $BN_TMP && -d $BN_TMP ]]; then
-		if ((BN_KEEP)); then
-			bn_log "kept $BN_TMP"
-		else
-			rm -rf "$BN_TMP"
-		fi
-	fi
-	exit "$rc"
-}
-
-bn_track() { BN_PIDS+=("$1"); }
-
-# ---- namespaces -------------------------------------------------------------------
-
-nsx()
-{
-	local ns=$1
-	shift
-	ip netns exec "${BN_PREFIX}$ns" "$@"
-}
-
-ns_add()
-{
-	local ns=${BN_PREFIX}$1
-	ip netns add "$ns" || return 1
-	BN_NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-}
-
-# ns_del NS...: stop what runs there (only our namespaces), then delete.
-ns_del()
-{
-	local n ns p i
-	if [[ -n $STUN_PID ]]; then
-		pid_stop "$STUN_PID"
-		STUN_PID=""
-	fi
-	for n in "$@"; do
-		ns=${BN_PREFIX}$n
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-		for i in "${!BN_NETNS[@]}"; do
-			[[ ${BN_NETNS[i]} == "$ns" ]] && unset 'BN_NETNS[i]'
-		done
-	done
-	return 0
-}
-
-# veth_add NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth pair created directly in
-# both namespaces, addressed and up (an empty ADDR leaves that end bare).
-veth_add()
-{
-	local a=${BN_PREFIX}$1 b=${BN_PREFIX}$4
-	ip link add "$2" netns "$a" type veth peer name "$5" netns "$b" ||
-		return 1
-	if [[ -n $3 ]]; then
-		ip -n "$a" addr add "$3" dev "$2" || return 1
-	fi
-	if [[ -n $6 ]]; then
-		ip -n "$b" addr add "$6" dev "$5" || return 1
-	fi
-	ip -n "$a" link set "$2" up && ip -n "$b" link set "$5" up
-}
 
 # Set by the topology functions:
 HOST_A=""	# sender namespace
@@ -181,33 +27,8 @@ topo_direct()
 {
 	TOPO_NS=(da db)
 	ns_add da && ns_add db &&
-		veth_add da eth0 10.99.0.1/24 db eth0 10.99.0.2/24 || return 1
+		veth_add da eth0 db eth0 10.99.0.1/24 10.99.0.2/24 || return 1
 	HOST_A=da HOST_B=db UNDER_DST=10.99.0.2 STUN_ADDR=""
-}
-
-# nat_router NS IDX: WAN 100.64.IDX.2/24 (gateway pub 100.64.IDX.1), LAN
-# 10.IDX.0.1/24 with one host 10.IDX.0.2 in namespace h$IDX.  MASQUERADE on
-# the WAN; NEW or INVALID packets arriving on the WAN are dropped (to the
-# router and forwarded), as a home router does and as the ICE tests need.
-nat_router()
-{
-	local r=$1 i=$2 h=h$2
-	ns_add "$r" && ns_add "$h" || return 1
-	veth_add pub "wan$i" "100.64.$i.1/24" "$r" wan "100.64.$i.2/24" &&
-		veth_add "$r" lan "10.$i.0.1/24" "$h" eth0 "10.$i.0.2/24" ||
-		return 1
-	ip -n "${BN_PREFIX}$r" route add default via "100.64.$i.1" &&
-		ip -n "${BN_PREFIX}$h" route add default via "10.$i.0.1" &&
-		nsx "$r" sysctl -qw net.ipv4.ip_forward=1 &&
-		nsx "$r" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
-}
-
-nat_drop_unsolicited()
-{
-	nsx "$1" iptables -A INPUT -i wan -m conntrack \
-		--ctstate NEW,INVALID -j DROP &&
-		nsx "$1" iptables -A FORWARD -i wan -m conntrack \
-			--ctstate NEW,INVALID -j DROP
 }
 
 # nat_forward NS PROTO PORT DST: a port forward (DNAT) from the WAN to DST.
@@ -227,16 +48,16 @@ topo_nat()
 	TOPO_NS=(pub n1 h1 n2 h2)
 	ns_add pub || return 1
 	nsx pub sysctl -qw net.ipv4.ip_forward=1 &&
-		ip -n "${BN_PREFIX}pub" addr add 100.64.0.2/32 dev lo &&
-		nat_router n1 1 && nat_router n2 2 || return 1
+		ip -n "$(ns_name pub)" addr add 100.64.0.2/32 dev lo &&
+		nat_add n1 1 && nat_add n2 2 &&
+		host_add n1 1 h1 2 && host_add n2 2 h2 2 || return 1
 	nat_forward n2 tcp 5201 10.2.0.2 && nat_forward n2 udp 5201 10.2.0.2 &&
 		nat_forward n2 udp 10000 10.2.0.2 &&
 		nat_forward n2 tcp 655 10.2.0.2 && nat_forward n2 udp 655 10.2.0.2 &&
 		nsx n2 iptables -t nat -A PREROUTING -i wan -p icmp \
 			--icmp-type echo-request -j DNAT --to-destination 10.2.0.2 &&
-		nsx n2 iptables -A FORWARD -i wan -m conntrack --ctstate DNAT \
+		nsx n2 iptables -I FORWARD -i wan -m conntrack --ctstate DNAT \
 			-j ACCEPT || return 1
-	nat_drop_unsolicited n1 && nat_drop_unsolicited n2 || return 1
 	HOST_A=h1 HOST_B=h2 UNDER_DST=100.64.2.2 STUN_ADDR=100.64.0.2:3478
 	stun_start
 }
@@ -245,7 +66,7 @@ topo_nat()
 # server-reflexive candidates from it).
 stun_start()
 {
-	local d=$BN_TMP/stun
+	local d=$RUN_TMP/stun
 	mkdir -p "$d" || return 1
 	cat >"$d/turn.conf" <<-EOF
 		listening-ip=100.64.0.2
@@ -261,17 +82,22 @@ stun_start()
 		log-file=stdout
 		simple-log
 	EOF
-	ip netns exec "${BN_PREFIX}pub" turnserver -c "$d/turn.conf" \
+	ip netns exec "$(ns_name pub)" turnserver -c "$d/turn.conf" \
 		>"$d/turnserver.log" 2>&1 &
 	STUN_PID=$!
-	bn_track $!
-	wait_until 10000 udp_listening pub 100.64.0.2:3478
+	run_track_pid $!
+	wait_until 10 ns_listens pub udp 100.64.0.2:3478
 }
 
-# udp_listening NS ADDR:PORT / tcp_listening NS PORT
-udp_listening() { nsx "$1" ss -Hlun | grep -qF "$2 "; }
-tcp_listening() { nsx "$1" ss -Hltn | grep -qE "[:*]$2 "; }
-udp_port_bound() { nsx "$1" ss -Hlun | grep -qE ":$2 "; }
+# topo_del: stop the STUN server, then delete the topology's namespaces.
+topo_del()
+{
+	if [[ -n $STUN_PID ]]; then
+		pid_stop "$STUN_PID"
+		STUN_PID=""
+	fi
+	ns_del "${TOPO_NS[@]}"
+}
 
 # ---- measurements -------------------------------------------------------------------
 
@@ -291,23 +117,14 @@ proc_rss_kb()
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
-# ping_avg NS DST: average RTT in ms of 20 pings 0.05 s apart ("" if none).
-ping_avg()
-{
-	nsx "$1" ping -n -q -c 20 -i 0.05 -W 1 -w 5 "$2" 2>/dev/null |
-		sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p'
-}
-
 # iperf_server NS: a one-shot iperf3 server on port 5201; sets IPERF_SPID
 # (the iperf3 process itself: ip netns exec execs it) and waits until that
 # process listens.
 iperf_server()
 {
-	ip netns exec "${BN_PREFIX}$1" iperf3 -s -1 -p 5201 \
-		>>"$BN_TMP/iperf3-server.log" 2>&1 &
-	IPERF_SPID=$!
-	bn_track "$IPERF_SPID"
-	wait_until 5000 pid_listening "$1" 5201 "$IPERF_SPID"
+	nsbg "$1" "$RUN_TMP/iperf3-server.log" iperf3 -s -1 -p 5201
+	IPERF_SPID=$NSBG_PID
+	wait_until 5 pid_listening "$1" 5201 "$IPERF_SPID"
 }
 
 # pid_listening NS PORT PID: PID has a TCP socket listening on PORT.
@@ -318,7 +135,7 @@ pid_listening()
 
 iperf_server_done()
 {
-	pid_wait_gone 3000 "$IPERF_SPID" || pid_stop "$IPERF_SPID"
+	pid_wait_gone 3 "$IPERF_SPID" || pid_stop "$IPERF_SPID"
 	wait "$IPERF_SPID" 2>/dev/null
 	return 0
 }
@@ -346,4 +163,161 @@ fmt()
 {
 	[[ -n $1 ]] || { echo n/a; return; }
 	awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'
+}
+
+# ---- results (METRICS, SYS_LABEL and R are set by tools/bench) ---------------------
+
+# best_peer TOPO METRIC DIR: the best median of fastd and tinc.
+best_peer()
+{
+	local a b
+	a=$(med "$1" fastd "$2")
+	b=$(med "$1" tinc "$2")
+	awk -v a="$a" -v b="$b" -v d="$3" 'BEGIN {
+		if (a == "" && b == "") exit
+		if (a == "") { print b; exit }
+		if (b == "") { print a; exit }
+		if (d == "hi") print (a + 0 > b + 0) ? a : b
+		else print (a + 0 < b + 0) ? a : b }'
+}
+
+ratio()
+{
+	[[ -n $1 && -n $2 ]] || return 0
+	awk -v v="$1" -v b="$2" 'BEGIN { if (b + 0 != 0) printf "%.2f", v / b }'
+}
+
+write_results()
+{
+	local md=$OUT_DIR/results.md csv=$OUT_DIR/results.csv topo s m
+	local key dir dec v b r cells line
+	{
+		echo "# IPOP-C benchmark"
+		echo
+		echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs," \
+			"$ROUNDS round(s), medians; TCP ${TCP_T} s per test," \
+			"UDP ${UDP_T} s per probe; overlay MTU $OV_MTU everywhere."
+		echo "Each cell: median (ratio to the best of fastd and tinc in the same table;" \
+			"for throughput higher is better, for the others lower)."
+		for topo in $TOPOS; do
+			echo
+			if [[ $topo == direct ]]; then
+				echo "## direct (two namespaces joined by a veth)"
+			else
+				echo "## nat (each host behind its own MASQUERADE router; STUN for tincan, port forwards for fastd/tinc/iperf3)"
+			fi
+			echo
+			line="| system |"
+			for m in "${METRICS[@]}"; do
+				line+=" ${m#*:*:*:} |"
+			done
+			echo "$line"
+			echo "|---|$(printf -- '---:|%.0s' "${METRICS[@]}")"
+			for s in $SYSTEMS; do
+				cells="| ${SYS_LABEL[$s]} |"
+				for m in "${METRICS[@]}"; do
+					IFS=: read -r key dir dec _ <<<"$m"
+					v=$(med "$topo" "$s" "$key")
+					b=$(best_peer "$topo" "$key" "$dir")
+					r=$(ratio "$v" "$b")
+					if [[ -z $v ]]; then
+						cells+=" — |"
+					elif [[ -n $r ]]; then
+						cells+=" $(fmt "$v" "$dec") (${r}×) |"
+					else
+						cells+=" $(fmt "$v" "$dec") |"
+					fi
+				done
+				echo "$cells"
+			done
+		done
+		echo
+		echo "## tincan extras"
+		echo
+		echo "| measure | value |"
+		echo "|---|---:|"
+		for topo in $TOPOS; do
+			v=$(med "$topo" ipop echo_idle)
+			echo "| control echo round trip, idle ($topo), median of 20 ms | $(fmt "$v" 2) |"
+			v=$(med "$topo" ipop echo_load)
+			echo "| control echo round trip, iperf3 -P 4 running ($topo), median of 20 ms | $(fmt "$v" 2) |"
+			v=$(med "$topo" ipop ctl_proc)
+			echo "| of which ipopctl process start/exit (ipopctl --help, no socket) ($topo), ms | $(fmt "$v" 2) |"
+			echo "| 32 MiB over TCP while iperf3 -P 2 loads the link, SHA-256 per round ($topo) | ${INTEGRITY[$topo]:-not run} |"
+		done
+		if ((DO_50)); then
+			v=$(med extra ipop rss0)
+			echo "| hub tincan RSS, overlay and no links, MB | $(fmt "${v:+$(awk -v k="$v" 'BEGIN { print k / 1024 }')}" 1) |"
+			v=$(med extra ipop rss50)
+			echo "| hub tincan RSS with $N50 links, MB | $(fmt "${v:+$(awk -v k="$v" 'BEGIN { print k / 1024 }')}" 1) |"
+			echo "| links connected in the $N50-link test | $(med extra ipop n50)/$N50 |"
+		fi
+		echo
+		echo "Settings: fastd salsa2012+umac, TAP mode; tinc 1.0 switch mode, default cipher;"
+		echo "iperf3 UDP payload ${UDP_LEN} B (over a ${OV_MTU}-byte overlay MTU a payload above $((OV_MTU - 28)) B is two IP fragments)."
+	} >"$md"
+	{
+		echo "topology,system,metric,median,ratio_to_best_peer,best_peer_median,rounds"
+		for topo in $TOPOS; do
+			for s in $SYSTEMS; do
+				for m in "${METRICS[@]}" "echo_idle:lo" "echo_load:lo" "ctl_proc:lo"; do
+					IFS=: read -r key dir _ <<<"$m"
+					v=$(med "$topo" "$s" "$key")
+					[[ -n $v ]] || continue
+					b=$(best_peer "$topo" "$key" "$dir")
+					echo "$topo,$s,$key,$v,$(ratio "$v" "$b"),$b,${R["$topo|$s|$key"]% }"
+				done
+			done
+		done
+		for key in rss0 rss50 n50; do
+			v=$(med extra ipop "$key")
+			[[ -n $v ]] && echo "fifty,ipop,$key,$v,,,$v"
+		done
+	} >"$csv"
+}
+
+write_chart()
+{
+	local dat=$OUT_DIR/chart.dat topo s note=""
+	command -v gnuplot >/dev/null 2>&1 || { bn_log "no gnuplot: no chart"; return 0; }
+	{
+		for topo in $TOPOS; do
+			for s in $SYSTEMS; do
+				[[ $s == raw ]] && continue
+				printf '"%s\\n%s" %s %s %s\n' "${SYS_LABEL[$s]}" "$topo" \
+					"$(med "$topo" "$s" tcp1)" "$(med "$topo" "$s" tcp4)" \
+					"$(awk -v v="$(med "$topo" "$s" udp)" \
+						'BEGIN { if (v != "") printf "%.1f", v / 1000 }')" |
+					awk '{ while (sub(/  /, " ? ")) ; sub(/ $/, " ?"); print }'
+			done
+		done
+	} >"$dat"
+	for topo in $TOPOS; do
+		note+=" $topo $(fmt "$(med "$topo" raw tcp1)" 0) Mbit/s,"
+	done
+	gnuplot <<-EOF >"$RUN_TMP/gnuplot.log" 2>&1 || bn_log "gnuplot failed: $(tail -n 3 "$RUN_TMP/gnuplot.log")"
+		set terminal pngcairo size 1400,560 font "sans,10"
+		set output "$OUT_DIR/chart.png"
+		set datafile missing "?"
+		set style data histograms
+		set style histogram clustered gap 1
+		set style fill solid 0.85 border -1
+		set boxwidth 0.9
+		set grid ytics
+		set key top right
+		set yrange [0:*]
+		set bmargin 5
+		set multiplot layout 1,2 title "IPOP-C bench: medians of $ROUNDS round(s) (raw underlay TCP 1 stream, not drawn:${note%,})"
+		set title "iperf3 TCP"
+		set ylabel "Mbit/s"
+		plot "$dat" using 2:xtic(1) title "1 stream" lc rgb "#3465a4", \
+			"" using 3 title "4 streams" lc rgb "#73d216"
+		set title "UDP ${UDP_LEN} B datagrams, highest rate with < 0.1 % loss"
+		set ylabel "kpackets/s"
+		stats "$dat" using 4 nooutput
+		if (STATS_records > 0) {
+			plot "$dat" using 4:xtic(1) title "UDP" lc rgb "#f57900"
+		}
+		unset multiplot
+	EOF
 }

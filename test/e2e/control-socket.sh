@@ -10,39 +10,27 @@
 # tincan keeps serving a client that stayed connected.  Also the socket mode.
 # Prints TAP lines; exits 1 if any check failed, 77 when it cannot run.
 
-IPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-case ${BUILD:-build} in
-/*) IPOP_BUILD=${BUILD} ;;
-*) IPOP_BUILD=$IPOP_ROOT/${BUILD:-build} ;;
-esac
-TINCAN=$IPOP_BUILD/ipop-tincan
-IPOPCTL=$IPOP_BUILD/ipopctl
+LIB=$(dirname "${BASH_SOURCE[0]}")/../lib
+# shellcheck source=test/lib/wait.sh
+. "$LIB/wait.sh"
+# shellcheck source=test/lib/proc.sh
+. "$LIB/proc.sh"
+# shellcheck source=test/lib/tincan.sh
+. "$LIB/tincan.sh"
 
 if [[ ! -x $TINCAN || ! -x $IPOPCTL ]] || ! command -v python3 >/dev/null; then
 	echo "# skip: needs build/ipop-tincan, build/ipopctl and python3"
 	exit 77
 fi
 
-TMP=$(mktemp -d /tmp/ipop-ctlsock.XXXXXX) || exit 1
-PID=""
-cleanup()
-{
-	if [[ -n $PID ]]; then
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
+run_init ctlsock ipc
+TMP=$RUN_TMP
 SOCK=$TMP/t.sock
 "$TINCAN" --foreground --socket "$SOCK" --state-dir "$TMP/state" \
 	--log-level info 2>"$TMP/tincan.log" &
 PID=$!
-for ((i = 0; i < 100; i++)); do
-	"$IPOPCTL" --socket "$SOCK" echo x >/dev/null 2>&1 && break
-	sleep 0.05
-done
+run_track_pid "$PID"
+wait_until 5 "$IPOPCTL" --socket "$SOCK" echo x
 
 N=0
 FAILED=0

@@ -89,18 +89,7 @@ T=$(now_ms)
 controller_start m1 m1
 controller_start m2 m2
 
-# ping_until NS DST TIMEOUT_S: one ping at a time until a reply (bounded).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000))
-	while (($(now_ms) < deadline)); do
-		nsx "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-if ping_until m1 "${VIP[m2]}" 30; then
+if ping_until m1 "${VIP[m2]}" 30 >/dev/null; then
 	tap_ok "m1 pings m2 by virtual IP through both NATs"
 	tap_note "measured: overlay up $(($(now_ms) - T)) ms after the controllers started"
 else
@@ -166,14 +155,16 @@ members_reset()
 overlay_ready()
 {
 	daemons_check "$1"
-	if ping_until m1 "${VIP[m2]}" 20 && ping_until m2 "${VIP[m1]}" 5; then
+	if ping_until m1 "${VIP[m2]}" 20 >/dev/null &&
+		ping_until m2 "${VIP[m1]}" 5 >/dev/null; then
 		tap_ok "$1: the overlay works before it starts"
 		return 0
 	fi
 	E2E_ERR="m1 link: $(link_snap m1 "${UID_OF[m2]}" 2>&1); m2 link: $(link_snap m2 "${UID_OF[m1]}" 2>&1)"
 	tap_fail "$1: the overlay works before it starts (both members reset)"
 	members_reset
-	if ping_until m1 "${VIP[m2]}" 20 && ping_until m2 "${VIP[m1]}" 5; then
+	if ping_until m1 "${VIP[m2]}" 20 >/dev/null &&
+		ping_until m2 "${VIP[m1]}" 5 >/dev/null; then
 		tap_note "$1: the overlay works after resetting both members"
 		return 0
 	fi
@@ -307,16 +298,15 @@ done
 
 # iperf3 TCP m1 -> m2 for 20 s, intervals of 0.5 s, across one more restart.
 overlay_ready "iperf3 across a restart"
-iperf_listening() { nsx m2 ss -Hltn | grep -qF "${VIP[m2]}:5201 "; }
 nsbg m2 "$E2E_TMP/iperf3-server.log" iperf3 -s -1 -J -i 0.5 -B "${VIP[m2]}" -p 5201
 IPERF_JSON=$E2E_TMP/iperf3.json
-if wait_until 10 iperf_listening; then
+if wait_until 10 ns_listens m2 tcp "${VIP[m2]}:5201"; then
 	S1=$(link_snap m1 "${UID_OF[m2]}")
 	log_marks
 	ip netns exec "$(ns_name m1)" timeout 30 iperf3 -c "${VIP[m2]}" \
 		-p 5201 -t 20 -i 0.5 -J --get-server-output >"$IPERF_JSON" 2>&1 &
 	IPERF_PID=$!
-	e2e_track_pid "$IPERF_PID"
+	run_track_pid "$IPERF_PID"
 	I0=$(now_ms)
 	sleep 6
 	R0=$(($(now_ms) - I0))

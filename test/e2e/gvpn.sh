@@ -118,47 +118,6 @@ for n in "${MEMBERS[@]}" "${OUTSIDERS[@]}"; do
 	NAME_OF[${UID_OF[$n]}]=$n
 done
 
-# ping_until NS DST TIMEOUT_S: ping until one reply; prints the time (ms).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000))
-	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
-			now_ms
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
-# pairs_wait TIMEOUT_S T0 SRC:DST...: all pairs ping in parallel, each until
-# its first reply.  Leaves "SRC DST MS" per pair (MS since T0, or "-") in
-# $E2E_TMP/pairs.out; the result is read by report_pairs.
-pairs_wait()
-{
-	local timeout=$1 t0=$2 p pids=() f
-	shift 2
-	for p in "$@"; do
-		f=$E2E_TMP/pair.${p%%:*}.${p#*:}
-		rm -f "$f"
-		ping_until "${p%%:*}" "${VIP[${p#*:}]}" "$timeout" >"$f" &
-		pids+=($!)
-		e2e_track_pid $!
-	done
-	for p in "${pids[@]}"; do
-		wait "$p"
-	done
-	for p in "$@"; do
-		f=$E2E_TMP/pair.${p%%:*}.${p#*:}
-		if [[ -s $f ]]; then
-			echo "${p%%:*} ${p#*:} $(($(cat "$f") - t0))"
-		else
-			echo "${p%%:*} ${p#*:} -"
-		fi
-	done >"$E2E_TMP/pairs.out"
-}
-
 # pairs_of NAME...: ordered member pairs with at least one end in NAME...
 # (every pair when no NAME is given).
 pairs_of()
@@ -174,12 +133,11 @@ pairs_of()
 	done
 }
 
-# report_pairs DESC: one TAP line for the last pairs_wait; sets RES to its
-# result and REPORT_MAX to the slowest pair's time.
+# report_pairs DESC: one TAP line for the last pairs_wait (its result in
+# RES); sets REPORT_MAX to the slowest pair's time.
 report_pairs()
 {
 	local desc=$1 bad max
-	RES=$(cat "$E2E_TMP/pairs.out")
 	bad=$(awk '$3 == "-" { printf "%s->%s ", $1, $2 }' <<<"$RES")
 	max=$(awk '$3 != "-" && $3 + 0 > m + 0 { m = $3 } END { print m + 0 }' <<<"$RES")
 	if [[ -z $bad ]]; then
@@ -216,10 +174,10 @@ watch_outsiders()
 : >"$E2E_TMP/outsiders.txt"
 watch_outsiders >>"$E2E_TMP/outsiders.txt" 2>/dev/null &
 WATCH_PID=$!
-e2e_track_pid "$WATCH_PID"
+run_track_pid "$WATCH_PID"
 
 mapfile -t ALL < <(pairs_of)
-pairs_wait 60 "$T0" "${ALL[@]}"
+pairs_wait 60 "$T0" VIP "${ALL[@]}"
 report_pairs "every member pings every other by virtual IP (12 ordered pairs)"
 tap_note "first reply per pair, ms after controller start:"
 awk '{ printf "#   %s -> %s  %s\n", $1, $2, $3 }' <<<"$RES"
@@ -242,9 +200,8 @@ done
 
 # ---- iperf3 across the NATed pair ------------------------------------------------
 
-iperf_listening() { nsx m4 ss -Hltn | grep -qF "${VIP[m4]}:5201 "; }
 nsbg m4 "$E2E_TMP/iperf3-server.log" iperf3 -s -1 -B "${VIP[m4]}" -p 5201
-if wait_until 10 iperf_listening; then
+if wait_until 10 ns_listens m4 tcp "${VIP[m4]}:5201"; then
 	IPERF=$(nsx m3 timeout 20 iperf3 -c "${VIP[m4]}" -p 5201 -t 3 -J 2>&1)
 	MBPS=$(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' <<<"$IPERF" 2>/dev/null)
 	if [[ ${MBPS:-} =~ ^[0-9]+$ ]] &&
@@ -321,7 +278,7 @@ must "restart ipop-tincan m4" tincan_start m4 m4
 check "m4's uid is unchanged after the restart" test "$(tincan_uid m4)" = "${UID_OF[m4]}"
 controller_start m4 m4
 mapfile -t P4 < <(pairs_of m4)
-pairs_wait 30 "$T" "${P4[@]}"
+pairs_wait 30 "$T" VIP "${P4[@]}"
 report_pairs "m4 started again: its 6 ordered pairs ping again"
 tap_note "measured: m4 back, all its pairs pinging $REPORT_MAX ms after restart"
 
@@ -395,7 +352,7 @@ T=$(now_ms)
 must "start ipop-tincan m2 after the restart" tincan_start m2 m2
 controller_start m2 m2
 mapfile -t P2 < <(pairs_of m2)
-pairs_wait 30 "$T" "${P2[@]}"
+pairs_wait 30 "$T" VIP "${P2[@]}"
 report_pairs "m2, started after the XMPP restart, joins: its 6 ordered pairs ping"
 tap_note "measured: m2 joined (all its pairs pinging) $REPORT_MAX ms after its start"
 
@@ -425,7 +382,7 @@ done
 
 # ---- the end state ---------------------------------------------------------------
 
-pairs_wait 20 "$(now_ms)" "${ALL[@]}"
+pairs_wait 20 "$(now_ms)" VIP "${ALL[@]}"
 report_pairs "at the end, all 12 ordered member pairs still ping"
 outsiders_checks "at the end"
 check "eve cannot ping m4" ping_fails eve "${VIP[m4]}"

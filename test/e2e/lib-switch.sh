@@ -79,12 +79,7 @@ dhcp_start()
 		--dhcp-ignore='tag:!known' --no-ping \
 		--log-facility=- --log-dhcp "${args[@]}"
 	e2e_track_log "$E2E_TMP/$r.dnsmasq.log"
-	wait_until 10 dhcp_listening "$r"
-}
-
-dhcp_listening()
-{
-	nsx "$1" ss -Hlun | grep -qE ':67 '
+	wait_until 10 ns_listens "$r" udp :67
 }
 
 # switch_tools_write: the udhcpc event script and the python3 UDP and raw
@@ -290,20 +285,4 @@ links_tx_packets()
 {
 	ctl "$1" --json stats |
 		jq -er '[.. | objects | .tx_packets? // empty] | add // 0'
-}
-
-# ---- traffic ------------------------------------------------------------------
-
-# ping_until NS DST TIMEOUT_S: ping until one reply; prints the time (ms).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000))
-	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
-			now_ms
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
 }

@@ -19,18 +19,6 @@ XMPP_DATA=""		# Prosody's data directory (set by prosody_setup)
 PROSODY_PID=""
 declare -A CTL_PID=()
 
-# nsbg NS LOG CMD...: start CMD in namespace NS in the background, output
-# appended to LOG; NSBG_PID is CMD's own pid (ip netns exec execs it), so
-# signals sent to it reach CMD itself.
-nsbg()
-{
-	local ns=$1 log=$2
-	shift 2
-	ip netns exec "$(ns_name "$ns")" "$@" >>"$log" 2>&1 &
-	NSBG_PID=$!
-	e2e_track_pid "$NSBG_PID"
-}
-
 # e2e_dump_logs (replaces lib.sh's): the tail of every tracked log without
 # the lines that drown the interesting ones (ipopctl connecting to tincan,
 # coturn's per-packet notes).
@@ -85,19 +73,13 @@ prosody_setup()
 	e2e_track_log "$E2E_TMP/prosody.log"
 }
 
-# prosody_listening: c2s is bound in pub.
-prosody_listening()
-{
-	nsx pub ss -Hltn | grep -qF "$XMPP_IP:$XMPP_PORT "
-}
-
 # prosody_start: run Prosody in the foreground in pub; wait until it listens.
 prosody_start()
 {
 	nsbg pub "$E2E_TMP/prosody.out" \
 		prosody -F --config "$E2E_TMP/prosody/prosody.cfg.lua"
 	PROSODY_PID=$NSBG_PID
-	wait_until 10 prosody_listening
+	wait_until 10 ns_listens pub tcp "$XMPP_IP:$XMPP_PORT"
 }
 
 # prosody_stop: SIGTERM and a bounded wait.

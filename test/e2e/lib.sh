@@ -1,35 +1,36 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for the end-to-end scripts in test/e2e and for tools/demo.
 #
-# This file owns everything a scenario needs besides its own assertions: the
-# root check (exit 77 = skip), one temp dir and one name prefix per run,
-# network namespaces joined by veth pairs, NAT routers, a private coturn,
-# ipop-tincan processes with their sockets and logs, ipopctl wrappers, bounded
-# polling and TAP-style ok/not ok reporting.  One EXIT trap undoes all of it:
-# it stops exactly the processes this run started and whatever still runs in
-# this run's namespaces, deletes the namespaces and removes the temp dir.
-# Nothing here touches the root namespace's addresses, routes or firewall.
+# The run itself (temp dir, namespace prefix, tracked PIDs, the one EXIT
+# trap), namespaces, veths, NAT routers, bounded waits (in seconds), pings
+# and starting a tincan come from test/lib/ (sourced here).  This file owns
+# the rest a scenario needs besides its own assertions: the root check
+# (exit 77 = skip), the standard topology with its public router, a private
+# coturn, ipopctl wrappers, and TAP-style ok/not ok reporting with the logs
+# shown on failure.  Nothing here touches the root namespace's addresses,
+# routes or firewall.
 #
 # Source it, then call e2e_init.  It sets no shell options of its own.
 
-IPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-case ${BUILD:-build} in
-/*) IPOP_BUILD=${BUILD} ;;
-*) IPOP_BUILD=$IPOP_ROOT/${BUILD:-build} ;;
-esac
-TINCAN=${TINCAN:-$IPOP_BUILD/ipop-tincan}
-IPOPCTL=${IPOPCTL:-$IPOP_BUILD/ipopctl}
+# shellcheck source=test/lib/wait.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
+# shellcheck source=test/lib/proc.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/proc.sh"
+# shellcheck source=test/lib/ns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ns.sh"
+# shellcheck source=test/lib/ping.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ping.sh"
+# shellcheck source=test/lib/tincan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tincan.sh"
 
-E2E_PREFIX="ipt$$-"	# namespace prefix, unique per run
-E2E_TMP=""		# temp dir: configs, sockets, state, logs
-E2E_PIDS=()		# processes this run started
-E2E_NETNS=()		# namespaces this run created
+E2E_TMP=""		# this run's RUN_TMP (set by e2e_init)
+E2E_PREFIX=""		# this run's RUN_PREFIX (set by e2e_init)
 E2E_LOGS=()		# logs whose tail is shown on failure
 E2E_ERR=""		# stderr of the last failed run_step
-declare -A TINCAN_PID=()
 declare -A E2E_LOG_MARK=()	# log -> lines already shown
 TAP_N=0
 TAP_FAILED=0
+RUN_KEEP=${E2E_KEEP:-0}	# E2E_KEEP=1 keeps the temp dir
 
 # Addresses of the standard topology (inside its namespaces only).
 TURN_IP=100.64.0.1	# coturn: TURN (and relay addresses)
@@ -66,12 +67,9 @@ e2e_init()
 	e2e_require_root
 	e2e_require_tools ip iptables jq ping turnserver turnutils_stunclient \
 		timeout
-	E2E_TMP=$(mktemp -d /tmp/ipop-e2e.XXXXXX) || exit 1
-	chmod 0711 "$E2E_TMP"
-	trap e2e_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	run_init e2e ipt
+	E2E_TMP=$RUN_TMP
+	E2E_PREFIX=$RUN_PREFIX
 	e2e_snapshot_bins
 }
 
@@ -88,73 +86,25 @@ e2e_snapshot_bins()
 	done
 }
 
-now_ms()
-{
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
-}
-
-# wait_until TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0) or
-# TIMEOUT_S seconds have passed (1).  CMD's output is discarded.
-wait_until()
-{
-	local deadline=$(($(now_ms) + $1 * 1000))
-	shift
-	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		(($(now_ms) >= deadline)) && return 1
-		sleep 0.1
-	done
-}
-
-# pid_wait_gone TIMEOUT_S PID...: bounded wait until none of PID is alive.
-pid_wait_gone()
-{
-	local deadline=$(($(now_ms) + $1 * 1000)) p alive
-	shift
-	while :; do
-		alive=0
-		for p in "$@"; do
-			kill -0 "$p" 2>/dev/null && alive=1
-		done
-		((alive)) || return 0
-		(($(now_ms) >= deadline)) && return 1
-		sleep 0.05
-	done
-}
-
-e2e_track_pid() { E2E_PIDS+=("$1"); }
 e2e_track_log() { E2E_LOGS+=("$1"); }
 
-e2e_cleanup()
+# ---- demos (tools/demo, tools/demo-gvpn) -----------------------------------
+
+demo_say() { printf '\n==> %s\n' "$*"; }
+
+# demo_step DESC CMD...: run a step; on failure show why and stop (the trap
+# cleans up).
+demo_step()
 {
-	local rc=$? p ns alive=()
-	trap - EXIT INT TERM HUP
-	for p in "${E2E_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null && alive+=("$p")
-	done
-	if ((${#alive[@]})) && ! pid_wait_gone 5 "${alive[@]}"; then
-		for p in "${alive[@]}"; do
-			kill -KILL "$p" 2>/dev/null
-		done
-		pid_wait_gone 2 "${alive[@]}"
+	local desc=$1
+	shift
+	if ! run_step "$@"; then
+		echo "demo: FAILED: $desc" >&2
+		# shellcheck disable=SC2001
+		sed 's/^/    /' <<<"$E2E_ERR" >&2
+		e2e_dump_logs >&2
+		exit 1
 	fi
-	for ns in "${E2E_NETNS[@]}"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-	done
-	for ns in "${E2E_NETNS[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [[ -n $E2E_TMP && -d $E2E_TMP ]]; then
-		if [[ ${E2E_KEEP:-0} == 1 ]]; then
-			echo "# kept $E2E_TMP"
-		else
-			rm -rf "$E2E_TMP"
-		fi
-	fi
-	exit "$rc"
 }
 
 # ---- TAP reporting ----------------------------------------------------------
@@ -256,35 +206,6 @@ tap_done()
 
 # ---- namespaces and links ---------------------------------------------------
 
-ns_name() { echo "${E2E_PREFIX}$1"; }
-
-# nsx NS CMD...: run CMD in this run's namespace NS.  Not for background
-# processes whose PID is tracked: `nsx ... &` forks a subshell, and $! would
-# be that shell rather than the process (use `ip netns exec ... &` instead).
-nsx()
-{
-	local ns=$1
-	shift
-	ip netns exec "${E2E_PREFIX}$ns" "$@"
-}
-
-ns_add()
-{
-	local ns=${E2E_PREFIX}$1
-	ip netns add "$ns" || return 1
-	E2E_NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-}
-
-# veth_add NS_A IF_A NS_B IF_B: a veth pair created directly in both namespaces.
-veth_add()
-{
-	ip link add "$2" netns "${E2E_PREFIX}$1" type veth \
-		peer name "$4" netns "${E2E_PREFIX}$3" || return 1
-	ip -n "${E2E_PREFIX}$1" link set "$2" up &&
-		ip -n "${E2E_PREFIX}$3" link set "$4" up
-}
-
 # pub_add: the public network, a router that also holds coturn's addresses
 # (on its loopback device, as /32s: this kernel has no dummy or bridge
 # devices, and coturn only refuses 127/8 peers, not addresses on lo).  NAT WAN
@@ -308,48 +229,6 @@ pub_add()
 		nsx pub sysctl -qw net.ipv4.ip_forward=1 &&
 		ip -n "$(ns_name pub)" addr add "$TURN_IP/32" dev lo &&
 		ip -n "$(ns_name pub)" addr add "$STUN_IP/32" dev lo
-}
-
-# nat_add NAT IDX: a NAT router with WAN 100.64.IDX.2/24 (gateway pub
-# 100.64.IDX.1) and a LAN 10.IDX.0.0/24 whose hosts are added by host_add.
-# MASQUERADE on the WAN; new or invalid packets arriving on the WAN are
-# dropped, both to the router itself and forwarded, like a home router (and
-# without it, an early connectivity check can steal the NAT's port mapping,
-# see TESTBED).
-nat_add()
-{
-	local nat=$1 idx=$2 ns
-	ns=$(ns_name "$nat")
-	ns_add "$nat" || return 1
-	veth_add pub "wan$idx" "$nat" wan || return 1
-	ip -n "$(ns_name pub)" addr add "100.64.$idx.1/24" dev "wan$idx" &&
-		ip -n "$ns" addr add "100.64.$idx.2/24" dev wan &&
-		ip -n "$ns" route add default via "100.64.$idx.1" || return 1
-	nsx "$nat" sysctl -qw net.ipv4.ip_forward=1 &&
-		nsx "$nat" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE &&
-		nsx "$nat" iptables -A INPUT -i wan -m conntrack \
-			--ctstate NEW,INVALID -j DROP &&
-		nsx "$nat" iptables -A FORWARD -i wan -m conntrack \
-			--ctstate NEW,INVALID -j DROP
-}
-
-# host_add NAT IDX HOST N: host HOST at 10.IDX.0.N/24 behind NAT.  The LAN
-# is routed rather than bridged (no bridge device on this kernel): one veth
-# per host, the router's end holds 10.IDX.0.1/32 and answers ARP for the
-# other hosts (proxy ARP), so hosts on one LAN still reach each other.
-host_add()
-{
-	local nat=$1 idx=$2 host=$3 n=$4 rns hns
-	rns=$(ns_name "$nat")
-	hns=$(ns_name "$host")
-	ns_add "$host" || return 1
-	veth_add "$host" eth0 "$nat" "v$host" || return 1
-	ip -n "$rns" addr add "10.$idx.0.1/32" dev "v$host" &&
-		ip -n "$rns" route add "10.$idx.0.$n/32" dev "v$host" &&
-		nsx "$nat" sysctl -qw "net.ipv4.conf.v$host.proxy_arp=1" &&
-		nsx "$nat" sysctl -qw "net.ipv4.neigh.v$host.proxy_delay=0" &&
-		ip -n "$hns" addr add "10.$idx.0.$n/24" dev eth0 &&
-		ip -n "$hns" route add default via "10.$idx.0.1"
 }
 
 # pub_block_direct A B: drop everything forwarded between two WAN addresses
@@ -407,7 +286,7 @@ turn_start()
 	EOF
 	ip netns exec "$(ns_name pub)" turnserver -c "$d/turn.conf" \
 		>"$E2E_TMP/turnserver.log" 2>&1 &
-	e2e_track_pid $!
+	run_track_pid $!
 	e2e_track_log "$E2E_TMP/turnserver.log"
 	wait_until 10 turn_listening
 }
@@ -415,10 +294,8 @@ turn_start()
 # turn_listening: coturn's UDP sockets on both addresses are bound.
 turn_listening()
 {
-	local out
-	out=$(nsx pub ss -Hlun) || return 1
-	grep -qF "$TURN_IP:$TURN_PORT " <<<"$out" &&
-		grep -qF "$STUN_IP:$TURN_PORT " <<<"$out"
+	ns_listens pub udp "$TURN_IP:$TURN_PORT" &&
+		ns_listens pub udp "$STUN_IP:$TURN_PORT"
 }
 
 # stun_mapped HOST: the reflexive address coturn sees for HOST (ip only).
@@ -431,29 +308,13 @@ stun_mapped()
 
 # ---- ipop-tincan and ipopctl ------------------------------------------------
 
-tincan_sock() { echo "$E2E_TMP/$1.sock"; }
-
-# ctl NAME ARGS...: ipopctl against tincan NAME (runs in the root namespace:
-# the Unix socket works across namespaces).  Bounded by timeout(1) too.
-ctl()
-{
-	local name=$1
-	shift
-	timeout 60 "$IPOPCTL" --socket "$(tincan_sock "$name")" "$@"
-}
-
-# tincan_start NAME NS: start ipop-tincan NAME in namespace NS, in the
-# foreground in the background, logging at debug level; wait until it answers.
+# tincan_start NAME NS: start ipop-tincan NAME in namespace NS (debug log,
+# shown on failure); wait until it answers.
 tincan_start()
 {
-	local name=$1 ns=$2 log=$E2E_TMP/$1.log
-	ip netns exec "$(ns_name "$ns")" "$TINCAN" --socket "$(tincan_sock "$name")" \
-		--state-dir "$E2E_TMP/$name.state" --log-level debug \
-		--foreground >>"$log" 2>&1 &
-	TINCAN_PID[$name]=$!
-	e2e_track_pid $!
-	e2e_track_log "$log"
-	wait_until 10 ctl "$name" echo ready
+	tincan_spawn "$1" "$2"
+	e2e_track_log "$(tincan_log "$1")"
+	tincan_answers "$1"
 }
 
 # tincan_stop NAME: SIGTERM and a bounded wait; returns tincan's exit code
@@ -508,12 +369,14 @@ peer_map()
 	ctl "$name" map-peer "$ov" "$uid" "$@"
 }
 
-# link_wait NAME OVERLAY PEER TIMEOUT_MS: until NAME's link to PEER is connected.
+# link_wait NAME OVERLAY PEER TIMEOUT_S: until NAME's link to PEER is
+# connected (ipopctl's --timeout is in milliseconds).
 link_wait()
 {
-	local uid
+	local uid ms
+	ms=$(ms_of "$4") || return 1
 	uid=$(tincan_uid "$3") || return 1
-	ctl "$1" --timeout "$4" wait-link "$2" "$uid"
+	ctl "$1" --timeout "$ms" wait-link "$2" "$uid"
 }
 
 link_remove()
@@ -528,28 +391,4 @@ ice_set()
 {
 	ctl "$1" set-ice --stun "$STUN_IP:$TURN_PORT" \
 		--turn "$TURN_IP:$TURN_PORT,$TURN_USER,$TURN_PASS"
-}
-
-# ---- traffic ----------------------------------------------------------------
-
-# ping_ok NS DST [COUNT]: at least one reply within about COUNT seconds.
-ping_ok()
-{
-	nsx "$1" ping -n -q -c "${3:-1}" -W 1 -w "$((${3:-1} + 1))" "$2" >/dev/null
-}
-
-# ping_fails NS DST: three probes, no reply.
-ping_fails()
-{
-	! nsx "$1" ping -n -q -c 3 -i 0.3 -W 1 -w 3 "$2" >/dev/null
-}
-
-# ping_rtt NS DST COUNT: prints "avg_ms received" for COUNT pings 0.1 s apart.
-ping_rtt()
-{
-	local out recv avg
-	out=$(nsx "$1" ping -n -q -c "$3" -i 0.1 -W 1 -w "$(($3 + 2))" "$2")
-	recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
-	avg=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
-	echo "${avg:-none} ${recv:-0}"
 }

@@ -214,7 +214,7 @@ done
 : >"$E2E_TMP/apart.log"
 watch_apart >>"$E2E_TMP/apart.log" 2>/dev/null &
 WATCH_PID=$!
-e2e_track_pid "$WATCH_PID"
+run_track_pid "$WATCH_PID"
 
 if wait_until 60 views_are_expected; then
 	tap_ok "every device maps and links exactly its own other device and its friends' devices"
@@ -291,30 +291,9 @@ done
 
 # ---- the access matrix ------------------------------------------------------------
 
-# ping_until NS DST TIMEOUT_S: ping until one reply; prints the time (ms).
-ping_until()
-{
-	local deadline=$(($(now_ms) + $3 * 1000)) fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	while (($(now_ms) < deadline)); do
-		if nsx "$1" ping "$fam" -n -q -c 1 -W 0.5 "$2" >/dev/null 2>&1; then
-			now_ms
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
-# ping_never NS DST: three probes 0.3 s apart, none answered; prints "none".
-ping_never()
-{
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	nsx "$1" ping "$fam" -n -q -c 3 -i 0.3 -W 1 -w 2 "$2" >/dev/null 2>&1 &&
-		return 1
-	echo none
-}
+# ping_never NS DST: ping_fails (no reply, from an existing namespace and
+# interface); prints "none".
+ping_never() { ping_fails "$1" "$2" && echo none; }
 
 # pings MODE TIMEOUT "SRC DST ADDR"...: all in parallel; MODE reach (until
 # a reply, within TIMEOUT s) or never (no reply).  Sets RES to the lines
@@ -333,7 +312,7 @@ pings()
 			ping_never "$s" "$a" >"$E2E_TMP/ping.$i" &
 		fi
 		pids+=($!)
-		e2e_track_pid $!
+		run_track_pid $!
 	done
 	for s in "${pids[@]}"; do
 		wait "$s"
@@ -433,15 +412,13 @@ pings_check "IPv6 (untranslated, uid-derived) pings: a1->b2, b2->c1, c2->c1, a2-
 
 # ---- traffic through translation ------------------------------------------------------
 
-iperf_listening() { nsx "$1" ss -Hltn | grep -qF "$SELF_IP:5201 "; }
-
 # iperf X Y MODE: iperf3 from X to Y's address in X's view; MODE tcp or udp.
 # Prints Mbit/s (and for UDP, the loss in percent).
 iperf_run()
 {
 	local x=$1 y=$2 mode=$3 out opts=()
 	nsbg "$y" "$E2E_TMP/iperf3-$y.log" iperf3 -s -1 -B "$SELF_IP" -p 5201
-	wait_until 10 iperf_listening "$y" || { echo "no iperf3 server on $y"; return 1; }
+	wait_until 10 ns_listens "$y" tcp "$SELF_IP:5201" || { echo "no iperf3 server on $y"; return 1; }
 	[[ $mode == udp ]] && opts=(-u -b 100M -l 1200)
 	out=$(nsx "$x" timeout 20 iperf3 -c "${VIEW["$x $y"]}" -p 5201 -t 2 \
 		"${opts[@]}" -J 2>&1) || { head -c 2000 <<<"$out"; return 1; }
@@ -474,8 +451,6 @@ iperf_check "iperf3 TCP a2 -> b2 (both NATed) through translation" a2 b2 tcp
 iperf_check "iperf3 TCP c2 -> b1 through translation" c2 b1 tcp
 iperf_check "iperf3 UDP c1 -> b2 (both NATed) through translation" c1 b2 udp
 
-echo_listening() { nsx "$1" ss -Hlun | grep -qF "$SELF_IP:7007 "; }
-
 # udp_echo X Y: a datagram echo server on Y prints each sender's address;
 # X sends 20 datagrams of various sizes to Y's address in its view, every
 # one must come back intact, and Y must have seen X at X's address in Y's
@@ -493,7 +468,7 @@ for _ in range(20):
     print(a[0], flush=True)
     s.sendto(d, a)
 '
-	wait_until 10 echo_listening "$y" || { echo "no echo server on $y"; return 1; }
+	wait_until 10 ns_listens "$y" udp "$SELF_IP:7007" || { echo "no echo server on $y"; return 1; }
 	nsx "$x" timeout 15 python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -169,7 +169,7 @@ pids=()
 for d in "${DEVICES[@]}"; do
 	dhcp_client "$d" &
 	pids+=($!)
-	e2e_track_pid $!
+	run_track_pid $!
 done
 for p in "${pids[@]}"; do
 	wait "$p"
@@ -208,39 +208,13 @@ done
 
 # ---- unicast, ARP, MTU, IPv6 ------------------------------------------------------
 
-# pairs_wait TIMEOUT_S SRC:DST...: all pairs ping in parallel, each until its
-# first reply; "SRC DST MS" per pair (MS since start, or "-") in RES.
-pairs_wait()
-{
-	local timeout=$1 t0 p pids=() f
-	shift
-	t0=$(now_ms)
-	for p in "$@"; do
-		f=$E2E_TMP/pair.${p%%:*}.${p#*:}
-		rm -f "$f"
-		ping_until "${p%%:*}" "${IP[${p#*:}]}" "$timeout" >"$f" &
-		pids+=($!)
-		e2e_track_pid $!
-	done
-	for p in "${pids[@]}"; do
-		wait "$p"
-	done
-	RES=$(for p in "$@"; do
-		f=$E2E_TMP/pair.${p%%:*}.${p#*:}
-		if [[ -s $f ]]; then
-			echo "${p%%:*} ${p#*:} $(($(cat "$f") - t0))"
-		else
-			echo "${p%%:*} ${p#*:} -"
-		fi
-	done)
-}
 ALL=()
 for a in "${DEVICES[@]}"; do
 	for b in "${DEVICES[@]}"; do
 		[[ $a == "$b" ]] || ALL+=("$a:$b")
 	done
 done
-pairs_wait 20 "${ALL[@]}"
+pairs_wait 20 "$(now_ms)" IP "${ALL[@]}"
 bad=$(awk '$3 == "-" { printf "%s->%s ", $1, $2 }' <<<"$RES")
 max=$(awk '$3 != "-" && $3 + 0 > m + 0 { m = $3 } END { print m + 0 }' <<<"$RES")
 if [[ -z $bad ]]; then
@@ -415,7 +389,7 @@ iperf_pair()
 	local src=$1 dst=$2 port=$3 out mbps desc
 	desc="iperf3 TCP $src -> $dst (${ROUTER_OF[$src]} -> ${ROUTER_OF[$dst]}) carries data"
 	nsbg "$dst" "$E2E_TMP/iperf3-$dst.log" iperf3 -s -1 -B "${IP[$dst]}" -p "$port"
-	if ! wait_until 10 bash -c "ip netns exec $(ns_name "$dst") ss -Hltn | grep -qF '${IP[$dst]}:$port '"; then
+	if ! wait_until 10 ns_listens "$dst" tcp "${IP[$dst]}:$port"; then
 		E2E_ERR="iperf3 server did not listen on ${IP[$dst]}:$port"
 		tap_fail "$desc"
 		return

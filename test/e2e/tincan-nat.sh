@@ -112,7 +112,7 @@ link_counts_both_ways()
 	((tx > 0 && rx > 0))
 }
 
-# connect_pair A B N_A N_B TIMEOUT_MS: wire a link between tincans A and B
+# connect_pair A B N_A N_B TIMEOUT_S: wire a link between tincans A and B
 # (overlay addresses .N_A and .N_B) with ipopctl only and wait until both
 # ends are connected.  Sets SETUP_MS to the time from create-link to both
 # wait-links returning.
@@ -150,7 +150,7 @@ measure_rtt()
 	tap_note "measured ping RTT $3: avg $avg ms ($recv/10 replies)"
 }
 
-if connect_pair t1 t2 1 2 15000; then
+if connect_pair t1 t2 1 2 15; then
 	tap_note "measured link setup (direct, create-link to wait-link): $SETUP_MS ms"
 fi
 tap_note "t1 selected pair: $(link_field t1 "$OV" "$U2" pair | jq -c . 2>/dev/null)"
@@ -163,11 +163,6 @@ measure_rtt h1 10.254.0.2 "(direct)"
 
 # ---- TCP throughput -----------------------------------------------------------------
 
-iperf_listening()
-{
-	nsx h2 ss -Hltn | grep -qF "10.254.0.2:5201 "
-}
-
 iperf_run()
 {
 	local json=$E2E_TMP/iperf3.json bps
@@ -179,9 +174,9 @@ iperf_run()
 
 ip netns exec "$(ns_name h2)" iperf3 -s -1 -B 10.254.0.2 \
 	>"$E2E_TMP/iperf3-server.log" 2>&1 &
-e2e_track_pid $!
+run_track_pid $!
 IPERF_MBPS=none
-if wait_until 5 iperf_listening; then
+if wait_until 5 ns_listens h2 tcp 10.254.0.2:5201; then
 	check "iperf3 TCP h1 -> h2 across the overlay carries data" iperf_run
 	tap_note "measured iperf3 TCP h1 -> h2 (direct, 3 s): $IPERF_MBPS Mbit/s"
 else
@@ -212,8 +207,7 @@ while True:
     h.update(b)
 print(h.hexdigest())' >"$rx" &
 	pid=$!
-	wait_until 5 bash -c "ip netns exec $(ns_name h2) ss -Hltn | grep -q ':5300 '" ||
-		return 1
+	wait_until 5 ns_listens h2 tcp :5300 || return 1
 	nsx h1 timeout 30 python3 -c '
 import socket, sys
 c = socket.create_connection((sys.argv[1], 5300), timeout=20)
@@ -322,7 +316,7 @@ must "cut the direct path between the NATs in pub" \
 	pub_block_direct 100.64.1.2 100.64.2.2
 check "coturn is still reachable from h1 after the cut" \
 	test "$(stun_mapped h1)" = 100.64.1.2
-if connect_pair t1 t2 1 2 20000; then
+if connect_pair t1 t2 1 2 20; then
 	tap_note "measured link setup (TURN relay): $SETUP_MS ms"
 fi
 tap_note "t1 selected pair: $(link_field t1 "$OV" "$U2" pair | jq -c . 2>/dev/null)"

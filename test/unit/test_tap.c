@@ -394,16 +394,16 @@ static int run_in_netns(void)
 	int fd;
 
 	if (geteuid() != 0) {
-		printf("test_tap: skipped (needs root for a netns)\n");
+		printf("# SKIP tap:netns: needs root for a netns\n");
 		return SKIP;
 	}
 	if (unshare(CLONE_NEWNET) != 0) {
-		printf("test_tap: skipped (unshare(CLONE_NEWNET): %s)\n",
+		printf("# SKIP tap:netns: unshare(CLONE_NEWNET): %s\n",
 		       strerror(errno));
 		return errno == EPERM ? SKIP : 1;
 	}
 	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-		printf("test_tap: skipped (no /dev/net/tun)\n");
+		printf("# SKIP tap:netns: no /dev/net/tun\n");
 		return SKIP;
 	}
 	set_lo_up();

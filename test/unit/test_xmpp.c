@@ -546,12 +546,12 @@ static void check_junk(void)
 	g_free(big);
 }
 
-static bool have_prosody(void)
+static bool have_prosody(const char *test)
 {
 	g_autofree char *p = g_find_program_in_path("prosody");
 
 	if (p == NULL || geteuid() != 0) {
-		fprintf(stderr, "test_xmpp: skipped (needs prosody and root)\n");
+		fprintf(stderr, "# SKIP xmpp:%s: needs prosody and root\n", test);
 		return false;
 	}
 	return true;
@@ -571,7 +571,7 @@ START_TEST(test_session)
 {
 	gint64 t0;
 
-	if (!have_prosody())
+	if (!have_prosody("session"))
 		return;
 	port = free_port();
 	write_server(false);
@@ -645,10 +645,10 @@ START_TEST(test_tls)
 {
 	g_autofree char *ca = g_build_filename(tmpdir, "cert.pem", NULL);
 
-	if (!have_prosody())
+	if (!have_prosody("tls"))
 		return;
 	if (!make_cert()) {
-		fprintf(stderr, "test_xmpp: TLS skipped (no openssl)\n");
+		fprintf(stderr, "# SKIP xmpp:tls: no openssl\n");
 		return;
 	}
 	port = free_port();
