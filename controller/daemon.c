@@ -14,6 +14,7 @@
 #include "controller/signal.h"
 #include "controller/tincan.h"
 #include "controller/xmpp.h"
+#include "common/uid.h"
 #include "proto/pbutil.h"
 
 enum { SHUTDOWN_FLUSH_MS = 300 };
@@ -22,8 +23,8 @@ struct ctl_daemon {
 	const struct ctl_config *cfg;
 	struct ctl_tincan *tincan;
 	struct ctl_xmpp *xmpp;
-	char uid[41];
-	uint8_t key[32];
+	char uid[IPOP_UID_SIZE];
+	uint8_t key[IPOP_KEY_LEN];
 	GHashTable *roster;  /* bare JID -> GINT_TO_POINTER(sub) */
 	GPtrArray *policies; /* struct ctl_gvpn * */
 	GPtrArray *bindings; /* struct binding *, one per policy */
@@ -273,7 +274,8 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__GetState gs = IPOP__GET_STATE__INIT;
 
-	if (hello->public_key.len != 32 || strlen(hello->uid) != 40) {
+	if (hello->public_key.len != IPOP_KEY_LEN ||
+	    !ipop_uid_is_valid(hello->uid)) {
 		g_critical("tincan sent a malformed identity");
 		return;
 	}
@@ -283,7 +285,7 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 			  d->uid, hello->uid);
 	if (!d->uid[0]) {
 		g_strlcpy(d->uid, hello->uid, sizeof(d->uid));
-		memcpy(d->key, hello->public_key.data, 32);
+		memcpy(d->key, hello->public_key.data, IPOP_KEY_LEN);
 		make_policies(d);
 		d->xmpp = ctl_xmpp_new(d->cfg, d->uid, &xmpp_ops, d);
 	}
