@@ -11,47 +11,9 @@
 
 #include "common/uid.h"
 #include "controller/gvpn.h"
+#include "test/unit/fake_member.h"
 
-#define MY_UID "1111111111111111111111111111111111111111"
-
-struct rec {
-	GPtrArray *log; /* "req TAG KIND" / "sig TO KIND ACK" */
-	enum ctl_sub sub;
-};
-
-static void fake_request(void *ctx, Ipop__Request *req, const char *tag)
-{
-	struct rec *r = ctx;
-
-	g_ptr_array_add(r->log,
-			g_strdup_printf("req %s %d", tag, req->kind_case));
-}
-
-static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
-{
-	struct rec *r = ctx;
-
-	g_ptr_array_add(r->log,
-			g_strdup_printf("sig %s %d %d", to, s->kind, s->ack));
-}
-
-static enum ctl_sub fake_sub(void *ctx, const char *bare)
-{
-	struct rec *r = ctx;
-
-	(void)bare;
-	return r->sub;
-}
-
-static bool logged(struct rec *r, const char *line)
-{
-	guint i;
-
-	for (i = 0; i < r->log->len; i++)
-		if (!strcmp(r->log->pdata[i], line))
-			return true;
-	return false;
-}
+#define MY_UID FAKE_MY_UID
 
 static struct ctl_overlay_config cfg;
 static uint8_t psk[32];
@@ -146,14 +108,9 @@ END_TEST
 
 static struct ctl_members *new_policy(struct rec *r)
 {
-	struct ctl_member_io io = {.request = fake_request,
-				   .signal = fake_signal,
-				   .subscription = fake_sub,
-				   .ctx = r};
+	struct ctl_member_io io = fake_io(r, NULL, NULL);
 	uint8_t key[32] = {1};
 
-	r->log = g_ptr_array_new_with_free_func(g_free);
-	r->sub = CTL_SUB_BOTH;
 	cfg_init(false);
 	return ctl_member_new(&cfg, MY_UID, key, &ctl_gvpn_ops, &io);
 }
@@ -171,22 +128,8 @@ static struct ctl_members *ready_policy(struct rec *r)
 
 static void finish(struct rec *r, struct ctl_members *g)
 {
-	g_ptr_array_free(r->log, TRUE);
+	fake_free(r);
 	ctl_member_free(g);
-}
-
-/* A link signal from the member adv to this node, bound to `seen`. */
-static void make_link(struct ctl_sig *link, const struct ctl_sig *adv,
-		      const char *seen)
-{
-	memset(link, 0, sizeof(*link));
-	link->kind = CTL_SIG_LINK;
-	g_strlcpy(link->uid, adv->uid, sizeof(link->uid));
-	g_strlcpy(link->to, MY_UID, sizeof(link->to));
-	g_strlcpy(link->overlay, adv->overlay, sizeof(link->overlay));
-	g_strlcpy(link->seen, seen, sizeof(link->seen));
-	link->cands =
-	    (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
 }
 
 /* Overlay creation, advertisement both ways, link and candidates. */
@@ -209,9 +152,9 @@ START_TEST(test_member_lifecycle)
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	ck_assert(logged(&r, "sig bob@x/dev 1 1")); /* answered, ack */
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 1);
 
 	/* An ack is never answered again (no advertise ping-pong). */
@@ -220,30 +163,16 @@ START_TEST(test_member_lifecycle)
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	ck_assert(!logged(&r, "sig bob@x/dev 1 1"));
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line)); /* idempotent */
+	ck_assert(!logged(&r, "%s", line)); /* idempotent */
 
 	/* Offline: link and mapping go. */
 	ctl_member_presence(g, "bob@x/dev", false);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	finish(&r, g);
 }
 END_TEST
-
-static void link_event(struct ctl_members *g, const char *uid,
-		       Ipop__LinkState st)
-{
-	Ipop__Event ev = IPOP__EVENT__INIT;
-	Ipop__LinkStateChangedEvent ls = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
-
-	ls.overlay = (char *)(uintptr_t) "gv";
-	ls.peer_uid = (char *)(uintptr_t)uid;
-	ls.state = st;
-	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
-	ev.link_state = &ls;
-	ctl_member_event(g, &ev);
-}
 
 /* The XMPP server going away reports everyone unavailable, and a restarted
  * controller says bye: a working link stays until it fails; a link that is
@@ -257,37 +186,37 @@ START_TEST(test_offline_keeps_working_link)
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
 	ctl_member_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
 	ck_assert_uint_eq(ctl_member_connected(g), 1);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 
 	ctl_member_presence(g, "bob@x/dev", false);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 1);
-	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, line));
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 
 	/* Back, connected, then a bye (a controller restart): kept while it
 	 * works, removed when it fails. */
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
 	g_strlcpy(bye.uid, adv.uid, sizeof(bye.uid));
 	g_strlcpy(bye.overlay, adv.overlay, sizeof(bye.overlay));
 	ctl_member_signal(g, "bob@x/dev", &bye);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 1);
-	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, line));
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 
 	/* A bye for a link that is not working removes it at once. */
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTING);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTING);
 	ctl_member_signal(g, "bob@x/dev", &bye);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	finish(&r, g);
 }
@@ -307,7 +236,7 @@ START_TEST(test_unfriend_and_strangers)
 	ctl_member_signal(g, "eve@x/dev", &adv);
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	ck_assert(!logged(&r, "sig eve@x/dev 1 0"));
 	ck_assert(!logged(&r, "sig eve@x/dev 1 1"));
 
@@ -319,7 +248,7 @@ START_TEST(test_unfriend_and_strangers)
 	ctl_member_roster(g, "carol@x", CTL_SUB_TO);
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -343,9 +272,9 @@ START_TEST(test_adopt_keeps_links)
 	ck_assert(!logged(&r, "req overlay: 2"));
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -366,24 +295,24 @@ START_TEST(test_relink_on_new_credentials)
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
 
-	make_link(&link, &adv, "");
+	fake_link(&link, &adv, "");
 	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 
 	g_ptr_array_set_size(r.log, 0);
 	g_snprintf(tag, sizeof(tag), "add:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &exists);
 	g_snprintf(line, sizeof(line), "req relink:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(tag, sizeof(tag), "relink:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -412,19 +341,19 @@ START_TEST(test_stale_candidates_ignored)
 	ctl_member_tincan_reply(g, tag, &local);
 	ck_assert(logged(&r, "sig bob@x/dev 2 0"));
 
-	make_link(&link, &adv, "old1");
+	fake_link(&link, &adv, "old1");
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req local:%s 7", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 
 	/* Bound to our current link: added. */
 	g_strlcpy(link.seen, "mine", sizeof(link.seen));
 	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
