@@ -57,7 +57,7 @@ static bool group_ok(const char *s)
 /* Parses an address of family af and stores its canonical text form. */
 static bool ip_text(int af, const char *s, char *out, size_t out_len)
 {
-	uint8_t bin[16];
+	uint8_t bin[sizeof(struct in6_addr)];
 
 	if (strlen(s) >= out_len || inet_pton(af, s, bin) != 1)
 		return false;

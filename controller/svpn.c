@@ -20,14 +20,19 @@ struct svpn {
 	char ipv6[INET6_ADDRSTRLEN]; /* ours, derived from our uid */
 };
 
+/* The /48 prefix is 6 bytes; the rest of the address comes from the uid. */
+enum { PREFIX_BYTES = 6, UID_BYTES = sizeof(struct in6_addr) - PREFIX_BYTES };
+
 void ctl_svpn_ipv6(const char *uid, char out[INET6_ADDRSTRLEN])
 {
-	uint8_t a[16] = {0xfd, 0x69, 0x70, 0x6f, 0x70, 0x76};
+	uint8_t a[sizeof(struct in6_addr)] = {0xfd, 0x69, 0x70,
+					      0x6f, 0x70, 0x76};
 	size_t i;
 
-	for (i = 0; i < 10; i++)
-		a[6 + i] = (uint8_t)(g_ascii_xdigit_value(uid[2 * i]) << 4 |
-				     g_ascii_xdigit_value(uid[2 * i + 1]));
+	for (i = 0; i < UID_BYTES; i++)
+		a[PREFIX_BYTES + i] =
+		    (uint8_t)(g_ascii_xdigit_value(uid[2 * i]) << 4 |
+			      g_ascii_xdigit_value(uid[2 * i + 1]));
 	inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
 }
 
@@ -56,7 +61,7 @@ static int init(void **state, const struct ctl_overlay_config *c,
 
 	for (i = 0; i < c->n_pins; i++) {
 		pins[i].uid = c->pins[i].device;
-		memcpy(pins[i].v4, c->pins[i].v4, 4);
+		memcpy(pins[i].v4, c->pins[i].v4, sizeof(pins[i].v4));
 	}
 	inet_pton(AF_INET, c->ipv4, self);
 	v = g_new0(struct svpn, 1);

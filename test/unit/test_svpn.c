@@ -76,10 +76,11 @@ static void finish(struct rec *r, struct ctl_members *e)
 }
 
 /* The view address tincan was told for uid (remove 0), or "". */
-static void view_of(const struct rec *r, const char *uid, char v4[16])
+static void view_of(const struct rec *r, const char *uid,
+		    char v4[INET_ADDRSTRLEN])
 {
 	g_autofree char *prefix = g_strdup_printf("map %s ", uid);
-	char v6[64], peer[16];
+	char v6[INET6_ADDRSTRLEN], peer[INET_ADDRSTRLEN];
 	int remove;
 	guint i;
 
@@ -87,7 +88,7 @@ static void view_of(const struct rec *r, const char *uid, char v4[16])
 	for (i = 0; i < r->log->len; i++) {
 		const char *l = r->log->pdata[i];
 		if (g_str_has_prefix(l, prefix) &&
-		    sscanf(l + strlen(prefix), "%15s %63s %15s %d", v4, v6,
+		    sscanf(l + strlen(prefix), "%15s %45s %15s %d", v4, v6,
 			   peer, &remove) == 4 &&
 		    !remove)
 			return;
@@ -172,7 +173,7 @@ START_TEST(test_friend_lifecycle)
 	struct rec r;
 	struct ctl_members *e = ready_policy(&r);
 	struct ctl_sig adv, link;
-	char view[16], v6[INET6_ADDRSTRLEN];
+	char view[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 	uint8_t a[4];
 
 	fake_adv(&adv, "socialvpn", "172.31.0.1");
@@ -260,7 +261,7 @@ START_TEST(test_restart_keeps_view)
 	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
 	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
-	char before[16], after[16];
+	char before[INET_ADDRSTRLEN], after[INET_ADDRSTRLEN];
 
 	fake_adv(&adv, "socialvpn", "172.31.0.7");
 	ctl_member_signal(e, "bob@x/dev", &adv);
@@ -292,7 +293,7 @@ START_TEST(test_subnet_full)
 	struct rec r;
 	struct ctl_members *e;
 	struct ctl_sig bob, carol;
-	char view[16];
+	char view[INET_ADDRSTRLEN];
 
 	cfg_init("10.0.0.0", 30, "10.0.0.1");
 	e = ready_policy(&r);
