@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "controller/addrs.h"
+#include "common/io.h"
 #include "common/uid.h"
 
 /* A state file larger than this is not ours: 1000 entries take 53 KB. */
@@ -122,21 +123,6 @@ static GString *render(const struct ctl_addrs *a)
 	return s;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Syncs the directory so the rename itself survives a crash. */
 static void sync_dir(const char *path)
 {
@@ -166,7 +152,7 @@ static int save(const struct ctl_addrs *a)
 	if (fchmod(fd, 0600) != 0)
 		r = -errno;
 	if (r == 0)
-		r = write_all(fd, s->str, s->len);
+		r = ipop_write_all(fd, s->str, s->len);
 	if (r == 0 && fsync(fd) != 0)
 		r = -errno;
 	if (r) {

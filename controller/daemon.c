@@ -11,9 +11,13 @@
 
 #include "controller/daemon.h"
 #include "controller/gvpn.h"
+#include "controller/member.h"
 #include "controller/signal.h"
+#include "controller/svpn.h"
+#include "controller/switch.h"
 #include "controller/tincan.h"
 #include "controller/xmpp.h"
+#include "common/uid.h"
 #include "proto/pbutil.h"
 
 enum { SHUTDOWN_FLUSH_MS = 300 };
@@ -22,10 +26,10 @@ struct ctl_daemon {
 	const struct ctl_config *cfg;
 	struct ctl_tincan *tincan;
 	struct ctl_xmpp *xmpp;
-	char uid[41];
-	uint8_t key[32];
+	char uid[IPOP_UID_SIZE];
+	uint8_t key[IPOP_KEY_LEN];
 	GHashTable *roster;  /* bare JID -> GINT_TO_POINTER(sub) */
-	GPtrArray *policies; /* struct ctl_gvpn * */
+	GPtrArray *policies; /* struct ctl_members *, one per overlay */
 	GPtrArray *bindings; /* struct binding *, one per policy */
 };
 
@@ -41,12 +45,12 @@ struct pending_tag {
 	char *tag;
 };
 
-static struct ctl_gvpn *policy_of(struct ctl_daemon *d, const char *overlay)
+static struct ctl_members *policy_of(struct ctl_daemon *d, const char *overlay)
 {
 	guint i;
 
 	for (i = 0; overlay && i < d->policies->len; i++)
-		if (!strcmp(ctl_gvpn_name(d->policies->pdata[i]), overlay))
+		if (!strcmp(ctl_member_name(d->policies->pdata[i]), overlay))
 			return d->policies->pdata[i];
 	return NULL;
 }
@@ -54,11 +58,11 @@ static struct ctl_gvpn *policy_of(struct ctl_daemon *d, const char *overlay)
 static void on_reply(void *ctx, const Ipop__Response *resp, void *data)
 {
 	struct pending_tag *p = data;
-	struct ctl_gvpn *g = policy_of(p->d, p->overlay);
+	struct ctl_members *e = policy_of(p->d, p->overlay);
 
 	(void)ctx;
-	if (g)
-		ctl_gvpn_tincan_reply(g, p->tag, resp);
+	if (e)
+		ctl_member_tincan_reply(e, p->tag, resp);
 	g_free(p->overlay);
 	g_free(p->tag);
 	g_free(p);
@@ -104,27 +108,42 @@ static enum ctl_sub io_subscription(void *ctx, const char *bare)
 	    g_hash_table_lookup(b->d->roster, bare));
 }
 
+/* The one place that turns an overlay's configured type into its policy. */
+static const struct ctl_member_ops *ops_of(enum ctl_overlay_type type)
+{
+	switch (type) {
+	case CTL_OVERLAY_GVPN:
+		return &ctl_gvpn_ops;
+	case CTL_OVERLAY_SVPN:
+		return &ctl_svpn_ops;
+	case CTL_OVERLAY_SWITCH:
+		return &ctl_switch_ops;
+	}
+	g_error("overlay type %d has no policy", type);
+}
+
 static void make_policies(struct ctl_daemon *d)
 {
 	unsigned i;
 
 	for (i = 0; i < d->cfg->n_overlays; i++) {
 		struct binding *b = g_new0(struct binding, 1);
-		struct ctl_gvpn_io io = {io_request,	  io_signal,
-					 io_subscription, b,
-					 d->cfg->jid,	  d->cfg->state_dir};
-		struct ctl_gvpn *g;
+		struct ctl_member_io io = {io_request,	    io_signal,
+					   io_subscription, b,
+					   d->cfg->jid,	    d->cfg->state_dir};
+		struct ctl_members *e;
 
 		b->d = d;
 		b->overlay = d->cfg->overlays[i].name;
 		g_ptr_array_add(d->bindings, b);
-		g = ctl_gvpn_new(&d->cfg->overlays[i], d->uid, d->key, &io);
-		if (!g) {
+		e = ctl_member_new(&d->cfg->overlays[i], d->uid, d->key,
+				   ops_of(d->cfg->overlays[i].type), &io);
+		if (!e) {
 			g_critical("overlay %s is not managed (see above)",
 				   b->overlay);
 			continue;
 		}
-		g_ptr_array_add(d->policies, g);
+		g_ptr_array_add(d->policies, e);
 	}
 }
 
@@ -137,7 +156,7 @@ static void x_online(void *ctx, const char *full_jid)
 
 	g_message("XMPP online as %s", full_jid);
 	for (i = 0; i < d->policies->len; i++)
-		ctl_gvpn_online(d->policies->pdata[i]);
+		ctl_member_online(d->policies->pdata[i]);
 }
 
 static void x_offline(void *ctx, const char *why)
@@ -158,7 +177,7 @@ static void x_roster(void *ctx, const char *bare, enum ctl_sub sub)
 		g_hash_table_insert(d->roster, g_strdup(bare),
 				    GINT_TO_POINTER(sub));
 	for (i = 0; i < d->policies->len; i++)
-		ctl_gvpn_roster(d->policies->pdata[i], bare, sub);
+		ctl_member_roster(d->policies->pdata[i], bare, sub);
 }
 
 static void x_presence(void *ctx, const char *full_jid, bool available)
@@ -167,7 +186,7 @@ static void x_presence(void *ctx, const char *full_jid, bool available)
 	guint i;
 
 	for (i = 0; i < d->policies->len; i++)
-		ctl_gvpn_presence(d->policies->pdata[i], full_jid, available);
+		ctl_member_presence(d->policies->pdata[i], full_jid, available);
 }
 
 /* untrusted: attrs from any contact. */
@@ -183,10 +202,10 @@ static void x_signal(void *ctx, const char *from, GHashTable *attrs)
 		return;
 	}
 	for (i = 0; i < d->policies->len; i++) {
-		struct ctl_gvpn *g = d->policies->pdata[i];
+		struct ctl_members *e = d->policies->pdata[i];
 		if (s.kind != CTL_SIG_ADVERTISE ||
-		    !strcmp(s.group, ctl_gvpn_group(g)))
-			ctl_gvpn_signal(g, from, &s);
+		    !strcmp(s.group, ctl_member_group(e)))
+			ctl_member_signal(e, from, &s);
 	}
 	ctl_sig_clear(&s);
 }
@@ -262,8 +281,8 @@ static void on_state(void *ctx, const Ipop__Response *resp, void *data)
 	if (resp->result_case == IPOP__RESPONSE__RESULT_STATE)
 		st = resp->state;
 	for (i = 0; i < d->policies->len; i++) {
-		struct ctl_gvpn *g = d->policies->pdata[i];
-		ctl_gvpn_adopt(g, find_info(st, ctl_gvpn_name(g)));
+		struct ctl_members *e = d->policies->pdata[i];
+		ctl_member_adopt(e, find_info(st, ctl_member_name(e)));
 	}
 }
 
@@ -273,7 +292,8 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__GetState gs = IPOP__GET_STATE__INIT;
 
-	if (hello->public_key.len != 32 || strlen(hello->uid) != 40) {
+	if (hello->public_key.len != IPOP_KEY_LEN ||
+	    !ipop_uid_is_valid(hello->uid)) {
 		g_critical("tincan sent a malformed identity");
 		return;
 	}
@@ -283,7 +303,7 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 			  d->uid, hello->uid);
 	if (!d->uid[0]) {
 		g_strlcpy(d->uid, hello->uid, sizeof(d->uid));
-		memcpy(d->key, hello->public_key.data, 32);
+		memcpy(d->key, hello->public_key.data, IPOP_KEY_LEN);
 		make_policies(d);
 		d->xmpp = ctl_xmpp_new(d->cfg, d->uid, &xmpp_ops, d);
 	}
@@ -309,15 +329,15 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 {
 	struct ctl_daemon *d = ctx;
 	const char *overlay = NULL;
-	struct ctl_gvpn *g;
+	struct ctl_members *e;
 
 	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE)
 		overlay = ev->link_state->overlay;
 	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
 		overlay = ev->local_candidates->overlay;
-	g = policy_of(d, overlay);
-	if (g)
-		ctl_gvpn_event(g, ev);
+	e = policy_of(d, overlay);
+	if (e)
+		ctl_member_event(e, ev);
 }
 
 static const struct ctl_tincan_ops tincan_ops = {
@@ -334,7 +354,7 @@ struct ctl_daemon *ctl_daemon_new(const struct ctl_config *cfg)
 	d->roster =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->policies =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)ctl_gvpn_free);
+	    g_ptr_array_new_with_free_func((GDestroyNotify)ctl_member_free);
 	d->bindings = g_ptr_array_new_with_free_func(g_free);
 	d->tincan = ctl_tincan_new(cfg->tincan_socket, &tincan_ops, d);
 	g_message("controller for %s starting; tincan at %s", cfg->jid,
@@ -348,7 +368,7 @@ void ctl_daemon_shutdown(struct ctl_daemon *d)
 	guint i;
 
 	for (i = 0; d->xmpp && i < d->policies->len; i++)
-		ctl_gvpn_leave(d->policies->pdata[i]);
+		ctl_member_leave(d->policies->pdata[i]);
 	while (g_get_monotonic_time() < end)
 		if (!g_main_context_iteration(NULL, FALSE))
 			g_usleep(10000);

@@ -15,12 +15,11 @@
 #include <sodium.h>
 
 #include "controller/signal.h"
+#include "common/encoding.h"
+#include "common/names.h"
 #include "common/uid.h"
 
-enum {
-	OVERLAY_MAX = 32,
-	GROUP_MAX = 64,
-};
+enum { GROUP_MAX = CTL_SIG_GROUP_SIZE - 1 };
 
 static const char *const kind_names[] = {
     [CTL_SIG_ADVERTISE] = "advertise",
@@ -40,67 +39,25 @@ static const char *attr(GHashTable *attrs, const char *name)
 	return g_hash_table_lookup(attrs, name);
 }
 
-/* True if s is 1..max bytes, each a letter, digit or one of extra. */
-static bool is_token(const char *s, size_t max, const char *extra)
+/* A group name: 1..GROUP_MAX bytes of the name characters or '@' (the
+ * rule config.c applies to `group`). */
+static bool group_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max)
+	if (n == 0 || n > GROUP_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (!g_ascii_isalnum(s[i]) && strchr(extra, s[i]) == NULL)
+		if (!ipop_is_name_char(s[i]) && s[i] != '@')
 			return false;
 	}
-	return true;
-}
-
-static bool is_b64_char(char c)
-{
-	return g_ascii_isalnum(c) || c == '+' || c == '/';
-}
-
-/* True if s uses only the base64 alphabet with correct '=' padding. */
-static bool is_b64(const char *s, size_t len)
-{
-	size_t pad = 0;
-
-	if (len % 4 != 0)
-		return false;
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	for (size_t i = 0; i < len - pad; i++) {
-		if (!is_b64_char(s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* Decodes canonical base64 of exactly n bytes into out.  GLib's decoder
- * skips junk characters, so the alphabet and the length are checked first
- * and the result is re-encoded to refuse non-canonical trailing bits. */
-static bool b64_exact(const char *s, uint8_t *out, size_t n)
-{
-	size_t len = strlen(s);
-	g_autofree guchar *raw = NULL;
-	g_autofree char *again = NULL;
-	gsize got = 0;
-
-	if (len != 4 * ((n + 2) / 3) || !is_b64(s, len))
-		return false;
-	raw = g_base64_decode(s, &got);
-	if (raw == NULL || got != n)
-		return false;
-	again = g_base64_encode(raw, got);
-	if (strcmp(again, s) != 0)
-		return false;
-	memcpy(out, raw, n);
 	return true;
 }
 
 /* Parses an address of family af and stores its canonical text form. */
 static bool ip_text(int af, const char *s, char *out, size_t out_len)
 {
-	uint8_t bin[16];
+	uint8_t bin[sizeof(struct in6_addr)];
 
 	if (strlen(s) >= out_len || inet_pton(af, s, bin) != 1)
 		return false;
@@ -137,7 +94,7 @@ static int decode_common(GHashTable *attrs, struct ctl_sig *out, char *why,
 	memcpy(out->uid, uid, IPOP_UID_SIZE);
 	if (overlay == NULL)
 		return fail(why, why_len, "missing overlay");
-	if (!is_token(overlay, OVERLAY_MAX, "._-"))
+	if (!ipop_overlay_name_is_valid(overlay))
 		return fail(why, why_len, "bad overlay");
 	g_strlcpy(out->overlay, overlay, sizeof(out->overlay));
 	return 0;
@@ -151,7 +108,7 @@ static int decode_key(GHashTable *attrs, struct ctl_sig *out, char *why,
 
 	if (key == NULL)
 		return fail(why, why_len, "missing key");
-	if (!b64_exact(key, out->key, sizeof(out->key)))
+	if (!ipop_key_from_b64(key, out->key))
 		return fail(why, why_len, "key is not 32 bytes of base64");
 	ipop_uid_from_key(out->key, uid);
 	if (strcmp(uid, out->uid) != 0)
@@ -186,13 +143,14 @@ static int decode_advertise(GHashTable *attrs, struct ctl_sig *out, char *why,
 		return r;
 	if (group == NULL)
 		return fail(why, why_len, "missing group");
-	if (!is_token(group, GROUP_MAX, "._-@"))
+	if (!group_ok(group))
 		return fail(why, why_len, "bad group");
 	g_strlcpy(out->group, group, sizeof(out->group));
 	if ((r = decode_addrs(attrs, out, why, why_len)) < 0)
 		return r;
 	if (proof != NULL) {
-		if (!b64_exact(proof, out->proof, sizeof(out->proof)))
+		if (!ipop_b64_decode_exact(proof, out->proof,
+					   sizeof(out->proof)))
 			return fail(why, why_len, "bad proof");
 		out->has_proof = true;
 	}
@@ -231,7 +189,8 @@ static int decode_link(GHashTable *attrs, struct ctl_sig *out, char *why,
 	if (cands == NULL)
 		return fail(why, why_len, "missing cands");
 	len = strlen(cands);
-	if (len == 0 || len > CTL_SIG_MAX_BLOB || !is_b64(cands, len))
+	if (len == 0 || len > CTL_SIG_MAX_BLOB ||
+	    !ipop_b64_is_valid(cands, len))
 		return fail(why, why_len, "bad cands");
 	if (seen != NULL && !ufrag_ok(seen))
 		return fail(why, why_len, "bad seen");
@@ -323,21 +282,22 @@ void ctl_sig_clear(struct ctl_sig *s)
 
 /* The NUL after group and after uid separates the fields, so no two
  * different (group, uid) pairs hash the same bytes. */
-void ctl_sig_proof(const uint8_t psk[32], const char *group, const char *uid,
-		   const uint8_t key[32], uint8_t out[CTL_SIG_PROOF_LEN])
+void ctl_sig_proof(const uint8_t psk[IPOP_PSK_LEN], const char *group,
+		   const char *uid, const uint8_t key[IPOP_KEY_LEN],
+		   uint8_t out[CTL_SIG_PROOF_LEN])
 {
 	crypto_generichash_state st;
 
-	crypto_generichash_init(&st, psk, 32, CTL_SIG_PROOF_LEN);
+	crypto_generichash_init(&st, psk, IPOP_PSK_LEN, CTL_SIG_PROOF_LEN);
 	crypto_generichash_update(&st, (const uint8_t *)group,
 				  strlen(group) + 1);
 	crypto_generichash_update(&st, (const uint8_t *)uid, strlen(uid) + 1);
-	crypto_generichash_update(&st, key, 32);
+	crypto_generichash_update(&st, key, IPOP_KEY_LEN);
 	crypto_generichash_final(&st, out, CTL_SIG_PROOF_LEN);
 	sodium_memzero(&st, sizeof(st));
 }
 
-bool ctl_sig_proof_ok(const struct ctl_sig *s, const uint8_t psk[32])
+bool ctl_sig_proof_ok(const struct ctl_sig *s, const uint8_t psk[IPOP_PSK_LEN])
 {
 	uint8_t want[CTL_SIG_PROOF_LEN];
 	bool ok;

@@ -21,8 +21,11 @@
 #define CTL_SIGNAL_H
 
 #include <glib.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "common/limits.h"
 
 #define CTL_SIGNAL_NS "urn:ipop-c:signal:1"
 
@@ -36,20 +39,21 @@ enum {
 	CTL_SIG_MAX_BLOB = 8192, /* base64 candidate blob, bytes */
 	CTL_SIG_PROOF_LEN = 32,
 	CTL_SIG_MAX_UFRAG = 257,
+	CTL_SIG_GROUP_SIZE = 65, /* group names: 1-64 bytes, and the NUL */
 };
 
 struct ctl_sig {
 	enum ctl_sig_kind kind;
-	char uid[41];	 /* sender's tincan uid */
-	uint8_t key[32]; /* sender's static public key (advertise) */
-	char overlay[33];
-	char group[65]; /* advertise */
-	char ipv4[16];	/* advertise: dotted quad, "" if absent */
-	char ipv6[46];	/* advertise: optional, "" if absent */
+	char uid[IPOP_UID_SIZE];   /* sender's tincan uid */
+	uint8_t key[IPOP_KEY_LEN]; /* sender's static public key (advertise) */
+	char overlay[IPOP_NAME_SIZE];
+	char group[CTL_SIG_GROUP_SIZE]; /* advertise */
+	char ipv4[INET_ADDRSTRLEN];  /* advertise: dotted quad, "" if absent */
+	char ipv6[INET6_ADDRSTRLEN]; /* advertise: optional, "" if absent */
 	bool has_proof;
 	uint8_t proof[CTL_SIG_PROOF_LEN];
 	bool ack;		      /* advertise answering an advertise */
-	char to[41];		      /* link: recipient uid */
+	char to[IPOP_UID_SIZE];	      /* link: recipient uid */
 	char *cands;		      /* link: blob, g_malloc'd */
 	char seen[CTL_SIG_MAX_UFRAG]; /* link: optional, "" if absent */
 };
@@ -65,9 +69,10 @@ GHashTable *ctl_sig_encode(const struct ctl_sig *s);
 void ctl_sig_clear(struct ctl_sig *s);
 /* Group membership proof: keyed BLAKE2b-256 (key = psk) over group, uid and
  * key, so only holders of the group secret can make it. */
-void ctl_sig_proof(const uint8_t psk[32], const char *group, const char *uid,
-		   const uint8_t key[32], uint8_t out[CTL_SIG_PROOF_LEN]);
+void ctl_sig_proof(const uint8_t psk[IPOP_PSK_LEN], const char *group,
+		   const char *uid, const uint8_t key[IPOP_KEY_LEN],
+		   uint8_t out[CTL_SIG_PROOF_LEN]);
 /* Constant-time check of s->proof against psk. */
-bool ctl_sig_proof_ok(const struct ctl_sig *s, const uint8_t psk[32]);
+bool ctl_sig_proof_ok(const struct ctl_sig *s, const uint8_t psk[IPOP_PSK_LEN]);
 
 #endif

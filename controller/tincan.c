@@ -328,17 +328,3 @@ int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 	g_queue_push_tail(&t->pending, p);
 	return 0;
 }
-
-bool ctl_tincan_is_connected(const struct ctl_tincan *t)
-{
-	return t->hello_done;
-}
-
-void ctl_tincan_reconnect(struct ctl_tincan *t)
-{
-	if (t->fd >= 0 || t->retry)
-		return;
-	t->replaced = false;
-	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
-	schedule_retry(t);
-}

@@ -29,7 +29,7 @@ struct ctl_tincan_ops {
 	void (*on_connected)(void *ctx, const Ipop__HelloReply *hello);
 	/* Connection lost or replaced; a reconnect is scheduled unless the
 	 * loss was a ControllerReplaced event (then replaced is true and the
-	 * client stays down until ctl_tincan_reconnect). */
+	 * client stays down: the other controller owns tincan now). */
 	void (*on_disconnected)(void *ctx, bool replaced);
 	/* An event (borrowed for the call). */
 	void (*on_event)(void *ctx, const Ipop__Event *ev);
@@ -48,9 +48,5 @@ void ctl_tincan_free(struct ctl_tincan *t);
  * -ENOTCONN (fn is not called then). */
 int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 		       ctl_tincan_reply_fn fn, void *data);
-/* True when the Hello is done. */
-bool ctl_tincan_is_connected(const struct ctl_tincan *t);
-/* Reconnects now (after a replacement). */
-void ctl_tincan_reconnect(struct ctl_tincan *t);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * GroupVPN policy decisions, driven without XMPP or tincan: a fake io
- * records every tincan request and signal the policy makes.
+ * GroupVPN policy decisions (the membership engine of member.c run by
+ * gvpn.c's ops), driven without XMPP or tincan: a fake io records every
+ * tincan request and signal the policy makes.
  */
 #include <check.h>
 #include <string.h>
@@ -8,49 +9,11 @@
 #include <glib.h>
 #include <sodium.h>
 
+#include "common/uid.h"
 #include "controller/gvpn.h"
-#include "tincan/identity.h"
+#include "test/unit/fake_member.h"
 
-#define MY_UID "1111111111111111111111111111111111111111"
-
-struct rec {
-	GPtrArray *log; /* "req TAG KIND" / "sig TO KIND ACK" */
-	enum ctl_sub sub;
-};
-
-static void fake_request(void *ctx, Ipop__Request *req, const char *tag)
-{
-	struct rec *r = ctx;
-
-	g_ptr_array_add(r->log,
-			g_strdup_printf("req %s %d", tag, req->kind_case));
-}
-
-static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
-{
-	struct rec *r = ctx;
-
-	g_ptr_array_add(r->log,
-			g_strdup_printf("sig %s %d %d", to, s->kind, s->ack));
-}
-
-static enum ctl_sub fake_sub(void *ctx, const char *bare)
-{
-	struct rec *r = ctx;
-
-	(void)bare;
-	return r->sub;
-}
-
-static bool logged(struct rec *r, const char *line)
-{
-	guint i;
-
-	for (i = 0; i < r->log->len; i++)
-		if (!strcmp(r->log->pdata[i], line))
-			return true;
-	return false;
-}
+#define MY_UID FAKE_MY_UID
 
 static struct ctl_overlay_config cfg;
 static uint8_t psk[32];
@@ -99,37 +62,23 @@ static const struct {
 	int proof; /* 0 none, 1 right psk, 2 wrong psk */
 	bool self;
 	bool admit;
-	int type; /* 0: gvpn */
 } admits[] = {
-    {"member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true, 0},
+    {"member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true},
     {"no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false,
-     false, 0},
-    {"only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false, 0},
-    {"only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false, 0},
-    {"other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false,
-     0},
-    {"myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false, 0},
-    {"my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false, 0},
-    {"secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true,
-     0},
+     false},
+    {"only to", false, CTL_SUB_TO, "lab", "10.10.0.2", 0, false, false},
+    {"only from", false, CTL_SUB_FROM, "lab", "10.10.0.2", 0, false, false},
+    {"other group", false, CTL_SUB_BOTH, "other", "10.10.0.2", 0, false, false},
+    {"myself", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, true, false},
+    {"my address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0, false, false},
+    {"no address", false, CTL_SUB_BOTH, "lab", "", 0, false, false},
+    {"secret, proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 1, false, true},
     {"secret, no proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false,
-     false, 0},
+     false},
     {"secret, wrong proof", true, CTL_SUB_BOTH, "lab", "10.10.0.2", 2, false,
-     false, 0},
+     false},
     {"no secret, proof anyway", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 1,
-     false, true, 0},
-    /* SocialVPN: everyone may use the same address in its own view. */
-    {"svpn: same own address", false, CTL_SUB_BOTH, "lab", "10.10.0.1", 0,
-     false, true, CTL_OVERLAY_SVPN},
-    {"svpn: stranger", false, CTL_SUB_TO, "lab", "10.10.0.9", 0, false, false,
-     CTL_OVERLAY_SVPN},
-    {"svpn: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, false,
-     CTL_OVERLAY_SVPN},
-    /* Switch-mode routers need no overlay address. */
-    {"switch: no address", false, CTL_SUB_BOTH, "lab", "", 0, false, true,
-     CTL_OVERLAY_SWITCH},
-    {"switch: other group", false, CTL_SUB_BOTH, "x", "", 0, false, false,
-     CTL_OVERLAY_SWITCH},
+     false, true},
 };
 
 START_TEST(test_admits)
@@ -141,16 +90,15 @@ START_TEST(test_admits)
 
 	memset(wrong, 9, sizeof(wrong));
 	cfg_init(admits[_i].secret);
-	if (admits[_i].type)
-		cfg.type = (enum ctl_overlay_type)admits[_i].type;
 	make_adv(&s, admits[_i].ip, admits[_i].proof != 0,
 		 admits[_i].proof == 2 ? wrong : psk);
 	g_strlcpy(s.group, admits[_i].group, sizeof(s.group));
 	if (admits[_i].proof)
 		ctl_sig_proof(admits[_i].proof == 2 ? wrong : psk, s.group,
 			      s.uid, s.key, s.proof);
-	ok = ctl_gvpn_admits(&cfg, admits[_i].self ? s.uid : MY_UID,
-			     admits[_i].sub, &s, &why);
+	ok = ctl_member_admits(&ctl_gvpn_ops, &cfg,
+			       admits[_i].self ? s.uid : MY_UID, admits[_i].sub,
+			       &s, &why);
 	ck_assert_msg(ok == admits[_i].admit, "%s: got %d (%s)",
 		      admits[_i].name, ok, why ? why : "");
 	if (!ok)
@@ -158,105 +106,73 @@ START_TEST(test_admits)
 }
 END_TEST
 
-static struct ctl_gvpn *new_policy(struct rec *r)
+static struct ctl_members *new_policy(struct rec *r)
 {
-	struct ctl_gvpn_io io = {.request = fake_request,
-				 .signal = fake_signal,
-				 .subscription = fake_sub,
-				 .ctx = r};
+	struct ctl_member_io io = fake_io(r, NULL, NULL);
 	uint8_t key[32] = {1};
 
-	r->log = g_ptr_array_new_with_free_func(g_free);
-	r->sub = CTL_SUB_BOTH;
 	cfg_init(false);
-	return ctl_gvpn_new(&cfg, MY_UID, key, &io);
+	return ctl_member_new(&cfg, MY_UID, key, &ctl_gvpn_ops, &io);
 }
 
 /* A policy whose overlay tincan has just created. */
-static struct ctl_gvpn *ready_policy(struct rec *r)
+static struct ctl_members *ready_policy(struct rec *r)
 {
 	Ipop__Response ok = IPOP__RESPONSE__INIT;
-	struct ctl_gvpn *g = new_policy(r);
+	struct ctl_members *g = new_policy(r);
 
-	ctl_gvpn_adopt(g, NULL);
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
+	ctl_member_adopt(g, NULL);
+	ctl_member_tincan_reply(g, "overlay:", &ok);
 	return g;
 }
 
-static void finish(struct rec *r, struct ctl_gvpn *g)
+static void finish(struct rec *r, struct ctl_members *g)
 {
-	g_ptr_array_free(r->log, TRUE);
-	ctl_gvpn_free(g);
-}
-
-/* A link signal from the member adv to this node, bound to `seen`. */
-static void make_link(struct ctl_sig *link, const struct ctl_sig *adv,
-		      const char *seen)
-{
-	memset(link, 0, sizeof(*link));
-	link->kind = CTL_SIG_LINK;
-	g_strlcpy(link->uid, adv->uid, sizeof(link->uid));
-	g_strlcpy(link->to, MY_UID, sizeof(link->to));
-	g_strlcpy(link->overlay, adv->overlay, sizeof(link->overlay));
-	g_strlcpy(link->seen, seen, sizeof(link->seen));
-	link->cands =
-	    (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+	fake_free(r);
+	ctl_member_free(g);
 }
 
 /* Overlay creation, advertisement both ways, link and candidates. */
 START_TEST(test_member_lifecycle)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
+	struct ctl_members *g = new_policy(&r);
 	Ipop__Response ok = IPOP__RESPONSE__INIT;
 	struct ctl_sig adv;
 	char line[160];
 
-	ctl_gvpn_adopt(g, NULL);
+	ctl_member_adopt(g, NULL);
 	ck_assert(logged(&r, "req overlay: 2")); /* CreateOverlay */
-	ctl_gvpn_tincan_reply(g, "overlay:", &ok);
+	ctl_member_tincan_reply(g, "overlay:", &ok);
 
-	ctl_gvpn_presence(g, "bob@x/dev", true);
+	ctl_member_presence(g, "bob@x/dev", true);
 	ck_assert(logged(&r, "sig bob@x/dev 1 0")); /* advertise */
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	ctl_member_signal(g, "bob@x/dev", &adv);
 	ck_assert(logged(&r, "sig bob@x/dev 1 1")); /* answered, ack */
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
-	ck_assert(logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 1);
 
 	/* An ack is never answered again (no advertise ping-pong). */
 	g_ptr_array_set_size(r.log, 0);
 	adv.ack = true;
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	ctl_member_signal(g, "bob@x/dev", &adv);
 	ck_assert(!logged(&r, "sig bob@x/dev 1 1"));
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line)); /* idempotent */
+	ck_assert(!logged(&r, "%s", line)); /* idempotent */
 
 	/* Offline: link and mapping go. */
-	ctl_gvpn_presence(g, "bob@x/dev", false);
+	ctl_member_presence(g, "bob@x/dev", false);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 	finish(&r, g);
 }
 END_TEST
-
-static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
-{
-	Ipop__Event ev = IPOP__EVENT__INIT;
-	Ipop__LinkStateChangedEvent ls = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
-
-	ls.overlay = (char *)(uintptr_t) "gv";
-	ls.peer_uid = (char *)(uintptr_t)uid;
-	ls.state = st;
-	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
-	ev.link_state = &ls;
-	ctl_gvpn_event(g, &ev);
-}
 
 /* The XMPP server going away reports everyone unavailable, and a restarted
  * controller says bye: a working link stays until it fails; a link that is
@@ -264,44 +180,44 @@ static void link_event(struct ctl_gvpn *g, const char *uid, Ipop__LinkState st)
 START_TEST(test_offline_keeps_working_link)
 {
 	struct rec r;
-	struct ctl_gvpn *g = ready_policy(&r);
+	struct ctl_members *g = ready_policy(&r);
 	struct ctl_sig adv, bye = {.kind = CTL_SIG_BYE};
 	char line[160];
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
-	ck_assert_uint_eq(ctl_gvpn_connected(g), 1);
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
+	ck_assert_uint_eq(ctl_member_connected(g), 1);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 
-	ctl_gvpn_presence(g, "bob@x/dev", false);
-	ck_assert(!logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
-	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ctl_member_presence(g, "bob@x/dev", false);
+	ck_assert(!logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 1);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 
 	/* Back, connected, then a bye (a controller restart): kept while it
 	 * works, removed when it fails. */
 	g_ptr_array_set_size(r.log, 0);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTED);
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
 	g_strlcpy(bye.uid, adv.uid, sizeof(bye.uid));
 	g_strlcpy(bye.overlay, adv.overlay, sizeof(bye.overlay));
-	ctl_gvpn_signal(g, "bob@x/dev", &bye);
-	ck_assert(!logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
-	link_event(g, adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ctl_member_signal(g, "bob@x/dev", &bye);
+	ck_assert(!logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 1);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 
 	/* A bye for a link that is not working removes it at once. */
 	g_ptr_array_set_size(r.log, 0);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
-	link_event(g, adv.uid, IPOP__LINK_STATE__CONNECTING);
-	ctl_gvpn_signal(g, "bob@x/dev", &bye);
-	ck_assert(logged(&r, line));
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTING);
+	ctl_member_signal(g, "bob@x/dev", &bye);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 	finish(&r, g);
 }
 END_TEST
@@ -309,30 +225,30 @@ END_TEST
 START_TEST(test_unfriend_and_strangers)
 {
 	struct rec r;
-	struct ctl_gvpn *g = ready_policy(&r);
+	struct ctl_members *g = ready_policy(&r);
 	struct ctl_sig adv;
 	char line[160];
 
 	/* A stranger (no mutual subscription) gets nothing. */
 	r.sub = CTL_SUB_FROM;
-	ctl_gvpn_presence(g, "eve@x/dev", true);
+	ctl_member_presence(g, "eve@x/dev", true);
 	make_adv(&adv, "10.10.0.66", false, NULL);
-	ctl_gvpn_signal(g, "eve@x/dev", &adv);
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ctl_member_signal(g, "eve@x/dev", &adv);
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	ck_assert(!logged(&r, "sig eve@x/dev 1 0"));
 	ck_assert(!logged(&r, "sig eve@x/dev 1 1"));
 
 	/* A friend who is then unfriended loses the link. */
 	r.sub = CTL_SUB_BOTH;
 	make_adv(&adv, "10.10.0.3", false, NULL);
-	ctl_gvpn_signal(g, "carol@x/a", &adv);
-	ck_assert_uint_eq(ctl_gvpn_members(g), 1);
-	ctl_gvpn_roster(g, "carol@x", CTL_SUB_TO);
-	ck_assert_uint_eq(ctl_gvpn_members(g), 0);
+	ctl_member_signal(g, "carol@x/a", &adv);
+	ck_assert_uint_eq(ctl_member_count(g), 1);
+	ctl_member_roster(g, "carol@x", CTL_SUB_TO);
+	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -341,7 +257,7 @@ END_TEST
 START_TEST(test_adopt_keeps_links)
 {
 	struct rec r;
-	struct ctl_gvpn *g = new_policy(&r);
+	struct ctl_members *g = new_policy(&r);
 	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
 	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
@@ -352,13 +268,13 @@ START_TEST(test_adopt_keeps_links)
 	li.peer_uid = adv.uid;
 	info.links = lis;
 	info.n_links = 1;
-	ctl_gvpn_adopt(g, &info);
+	ctl_member_adopt(g, &info);
 	ck_assert(!logged(&r, "req overlay: 2"));
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -368,35 +284,35 @@ END_TEST
 START_TEST(test_relink_on_new_credentials)
 {
 	struct rec r;
-	struct ctl_gvpn *g = ready_policy(&r);
+	struct ctl_members *g = ready_policy(&r);
 	Ipop__Response ok = IPOP__RESPONSE__INIT, exists = IPOP__RESPONSE__INIT;
 	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
 	exists.status = IPOP__STATUS__EXISTS;
 	make_adv(&adv, "10.10.0.2", false, NULL);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &ok);
+	ctl_member_tincan_reply(g, tag, &ok);
 
-	make_link(&link, &adv, "");
-	ctl_gvpn_signal(g, "bob@x/dev", &link);
+	fake_link(&link, &adv, "");
+	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 
 	g_ptr_array_set_size(r.log, 0);
 	g_snprintf(tag, sizeof(tag), "add:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &exists);
+	ctl_member_tincan_reply(g, tag, &exists);
 	g_snprintf(line, sizeof(line), "req relink:%s 8", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(tag, sizeof(tag), "relink:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &ok);
+	ctl_member_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &ok);
+	ctl_member_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST
@@ -406,38 +322,38 @@ END_TEST
 START_TEST(test_stale_candidates_ignored)
 {
 	struct rec r;
-	struct ctl_gvpn *g = ready_policy(&r);
+	struct ctl_members *g = ready_policy(&r);
 	Ipop__Response ok = IPOP__RESPONSE__INIT, local = IPOP__RESPONSE__INIT;
 	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
 	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
 	make_adv(&adv, "10.10.0.2", false, NULL);
-	ctl_gvpn_signal(g, "bob@x/dev", &adv);
+	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &ok);
+	ctl_member_tincan_reply(g, tag, &ok);
 	/* Our link's credentials go out (ufrag "mine"). */
 	creds.ufrag = (char *)(uintptr_t) "mine";
 	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
 	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
 	local.local = &creds;
 	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	ctl_gvpn_tincan_reply(g, tag, &local);
+	ctl_member_tincan_reply(g, tag, &local);
 	ck_assert(logged(&r, "sig bob@x/dev 2 0"));
 
-	make_link(&link, &adv, "old1");
+	fake_link(&link, &adv, "old1");
 	g_ptr_array_set_size(r.log, 0);
-	ctl_gvpn_signal(g, "bob@x/dev", &link);
+	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(!logged(&r, line));
+	ck_assert(!logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req local:%s 7", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 
 	/* Bound to our current link: added. */
 	g_strlcpy(link.seen, "mine", sizeof(link.seen));
-	ctl_gvpn_signal(g, "bob@x/dev", &link);
+	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
-	ck_assert(logged(&r, line));
+	ck_assert(logged(&r, "%s", line));
 	finish(&r, g);
 }
 END_TEST

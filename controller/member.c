@@ -1,0 +1,781 @@
+/*
+ * The membership engine (see member.h).  Owns the member table (keyed by
+ * full JID, indexed by uid), the knowledge of which links tincan holds and
+ * the timers that prune, remake and resend; the policy's own state (an
+ * address table, say) belongs to its ops.  It turns presence, roster
+ * changes, signals and tincan events into tincan requests and signals
+ * through struct ctl_member_io; it never touches a socket itself.
+ */
+#define G_LOG_DOMAIN "controller"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "controller/member.h"
+#include "proto/pbutil.h"
+
+enum { PRUNE_AFTER_MS = 15000 };
+
+struct member {
+	char *jid; /* full JID */
+	char
+	    overlay[IPOP_NAME_SIZE]; /* the member's own name for the overlay */
+	char uid[IPOP_UID_SIZE];
+	uint8_t key[IPOP_KEY_LEN];
+	char ipv4[INET_ADDRSTRLEN];
+	char ipv6[INET6_ADDRSTRLEN];
+	bool linked; /* tincan has (or is making) the link */
+	bool away;   /* offline in XMPP, link still carrying */
+	Ipop__LinkState state;
+	char *pending; /* remote blob waiting for our link */
+	guint relink;  /* timer remaking a failed link */
+	/* Link generations: the ufrag of our current link, and the peer's
+	 * ufrag our link is bound to ("" when unknown). */
+	char local_ufrag[CTL_SIG_MAX_UFRAG];
+	char remote_ufrag[CTL_SIG_MAX_UFRAG];
+	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	gint64 cands_sent_us; /* when our candidates last went out */
+};
+
+struct ctl_members {
+	const struct ctl_overlay_config *cfg;
+	const struct ctl_member_ops *ops;
+	void *state; /* the policy's, from ops->init */
+	char my_uid[IPOP_UID_SIZE];
+	uint8_t my_key[IPOP_KEY_LEN];
+	struct ctl_member_io io;
+	bool ready;	       /* the overlay exists in tincan */
+	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
+	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
+	GHashTable *available; /* full JIDs of contacts online */
+	GHashTable *adopted;   /* uids of links tincan had on adopt */
+	guint prune;
+	guint resend; /* candidates of links still connecting */
+};
+
+static void member_free(struct member *m)
+{
+	if (m->relink)
+		g_source_remove(m->relink);
+	g_free(m->jid);
+	g_free(m->pending);
+	g_free(m);
+}
+
+static char *bare_of(const char *full)
+{
+	const char *slash = strchr(full, '/');
+
+	return slash ? g_strndup(full, (gsize)(slash - full)) : g_strdup(full);
+}
+
+static bool is_own(const struct ctl_members *e, const char *bare)
+{
+	return e->ops->is_own && e->ops->is_own(e->state, bare);
+}
+
+/* The roster's word, with the policy's own devices as mutual. */
+static enum ctl_sub sub_of(struct ctl_members *e, const char *bare)
+{
+	if (is_own(e, bare))
+		return CTL_SUB_BOTH;
+	return e->io.subscription(e->io.ctx, bare);
+}
+
+static void request(struct ctl_members *e, Ipop__Request *req, const char *op,
+		    const char *uid)
+{
+	g_autofree char *tag = g_strdup_printf("%s:%s", op, uid ? uid : "");
+
+	e->io.request(e->io.ctx, req, tag);
+}
+
+static void advertise(struct ctl_members *e, const char *to, bool ack)
+{
+	struct ctl_sig s = {.kind = CTL_SIG_ADVERTISE, .ack = ack};
+
+	g_strlcpy(s.uid, e->my_uid, sizeof(s.uid));
+	memcpy(s.key, e->my_key, IPOP_KEY_LEN);
+	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
+	g_strlcpy(s.group, e->cfg->group, sizeof(s.group));
+	if (e->cfg->ipv4)
+		g_strlcpy(s.ipv4, e->cfg->ipv4, sizeof(s.ipv4));
+	if (e->cfg->ipv6)
+		g_strlcpy(s.ipv6, e->cfg->ipv6, sizeof(s.ipv6));
+	if (e->ops->advertise)
+		e->ops->advertise(e->state, &s);
+	if (e->cfg->has_secret) {
+		ctl_sig_proof(e->cfg->psk, s.group, s.uid, s.key, s.proof);
+		s.has_proof = true;
+	}
+	e->io.signal(e->io.ctx, to, &s);
+}
+
+static void send_candidates(struct ctl_members *e, struct member *m,
+			    const Ipop__IceCredentials *local)
+{
+	struct ctl_sig s = {.kind = CTL_SIG_LINK};
+	size_t len = ipop__ice_credentials__get_packed_size(local);
+	g_autofree uint8_t *buf = g_malloc(len ? len : 1);
+
+	ipop__ice_credentials__pack(local, buf);
+	g_strlcpy(s.uid, e->my_uid, sizeof(s.uid));
+	g_strlcpy(s.to, m->uid, sizeof(s.to));
+	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
+	s.cands = g_base64_encode(buf, len);
+	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
+	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
+	m->cands_sent_us = g_get_monotonic_time();
+	g_debug("overlay %s: candidates to %s", e->cfg->name, m->jid);
+	e->io.signal(e->io.ctx, m->jid, &s);
+	g_free(s.cands);
+}
+
+static void ask_local(struct ctl_members *e, struct member *m)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__GetLocalCandidates glc = IPOP__GET_LOCAL_CANDIDATES__INIT;
+
+	glc.overlay = e->cfg->name;
+	glc.peer_uid = m->uid;
+	req.kind_case = IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES;
+	req.get_local_candidates = &glc;
+	request(e, &req, "local", m->uid);
+}
+
+void ctl_mapping_advertised(const struct ctl_peer *p, struct ctl_mapping *out)
+{
+	g_strlcpy(out->ipv4, p->ipv4, sizeof(out->ipv4));
+	g_strlcpy(out->ipv6, p->ipv6, sizeof(out->ipv6));
+	out->peer_ipv4[0] = '\0';
+}
+
+static void map_peer(struct ctl_members *e, struct member *m, bool remove)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__MapPeer mp = IPOP__MAP_PEER__INIT;
+	struct ctl_peer p = {m->jid, m->uid, m->ipv4, m->ipv6};
+	struct ctl_mapping map;
+
+	if (!e->ops->map || !e->ops->map(e->state, &p, remove, &map))
+		return;
+	mp.overlay = e->cfg->name;
+	mp.peer_uid = m->uid;
+	mp.ipv4 = map.ipv4;
+	mp.ipv6 = map.ipv6;
+	mp.peer_ipv4 = map.peer_ipv4;
+	mp.label = m->jid;
+	mp.remove = remove;
+	req.kind_case = IPOP__REQUEST__KIND_MAP_PEER;
+	req.map_peer = &mp;
+	request(e, &req, "map", m->uid);
+}
+
+static void ensure_link(struct ctl_members *e, struct member *m)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__CreateLink cl = IPOP__CREATE_LINK__INIT;
+
+	if (!e->ready || m->linked)
+		return;
+	m->linked = true;
+	if (!g_hash_table_contains(e->adopted, m->uid)) {
+		cl.overlay = e->cfg->name;
+		cl.peer_uid = m->uid;
+		cl.peer_public_key.data = m->key;
+		cl.peer_public_key.len = IPOP_KEY_LEN;
+		req.kind_case = IPOP__REQUEST__KIND_CREATE_LINK;
+		req.create_link = &cl;
+		request(e, &req, "create", m->uid);
+		g_message("overlay %s: linking to %s (uid %.12s)", e->cfg->name,
+			  m->jid, m->uid);
+	}
+	map_peer(e, m, false);
+	ask_local(e, m);
+}
+
+static void remove_link(struct ctl_members *e, const char *uid, const char *op)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__RemoveLink rl = IPOP__REMOVE_LINK__INIT;
+
+	rl.overlay = e->cfg->name;
+	rl.peer_uid = ipop_cstr(uid);
+	req.kind_case = IPOP__REQUEST__KIND_REMOVE_LINK;
+	req.remove_link = &rl;
+	request(e, &req, op, uid);
+	g_hash_table_remove(e->adopted, uid);
+}
+
+static void drop_member(struct ctl_members *e, struct member *m,
+			const char *why)
+{
+	g_message("overlay %s: %s leaves (%s)", e->cfg->name, m->jid, why);
+	if (m->linked) {
+		remove_link(e, m->uid, "remove");
+		map_peer(e, m, true);
+	}
+	g_hash_table_remove(e->by_uid, m->uid);
+	g_hash_table_remove(e->by_jid, m->jid); /* frees m */
+}
+
+bool ctl_member_admits(const struct ctl_member_ops *ops,
+		       const struct ctl_overlay_config *cfg, const char *my_uid,
+		       enum ctl_sub sub, const struct ctl_sig *adv,
+		       const char **why)
+{
+	if (sub != CTL_SUB_BOTH)
+		*why = "no mutual subscription";
+	else if (strcmp(adv->group, cfg->group))
+		*why = "different group";
+	else if (!strcmp(adv->uid, my_uid))
+		*why = "that is this node";
+	else if (cfg->has_secret && !adv->has_proof)
+		*why = "no group secret proof";
+	else if (cfg->has_secret && !ctl_sig_proof_ok(adv, cfg->psk))
+		*why = "wrong group secret proof";
+	else
+		return !ops->admits || ops->admits(cfg, adv, why);
+	return false;
+}
+
+static struct member *add_member(struct ctl_members *e, const char *jid,
+				 const struct ctl_sig *s)
+{
+	struct member *m = g_new0(struct member, 1);
+
+	m->jid = g_strdup(jid);
+	g_strlcpy(m->overlay, s->overlay, sizeof(m->overlay));
+	g_strlcpy(m->uid, s->uid, sizeof(m->uid));
+	memcpy(m->key, s->key, IPOP_KEY_LEN);
+	g_strlcpy(m->ipv4, s->ipv4, sizeof(m->ipv4));
+	g_strlcpy(m->ipv6, s->ipv6, sizeof(m->ipv6));
+	m->linked = false;
+	g_hash_table_insert(e->by_jid, m->jid, m);
+	g_hash_table_insert(e->by_uid, m->uid, m);
+	g_message("overlay %s: member %s (uid %.12s, %s)", e->cfg->name, jid,
+		  m->uid, m->ipv4[0] ? m->ipv4 : "no address");
+	return m;
+}
+
+static void on_advertise(struct ctl_members *e, const char *jid,
+			 const struct ctl_sig *s)
+{
+	g_autofree char *bare = bare_of(jid);
+	struct member *m = g_hash_table_lookup(e->by_jid, jid);
+	struct member *same_uid = g_hash_table_lookup(e->by_uid, s->uid);
+	const char *why = NULL;
+
+	if (!ctl_member_admits(e->ops, e->cfg, e->my_uid, sub_of(e, bare), s,
+			       &why)) {
+		g_message("overlay %s: not admitting %s: %s", e->cfg->name, jid,
+			  why);
+		if (m)
+			drop_member(e, m, why);
+		return;
+	}
+	/* A device that changed identity, or an identity that moved. */
+	if (m &&
+	    (strcmp(m->uid, s->uid) || memcmp(m->key, s->key, IPOP_KEY_LEN) ||
+	     strcmp(m->ipv4, s->ipv4) || strcmp(m->overlay, s->overlay)))
+		drop_member(e, m, "identity or address changed");
+	else if (!m && same_uid)
+		drop_member(e, same_uid, "moved to another resource");
+	m = g_hash_table_lookup(e->by_jid, jid);
+	if (!m)
+		m = add_member(e, jid, s);
+	m->away = false;
+	if (!s->ack)
+		advertise(e, jid, true);
+	ensure_link(e, m);
+}
+
+static void add_remote(struct ctl_members *e, struct member *m,
+		       const char *blob)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__AddRemoteCandidates arc = IPOP__ADD_REMOTE_CANDIDATES__INIT;
+	Ipop__IceCredentials *ic;
+	g_autofree guchar *raw = NULL;
+	gsize len = 0;
+
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw); /* untrusted */
+	if (!ic) {
+		g_message("overlay %s: undecodable candidates from %s",
+			  e->cfg->name, m->jid);
+		return;
+	}
+	g_strlcpy(m->pending_ufrag, ic->ufrag, sizeof(m->pending_ufrag));
+	arc.overlay = e->cfg->name;
+	arc.peer_uid = m->uid;
+	arc.remote = ic;
+	req.kind_case = IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES;
+	req.add_remote_candidates = &arc;
+	/* Kept until tincan accepts them: a remade link needs them again. */
+	if (m->pending != blob) {
+		g_free(m->pending);
+		m->pending = g_strdup(blob);
+	}
+	request(e, &req, "add", m->uid);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
+}
+
+static void on_link_signal(struct ctl_members *e, const char *jid,
+			   const struct ctl_sig *s)
+{
+	struct member *m = g_hash_table_lookup(e->by_jid, jid);
+
+	/* Signals go to every overlay; only the one holding the member
+	 * under the sender's overlay name takes them. */
+	if (!m || strcmp(m->overlay, s->overlay))
+		return;
+	if (strcmp(m->uid, s->uid) || strcmp(s->to, e->my_uid)) {
+		g_message(
+		    "overlay %s: candidates from %s for another node dropped",
+		    e->cfg->name, jid);
+		return;
+	}
+	/* Bound to a link of ours that is gone: the peer gets our current
+	 * candidates (again) and answers for the current link. */
+	if (s->seen[0] && m->local_ufrag[0] &&
+	    strcmp(s->seen, m->local_ufrag)) {
+		g_debug("overlay %s: candidates from %s for an older link",
+			e->cfg->name, jid);
+		if (m->linked)
+			ask_local(e, m);
+		return;
+	}
+	g_free(m->pending);
+	m->pending = g_strdup(s->cands);
+	if (!m->linked)
+		ensure_link(e, m); /* candidates go in once it exists */
+	else if (g_hash_table_contains(e->adopted, m->uid) ||
+		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
+		add_remote(e, m, m->pending);
+}
+
+/* A member's controller went away (bye, or unavailable).  Its tincan may
+ * still run: an XMPP server restart reports everyone unavailable, and a
+ * restarted or replaced controller says bye.  A link that still works is
+ * kept until it fails; one that does not is removed now. */
+static void member_gone(struct ctl_members *e, struct member *m,
+			const char *why)
+{
+	if (m->state != IPOP__LINK_STATE__CONNECTED) {
+		drop_member(e, m, why);
+		return;
+	}
+	g_message("overlay %s: %s %s; keeping its working link until it fails",
+		  e->cfg->name, m->jid, why);
+	m->away = true;
+}
+
+void ctl_member_signal(struct ctl_members *e, const char *full_jid,
+		       const struct ctl_sig *s)
+{
+	struct member *m;
+
+	switch (s->kind) {
+	case CTL_SIG_ADVERTISE:
+		on_advertise(e, full_jid, s);
+		break;
+	case CTL_SIG_LINK:
+		on_link_signal(e, full_jid, s);
+		break;
+	case CTL_SIG_BYE:
+		m = g_hash_table_lookup(e->by_jid, full_jid);
+		if (m && !strcmp(m->uid, s->uid) &&
+		    !strcmp(m->overlay, s->overlay))
+			member_gone(e, m, "said bye");
+		break;
+	}
+}
+
+void ctl_member_online(struct ctl_members *e)
+{
+	GHashTableIter it;
+	gpointer jid;
+
+	g_hash_table_iter_init(&it, e->available);
+	while (g_hash_table_iter_next(&it, &jid, NULL))
+		advertise(e, jid, false);
+}
+
+void ctl_member_presence(struct ctl_members *e, const char *full_jid,
+			 bool available)
+{
+	g_autofree char *bare = bare_of(full_jid);
+	struct member *m = g_hash_table_lookup(e->by_jid, full_jid);
+
+	if (!available) {
+		g_hash_table_remove(e->available, full_jid);
+		if (m)
+			member_gone(e, m, "went offline");
+		return;
+	}
+	g_hash_table_add(e->available, g_strdup(full_jid));
+	if (sub_of(e, bare) == CTL_SUB_BOTH)
+		advertise(e, full_jid, false);
+}
+
+void ctl_member_roster(struct ctl_members *e, const char *bare_jid,
+		       enum ctl_sub sub)
+{
+	GHashTableIter it;
+	gpointer jid, m;
+	GPtrArray *gone;
+	guint i;
+
+	if (is_own(e, bare_jid))
+		return; /* never unfriend ourselves */
+	if (sub == CTL_SUB_BOTH) {
+		/* A new friend: greet its devices that are already online. */
+		g_hash_table_iter_init(&it, e->available);
+		while (g_hash_table_iter_next(&it, &jid, NULL)) {
+			g_autofree char *bare = bare_of(jid);
+			if (!strcmp(bare, bare_jid) &&
+			    !g_hash_table_contains(e->by_jid, jid))
+				advertise(e, jid, false);
+		}
+		return;
+	}
+	gone = g_ptr_array_new();
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, &jid, &m)) {
+		g_autofree char *bare = bare_of(jid);
+		if (!strcmp(bare, bare_jid))
+			g_ptr_array_add(gone, m);
+	}
+	for (i = 0; i < gone->len; i++)
+		drop_member(e, gone->pdata[i], "subscription ended");
+	g_ptr_array_free(gone, TRUE);
+}
+
+static gboolean on_relink(gpointer data)
+{
+	struct member *m = data;
+
+	m->relink = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void link_state(struct ctl_members *e,
+		       const Ipop__LinkStateChangedEvent *ls)
+{
+	struct member *m =
+	    ls->peer_uid ? g_hash_table_lookup(e->by_uid, ls->peer_uid) : NULL;
+
+	if (!m)
+		return;
+	m->state = ls->state;
+	if (ls->state == IPOP__LINK_STATE__FAILED && m->away) {
+		drop_member(e, m, "offline and its link failed");
+		return;
+	}
+	if (ls->state == IPOP__LINK_STATE__CONNECTED)
+		g_message("overlay %s: link to %s connected (%s -> %s)",
+			  e->cfg->name, m->jid,
+			  ls->pair ? ls->pair->local_type : "?",
+			  ls->pair ? ls->pair->remote_type : "?");
+	/* A link that failed is remade once, after a pause, by the side with
+	 * the smaller uid; the other side follows when its add fails. */
+	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
+	    strcmp(e->my_uid, m->uid) < 0) {
+		g_message("overlay %s: link to %s failed; remaking it",
+			  e->cfg->name, m->jid);
+		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
+		remove_link(e, m->uid, "relink");
+	}
+}
+
+void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)
+{
+	struct member *m;
+
+	switch (ev->kind_case) {
+	case IPOP__EVENT__KIND_LINK_STATE:
+		link_state(e, ev->link_state);
+		break;
+	case IPOP__EVENT__KIND_LOCAL_CANDIDATES:
+		m = ev->local_candidates->peer_uid
+			? g_hash_table_lookup(e->by_uid,
+					      ev->local_candidates->peer_uid)
+			: NULL;
+		if (m && ev->local_candidates->local)
+			send_candidates(e, m, ev->local_candidates->local);
+		break;
+	default:
+		break;
+	}
+}
+
+static void create_overlay(struct ctl_members *e)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__CreateOverlay co = IPOP__CREATE_OVERLAY__INIT;
+
+	co.name = e->cfg->name;
+	co.tap_name = e->cfg->tap;
+	if (e->cfg->bridge)
+		co.bridge = e->cfg->bridge;
+	if (e->cfg->ipv4) {
+		co.ipv4 = e->cfg->ipv4;
+		co.ipv4_prefix = e->cfg->ipv4_prefix;
+	}
+	if (e->cfg->ipv6) {
+		co.ipv6 = e->cfg->ipv6;
+		co.ipv6_prefix = e->cfg->ipv6_prefix;
+	}
+	co.mtu = e->cfg->mtu;
+	if (e->cfg->has_secret) {
+		co.psk.data = ipop_cbytes(e->cfg->psk);
+		co.psk.len = CTL_PSK_LEN;
+	}
+	e->ops->overlay(e->state, e->cfg, &co);
+	req.kind_case = IPOP__REQUEST__KIND_CREATE_OVERLAY;
+	req.create_overlay = &co;
+	request(e, &req, "overlay", NULL);
+}
+
+static void link_everyone(struct ctl_members *e)
+{
+	GHashTableIter it;
+	gpointer m;
+
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		ensure_link(e, m);
+}
+
+/* Links tincan had that no member claimed since adoption are stale. */
+static gboolean on_prune(gpointer data)
+{
+	struct ctl_members *e = data;
+	GHashTableIter it;
+	gpointer uid;
+	GPtrArray *stale = g_ptr_array_new_with_free_func(g_free);
+	guint i;
+
+	e->prune = 0;
+	g_hash_table_iter_init(&it, e->adopted);
+	while (g_hash_table_iter_next(&it, &uid, NULL))
+		if (!g_hash_table_contains(e->by_uid, uid))
+			g_ptr_array_add(stale, g_strdup(uid));
+	for (i = 0; i < stale->len; i++) {
+		g_message("overlay %s: removing stale link %.12s", e->cfg->name,
+			  (char *)stale->pdata[i]);
+		remove_link(e, stale->pdata[i], "remove");
+	}
+	g_ptr_array_free(stale, TRUE);
+	return G_SOURCE_REMOVE;
+}
+
+void ctl_member_adopt(struct ctl_members *e, const Ipop__OverlayInfo *info)
+{
+	GHashTableIter it;
+	gpointer m;
+	size_t i;
+
+	e->ready = false;
+	g_hash_table_remove_all(e->adopted);
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		((struct member *)m)->linked = false;
+	if (!info) {
+		create_overlay(e);
+		return;
+	}
+	for (i = 0; i < info->n_links; i++)
+		g_hash_table_add(e->adopted,
+				 g_strdup(info->links[i]->peer_uid));
+	g_message("overlay %s: adopted overlay with %zu links", e->cfg->name,
+		  info->n_links);
+	e->ready = true;
+	link_everyone(e);
+	if (e->prune)
+		g_source_remove(e->prune);
+	e->prune = g_timeout_add(PRUNE_AFTER_MS, on_prune, e);
+}
+
+static void after_create(struct ctl_members *e, struct member *m,
+			 const Ipop__Response *resp)
+{
+	if (resp->status != IPOP__STATUS__OK &&
+	    resp->status != IPOP__STATUS__EXISTS) {
+		g_warning("overlay %s: tincan refused link to %s: %s",
+			  e->cfg->name, m->jid, resp->message);
+		m->linked = false;
+		return;
+	}
+	m->state = IPOP__LINK_STATE__GATHERING;
+	if (m->pending)
+		add_remote(e, m, m->pending);
+}
+
+static void after_add(struct ctl_members *e, struct member *m,
+		      const Ipop__Response *resp)
+{
+	if (resp->status == IPOP__STATUS__OK) {
+		g_strlcpy(m->remote_ufrag, m->pending_ufrag,
+			  sizeof(m->remote_ufrag));
+		g_free(m->pending);
+		m->pending = NULL;
+		return;
+	}
+	if (resp->status == IPOP__STATUS__EXISTS) {
+		/* The peer remade its link: ours must follow. */
+		g_message("overlay %s: %s has a new link; remaking ours",
+			  e->cfg->name, m->jid);
+		remove_link(e, m->uid, "relink");
+		return;
+	}
+	g_message("overlay %s: candidates of %s refused: %s", e->cfg->name,
+		  m->jid, resp->message);
+}
+
+void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
+			     const Ipop__Response *resp)
+{
+	const char *colon = strchr(tag, ':');
+	g_autofree char *op = g_strndup(tag, colon ? (gsize)(colon - tag) : 0);
+	struct member *m =
+	    colon ? g_hash_table_lookup(e->by_uid, colon + 1) : NULL;
+
+	if (!resp)
+		return; /* tincan went away; adoption redoes everything */
+	if (!strcmp(op, "overlay")) {
+		if (resp->status != IPOP__STATUS__OK) {
+			g_critical("overlay %s: cannot create overlay: %s",
+				   e->cfg->name, resp->message);
+			return;
+		}
+		e->ready = true;
+		link_everyone(e);
+	} else if (!strcmp(op, "create") && m) {
+		after_create(e, m, resp);
+	} else if (!strcmp(op, "add") && m) {
+		after_add(e, m, resp);
+	} else if (!strcmp(op, "local") && m &&
+		   resp->result_case == IPOP__RESPONSE__RESULT_LOCAL) {
+		send_candidates(e, m, resp->local);
+	} else if (!strcmp(op, "relink") && m) {
+		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
+		m->linked = false;
+		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
+		ensure_link(e, m);
+	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
+		g_message("overlay %s: %s: %s", e->cfg->name, tag,
+			  resp->message);
+	}
+}
+
+void ctl_member_leave(struct ctl_members *e)
+{
+	GHashTableIter it;
+	gpointer m;
+
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m)) {
+		struct ctl_sig s = {.kind = CTL_SIG_BYE};
+		g_strlcpy(s.uid, e->my_uid, sizeof(s.uid));
+		g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
+		e->io.signal(e->io.ctx, ((struct member *)m)->jid, &s);
+	}
+}
+
+unsigned ctl_member_count(const struct ctl_members *e)
+{
+	return g_hash_table_size(e->by_jid);
+}
+
+unsigned ctl_member_connected(const struct ctl_members *e)
+{
+	GHashTableIter it;
+	gpointer m;
+	unsigned n = 0;
+
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		n += ((struct member *)m)->state == IPOP__LINK_STATE__CONNECTED;
+	return n;
+}
+
+/* Signals can be lost (an XMPP session silently dead behind a NAT that
+ * lost its mapping): a link that is not connected sends its candidates
+ * again every CTL_MEMBER_RESEND_MS.  The peer adds them idempotently. */
+static gboolean on_resend(gpointer data)
+{
+	struct ctl_members *e = data;
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer p;
+
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &p)) {
+		struct member *m = p;
+		if (m->linked && m->state != IPOP__LINK_STATE__CONNECTED &&
+		    m->local_ufrag[0] &&
+		    now - m->cands_sent_us >= CTL_MEMBER_RESEND_MS * 1000)
+			ask_local(e, m);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
+				   const char *my_uid,
+				   const uint8_t my_key[IPOP_KEY_LEN],
+				   const struct ctl_member_ops *ops,
+				   const struct ctl_member_io *io)
+{
+	struct ctl_members *e = g_new0(struct ctl_members, 1);
+
+	e->cfg = cfg;
+	e->ops = ops;
+	g_strlcpy(e->my_uid, my_uid, sizeof(e->my_uid));
+	memcpy(e->my_key, my_key, IPOP_KEY_LEN);
+	e->io = *io;
+	e->by_jid = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+					  (GDestroyNotify)member_free);
+	e->by_uid = g_hash_table_new(g_str_hash, g_str_equal);
+	e->available =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	e->adopted =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (ops->init && ops->init(&e->state, cfg, my_uid, &e->io) < 0) {
+		ctl_member_free(e);
+		return NULL;
+	}
+	e->resend = g_timeout_add(CTL_MEMBER_RESEND_MS / 2, on_resend, e);
+	return e;
+}
+
+void ctl_member_free(struct ctl_members *e)
+{
+	if (!e)
+		return;
+	if (e->prune)
+		g_source_remove(e->prune);
+	if (e->resend)
+		g_source_remove(e->resend);
+	g_hash_table_destroy(e->by_uid);
+	g_hash_table_destroy(e->by_jid);
+	g_hash_table_destroy(e->available);
+	g_hash_table_destroy(e->adopted);
+	if (e->ops->fini)
+		e->ops->fini(e->state);
+	g_free(e);
+}
+
+const char *ctl_member_name(const struct ctl_members *e)
+{
+	return e->cfg->name;
+}
+
+const char *ctl_member_group(const struct ctl_members *e)
+{
+	return e->cfg->group;
+}

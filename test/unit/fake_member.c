@@ -1,0 +1,162 @@
+/*
+ * The fake io of fake_member.h.  No suite of its own.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include <glib.h>
+#include <sodium.h>
+
+#include "common/uid.h"
+#include "test/unit/fake_member.h"
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void add(struct rec *r, char *line)
+{
+	g_ptr_array_add(r->log, line);
+}
+
+static void fake_request(void *ctx, Ipop__Request *req, const char *tag)
+{
+	struct rec *r = ctx;
+	const Ipop__CreateOverlay *co = req->create_overlay;
+	const Ipop__MapPeer *mp = req->map_peer;
+
+	add(r, g_strdup_printf("req %s %d", tag, req->kind_case));
+	if (req->kind_case == IPOP__REQUEST__KIND_CREATE_OVERLAY)
+		add(r, g_strdup_printf("overlay %d %d %s/%u %s/%u %s", co->mode,
+				       co->translation, or_dash(co->ipv4),
+				       co->ipv4_prefix, or_dash(co->ipv6),
+				       co->ipv6_prefix, or_dash(co->bridge)));
+	if (req->kind_case == IPOP__REQUEST__KIND_MAP_PEER)
+		add(r, g_strdup_printf("map %s %s %s %s %d", mp->peer_uid,
+				       or_dash(mp->ipv4), or_dash(mp->ipv6),
+				       or_dash(mp->peer_ipv4), mp->remove));
+}
+
+static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
+{
+	struct rec *r = ctx;
+
+	add(r, g_strdup_printf("sig %s %d %d", to, s->kind, s->ack));
+	if (s->kind == CTL_SIG_ADVERTISE)
+		add(r, g_strdup_printf("adv %s %s", or_dash(s->ipv4),
+				       or_dash(s->ipv6)));
+}
+
+static enum ctl_sub fake_sub(void *ctx, const char *bare)
+{
+	struct rec *r = ctx;
+
+	(void)bare;
+	return r->sub;
+}
+
+struct ctl_member_io fake_io(struct rec *r, const char *my_jid,
+			     const char *state_dir)
+{
+	struct ctl_member_io io = {.request = fake_request,
+				   .signal = fake_signal,
+				   .subscription = fake_sub,
+				   .ctx = r,
+				   .my_jid = my_jid,
+				   .state_dir = state_dir};
+
+	r->log = g_ptr_array_new_with_free_func(g_free);
+	r->sub = CTL_SUB_BOTH;
+	return io;
+}
+
+void fake_free(struct rec *r)
+{
+	g_ptr_array_free(r->log, TRUE);
+}
+
+bool logged(const struct rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *line = NULL;
+	guint i;
+
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	for (i = 0; i < r->log->len; i++)
+		if (!strcmp(r->log->pdata[i], line))
+			return true;
+	return false;
+}
+
+unsigned count_prefix(const struct rec *r, const char *prefix)
+{
+	unsigned n = 0;
+	guint i;
+
+	for (i = 0; i < r->log->len; i++)
+		n += g_str_has_prefix(r->log->pdata[i], prefix);
+	return n;
+}
+
+void fake_adv(struct ctl_sig *s, const char *group, const char *ipv4)
+{
+	uint8_t priv[32];
+
+	memset(s, 0, sizeof(*s));
+	s->kind = CTL_SIG_ADVERTISE;
+	randombytes_buf(priv, sizeof(priv));
+	crypto_scalarmult_base(s->key, priv);
+	ipop_uid_from_key(s->key, s->uid);
+	g_strlcpy(s->overlay, "theirs", sizeof(s->overlay));
+	g_strlcpy(s->group, group, sizeof(s->group));
+	g_strlcpy(s->ipv4, ipv4, sizeof(s->ipv4));
+}
+
+void fake_link(struct ctl_sig *link, const struct ctl_sig *adv,
+	       const char *seen)
+{
+	memset(link, 0, sizeof(*link));
+	link->kind = CTL_SIG_LINK;
+	g_strlcpy(link->uid, adv->uid, sizeof(link->uid));
+	g_strlcpy(link->to, FAKE_MY_UID, sizeof(link->to));
+	g_strlcpy(link->overlay, adv->overlay, sizeof(link->overlay));
+	g_strlcpy(link->seen, seen, sizeof(link->seen));
+	/* base64 of a packed IceCredentials{ufrag "abcd", pwd "abc...v"} */
+	link->cands =
+	    (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+}
+
+void fake_bye(struct ctl_sig *bye, const struct ctl_sig *adv)
+{
+	memset(bye, 0, sizeof(*bye));
+	bye->kind = CTL_SIG_BYE;
+	g_strlcpy(bye->uid, adv->uid, sizeof(bye->uid));
+	g_strlcpy(bye->overlay, adv->overlay, sizeof(bye->overlay));
+}
+
+void fake_link_event(struct ctl_members *e, const char *overlay,
+		     const char *uid, Ipop__LinkState st)
+{
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__LinkStateChangedEvent ls = IPOP__LINK_STATE_CHANGED_EVENT__INIT;
+
+	ls.overlay = (char *)(uintptr_t)overlay;
+	ls.peer_uid = (char *)(uintptr_t)uid;
+	ls.state = st;
+	ev.kind_case = IPOP__EVENT__KIND_LINK_STATE;
+	ev.link_state = &ls;
+	ctl_member_event(e, &ev);
+}
+
+void fake_reply(struct ctl_members *e, const char *op, const char *uid,
+		Ipop__Status st)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	g_autofree char *tag = g_strdup_printf("%s:%s", op, uid ? uid : "");
+
+	resp.status = st;
+	ctl_member_tincan_reply(e, tag, &resp);
+}
