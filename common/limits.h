@@ -18,6 +18,7 @@ enum {
 	IPOP_NAME_SIZE = IPOP_NAME_MAX + 1,
 	IPOP_IFNAME_MAX = 15, /* TAP and bridge names (IFNAMSIZ - 1) */
 	IPOP_LABEL_MAX = 127, /* a mapping's free-text label, bytes */
+	IPOP_GROUP_MAX = 64,  /* a GroupVPN or switch group name, bytes */
 	IPOP_MAC_LEN = 6,
 	IPOP_MTU_MIN = 576,
 	IPOP_MTU_DEFAULT = 1400,

@@ -32,6 +32,19 @@ bool ipop_ifname_is_valid(const char *s)
 	return ipop_name_is_valid(s, IPOP_IFNAME_MAX);
 }
 
+bool ipop_group_is_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	for (n = 0; s[n] != '\0'; n++)
+		if (n >= IPOP_GROUP_MAX ||
+		    (!ipop_is_name_char(s[n]) && s[n] != '@'))
+			return false;
+	return n > 0;
+}
+
 bool ipop_label_is_valid(const char *s)
 {
 	size_t n;

@@ -1,6 +1,6 @@
 /*
  * Name rules shared by every program: overlay names, interface names
- * (TAPs and bridges), labels.  A name goes into logs,
+ * (TAPs and bridges), group names, labels.  A name goes into logs,
  * tables, file names and the kernel, so it is short and plain.  This module
  * owns the rules and the texts that state them in error messages.
  */
@@ -16,6 +16,7 @@
 /* The rule as error messages state it. */
 #define IPOP_NAME_RULE "1-32 characters of " IPOP_NAME_CHARS
 #define IPOP_IFNAME_RULE "1-15 characters of " IPOP_NAME_CHARS
+#define IPOP_GROUP_RULE "1-64 characters of [A-Za-z0-9._@-]"
 
 /* True for a letter, a digit, '.', '_' or '-'. */
 bool ipop_is_name_char(char c);
@@ -25,6 +26,9 @@ bool ipop_name_is_valid(const char *s, size_t max);
 bool ipop_overlay_name_is_valid(const char *s);
 /* A TAP or bridge name: 1..IPOP_IFNAME_MAX name characters. */
 bool ipop_ifname_is_valid(const char *s);
+/* A group name (members advertise it, configs set it): 1..IPOP_GROUP_MAX
+ * name characters or '@' (groups are often named after a JID). */
+bool ipop_group_is_valid(const char *s);
 /* A label: at most IPOP_LABEL_MAX bytes, no control characters (it is
  * printed on operators' terminals); NULL and "" are valid. */
 bool ipop_label_is_valid(const char *s);

@@ -119,6 +119,15 @@ int cfg_value_ifname(const char *s, char **why)
 	return refuse(why, "'%s' must be %s", s, IPOP_IFNAME_RULE);
 }
 
+int cfg_value_group(const char *s, char **why)
+{
+	if (ipop_group_is_valid(s))
+		return 0;
+	if (cfg_value_name(s, IPOP_GROUP_MAX, "@", why) < 0)
+		return -EINVAL;
+	return refuse(why, "'%s' must be %s", s, IPOP_GROUP_RULE);
+}
+
 int cfg_value_uid(const char *s, char **why)
 {
 	if (!ipop_uid_is_valid(s))

@@ -36,6 +36,8 @@ int cfg_value_name(const char *s, size_t max, const char *extra, char **why);
 int cfg_value_overlay_name(const char *s, char **why);
 /* A TAP or bridge name (IPOP_IFNAME_RULE), not "." or "..". */
 int cfg_value_ifname(const char *s, char **why);
+/* A group name (IPOP_GROUP_RULE). */
+int cfg_value_group(const char *s, char **why);
 /* A device uid: 40 lowercase hex digits (common/uid.h). */
 int cfg_value_uid(const char *s, char **why);
 /* At most max bytes; the value is not quoted (it may be a secret). */

@@ -348,15 +348,10 @@ static int set_tap(const struct cfg_walk *w, const struct cfg_node *n,
 	return unique(w, n, path, OVL(tap), "tap");
 }
 
-static int group_ok(const char *s, char **why)
-{
-	return cfg_value_name(s, CTL_GROUP_MAX, "@", why);
-}
-
 static int set_group(const struct cfg_walk *w, const struct cfg_node *n,
 		     const char *path, void *slot)
 {
-	return set_checked(w, n, path, slot, group_ok);
+	return set_checked(w, n, path, slot, cfg_value_group);
 }
 
 static int set_bridge(const struct cfg_walk *w, const struct cfg_node *n,

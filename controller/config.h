@@ -30,7 +30,6 @@ enum {
 	CTL_PSK_LEN = IPOP_PSK_LEN,
 	CTL_MTU_DEFAULT = IPOP_MTU_DEFAULT,
 	CTL_MAX_PINS = 256,
-	CTL_GROUP_MAX = 64, /* bytes of a group name: [A-Za-z0-9._-@] */
 };
 
 /* SocialVPN: a device pinned to an address in this node's view. */

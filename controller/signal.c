@@ -19,8 +19,6 @@
 #include "common/names.h"
 #include "common/uid.h"
 
-enum { GROUP_MAX = CTL_SIG_GROUP_SIZE - 1 };
-
 static const char *const kind_names[] = {
     [CTL_SIG_ADVERTISE] = "advertise",
     [CTL_SIG_LINK] = "link",
@@ -37,21 +35,6 @@ static int fail(char *why, size_t why_len, const char *reason)
 static const char *attr(GHashTable *attrs, const char *name)
 {
 	return g_hash_table_lookup(attrs, name);
-}
-
-/* A group name: 1..GROUP_MAX bytes of the name characters or '@' (the
- * rule config.c applies to `group`). */
-static bool group_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > GROUP_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!ipop_is_name_char(s[i]) && s[i] != '@')
-			return false;
-	}
-	return true;
 }
 
 /* Parses an address of family af and stores its canonical text form. */
@@ -143,7 +126,7 @@ static int decode_advertise(GHashTable *attrs, struct ctl_sig *out, char *why,
 		return r;
 	if (group == NULL)
 		return fail(why, why_len, "missing group");
-	if (!group_ok(group))
+	if (!ipop_group_is_valid(group))
 		return fail(why, why_len, "bad group");
 	g_strlcpy(out->group, group, sizeof(out->group));
 	if ((r = decode_addrs(attrs, out, why, why_len)) < 0)

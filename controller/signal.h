@@ -39,7 +39,7 @@ enum {
 	CTL_SIG_MAX_BLOB = 8192, /* base64 candidate blob, bytes */
 	CTL_SIG_PROOF_LEN = 32,
 	CTL_SIG_MAX_UFRAG = 257,
-	CTL_SIG_GROUP_SIZE = 65, /* group names: 1-64 bytes, and the NUL */
+	CTL_SIG_GROUP_SIZE = IPOP_GROUP_MAX + 1, /* IPOP_GROUP_RULE, and NUL */
 };
 
 struct ctl_sig {

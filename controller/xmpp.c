@@ -10,7 +10,7 @@
  * exponential backoff and frees.  After login the roster and presence are
  * xmpp_roster.c's (it brings the session online), signalling stanzas
  * xmpp_stanza.c's.  It knows nothing of overlays (see signal.c and
- * gvpn.c).  Single-threaded, like libstrophe.
+ * member.c).  Single-threaded, like libstrophe.
  */
 #define G_LOG_DOMAIN "controller"
 

@@ -56,6 +56,27 @@ START_TEST(test_names_null)
 }
 END_TEST
 
+START_TEST(test_groups)
+{
+	char longest[IPOP_GROUP_MAX + 2];
+
+	ck_assert(ipop_group_is_valid("lab"));
+	ck_assert(ipop_group_is_valid("team@example.org"));
+	ck_assert(ipop_group_is_valid("a.b_c-d"));
+	ck_assert(!ipop_group_is_valid(""));
+	ck_assert(!ipop_group_is_valid(NULL));
+	ck_assert(!ipop_group_is_valid("two words"));
+	ck_assert(!ipop_group_is_valid("slash/no"));
+	ck_assert(!ipop_group_is_valid("nl\n"));
+	memset(longest, 'g', IPOP_GROUP_MAX);
+	longest[IPOP_GROUP_MAX] = '\0';
+	ck_assert(ipop_group_is_valid(longest));
+	longest[IPOP_GROUP_MAX] = 'g';
+	longest[IPOP_GROUP_MAX + 1] = '\0';
+	ck_assert(!ipop_group_is_valid(longest));
+}
+END_TEST
+
 START_TEST(test_labels)
 {
 	char longest[IPOP_LABEL_MAX + 2];
@@ -217,6 +238,7 @@ Suite *suite_common(void)
 
 	tcase_add_loop_test(tc, test_names, 0, G_N_ELEMENTS(name_cases));
 	tcase_add_test(tc, test_names_null);
+	tcase_add_test(tc, test_groups);
 	tcase_add_test(tc, test_labels);
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_test(tc, test_b64);
