@@ -22,6 +22,7 @@
 #include "controller/cfgvalue.h"
 #include "controller/config.h"
 #include "controller/secret.h"
+#include "controller/svpn.h"
 
 enum {
 	MAX_FILE = 1024 * 1024, /* config file */
@@ -507,79 +508,6 @@ static int only_for(const struct cfg_walk *w, const struct cfg_node *n,
 	return cfg_fail(w, n, kp, "only for type %s", type);
 }
 
-/* Pins must be distinct hosts of the subnet other than this node's own
- * address, one per device. */
-static int check_pins(const struct cfg_walk *w, const struct cfg_node *n,
-		      const char *path, const struct ctl_overlay_config *o,
-		      uint32_t net, uint32_t mask)
-{
-	g_autofree char *kp = cfg_join(path, "pins");
-	uint32_t self, a, b;
-	unsigned i, j;
-
-	inet_pton(AF_INET, o->ipv4, &self);
-	for (i = 0; i < o->n_pins; i++) {
-		memcpy(&a, o->pins[i].v4, 4);
-		if ((ntohl(a) & mask) != net || (ntohl(a) & ~mask) == 0 ||
-		    (ntohl(a) & ~mask) == ~mask || a == self)
-			return cfg_fail(w, n, kp,
-					"pin %u: address is not a free "
-					"host of the subnet",
-					i);
-		for (j = 0; j < i; j++) {
-			memcpy(&b, o->pins[j].v4, 4);
-			if (a == b ||
-			    !strcmp(o->pins[i].device, o->pins[j].device))
-				return cfg_fail(w, n, kp,
-						"pins %u and %u share a "
-						"device or an address",
-						j, i);
-		}
-	}
-	return 0;
-}
-
-/* SocialVPN: subnet 172.31.0.0/16 and its first host unless configured;
- * the node's address lies in the subnet with the subnet's prefix. */
-static int svpn_defaults(const struct cfg_walk *w, const struct cfg_node *n,
-			 const char *path, struct ctl_overlay_config *o)
-{
-	static const uint8_t def_net[4] = {172, 31, 0, 0};
-	g_autofree char *kp = cfg_join(path, "address");
-	uint32_t net, mask, a = 0;
-	char buf[INET_ADDRSTRLEN];
-
-	if (!o->subnet_prefix) {
-		memcpy(o->subnet, def_net, 4);
-		o->subnet_prefix = 16;
-	}
-	memcpy(&net, o->subnet, 4);
-	net = ntohl(net);
-	mask = 0xffffffffu << (32 - o->subnet_prefix);
-	if (!o->ipv4) {
-		a = htonl(net + 1);
-		o->ipv4 = g_strdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
-		o->ipv4_prefix = o->subnet_prefix;
-	}
-	inet_pton(AF_INET, o->ipv4, &a);
-	if ((ntohl(a) & mask) != net || o->ipv4_prefix != o->subnet_prefix)
-		return cfg_fail(w, n, kp,
-				"'%s/%u' must lie in the subnet with "
-				"its prefix /%u",
-				o->ipv4, o->ipv4_prefix, o->subnet_prefix);
-	if (!o->group)
-		o->group = g_strdup("socialvpn");
-	if (o->ipv6) {
-		g_autofree char *k6 = cfg_join(path, "address6");
-		return cfg_fail(w, n, k6,
-				"not for type svpn (IPv6 addresses "
-				"derive from device uids)");
-	}
-	if (check_pins(w, n, path, o, net, mask) < 0)
-		return -EINVAL;
-	return only_for(w, n, path, o);
-}
-
 static int overlay_item(const struct cfg_walk *w, const struct cfg_node *n,
 			const char *path, unsigned i)
 {
@@ -594,8 +522,16 @@ static int overlay_item(const struct cfg_walk *w, const struct cfg_node *n,
 		return -EINVAL;
 	if (o->mtu == 0)
 		o->mtu = CTL_MTU_DEFAULT;
-	if (o->type == CTL_OVERLAY_SVPN)
-		return svpn_defaults(w, n, path, o);
+	if (o->type == CTL_OVERLAY_SVPN) {
+		const char *key = NULL;
+		g_autofree char *why = NULL;
+
+		if (ctl_svpn_configure(o, &key, &why) < 0) {
+			kp = cfg_join(path, key);
+			return cfg_fail(w, n, kp, "%s", why);
+		}
+		return only_for(w, n, path, o);
+	}
 	if (o->ipv4 == NULL && o->type == CTL_OVERLAY_GVPN)
 		missing = "address";
 	else if (o->group == NULL)

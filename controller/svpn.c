@@ -36,6 +36,82 @@ void ctl_svpn_ipv6(const char *uid, char out[INET6_ADDRSTRLEN])
 	inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN);
 }
 
+/* ---- configuration ---- */
+
+/* Pins must be distinct hosts of the subnet other than this node's own
+ * address, one per device. */
+static int check_pins(const struct ctl_overlay_config *o, uint32_t net,
+		      uint32_t mask, char **why)
+{
+	uint32_t self, a, b;
+	unsigned i, j;
+
+	inet_pton(AF_INET, o->ipv4, &self);
+	for (i = 0; i < o->n_pins; i++) {
+		memcpy(&a, o->pins[i].v4, 4);
+		if ((ntohl(a) & mask) != net || (ntohl(a) & ~mask) == 0 ||
+		    (ntohl(a) & ~mask) == ~mask || a == self) {
+			*why = g_strdup_printf("pin %u: address is not a free "
+					       "host of the subnet",
+					       i);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			memcpy(&b, o->pins[j].v4, 4);
+			if (a == b ||
+			    !strcmp(o->pins[i].device, o->pins[j].device)) {
+				*why = g_strdup_printf("pins %u and %u share a "
+						       "device or an address",
+						       j, i);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int ctl_svpn_configure(struct ctl_overlay_config *o, const char **key,
+		       char **why)
+{
+	static const uint8_t def_net[4] = {CTL_SVPN_SUBNET_DEFAULT};
+	uint32_t net, mask, a = 0;
+	char buf[INET_ADDRSTRLEN];
+
+	if (!o->subnet_prefix) {
+		memcpy(o->subnet, def_net, 4);
+		o->subnet_prefix = CTL_SVPN_SUBNET_PREFIX_DEFAULT;
+	}
+	memcpy(&net, o->subnet, 4);
+	net = ntohl(net);
+	mask = 0xffffffffu << (32 - o->subnet_prefix);
+	if (!o->ipv4) {
+		a = htonl(net + 1);
+		o->ipv4 = g_strdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
+		o->ipv4_prefix = o->subnet_prefix;
+	}
+	inet_pton(AF_INET, o->ipv4, &a);
+	if ((ntohl(a) & mask) != net || o->ipv4_prefix != o->subnet_prefix) {
+		*key = "address";
+		*why =
+		    g_strdup_printf("'%s/%u' must lie in the subnet with "
+				    "its prefix /%u",
+				    o->ipv4, o->ipv4_prefix, o->subnet_prefix);
+		return -EINVAL;
+	}
+	if (!o->group)
+		o->group = g_strdup(CTL_SVPN_GROUP_DEFAULT);
+	if (o->ipv6) {
+		*key = "address6";
+		*why = g_strdup("not for type svpn (IPv6 addresses derive "
+				"from device uids)");
+		return -EINVAL;
+	}
+	*key = "pins";
+	return check_pins(o, net, mask, why);
+}
+
+/* ---- the policy ---- */
+
 static void fini(void *state)
 {
 	struct svpn *v = state;
