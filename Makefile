@@ -54,6 +54,11 @@ FUZZ_SRC := $(wildcard test/fuzz/*.c)
 CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
+# Targets that need root (namespaces, TAP devices, packages) run through
+# this: directly as root, through sudo otherwise (README's commands are the
+# same on both kinds of machine).
+AS_ROOT := tools/as-root
+
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
 .PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo demo-tincan bench install
@@ -131,19 +136,19 @@ unit: $(BUILD)/unit-tests
 	$(Q)cd test/unit && ../../$(BUILD)/unit-tests
 
 e2e: $(BINS)
-	$(Q)test/run-e2e
+	$(Q)$(AS_ROOT) test/run-e2e
 
 test: $(BINS) $(BUILD)/unit-tests
-	$(Q)test/run-all
+	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)
-	$(Q)tools/demo-gvpn
+	$(Q)$(AS_ROOT) tools/demo-gvpn
 
 demo-tincan: $(BINS)
-	$(Q)tools/demo
+	$(Q)$(AS_ROOT) tools/demo
 
 bench: $(BINS)
-	$(Q)tools/bench $(BENCH_ARGS)
+	$(Q)$(AS_ROOT) tools/bench $(BENCH_ARGS)
 
 # clang reports -Wcast-qual inside protobuf-c's generated INIT macros even
 # from a system header (gcc does not); the gcc build keeps the warning.
