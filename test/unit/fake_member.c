@@ -1,6 +1,7 @@
 /*
  * The fake io of fake_member.h.  No suite of its own.
  */
+#include <check.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -74,6 +75,120 @@ struct ctl_member_io fake_io(struct rec *r, const char *my_jid,
 void fake_free(struct rec *r)
 {
 	g_ptr_array_free(r->log, TRUE);
+}
+
+void fake_cfg(struct ctl_overlay_config *cfg, enum ctl_overlay_type type,
+	      const char *name, const char *group)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = type;
+	cfg->name = (char *)(uintptr_t)name;
+	cfg->tap = (char *)(uintptr_t) "ipop0";
+	cfg->group = (char *)(uintptr_t)group;
+	cfg->mtu = 1400;
+	memset(cfg->psk, 7, sizeof(cfg->psk));
+}
+
+struct ctl_members *fake_policy(struct rec *r,
+				const struct ctl_overlay_config *cfg,
+				const struct ctl_member_ops *ops,
+				const char *my_jid, const char *state_dir)
+{
+	struct ctl_member_io io = fake_io(r, my_jid, state_dir);
+	uint8_t key[IPOP_KEY_LEN] = {1};
+	struct ctl_members *e = ctl_member_new(cfg, FAKE_MY_UID, key, ops, &io);
+
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+struct ctl_members *fake_ready(struct ctl_members *e)
+{
+	ctl_member_adopt(e, NULL);
+	fake_reply(e, "overlay", NULL, IPOP__STATUS__OK);
+	return e;
+}
+
+void fake_adopt_link(struct ctl_members *e, const char *overlay,
+		     const char *uid)
+{
+	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
+	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
+
+	info.name = (char *)(uintptr_t)overlay;
+	li.peer_uid = (char *)(uintptr_t)uid;
+	info.links = lis;
+	info.n_links = 1;
+	ctl_member_adopt(e, &info);
+}
+
+void fake_assert_joined(const struct rec *r, const char *jid, const char *uid)
+{
+	ck_assert(logged(r, "sig %s %d 1", jid, CTL_SIG_ADVERTISE));
+	ck_assert(logged(r, "req create:%s %d", uid,
+			 IPOP__REQUEST__KIND_CREATE_LINK));
+	ck_assert(logged(r, "req local:%s %d", uid,
+			 IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES));
+}
+
+void fake_link_up(const struct rec *r, struct ctl_members *e,
+		  const char *overlay, const char *jid,
+		  const struct ctl_sig *adv)
+{
+	struct ctl_sig link;
+
+	fake_reply(e, "create", adv->uid, IPOP__STATUS__OK);
+	fake_link(&link, adv, "");
+	ctl_member_signal(e, jid, &link);
+	ck_assert(logged(r, "req add:%s %d", adv->uid,
+			 IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES));
+	fake_link_event(e, overlay, adv->uid, IPOP__LINK_STATE__CONNECTED);
+	ck_assert_uint_eq(ctl_member_connected(e), 1);
+}
+
+void fake_kept_until_failed(const struct rec *r, struct ctl_members *e,
+			    const char *overlay, const char *uid)
+{
+	ck_assert_uint_eq(ctl_member_count(e), 1);
+	ck_assert_uint_eq(count_prefix(r, "req remove:"), 0);
+	fake_link_event(e, overlay, uid, IPOP__LINK_STATE__FAILED);
+	ck_assert(logged(r, "req remove:%s %d", uid,
+			 IPOP__REQUEST__KIND_REMOVE_LINK));
+	ck_assert_uint_eq(ctl_member_count(e), 0);
+}
+
+void fake_finish(struct rec *r, struct ctl_members *e)
+{
+	fake_free(r);
+	ctl_member_free(e);
+}
+
+void fake_check_admit(const struct ctl_member_ops *ops,
+		      const struct ctl_overlay_config *cfg,
+		      const struct admit_case *c)
+{
+	struct ctl_overlay_config with = *cfg;
+	uint8_t wrong[sizeof(cfg->psk)];
+	const char *why = NULL;
+	struct ctl_sig s;
+	size_t i;
+	bool ok;
+
+	with.has_secret = c->secret;
+	for (i = 0; i < sizeof(wrong); i++)
+		wrong[i] = cfg->psk[i] ^ 0xff;
+	fake_adv(&s, c->group, c->ip);
+	if (c->proof) {
+		ctl_sig_proof(c->proof == 2 ? wrong : cfg->psk, s.group, s.uid,
+			      s.key, s.proof);
+		s.has_proof = true;
+	}
+	ok = ctl_member_admits(ops, &with, c->self ? s.uid : FAKE_MY_UID,
+			       c->sub, &s, &why);
+	ck_assert_msg(ok == c->admit, "%s: got %d (%s)", c->name, ok,
+		      why ? why : "");
+	if (!ok)
+		ck_assert_ptr_nonnull(why);
 }
 
 bool logged(const struct rec *r, const char *fmt, ...)

@@ -18,16 +18,16 @@
 
 static char *dir;
 static char *path;
-static GPtrArray *logs;			/* "LEVEL message" of the controller */
+static GPtrArray *logs; /* "LEVEL message" of the controller */
 static guint log_handler;
 
-static void record(const gchar *domain, GLogLevelFlags level,
-		   const gchar *msg, gpointer data)
+static void record(const gchar *domain, GLogLevelFlags level, const gchar *msg,
+		   gpointer data)
 {
 	(void)domain;
 	(void)data;
-	g_ptr_array_add(logs, g_strdup_printf("%d %s", level & G_LOG_LEVEL_MASK,
-					      msg));
+	g_ptr_array_add(
+	    logs, g_strdup_printf("%d %s", level & G_LOG_LEVEL_MASK, msg));
 }
 
 static void setup(void)
@@ -38,8 +38,8 @@ static void setup(void)
 	dir = g_strdup(tmpl);
 	path = g_build_filename(dir, "state", "addrs", NULL);
 	logs = g_ptr_array_new_with_free_func(g_free);
-	log_handler = g_log_set_handler("controller", G_LOG_LEVEL_MASK, record,
-					NULL);
+	log_handler =
+	    g_log_set_handler("controller", G_LOG_LEVEL_MASK, record, NULL);
 }
 
 static void rm_tree(const char *p)
@@ -78,8 +78,8 @@ static const char *uid_of(unsigned i)
 	static unsigned next;
 	char *u = buf[next++ % 4];
 	g_autofree char *seed = g_strdup_printf("device-%u", i);
-	g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA1,
-							      seed, -1);
+	g_autofree char *sum =
+	    g_compute_checksum_for_string(G_CHECKSUM_SHA1, seed, -1);
 
 	g_strlcpy(u, sum, 41);
 	return u;
@@ -117,8 +117,8 @@ static bool logged(const char *needle)
 	return false;
 }
 
-static const uint8_t NET16[4] = { 172, 31, 0, 0 };
-static const uint8_t SELF16[4] = { 172, 31, 0, 1 };
+static const uint8_t NET16[4] = {172, 31, 0, 0};
+static const uint8_t SELF16[4] = {172, 31, 0, 1};
 
 static struct ctl_addrs *open16(const struct ctl_addr_pin *pins, unsigned n)
 {
@@ -190,19 +190,18 @@ static const struct {
 	uint8_t self[4];
 	unsigned usable;
 } fills[] = {
-	{ { 10, 9, 0, 0 }, 30, { 10, 9, 0, 1 }, 1 },
-	{ { 10, 9, 0, 4 }, 30, { 10, 9, 0, 6 }, 1 },
-	{ { 10, 9, 0, 8 }, 29, { 10, 9, 0, 11 }, 5 },
-	{ { 10, 9, 0, 8 }, 29, { 10, 9, 0, 14 }, 5 },
-	{ { 192, 0, 2, 0 }, 28, { 192, 0, 2, 1 }, 13 },
-	{ { 192, 0, 2, 0 }, 24, { 192, 0, 2, 254 }, 253 },
+    {{10, 9, 0, 0}, 30, {10, 9, 0, 1}, 1},
+    {{10, 9, 0, 4}, 30, {10, 9, 0, 6}, 1},
+    {{10, 9, 0, 8}, 29, {10, 9, 0, 11}, 5},
+    {{10, 9, 0, 8}, 29, {10, 9, 0, 14}, 5},
+    {{192, 0, 2, 0}, 28, {192, 0, 2, 1}, 13},
+    {{192, 0, 2, 0}, 24, {192, 0, 2, 254}, 253},
 };
 
 START_TEST(fill_subnet)
 {
-	struct ctl_addrs *a = ctl_addrs_open(path, fills[_i].net,
-					     fills[_i].prefix, fills[_i].self,
-					     NULL, 0);
+	struct ctl_addrs *a = ctl_addrs_open(
+	    path, fills[_i].net, fills[_i].prefix, fills[_i].self, NULL, 0);
 	uint32_t net = u32(fills[_i].net);
 	uint32_t bcast = net | (0xffffffffu >> fills[_i].prefix);
 	GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -231,9 +230,10 @@ END_TEST
  * 6 - 1 (self) - 2 = 3 addresses left. */
 START_TEST(pins_win)
 {
-	const uint8_t net[4] = { 10, 7, 0, 0 }, self[4] = { 10, 7, 0, 1 };
+	const uint8_t net[4] = {10, 7, 0, 0}, self[4] = {10, 7, 0, 1};
 	struct ctl_addr_pin pins[2] = {
-		{ .v4 = { 10, 7, 0, 2 } }, { .v4 = { 10, 7, 0, 6 } },
+	    {.v4 = {10, 7, 0, 2}},
+	    {.v4 = {10, 7, 0, 6}},
 	};
 	char p0[41], p1[41];
 	struct ctl_addrs *a;
@@ -278,11 +278,11 @@ START_TEST(pin_moves_stored)
 	ck_assert_int_eq(ctl_addrs_get(a, u2, b1), 0);
 	ctl_addrs_free(a);
 
-	pins[0] = (struct ctl_addr_pin){ .uid = u3 };
-	memcpy(pins[0].v4, a1, 4);		/* u3 takes u1's address */
-	pins[1] = (struct ctl_addr_pin){ .uid = u2, .v4 = { 172, 31, 9, 9 } };
+	pins[0] = (struct ctl_addr_pin){.uid = u3};
+	memcpy(pins[0].v4, a1, 4); /* u3 takes u1's address */
+	pins[1] = (struct ctl_addr_pin){.uid = u2, .v4 = {172, 31, 9, 9}};
 	a = open16(pins, 2);
-	ck_assert_uint_eq(ctl_addrs_count(a), 2);	/* u1 dropped */
+	ck_assert_uint_eq(ctl_addrs_count(a), 2); /* u1 dropped */
 	ck_assert_int_eq(ctl_addrs_get(a, u3, x), 0);
 	ck_assert_mem_eq(x, a1, 4);
 	ck_assert_int_eq(ctl_addrs_get(a, u2, x), 0);
@@ -309,23 +309,23 @@ START_TEST(corrupt_lines_skipped)
 	g_autofree char *good1 = g_strdup(uid_of(1));
 	g_autofree char *good2 = g_strdup(uid_of(2));
 	g_autofree char *good3 = g_strdup(uid_of(3));
-	g_autofree char *text = g_strdup_printf(
-		"# comment\n"				/* 1 */
-		"\n"					/* 2 */
-		"%s 172.31.5.5\n"			/* 3 */
-		"hello world\n"				/* 4: bad */
-		"%s 300.1.1.1\n"			/* 5: bad */
-		"abc 172.31.5.6\n"			/* 6: bad */
-		"%s 172.31.5.7 extra\n"			/* 7: bad */
-		"%s 172.31.5.8\n"			/* 8: dup uid */
-		"%s 10.0.0.1\n"				/* 9: outside */
-		"%s 172.31.5.5\n"			/* 10: dup address */
-		"%s 172.31.255.255\n"			/* 11: broadcast */
-		"%s 172.31.0.1\n"			/* 12: self */
-		"   %s\t172.31.5.9  \r\n"		/* 13 */
-		"%s",					/* 14: bad, no NL */
-		good1, good2, good2, good1, good2, good2, good2, good2, good2,
-		good3);
+	g_autofree char *text =
+	    g_strdup_printf("# comment\n"	      /* 1 */
+			    "\n"		      /* 2 */
+			    "%s 172.31.5.5\n"	      /* 3 */
+			    "hello world\n"	      /* 4: bad */
+			    "%s 300.1.1.1\n"	      /* 5: bad */
+			    "abc 172.31.5.6\n"	      /* 6: bad */
+			    "%s 172.31.5.7 extra\n"   /* 7: bad */
+			    "%s 172.31.5.8\n"	      /* 8: dup uid */
+			    "%s 10.0.0.1\n"	      /* 9: outside */
+			    "%s 172.31.5.5\n"	      /* 10: dup address */
+			    "%s 172.31.255.255\n"     /* 11: broadcast */
+			    "%s 172.31.0.1\n"	      /* 12: self */
+			    "   %s\t172.31.5.9  \r\n" /* 13 */
+			    "%s",		      /* 14: bad, no NL */
+			    good1, good2, good2, good1, good2, good2, good2,
+			    good2, good2, good3);
 	struct ctl_addrs *a;
 	g_autofree char *saved = NULL;
 	uint8_t x[4];
@@ -358,8 +358,8 @@ END_TEST
 
 START_TEST(subnet_change_reassigns)
 {
-	const uint8_t net24[4] = { 172, 31, 0, 0 };
-	const uint8_t other[4] = { 10, 44, 0, 0 }, oself[4] = { 10, 44, 0, 1 };
+	const uint8_t net24[4] = {172, 31, 0, 0};
+	const uint8_t other[4] = {10, 44, 0, 0}, oself[4] = {10, 44, 0, 1};
 	g_autofree char *text = NULL;
 	struct ctl_addrs *a;
 	char u1[41], u2[41];
@@ -402,7 +402,7 @@ START_TEST(file_mode)
 	umask(old);
 	ck_assert_int_eq(stat(parent, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
-	ck_assert_int_eq(stat(path, &st), 0);		/* created on open */
+	ck_assert_int_eq(stat(path, &st), 0); /* created on open */
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	ck_assert_int_eq(ctl_addrs_get(a, uid_of(1), x), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -442,17 +442,17 @@ static const struct {
 	unsigned uid[2];
 	uint8_t v4[2][4];
 } bad_pins[] = {
-	{ { 1, 2 }, { { 10, 3, 0, 9 }, { 10, 3, 0, 9 } } },	/* same address */
-	{ { 1, 1 }, { { 10, 3, 0, 9 }, { 10, 3, 0, 10 } } },	/* same uid */
-	{ { 1, 2 }, { { 10, 3, 0, 9 }, { 10, 3, 0, 1 } } },	/* self */
-	{ { 1, 2 }, { { 10, 3, 0, 9 }, { 10, 3, 0, 0 } } },	/* network */
-	{ { 1, 2 }, { { 10, 3, 0, 9 }, { 10, 3, 255, 255 } } },	/* broadcast */
-	{ { 1, 2 }, { { 10, 3, 0, 9 }, { 10, 4, 0, 9 } } },	/* outside */
-	{ { 0, 2 }, { { 10, 3, 0, 9 }, { 10, 3, 0, 10 } } },	/* bad uid */
+    {{1, 2}, {{10, 3, 0, 9}, {10, 3, 0, 9}}},	  /* same address */
+    {{1, 1}, {{10, 3, 0, 9}, {10, 3, 0, 10}}},	  /* same uid */
+    {{1, 2}, {{10, 3, 0, 9}, {10, 3, 0, 1}}},	  /* self */
+    {{1, 2}, {{10, 3, 0, 9}, {10, 3, 0, 0}}},	  /* network */
+    {{1, 2}, {{10, 3, 0, 9}, {10, 3, 255, 255}}}, /* broadcast */
+    {{1, 2}, {{10, 3, 0, 9}, {10, 4, 0, 9}}},	  /* outside */
+    {{0, 2}, {{10, 3, 0, 9}, {10, 3, 0, 10}}},	  /* bad uid */
 };
 
-static const uint8_t NET10[4] = { 10, 3, 0, 0 };
-static const uint8_t SELF10[4] = { 10, 3, 0, 1 };
+static const uint8_t NET10[4] = {10, 3, 0, 0};
+static const uint8_t SELF10[4] = {10, 3, 0, 1};
 
 START_TEST(invalid_pins)
 {
@@ -473,8 +473,8 @@ START_TEST(invalid_pins)
 	ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
 	/* The first pin alone is fine. */
 	if (bad_pins[_i].uid[0] != 0) {
-		struct ctl_addrs *a = ctl_addrs_open(path, NET10, 16, SELF10,
-						     pins, 1);
+		struct ctl_addrs *a =
+		    ctl_addrs_open(path, NET10, 16, SELF10, pins, 1);
 
 		ck_assert_ptr_nonnull(a);
 		ctl_addrs_free(a);
@@ -485,7 +485,9 @@ END_TEST
 START_TEST(invalid_arguments)
 {
 	const uint8_t bad_self[][4] = {
-		{ 10, 3, 0, 0 }, { 10, 3, 255, 255 }, { 10, 4, 0, 1 },
+	    {10, 3, 0, 0},
+	    {10, 3, 255, 255},
+	    {10, 4, 0, 1},
 	};
 	struct ctl_addrs *a;
 	uint8_t x[4];
@@ -496,16 +498,17 @@ START_TEST(invalid_arguments)
 	ck_assert_ptr_null(ctl_addrs_open(path, NET10, 16, SELF10, NULL, 1));
 	ck_assert_ptr_null(ctl_addrs_open("", NET10, 16, SELF10, NULL, 0));
 	for (i = 0; i < G_N_ELEMENTS(bad_self); i++)
-		ck_assert_ptr_null(ctl_addrs_open(path, NET10, 16, bad_self[i],
-						  NULL, 0));
+		ck_assert_ptr_null(
+		    ctl_addrs_open(path, NET10, 16, bad_self[i], NULL, 0));
 	ck_assert(!g_file_test(path, G_FILE_TEST_EXISTS));
 
 	a = ctl_addrs_open(path, NET10, 16, SELF10, NULL, 0);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_int_eq(ctl_addrs_get(a, "short", x), -EINVAL);
 	ck_assert_int_eq(ctl_addrs_get(a, NULL, x), -EINVAL);
-	ck_assert_int_eq(ctl_addrs_get(
-		a, "ABCDEF0123456789ABCDEF0123456789ABCDEF01", x), -EINVAL);
+	ck_assert_int_eq(
+	    ctl_addrs_get(a, "ABCDEF0123456789ABCDEF0123456789ABCDEF01", x),
+	    -EINVAL);
 	ck_assert_uint_eq(ctl_addrs_count(a), 0);
 	ctl_addrs_free(a);
 	ctl_addrs_free(NULL);

@@ -46,7 +46,7 @@ static void same_as_libsodium(size_t len, size_t adlen)
 /* Lengths _i * 100 to _i * 100 + 99. */
 START_TEST(test_aead_lengths)
 {
-	static const size_t ads[] = { 0, 1, 15, 16, 17, 32 };
+	static const size_t ads[] = {0, 1, 15, 16, 17, 32};
 	size_t len, i;
 
 	ck_assert_int_ge(sodium_init(), 0);
@@ -140,7 +140,7 @@ END_TEST
 
 START_TEST(test_aead_too_long)
 {
-	uint8_t key[32] = { 0 }, nonce[12] = { 0 };
+	uint8_t key[32] = {0}, nonce[12] = {0};
 
 	ck_assert_int_eq(tc_aead_open(back, ref, BIG + 1, NULL, 0, nonce, key),
 			 -EBADMSG);
@@ -158,7 +158,7 @@ static double now_s(void)
 /* Printed for the performance notes; never asserted (machines differ). */
 START_TEST(test_aead_throughput)
 {
-	uint8_t key[32] = { 1 }, nonce[12] = { 0 }, ad[16] = { 0 };
+	uint8_t key[32] = {1}, nonce[12] = {0}, ad[16] = {0};
 	const int n = 20000;
 	double t0, ours, theirs;
 	int i;

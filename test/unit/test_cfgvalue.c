@@ -46,97 +46,117 @@ static const struct value_case {
 	const char *out; /* accepted: the result as text; NULL: refused */
 	const char *why; /* refused: how the message starts */
 } values[] = {
-	{ P_PORT, "1", "1", NULL },
-	{ P_PORT, "65535", "65535", NULL },
-	{ P_PORT, "0", NULL, "must be 1-65535" },
-	{ P_PORT, "65536", NULL, "must be 1-65535" },
-	{ P_PORT, "", NULL, "must be 1-65535" },
-	{ P_PORT, "+1", NULL, "must be 1-65535" },
-	{ P_PORT, " 1", NULL, "must be 1-65535" },
-	{ P_PORT, "0000000001", NULL, "must be 1-65535" },
-	{ P_MTU, "000001400", "1400", NULL },
-	{ P_MTU, "575", NULL, "must be 576-9000" },
-	{ P_MTU, "9001", NULL, "must be 576-9000" },
-	{ P_CHOICE2, "off", "2", NULL },
-	{ P_CHOICE2, "Off", NULL, "must be required or off, not 'Off'" },
-	{ P_CHOICE3, "switch", "3", NULL },
-	{ P_CHOICE3, "vpn", NULL, "must be gvpn, svpn or switch, not 'vpn'" },
-	{ P_OVERLAY, "a.b_c-D9", "a.b_c-D9", NULL },
-	{ P_OVERLAY, "abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345", NULL },
-	{ P_OVERLAY, "abcdefghijklmnopqrstuvwxyz0123456", NULL, "'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
-	{ P_OVERLAY, "", NULL, "must not be empty" },
-	{ P_OVERLAY, "a b", NULL, "'a b' may only contain A-Z a-z 0-9 . _ -" },
-	{ P_OVERLAY, "a@b", NULL, "'a@b' may only contain A-Z a-z 0-9 . _ -" },
-	{ P_OVERLAY, "caf\xc3\xa9", NULL, "'caf\xc3\xa9' may only contain" },
-	{ P_IFNAME, "ipop-0123456789", "ipop-0123456789", NULL },
-	{ P_IFNAME, "ipop-01234567890", NULL, "'ipop-01234567890' is longer than 15 bytes" },
-	{ P_IFNAME, ".", NULL, "'.' is not an interface name" },
-	{ P_IFNAME, "..", NULL, "'..' is not an interface name" },
-	{ P_IFNAME, "ipop/0", NULL, "'ipop/0' may only contain" },
-	{ P_GROUP, "home@example.org", "home@example.org", NULL },
-	{ P_GROUP, "g!", NULL, "'g!' may only contain A-Z a-z 0-9 . _ - @" },
-	{ P_UID, "00112233445566778899aabbccddeeff00112233", "00112233445566778899aabbccddeeff00112233", NULL },
-	{ P_UID, "00112233445566778899AABBCCDDEEFF00112233", NULL, "'00112233445566778899AABBCCDDEEFF00112233' must be a device uid (40 lowercase hex digits)" },
-	{ P_UID, "0011223344556677889900112233445566778899a", NULL, "'0011223344556677889900112233445566778899a' must be a device uid" },
-	{ P_UID, "abc", NULL, "'abc' must be a device uid" },
-	{ P_MAXLEN, "abcd", "abcd", NULL },
-	/* the value may be a password: it is not quoted */
-	{ P_MAXLEN, "abcde", NULL, "must be at most 4 bytes" },
-	{ P_JID, "alice@example.org", "alice@example.org", NULL },
-	{ P_JID, "alice", NULL, "'alice' is not a bare JID (user@domain, no resource)" },
-	{ P_JID, "@example.org", NULL, "'@example.org' is not a bare JID" },
-	{ P_JID, "alice@", NULL, "'alice@' is not a bare JID" },
-	{ P_JID, "a@b@c", NULL, "'a@b@c' is not a bare JID" },
-	{ P_JID, "a@b/res", NULL, "'a@b/res' is not a bare JID" },
-	{ P_JID, "a b@c", NULL, "'a b@c' is not a bare JID" },
-	{ P_HOST, "xmpp.example.org", "xmpp.example.org", NULL },
-	{ P_HOST, "2001:db8::1", "2001:db8::1", NULL },
-	{ P_HOST, "-x.org", NULL, "'-x.org' is not a host name or IP address" },
-	{ P_HOST, "bad host", NULL, "'bad host' is not a host name or IP address" },
-	{ P_HOSTPORT, "192.0.2.1", "192.0.2.1 3478", NULL },
-	{ P_HOSTPORT, "192.0.2.1:3479", "192.0.2.1 3479", NULL },
-	{ P_HOSTPORT, "[2001:db8::1]:19302", "2001:db8::1 19302", NULL },
-	{ P_HOSTPORT, "[2001:db8::1]", "2001:db8::1 3478", NULL },
-	{ P_HOSTPORT, "2001:db8::2", "2001:db8::2 3478", NULL },
-	{ P_HOSTPORT, "192.0.2.1:65535", "192.0.2.1 65535", NULL },
-	{ P_HOSTPORT, "192.0.2.1:65536", NULL, "'192.0.2.1:65536' must be a numeric IP address with an optional :PORT (host names are not resolved; write IPv6 as [addr]:port)" },
-	{ P_HOSTPORT, "192.0.2.1:0", NULL, "'192.0.2.1:0' must be a numeric IP" },
-	{ P_HOSTPORT, "192.0.2.1:", NULL, "'192.0.2.1:' must be a numeric IP" },
-	{ P_HOSTPORT, "192.0.2.1:+1", NULL, "'192.0.2.1:+1' must be a numeric IP" },
-	{ P_HOSTPORT, "[192.0.2.1]:3478", NULL, "'[192.0.2.1]:3478' must be a numeric IP" },
-	{ P_HOSTPORT, "[2001:db8::1]3478", NULL, "'[2001:db8::1]3478' must be a numeric IP" },
-	{ P_HOSTPORT, "stun.example.org:3478", NULL, "'stun.example.org:3478' must be a numeric IP" },
-	{ P_V4HOST, "10.0.0.1/24", "10.0.0.1 24", NULL },
-	{ P_V4HOST, "10.0.0.2/30", "10.0.0.2 30", NULL },
-	{ P_V4HOST, "10.0.0.0/24", NULL, "'10.0.0.0/24' is the network or broadcast address of its subnet" },
-	{ P_V4HOST, "10.0.0.255/24", NULL, "'10.0.0.255/24' is the network or broadcast address" },
-	{ P_V4HOST, "10.0.0.1/31", NULL, "'10.0.0.1/31' must be an IPv4 address with a prefix length A.B.C.D/P, P 1-30" },
-	{ P_V4HOST, "10.0.0.1/0", NULL, "'10.0.0.1/0' must be an IPv4 address" },
-	{ P_V4HOST, "10.0.0.1", NULL, "'10.0.0.1' must be an IPv4 address" },
-	{ P_V4HOST, "10.0.0.1/24x", NULL, "'10.0.0.1/24x' must be an IPv4 address" },
-	{ P_V4HOST, "fd00::1/64", NULL, "'fd00::1/64' must be an IPv4 address" },
-	{ P_V6HOST, "fd00::1/64", "fd00::1 64", NULL },
-	{ P_V6HOST, "fd00::1/128", "fd00::1 128", NULL },
-	{ P_V6HOST, "fd00::1/129", NULL, "'fd00::1/129' must be an IPv6 address with a prefix length ADDR/P, P 1-128" },
-	{ P_V6HOST, "10.0.0.1/24", NULL, "'10.0.0.1/24' must be an IPv6 address" },
-	{ P_SUBNET, "172.31.0.0/16", "172.31.0.0 16", NULL },
-	{ P_SUBNET, "10.0.0.0/8", "10.0.0.0 8", NULL },
-	{ P_SUBNET, "10.0.0.0/7", NULL, "'10.0.0.0/7' must be an IPv4 subnet A.B.C.D/P, P 8-30" },
-	{ P_SUBNET, "10.0.0.0/31", NULL, "'10.0.0.0/31' must be an IPv4 subnet" },
-	{ P_SUBNET, "10.9.0.1/16", NULL, "'10.9.0.1/16' has host bits set" },
-	{ P_V4, "172.31.9.9", "172.31.9.9", NULL },
-	{ P_V4, "172.31.9", NULL, "'172.31.9' must be an IPv4 address" },
-	{ P_V4, "172.31.9.9/32", NULL, "'172.31.9.9/32' must be an IPv4 address" },
+    {P_PORT, "1", "1", NULL},
+    {P_PORT, "65535", "65535", NULL},
+    {P_PORT, "0", NULL, "must be 1-65535"},
+    {P_PORT, "65536", NULL, "must be 1-65535"},
+    {P_PORT, "", NULL, "must be 1-65535"},
+    {P_PORT, "+1", NULL, "must be 1-65535"},
+    {P_PORT, " 1", NULL, "must be 1-65535"},
+    {P_PORT, "0000000001", NULL, "must be 1-65535"},
+    {P_MTU, "000001400", "1400", NULL},
+    {P_MTU, "575", NULL, "must be 576-9000"},
+    {P_MTU, "9001", NULL, "must be 576-9000"},
+    {P_CHOICE2, "off", "2", NULL},
+    {P_CHOICE2, "Off", NULL, "must be required or off, not 'Off'"},
+    {P_CHOICE3, "switch", "3", NULL},
+    {P_CHOICE3, "vpn", NULL, "must be gvpn, svpn or switch, not 'vpn'"},
+    {P_OVERLAY, "a.b_c-D9", "a.b_c-D9", NULL},
+    {P_OVERLAY, "abcdefghijklmnopqrstuvwxyz012345",
+     "abcdefghijklmnopqrstuvwxyz012345", NULL},
+    {P_OVERLAY, "abcdefghijklmnopqrstuvwxyz0123456", NULL,
+     "'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes"},
+    {P_OVERLAY, "", NULL, "must not be empty"},
+    {P_OVERLAY, "a b", NULL, "'a b' may only contain A-Z a-z 0-9 . _ -"},
+    {P_OVERLAY, "a@b", NULL, "'a@b' may only contain A-Z a-z 0-9 . _ -"},
+    {P_OVERLAY, "caf\xc3\xa9", NULL, "'caf\xc3\xa9' may only contain"},
+    {P_IFNAME, "ipop-0123456789", "ipop-0123456789", NULL},
+    {P_IFNAME, "ipop-01234567890", NULL,
+     "'ipop-01234567890' is longer than 15 bytes"},
+    {P_IFNAME, ".", NULL, "'.' is not an interface name"},
+    {P_IFNAME, "..", NULL, "'..' is not an interface name"},
+    {P_IFNAME, "ipop/0", NULL, "'ipop/0' may only contain"},
+    {P_GROUP, "home@example.org", "home@example.org", NULL},
+    {P_GROUP, "g!", NULL, "'g!' may only contain A-Z a-z 0-9 . _ - @"},
+    {P_UID, "00112233445566778899aabbccddeeff00112233",
+     "00112233445566778899aabbccddeeff00112233", NULL},
+    {P_UID, "00112233445566778899AABBCCDDEEFF00112233", NULL,
+     "'00112233445566778899AABBCCDDEEFF00112233' must be a device uid (40 "
+     "lowercase hex digits)"},
+    {P_UID, "0011223344556677889900112233445566778899a", NULL,
+     "'0011223344556677889900112233445566778899a' must be a device uid"},
+    {P_UID, "abc", NULL, "'abc' must be a device uid"},
+    {P_MAXLEN, "abcd", "abcd", NULL},
+    /* the value may be a password: it is not quoted */
+    {P_MAXLEN, "abcde", NULL, "must be at most 4 bytes"},
+    {P_JID, "alice@example.org", "alice@example.org", NULL},
+    {P_JID, "alice", NULL,
+     "'alice' is not a bare JID (user@domain, no resource)"},
+    {P_JID, "@example.org", NULL, "'@example.org' is not a bare JID"},
+    {P_JID, "alice@", NULL, "'alice@' is not a bare JID"},
+    {P_JID, "a@b@c", NULL, "'a@b@c' is not a bare JID"},
+    {P_JID, "a@b/res", NULL, "'a@b/res' is not a bare JID"},
+    {P_JID, "a b@c", NULL, "'a b@c' is not a bare JID"},
+    {P_HOST, "xmpp.example.org", "xmpp.example.org", NULL},
+    {P_HOST, "2001:db8::1", "2001:db8::1", NULL},
+    {P_HOST, "-x.org", NULL, "'-x.org' is not a host name or IP address"},
+    {P_HOST, "bad host", NULL, "'bad host' is not a host name or IP address"},
+    {P_HOSTPORT, "192.0.2.1", "192.0.2.1 3478", NULL},
+    {P_HOSTPORT, "192.0.2.1:3479", "192.0.2.1 3479", NULL},
+    {P_HOSTPORT, "[2001:db8::1]:19302", "2001:db8::1 19302", NULL},
+    {P_HOSTPORT, "[2001:db8::1]", "2001:db8::1 3478", NULL},
+    {P_HOSTPORT, "2001:db8::2", "2001:db8::2 3478", NULL},
+    {P_HOSTPORT, "192.0.2.1:65535", "192.0.2.1 65535", NULL},
+    {P_HOSTPORT, "192.0.2.1:65536", NULL,
+     "'192.0.2.1:65536' must be a numeric IP address with an optional :PORT "
+     "(host names are not resolved; write IPv6 as [addr]:port)"},
+    {P_HOSTPORT, "192.0.2.1:0", NULL, "'192.0.2.1:0' must be a numeric IP"},
+    {P_HOSTPORT, "192.0.2.1:", NULL, "'192.0.2.1:' must be a numeric IP"},
+    {P_HOSTPORT, "192.0.2.1:+1", NULL, "'192.0.2.1:+1' must be a numeric IP"},
+    {P_HOSTPORT, "[192.0.2.1]:3478", NULL,
+     "'[192.0.2.1]:3478' must be a numeric IP"},
+    {P_HOSTPORT, "[2001:db8::1]3478", NULL,
+     "'[2001:db8::1]3478' must be a numeric IP"},
+    {P_HOSTPORT, "stun.example.org:3478", NULL,
+     "'stun.example.org:3478' must be a numeric IP"},
+    {P_V4HOST, "10.0.0.1/24", "10.0.0.1 24", NULL},
+    {P_V4HOST, "10.0.0.2/30", "10.0.0.2 30", NULL},
+    {P_V4HOST, "10.0.0.0/24", NULL,
+     "'10.0.0.0/24' is the network or broadcast address of its subnet"},
+    {P_V4HOST, "10.0.0.255/24", NULL,
+     "'10.0.0.255/24' is the network or broadcast address"},
+    {P_V4HOST, "10.0.0.1/31", NULL,
+     "'10.0.0.1/31' must be an IPv4 address with a prefix length A.B.C.D/P, P "
+     "1-30"},
+    {P_V4HOST, "10.0.0.1/0", NULL, "'10.0.0.1/0' must be an IPv4 address"},
+    {P_V4HOST, "10.0.0.1", NULL, "'10.0.0.1' must be an IPv4 address"},
+    {P_V4HOST, "10.0.0.1/24x", NULL, "'10.0.0.1/24x' must be an IPv4 address"},
+    {P_V4HOST, "fd00::1/64", NULL, "'fd00::1/64' must be an IPv4 address"},
+    {P_V6HOST, "fd00::1/64", "fd00::1 64", NULL},
+    {P_V6HOST, "fd00::1/128", "fd00::1 128", NULL},
+    {P_V6HOST, "fd00::1/129", NULL,
+     "'fd00::1/129' must be an IPv6 address with a prefix length ADDR/P, P "
+     "1-128"},
+    {P_V6HOST, "10.0.0.1/24", NULL, "'10.0.0.1/24' must be an IPv6 address"},
+    {P_SUBNET, "172.31.0.0/16", "172.31.0.0 16", NULL},
+    {P_SUBNET, "10.0.0.0/8", "10.0.0.0 8", NULL},
+    {P_SUBNET, "10.0.0.0/7", NULL,
+     "'10.0.0.0/7' must be an IPv4 subnet A.B.C.D/P, P 8-30"},
+    {P_SUBNET, "10.0.0.0/31", NULL, "'10.0.0.0/31' must be an IPv4 subnet"},
+    {P_SUBNET, "10.9.0.1/16", NULL, "'10.9.0.1/16' has host bits set"},
+    {P_V4, "172.31.9.9", "172.31.9.9", NULL},
+    {P_V4, "172.31.9", NULL, "'172.31.9' must be an IPv4 address"},
+    {P_V4, "172.31.9.9/32", NULL, "'172.31.9.9/32' must be an IPv4 address"},
 };
 
-static const struct cfg_choice tls2[] = { { "required", 1 }, { "off", 2 } };
+static const struct cfg_choice tls2[] = {{"required", 1}, {"off", 2}};
 static const struct cfg_choice types3[] = {
-	{ "gvpn", 1 }, { "svpn", 2 }, { "switch", 3 }
-};
+    {"gvpn", 1}, {"svpn", 2}, {"switch", 3}};
 
 static char *v4_text(const uint8_t a[4], unsigned prefix)
 {
-	return g_strdup_printf("%u.%u.%u.%u %u", a[0], a[1], a[2], a[3], prefix);
+	return g_strdup_printf("%u.%u.%u.%u %u", a[0], a[1], a[2], a[3],
+			       prefix);
 }
 
 /* Runs one parser; on success *out gets its result as text. */
@@ -284,9 +304,9 @@ static void setup(void)
 static void teardown(void)
 {
 	static const char *const files[] = {
-		"secret", "short",  "empty",   "loose",	  "group-readable",
-		"max",	  "big",    "pw",      "pw-bare", "pw-two",
-		"pw-blank", "pw-nul", "pw-big",
+	    "secret",	"short",  "empty",  "loose",   "group-readable",
+	    "max",	"big",	  "pw",	    "pw-bare", "pw-two",
+	    "pw-blank", "pw-nul", "pw-big",
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
@@ -313,20 +333,22 @@ static const struct psk_case {
 	int ret;
 	const char *why;
 } psk_cases[] = {
-	{ "loose", -EPERM, "'@F@' is accessible by group or others (mode 0644): run chmod 600 on it" },
-	{ "group-readable", -EPERM, "'@F@' is accessible by group or others (mode 0640)" },
-	{ "none", -ENOENT, "cannot open '@F@': No such file or directory" },
-	{ "big", -EFBIG, "cannot read '@F@': too large" },
-	{ "short", -EINVAL, "'@F@' is too short (15 bytes, at least 16)" },
-	{ "empty", -EINVAL, "'@F@' is too short (0 bytes, at least 16)" },
-	{ "", -EINVAL, "'@F@' is not a regular file" }, /* the directory */
+    {"loose", -EPERM,
+     "'@F@' is accessible by group or others (mode 0644): run chmod 600 on it"},
+    {"group-readable", -EPERM,
+     "'@F@' is accessible by group or others (mode 0640)"},
+    {"none", -ENOENT, "cannot open '@F@': No such file or directory"},
+    {"big", -EFBIG, "cannot read '@F@': too large"},
+    {"short", -EINVAL, "'@F@' is too short (15 bytes, at least 16)"},
+    {"empty", -EINVAL, "'@F@' is too short (0 bytes, at least 16)"},
+    {"", -EINVAL, "'@F@' is not a regular file"}, /* the directory */
 };
 
 START_TEST(test_psk_refused)
 {
 	const struct psk_case *c = &psk_cases[_i];
 	g_autofree char *file = path_of(c->file), *why = NULL;
-	uint8_t psk[IPOP_PSK_LEN] = { 0 }, zero[IPOP_PSK_LEN] = { 0 };
+	uint8_t psk[IPOP_PSK_LEN] = {0}, zero[IPOP_PSK_LEN] = {0};
 
 	ck_assert_int_eq(ctl_secret_read_psk(file, psk, &why), c->ret);
 	check_why(why, file, c->why);
@@ -337,7 +359,7 @@ END_TEST
 /* The PSK is the BLAKE2b hash of the file's bytes, up to the largest. */
 START_TEST(test_psk)
 {
-	static const char *const files[] = { "secret", "max" };
+	static const char *const files[] = {"secret", "max"};
 	g_autofree char *file = path_of(files[_i]), *why = NULL;
 	g_autofree char *data = NULL;
 	uint8_t psk[IPOP_PSK_LEN], want[IPOP_PSK_LEN];
@@ -345,8 +367,8 @@ START_TEST(test_psk)
 
 	ck_assert(g_file_get_contents(file, &data, &len, NULL));
 	ck_assert_int_eq(sodium_init() >= 0, 1);
-	crypto_generichash(want, sizeof(want), (const uint8_t *)data, len,
-			   NULL, 0);
+	crypto_generichash(want, sizeof(want), (const uint8_t *)data, len, NULL,
+			   0);
 	ck_assert_int_eq(ctl_secret_read_psk(file, psk, &why), 0);
 	ck_assert_ptr_null(why);
 	ck_assert_mem_eq(psk, want, sizeof(psk));
@@ -358,15 +380,15 @@ static const struct pw_case {
 	const char *password; /* NULL: refused */
 	const char *why;
 } pw_cases[] = {
-	{ "pw", "s3cret", NULL },
-	{ "pw-bare", "s3cret", NULL },
-	{ "pw-two", NULL, "the password file must hold one non-empty line" },
-	{ "pw-blank", NULL, "the password file must hold one non-empty line" },
-	{ "pw-nul", NULL, "the password file must hold one non-empty line" },
-	{ "empty", NULL, "'@F@' is too short (0 bytes, at least 1)" },
-	{ "pw-big", NULL, "cannot read '@F@': too large" },
-	{ "loose", NULL, "'@F@' is accessible by group or others (mode 0644)" },
-	{ "none", NULL, "cannot open '@F@': No such file" },
+    {"pw", "s3cret", NULL},
+    {"pw-bare", "s3cret", NULL},
+    {"pw-two", NULL, "the password file must hold one non-empty line"},
+    {"pw-blank", NULL, "the password file must hold one non-empty line"},
+    {"pw-nul", NULL, "the password file must hold one non-empty line"},
+    {"empty", NULL, "'@F@' is too short (0 bytes, at least 1)"},
+    {"pw-big", NULL, "cannot read '@F@': too large"},
+    {"loose", NULL, "'@F@' is accessible by group or others (mode 0644)"},
+    {"none", NULL, "cannot open '@F@': No such file"},
 };
 
 START_TEST(test_password)
@@ -451,7 +473,8 @@ START_TEST(test_tree_refused)
 	ck_assert_str_eq(err->message, "d.yaml:1: nesting too deep");
 	g_clear_error(&err);
 	ck_assert_ptr_null(cfg_tree_load("a: 1\n---\nb: 2\n", 14, "m", &err));
-	ck_assert_str_eq(err->message, "m:2: only one YAML document is allowed");
+	ck_assert_str_eq(err->message,
+			 "m:2: only one YAML document is allowed");
 	g_clear_error(&err);
 	ck_assert_ptr_null(cfg_tree_load("a: *x\n", 6, "m", &err));
 	ck_assert_str_eq(err->message,

@@ -41,8 +41,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	static const char *const files[] = { "secret", "short", "loose", "pw",
-					     "ca.pem" };
+	static const char *const files[] = {"secret", "short", "loose", "pw",
+					    "ca.pem"};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(dir, files[i], NULL);
@@ -72,37 +72,38 @@ static struct ctl_config *parse_ok(const char *text)
 }
 
 static const char full_yaml[] =
-	"tincan:\n"
-	"  socket: /tmp/ipop/tincan.sock\n"
-	"state_dir: /tmp/ipop/state\n"
-	"xmpp:\n"
-	"  jid: alice@example.org\n"
-	"  password_file: @D@/pw\n"
-	"  server: 127.0.0.1\n"
-	"  port: 5223\n"
-	"  tls: off\n"
-	"  ca_file: @D@/ca.pem\n"
-	"ice:\n"
-	"  stun: ['192.0.2.1:3479', 192.0.2.2, '[2001:db8::1]:19302', '2001:db8::2']\n"
-	"  turn:\n"
-	"    - server: 192.0.2.3:3478\n"
-	"      user: u\n"
-	"      password: p\n"
-	"    - {server: '[2001:db8::3]', user: u2, password: p2}\n"
-	"overlays:\n"
-	"  - name: home\n"
-	"    type: gvpn\n"
-	"    tap: ipop0\n"
-	"    address: 10.10.0.1/16\n"
-	"    address6: fd00::1/64\n"
-	"    group: home@example.org\n"
-	"    secret_file: @D@/secret\n"
-	"    mtu: 1280\n"
-	"  - name: work.2\n"
-	"    type: gvpn\n"
-	"    tap: ipop-work\n"
-	"    address: 10.20.0.2/30\n"
-	"    group: work\n";
+    "tincan:\n"
+    "  socket: /tmp/ipop/tincan.sock\n"
+    "state_dir: /tmp/ipop/state\n"
+    "xmpp:\n"
+    "  jid: alice@example.org\n"
+    "  password_file: @D@/pw\n"
+    "  server: 127.0.0.1\n"
+    "  port: 5223\n"
+    "  tls: off\n"
+    "  ca_file: @D@/ca.pem\n"
+    "ice:\n"
+    "  stun: ['192.0.2.1:3479', 192.0.2.2, '[2001:db8::1]:19302', "
+    "'2001:db8::2']\n"
+    "  turn:\n"
+    "    - server: 192.0.2.3:3478\n"
+    "      user: u\n"
+    "      password: p\n"
+    "    - {server: '[2001:db8::3]', user: u2, password: p2}\n"
+    "overlays:\n"
+    "  - name: home\n"
+    "    type: gvpn\n"
+    "    tap: ipop0\n"
+    "    address: 10.10.0.1/16\n"
+    "    address6: fd00::1/64\n"
+    "    group: home@example.org\n"
+    "    secret_file: @D@/secret\n"
+    "    mtu: 1280\n"
+    "  - name: work.2\n"
+    "    type: gvpn\n"
+    "    tap: ipop-work\n"
+    "    address: 10.20.0.2/30\n"
+    "    group: work\n";
 
 static void check_server(const struct ctl_ice_server *s, const char *addr,
 			 unsigned port)
@@ -175,8 +176,8 @@ START_TEST(test_full)
 END_TEST
 
 #define MIN_XMPP "xmpp:\n  jid: bob@example.net\n  password: pw\n"
-#define MIN_OVERLAY                                                        \
-	"overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"            \
+#define MIN_OVERLAY                                                            \
+	"overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"                \
 	"    address: 10.0.0.1/24\n    group: g\n"
 
 START_TEST(test_minimal)
@@ -239,8 +240,8 @@ START_TEST(test_examples_other)
 		enum ctl_overlay_type type;
 		bool secret;
 	} ex[] = {
-		{ "../../etc/controller-svpn.yaml", CTL_OVERLAY_SVPN, false },
-		{ "../../etc/controller-switch.yaml", CTL_OVERLAY_SWITCH, true },
+	    {"../../etc/controller-svpn.yaml", CTL_OVERLAY_SVPN, false},
+	    {"../../etc/controller-switch.yaml", CTL_OVERLAY_SWITCH, true},
 	};
 	g_autofree char *text = NULL, *copy = NULL, *pw = NULL, *sec = NULL;
 	g_autoptr(GError) err = NULL;
@@ -276,9 +277,9 @@ START_TEST(test_load_errors)
 
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(err->message, EXAMPLE ":") == err->message &&
-			      strstr(err->message,
-				     "key 'xmpp.password_file': cannot open "
-				     "'../../etc/xmpp-password'"),
+			  strstr(err->message,
+				 "key 'xmpp.password_file': cannot open "
+				 "'../../etc/xmpp-password'"),
 		      "%s", err->message);
 	g_clear_error(&err);
 	ck_assert_ptr_null(ctl_config_load("no/such/config.yaml", &err));
@@ -287,10 +288,11 @@ START_TEST(test_load_errors)
 }
 END_TEST
 
-#define X MIN_XMPP		/* lines 1-3 */
-#define O MIN_OVERLAY		/* 6 lines */
+#define X MIN_XMPP    /* lines 1-3 */
+#define O MIN_OVERLAY /* 6 lines */
 #define O_HEAD "overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"
-#define STUN9 "1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, " \
+#define STUN9                                                                  \
+	"1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4, 1.1.1.5, 1.1.1.6, "               \
 	"1.1.1.7, 1.1.1.8, 1.1.1.9"
 #define TURN "{server: 1.2.3.4, user: u, password: p}"
 #define X16 "xxxxxxxxxxxxxxxx"
@@ -300,15 +302,16 @@ END_TEST
 START_TEST(test_svpn_switch)
 {
 	static const char yaml[] = MIN_XMPP
-		"overlays:\n"
-		"  - {name: s, type: svpn, tap: t0,\n"
-		"     pins: [{device: 00112233445566778899aabbccddeeff00112233,"
-		" address: 172.31.9.9}]}\n"
-		"  - {name: w, type: switch, tap: t1, group: lan, bridge: br0}\n";
-	static const uint8_t pin[4] = { 172, 31, 9, 9 };
-	static const uint8_t net[4] = { 172, 31, 0, 0 };
+	    "overlays:\n"
+	    "  - {name: s, type: svpn, tap: t0,\n"
+	    "     pins: [{device: 00112233445566778899aabbccddeeff00112233,"
+	    " address: 172.31.9.9}]}\n"
+	    "  - {name: w, type: switch, tap: t1, group: lan, bridge: br0}\n";
+	static const uint8_t pin[4] = {172, 31, 9, 9};
+	static const uint8_t net[4] = {172, 31, 0, 0};
 	g_autoptr(GError) err = NULL;
-	struct ctl_config *c = ctl_config_parse(yaml, strlen(yaml), "t.yaml", &err);
+	struct ctl_config *c =
+	    ctl_config_parse(yaml, strlen(yaml), "t.yaml", &err);
 
 	ck_assert_msg(c != NULL, "%s", err ? err->message : "");
 	ck_assert_int_eq(c->overlays[0].type, CTL_OVERLAY_SVPN);
@@ -332,116 +335,248 @@ static const struct bad {
 	const char *yaml;
 	const char *want;
 } bad[] = {
-	/* structure */
-	{ "", "t.yaml:1: the configuration is empty" },
-	{ "# only a comment\n", "t.yaml:1: the configuration is empty" },
-	{ "- a\n- b\n", "t.yaml:1: the top level must be a mapping of keys, not a list" },
-	{ "hello\n", "t.yaml:1: the top level must be a mapping of keys, not a single value" },
-	{ X "  port: [5222\n", "t.yaml:5: YAML syntax error: did not find expected ',' or ']'" },
-	{ "xmpp:\n  jid: a@b\n\tpassword: x\n", "t.yaml:3: YAML syntax error: found a tab character that violates indentation" },
-	{ X "  server: &h 127.0.0.1\n", "t.yaml:4: YAML anchors and aliases are not supported" },
-	{ "xmpp: &x\n  jid: a@b\n", "t.yaml:1: YAML anchors and aliases are not supported" },
-	{ X O "ice:\n  stun: [*a]\n", "t.yaml:11: YAML anchors and aliases are not supported" },
-	{ X O "---\n" X O, "t.yaml:10: only one YAML document is allowed" },
-	{ "xmpp:\n  jid: a@b\n  password: \"x\\0y\"\n", "t.yaml:3: NUL byte in a value" },
-	/* unknown and duplicate keys */
-	{ X "  prot: 5222\n", "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, password_file, server, port, tls, ca_file)" },
-	{ "xmmp:\n  jid: a@b\n", "t.yaml:1: key 'xmmp': unknown key (expected one of: tincan, state_dir, xmpp, ice, overlays)" },
-	{ X O "    gruop: g\n", "t.yaml:10: key 'overlays[0].gruop': unknown key" },
-	{ X "  jid: c@d\n", "t.yaml:4: key 'xmpp.jid': duplicate key (first on line 2)" },
-	{ X "xmpp:\n  jid: c@d\n", "t.yaml:4: key 'xmpp': duplicate key (first on line 1)" },
-	{ "{[a]: 1}\n", "t.yaml:1: key '(top level)': a key must be a plain name" },
-	/* required keys */
-	{ O, "t.yaml:1: key 'xmpp': required key is missing" },
-	{ X, "t.yaml:1: key 'overlays': required key is missing" },
-	{ "xmpp:\n  password: x\n", "t.yaml:2: key 'xmpp.jid': required key is missing" },
-	{ "xmpp:\n  jid: a@b\n  port: 5222\n", "t.yaml:2: key 'xmpp.password': required key is missing (give password or password_file)" },
-	{ X "overlays:\n  - type: gvpn\n    tap: t0\n", "t.yaml:5: key 'overlays[0].name': required key is missing" },
-	{ X "overlays:\n  - name: o\n    tap: t0\n", "t.yaml:5: key 'overlays[0].type': required key is missing" },
-	{ X "overlays:\n  - name: o\n    type: gvpn\n", "t.yaml:5: key 'overlays[0].tap': required key is missing" },
-	{ X O_HEAD "    group: g\n", "t.yaml:5: key 'overlays[0].address': required key is missing (type gvpn needs it)" },
-	{ X O_HEAD "    address: 10.0.0.1/24\n", "t.yaml:5: key 'overlays[0].group': required key is missing (type gvpn needs it)" },
-	{ X "ice:\n  turn:\n    - server: 1.2.3.4:3478\n      user: u\n", "t.yaml:6: key 'ice.turn[0].password': required key is missing" },
-	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p}\n", "t.yaml:6: key 'ice.turn[0].user': required key is missing" },
-	/* wrong types */
-	{ "xmpp:\n  - jid: a@b\n", "t.yaml:2: key 'xmpp': must be a mapping, not a list" },
-	{ "xmpp: alice\n", "t.yaml:1: key 'xmpp': must be a mapping, not a single value" },
-	{ "xmpp:\n  jid: {a: b}\n", "t.yaml:2: key 'xmpp.jid': must be a single value, not a mapping" },
-	{ X "  port: [1]\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
-	{ X "overlays:\n  name: o\n", "t.yaml:5: key 'overlays': must be a list, not a mapping" },
-	{ X "overlays:\n  - o\n", "t.yaml:5: key 'overlays[0]': must be a mapping, not a single value" },
-	{ X "ice:\n  stun: 1.2.3.4\n", "t.yaml:5: key 'ice.stun': must be a list, not a single value" },
-	{ X "ice:\n  turn: [1.2.3.4]\n", "t.yaml:5: key 'ice.turn[0]': must be a mapping, not a single value" },
-	{ "state_dir: [a]\n", "t.yaml:1: key 'state_dir': must be a single value, not a list" },
-	{ "tincan: /run/x\n", "t.yaml:1: key 'tincan': must be a mapping, not a single value" },
-	/* xmpp values */
-	{ X "  port: 0\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
-	{ X "  port: 65536\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
-	{ X "  port: 52x\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
-	{ X "  port: -1\n", "t.yaml:4: key 'xmpp.port': must be 1-65535" },
-	{ X "  tls: yes\n", "t.yaml:4: key 'xmpp.tls': must be required or off, not 'yes'" },
-	{ X "  server: bad host\n", "t.yaml:4: key 'xmpp.server': 'bad host' is not a host name or IP address" },
-	{ X "  ca_file: @D@/missing.pem\n", "t.yaml:4: key 'xmpp.ca_file': cannot read '@D@/missing.pem'" },
-	{ "xmpp:\n  jid: a@b/res\n", "t.yaml:2: key 'xmpp.jid': 'a@b/res' is not a bare JID" },
-	{ "xmpp:\n  jid: alice\n", "t.yaml:2: key 'xmpp.jid': 'alice' is not a bare JID" },
-	{ "xmpp:\n  jid: a@b\n  password:\n", "t.yaml:3: key 'xmpp.password': must not be empty" },
-	{ X "  password_file: @D@/pw\n", "t.yaml:4: key 'xmpp.password_file': give either xmpp.password or xmpp.password_file, not both" },
-	{ "xmpp:\n  password_file: @D@/pw\n  password: x\n", "t.yaml:3: key 'xmpp.password': give either" },
-	{ "xmpp:\n  jid: a@b\n  password_file: no-such-file\n", "t.yaml:3: key 'xmpp.password_file': cannot open 'no-such-file': No such file" },
-	{ "xmpp:\n  jid: a@b\n  password_file: @D@/loose\n", "t.yaml:3: key 'xmpp.password_file': '@D@/loose' is accessible by group or others (mode 0644)" },
-	{ "xmpp:\n  jid: a@b\n  password_file: @D@\n", "t.yaml:3: key 'xmpp.password_file': '@D@' is not a regular file" },
-	/* ice values */
-	{ X "ice:\n  stun: [stun.example.org]\n", "t.yaml:5: key 'ice.stun[0]': 'stun.example.org' must be a numeric IP address with an optional :PORT (host names are not resolved; write IPv6 as [addr]:port)" },
-	{ X "ice:\n  stun:\n    - 1.2.3.4\n    - 1.2.3.4:0\n", "t.yaml:7: key 'ice.stun[1]': '1.2.3.4:0' must be a numeric IP address" },
-	{ X "ice:\n  stun: ['1.2.3.4:']\n", "t.yaml:5: key 'ice.stun[0]': '1.2.3.4:' must be a numeric IP" },
-	{ X "ice:\n  stun: ['[2001:db8::1]3478']\n", "t.yaml:5: key 'ice.stun[0]': '[2001:db8::1]3478' must be a numeric IP" },
-	{ X "ice:\n  stun: ['[1.2.3.4]:3478']\n", "t.yaml:5: key 'ice.stun[0]': '[1.2.3.4]:3478' must be a numeric IP" },
-	{ X "ice:\n  stun: [" STUN9 "]\n", "t.yaml:5: key 'ice.stun': at most 8 entries are allowed (9 given)" },
-	{ X "ice:\n  turn: [" TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "," TURN "]\n", "t.yaml:5: key 'ice.turn': at most 8 entries are allowed (9 given)" },
-	{ X "ice:\n  turn:\n    - server: turn.example.org:3478\n", "t.yaml:6: key 'ice.turn[0].server': 'turn.example.org:3478' must be a numeric IP address" },
-	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, user: u, password: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].password': must be at most 127 bytes" },
-	{ X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p, user: " X128 "}\n", "t.yaml:6: key 'ice.turn[0].user': must be at most 127 bytes" },
-	{ X "ice:\n  sturn: []\n", "t.yaml:5: key 'ice.sturn': unknown key (expected one of: stun, turn)" },
-	/* overlay values */
-	{ X "overlays: []\n", "t.yaml:4: key 'overlays': at least one overlay is required" },
-	{ X O "    address6: fd00::1\n", "t.yaml:10: key 'overlays[0].address6': 'fd00::1' must be an IPv6 address with a prefix length" },
-	{ X O_HEAD "    address: 10.0.0/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0/24' must be an IPv4 address with a prefix length A.B.C.D/P, P 1-30" },
-	{ X O_HEAD "    address: 10.0.0.1\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1' must be an IPv4" },
-	{ X O_HEAD "    address: 10.0.0.1/31\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/31' must be an IPv4" },
-	{ X O_HEAD "    address: 10.0.0.1/0\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/0' must be an IPv4" },
-	{ X O_HEAD "    address: 10.0.0.1/2x\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.1/2x' must be an IPv4" },
-	{ X O_HEAD "    address: fd00::1/64\n", "t.yaml:8: key 'overlays[0].address': 'fd00::1/64' must be an IPv4" },
-	{ X O_HEAD "    address: 10.0.0.0/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.0/24' is the network or broadcast address" },
-	{ X O_HEAD "    address: 10.0.0.255/24\n", "t.yaml:8: key 'overlays[0].address': '10.0.0.255/24' is the network or broadcast address" },
-	{ X "overlays:\n  - name: o\n    type: switch\n    tap: t0\n    group: g\n", "t.yaml:5: key 'overlays[0].bridge': required key is missing (type switch needs it)" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    address: 10.0.0.1/24\n", "t.yaml:5: key 'overlays[0].address': '10.0.0.1/24' must lie in the subnet with its prefix /16" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.0/16\n    address: 10.9.3.4/24\n", "t.yaml:5: key 'overlays[0].address': '10.9.3.4/24' must lie in the subnet" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.1/16\n", "t.yaml:8: key 'overlays[0].subnet': '10.9.0.1/16' has host bits set" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: 10.9.0.0/7\n", "t.yaml:8: key 'overlays[0].subnet': '10.9.0.0/7' must be an IPv4 subnet" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: abc, address: 172.31.9.9}]\n", "t.yaml:8: key 'overlays[0].pins[0].device': 'abc' must be a device uid" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: 0000000000000000000000000000000000000000}]\n", "t.yaml:8: key 'overlays[0].pins[0].address': required key is missing" },
-	{ X O_HEAD "    address: 10.0.0.1/24\n    group: g\n    bridge: br0\n", "t.yaml:5: key 'overlays[0].bridge': only for type switch" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: 0000000000000000000000000000000000000000, address: 10.9.9.9}]\n", "t.yaml:5: key 'overlays[0].pins': pin 0: address is not a free host of the subnet" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: 0000000000000000000000000000000000000000, address: 172.31.0.1}]\n", "t.yaml:5: key 'overlays[0].pins': pin 0: address is not a free host" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: 0000000000000000000000000000000000000000, address: 172.31.0.9}, {device: 1000000000000000000000000000000000000000, address: 172.31.0.9}]\n", "t.yaml:5: key 'overlays[0].pins': pins 0 and 1 share a device or an address" },
-	{ X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    address6: fd00::1/64\n", "t.yaml:5: key 'overlays[0].address6': not for type svpn" },
-	{ X O_HEAD "    address: 10.0.0.1/24\n    group: g\n    subnet: 10.0.0.0/16\n", "t.yaml:5: key 'overlays[0].subnet': only for type svpn" },
-	{ X "overlays:\n  - name: o\n    type: vpn\n", "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not 'vpn'" },
-	{ X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' may only contain A-Z a-z 0-9 . _ -" },
-	{ X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n", "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes" },
-	{ X "overlays:\n  - name: \"\"\n", "t.yaml:5: key 'overlays[0].name': must not be empty" },
-	{ X "overlays:\n  - tap: ''\n", "t.yaml:5: key 'overlays[0].tap': must not be empty" },
-	{ X "overlays:\n  - tap: ..\n", "t.yaml:5: key 'overlays[0].tap': '..' is not an interface name" },
-	{ X "overlays:\n  - tap: ipop-very-long-tap\n", "t.yaml:5: key 'overlays[0].tap': 'ipop-very-long-tap' is longer than 15 bytes" },
-	{ X "overlays:\n  - tap: ipop/0\n", "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain" },
-	{ X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may only contain A-Z a-z 0-9 . _ - @" },
-	{ X O "    mtu: 575\n", "t.yaml:10: key 'overlays[0].mtu': must be 576-9000" },
-	{ X O "    mtu: 9001\n", "t.yaml:10: key 'overlays[0].mtu': must be 576-9000" },
-	{ X O "    secret_file: @D@/short\n", "t.yaml:10: key 'overlays[0].secret_file': '@D@/short' is too short (7 bytes, at least 16)" },
-	{ X O "    secret_file: @D@/loose\n", "t.yaml:10: key 'overlays[0].secret_file': '@D@/loose' is accessible by group or others (mode 0644): run chmod 600 on it" },
-	{ X O "    secret_file: @D@/none\n", "t.yaml:10: key 'overlays[0].secret_file': cannot open '@D@/none': No such file" },
-	{ X O "  - name: o\n", "t.yaml:10: key 'overlays[1].name': duplicate overlay name 'o' (also overlays[0])" },
-	{ X O "  - name: p\n    tap: t0\n", "t.yaml:11: key 'overlays[1].tap': duplicate tap 't0' (also overlays[0])" },
+    /* structure */
+    {"", "t.yaml:1: the configuration is empty"},
+    {"# only a comment\n", "t.yaml:1: the configuration is empty"},
+    {"- a\n- b\n",
+     "t.yaml:1: the top level must be a mapping of keys, not a list"},
+    {"hello\n",
+     "t.yaml:1: the top level must be a mapping of keys, not a single value"},
+    {X "  port: [5222\n",
+     "t.yaml:5: YAML syntax error: did not find expected ',' or ']'"},
+    {"xmpp:\n  jid: a@b\n\tpassword: x\n",
+     "t.yaml:3: YAML syntax error: found a tab character that violates "
+     "indentation"},
+    {X "  server: &h 127.0.0.1\n",
+     "t.yaml:4: YAML anchors and aliases are not supported"},
+    {"xmpp: &x\n  jid: a@b\n",
+     "t.yaml:1: YAML anchors and aliases are not supported"},
+    {X O "ice:\n  stun: [*a]\n",
+     "t.yaml:11: YAML anchors and aliases are not supported"},
+    {X O "---\n" X O, "t.yaml:10: only one YAML document is allowed"},
+    {"xmpp:\n  jid: a@b\n  password: \"x\\0y\"\n",
+     "t.yaml:3: NUL byte in a value"},
+    /* unknown and duplicate keys */
+    {X "  prot: 5222\n",
+     "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, "
+     "password_file, server, port, tls, ca_file)"},
+    {"xmmp:\n  jid: a@b\n", "t.yaml:1: key 'xmmp': unknown key (expected one "
+			    "of: tincan, state_dir, xmpp, ice, overlays)"},
+    {X O "    gruop: g\n", "t.yaml:10: key 'overlays[0].gruop': unknown key"},
+    {X "  jid: c@d\n",
+     "t.yaml:4: key 'xmpp.jid': duplicate key (first on line 2)"},
+    {X "xmpp:\n  jid: c@d\n",
+     "t.yaml:4: key 'xmpp': duplicate key (first on line 1)"},
+    {"{[a]: 1}\n", "t.yaml:1: key '(top level)': a key must be a plain name"},
+    /* required keys */
+    {O, "t.yaml:1: key 'xmpp': required key is missing"},
+    {X, "t.yaml:1: key 'overlays': required key is missing"},
+    {"xmpp:\n  password: x\n",
+     "t.yaml:2: key 'xmpp.jid': required key is missing"},
+    {"xmpp:\n  jid: a@b\n  port: 5222\n",
+     "t.yaml:2: key 'xmpp.password': required key is missing (give password or "
+     "password_file)"},
+    {X "overlays:\n  - type: gvpn\n    tap: t0\n",
+     "t.yaml:5: key 'overlays[0].name': required key is missing"},
+    {X "overlays:\n  - name: o\n    tap: t0\n",
+     "t.yaml:5: key 'overlays[0].type': required key is missing"},
+    {X "overlays:\n  - name: o\n    type: gvpn\n",
+     "t.yaml:5: key 'overlays[0].tap': required key is missing"},
+    {X O_HEAD "    group: g\n", "t.yaml:5: key 'overlays[0].address': required "
+				"key is missing (type gvpn needs it)"},
+    {X O_HEAD "    address: 10.0.0.1/24\n",
+     "t.yaml:5: key 'overlays[0].group': required key is missing (type gvpn "
+     "needs it)"},
+    {X "ice:\n  turn:\n    - server: 1.2.3.4:3478\n      user: u\n",
+     "t.yaml:6: key 'ice.turn[0].password': required key is missing"},
+    {X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p}\n",
+     "t.yaml:6: key 'ice.turn[0].user': required key is missing"},
+    /* wrong types */
+    {"xmpp:\n  - jid: a@b\n",
+     "t.yaml:2: key 'xmpp': must be a mapping, not a list"},
+    {"xmpp: alice\n",
+     "t.yaml:1: key 'xmpp': must be a mapping, not a single value"},
+    {"xmpp:\n  jid: {a: b}\n",
+     "t.yaml:2: key 'xmpp.jid': must be a single value, not a mapping"},
+    {X "  port: [1]\n", "t.yaml:4: key 'xmpp.port': must be 1-65535"},
+    {X "overlays:\n  name: o\n",
+     "t.yaml:5: key 'overlays': must be a list, not a mapping"},
+    {X "overlays:\n  - o\n",
+     "t.yaml:5: key 'overlays[0]': must be a mapping, not a single value"},
+    {X "ice:\n  stun: 1.2.3.4\n",
+     "t.yaml:5: key 'ice.stun': must be a list, not a single value"},
+    {X "ice:\n  turn: [1.2.3.4]\n",
+     "t.yaml:5: key 'ice.turn[0]': must be a mapping, not a single value"},
+    {"state_dir: [a]\n",
+     "t.yaml:1: key 'state_dir': must be a single value, not a list"},
+    {"tincan: /run/x\n",
+     "t.yaml:1: key 'tincan': must be a mapping, not a single value"},
+    /* xmpp values */
+    {X "  port: 0\n", "t.yaml:4: key 'xmpp.port': must be 1-65535"},
+    {X "  port: 65536\n", "t.yaml:4: key 'xmpp.port': must be 1-65535"},
+    {X "  port: 52x\n", "t.yaml:4: key 'xmpp.port': must be 1-65535"},
+    {X "  port: -1\n", "t.yaml:4: key 'xmpp.port': must be 1-65535"},
+    {X "  tls: yes\n",
+     "t.yaml:4: key 'xmpp.tls': must be required or off, not 'yes'"},
+    {X "  server: bad host\n", "t.yaml:4: key 'xmpp.server': 'bad host' is not "
+			       "a host name or IP address"},
+    {X "  ca_file: @D@/missing.pem\n",
+     "t.yaml:4: key 'xmpp.ca_file': cannot read '@D@/missing.pem'"},
+    {"xmpp:\n  jid: a@b/res\n",
+     "t.yaml:2: key 'xmpp.jid': 'a@b/res' is not a bare JID"},
+    {"xmpp:\n  jid: alice\n",
+     "t.yaml:2: key 'xmpp.jid': 'alice' is not a bare JID"},
+    {"xmpp:\n  jid: a@b\n  password:\n",
+     "t.yaml:3: key 'xmpp.password': must not be empty"},
+    {X "  password_file: @D@/pw\n",
+     "t.yaml:4: key 'xmpp.password_file': give either xmpp.password or "
+     "xmpp.password_file, not both"},
+    {"xmpp:\n  password_file: @D@/pw\n  password: x\n",
+     "t.yaml:3: key 'xmpp.password': give either"},
+    {"xmpp:\n  jid: a@b\n  password_file: no-such-file\n",
+     "t.yaml:3: key 'xmpp.password_file': cannot open 'no-such-file': No such "
+     "file"},
+    {"xmpp:\n  jid: a@b\n  password_file: @D@/loose\n",
+     "t.yaml:3: key 'xmpp.password_file': '@D@/loose' is accessible by group "
+     "or others (mode 0644)"},
+    {"xmpp:\n  jid: a@b\n  password_file: @D@\n",
+     "t.yaml:3: key 'xmpp.password_file': '@D@' is not a regular file"},
+    /* ice values */
+    {X "ice:\n  stun: [stun.example.org]\n",
+     "t.yaml:5: key 'ice.stun[0]': 'stun.example.org' must be a numeric IP "
+     "address with an optional :PORT (host names are not resolved; write IPv6 "
+     "as [addr]:port)"},
+    {X "ice:\n  stun:\n    - 1.2.3.4\n    - 1.2.3.4:0\n",
+     "t.yaml:7: key 'ice.stun[1]': '1.2.3.4:0' must be a numeric IP address"},
+    {X "ice:\n  stun: ['1.2.3.4:']\n",
+     "t.yaml:5: key 'ice.stun[0]': '1.2.3.4:' must be a numeric IP"},
+    {X "ice:\n  stun: ['[2001:db8::1]3478']\n",
+     "t.yaml:5: key 'ice.stun[0]': '[2001:db8::1]3478' must be a numeric IP"},
+    {X "ice:\n  stun: ['[1.2.3.4]:3478']\n",
+     "t.yaml:5: key 'ice.stun[0]': '[1.2.3.4]:3478' must be a numeric IP"},
+    {X "ice:\n  stun: [" STUN9 "]\n",
+     "t.yaml:5: key 'ice.stun': at most 8 entries are allowed (9 given)"},
+    {X "ice:\n  turn: [" TURN "," TURN "," TURN "," TURN "," TURN "," TURN
+       "," TURN "," TURN "," TURN "]\n",
+     "t.yaml:5: key 'ice.turn': at most 8 entries are allowed (9 given)"},
+    {X "ice:\n  turn:\n    - server: turn.example.org:3478\n",
+     "t.yaml:6: key 'ice.turn[0].server': 'turn.example.org:3478' must be a "
+     "numeric IP address"},
+    {X "ice:\n  turn:\n    - {server: 1.2.3.4, user: u, password: " X128 "}\n",
+     "t.yaml:6: key 'ice.turn[0].password': must be at most 127 bytes"},
+    {X "ice:\n  turn:\n    - {server: 1.2.3.4, password: p, user: " X128 "}\n",
+     "t.yaml:6: key 'ice.turn[0].user': must be at most 127 bytes"},
+    {X "ice:\n  sturn: []\n",
+     "t.yaml:5: key 'ice.sturn': unknown key (expected one of: stun, turn)"},
+    /* overlay values */
+    {X "overlays: []\n",
+     "t.yaml:4: key 'overlays': at least one overlay is required"},
+    {X O "    address6: fd00::1\n",
+     "t.yaml:10: key 'overlays[0].address6': 'fd00::1' must be an IPv6 address "
+     "with a prefix length"},
+    {X O_HEAD "    address: 10.0.0/24\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0/24' must be an IPv4 address "
+     "with a prefix length A.B.C.D/P, P 1-30"},
+    {X O_HEAD "    address: 10.0.0.1\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.1' must be an IPv4"},
+    {X O_HEAD "    address: 10.0.0.1/31\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.1/31' must be an IPv4"},
+    {X O_HEAD "    address: 10.0.0.1/0\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.1/0' must be an IPv4"},
+    {X O_HEAD "    address: 10.0.0.1/2x\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.1/2x' must be an IPv4"},
+    {X O_HEAD "    address: fd00::1/64\n",
+     "t.yaml:8: key 'overlays[0].address': 'fd00::1/64' must be an IPv4"},
+    {X O_HEAD "    address: 10.0.0.0/24\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.0/24' is the network or "
+     "broadcast address"},
+    {X O_HEAD "    address: 10.0.0.255/24\n",
+     "t.yaml:8: key 'overlays[0].address': '10.0.0.255/24' is the network or "
+     "broadcast address"},
+    {X "overlays:\n  - name: o\n    type: switch\n    tap: t0\n    group: g\n",
+     "t.yaml:5: key 'overlays[0].bridge': required key is missing (type switch "
+     "needs it)"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    address: "
+       "10.0.0.1/24\n",
+     "t.yaml:5: key 'overlays[0].address': '10.0.0.1/24' must lie in the "
+     "subnet with its prefix /16"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: "
+       "10.9.0.0/16\n    address: 10.9.3.4/24\n",
+     "t.yaml:5: key 'overlays[0].address': '10.9.3.4/24' must lie in the "
+     "subnet"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: "
+       "10.9.0.1/16\n",
+     "t.yaml:8: key 'overlays[0].subnet': '10.9.0.1/16' has host bits set"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    subnet: "
+       "10.9.0.0/7\n",
+     "t.yaml:8: key 'overlays[0].subnet': '10.9.0.0/7' must be an IPv4 subnet"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: "
+       "[{device: abc, address: 172.31.9.9}]\n",
+     "t.yaml:8: key 'overlays[0].pins[0].device': 'abc' must be a device uid"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: "
+       "[{device: 0000000000000000000000000000000000000000}]\n",
+     "t.yaml:8: key 'overlays[0].pins[0].address': required key is missing"},
+    {X O_HEAD "    address: 10.0.0.1/24\n    group: g\n    bridge: br0\n",
+     "t.yaml:5: key 'overlays[0].bridge': only for type switch"},
+    {X
+     "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: "
+     "0000000000000000000000000000000000000000, address: 10.9.9.9}]\n",
+     "t.yaml:5: key 'overlays[0].pins': pin 0: address is not a free host of "
+     "the subnet"},
+    {X
+     "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: "
+     "0000000000000000000000000000000000000000, address: 172.31.0.1}]\n",
+     "t.yaml:5: key 'overlays[0].pins': pin 0: address is not a free host"},
+    {X
+     "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    pins: [{device: "
+     "0000000000000000000000000000000000000000, address: 172.31.0.9}, {device: "
+     "1000000000000000000000000000000000000000, address: 172.31.0.9}]\n",
+     "t.yaml:5: key 'overlays[0].pins': pins 0 and 1 share a device or an "
+     "address"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    address6: "
+       "fd00::1/64\n",
+     "t.yaml:5: key 'overlays[0].address6': not for type svpn"},
+    {X O_HEAD
+     "    address: 10.0.0.1/24\n    group: g\n    subnet: 10.0.0.0/16\n",
+     "t.yaml:5: key 'overlays[0].subnet': only for type svpn"},
+    {X "overlays:\n  - name: o\n    type: vpn\n",
+     "t.yaml:6: key 'overlays[0].type': must be gvpn, svpn or switch, not "
+     "'vpn'"},
+    {X "overlays:\n  - name: a b\n", "t.yaml:5: key 'overlays[0].name': 'a b' "
+				     "may only contain A-Z a-z 0-9 . _ -"},
+    {X "overlays:\n  - name: abcdefghijklmnopqrstuvwxyz0123456\n",
+     "t.yaml:5: key 'overlays[0].name': 'abcdefghijklmnopqrstuvwxyz0123456' is "
+     "longer than 32 bytes"},
+    {X "overlays:\n  - name: \"\"\n",
+     "t.yaml:5: key 'overlays[0].name': must not be empty"},
+    {X "overlays:\n  - tap: ''\n",
+     "t.yaml:5: key 'overlays[0].tap': must not be empty"},
+    {X "overlays:\n  - tap: ..\n",
+     "t.yaml:5: key 'overlays[0].tap': '..' is not an interface name"},
+    {X "overlays:\n  - tap: ipop-very-long-tap\n",
+     "t.yaml:5: key 'overlays[0].tap': 'ipop-very-long-tap' is longer than 15 "
+     "bytes"},
+    {X "overlays:\n  - tap: ipop/0\n",
+     "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain"},
+    {X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may "
+				 "only contain A-Z a-z 0-9 . _ - @"},
+    {X O "    mtu: 575\n",
+     "t.yaml:10: key 'overlays[0].mtu': must be 576-9000"},
+    {X O "    mtu: 9001\n",
+     "t.yaml:10: key 'overlays[0].mtu': must be 576-9000"},
+    {X O "    secret_file: @D@/short\n",
+     "t.yaml:10: key 'overlays[0].secret_file': '@D@/short' is too short (7 "
+     "bytes, at least 16)"},
+    {X O "    secret_file: @D@/loose\n",
+     "t.yaml:10: key 'overlays[0].secret_file': '@D@/loose' is accessible by "
+     "group or others (mode 0644): run chmod 600 on it"},
+    {X O "    secret_file: @D@/none\n",
+     "t.yaml:10: key 'overlays[0].secret_file': cannot open '@D@/none': No "
+     "such file"},
+    {X O "  - name: o\n", "t.yaml:10: key 'overlays[1].name': duplicate "
+			  "overlay name 'o' (also overlays[0])"},
+    {X O "  - name: p\n    tap: t0\n",
+     "t.yaml:11: key 'overlays[1].tap': duplicate tap 't0' (also overlays[0])"},
 };
 
 START_TEST(test_bad)
@@ -472,8 +607,8 @@ START_TEST(test_too_many_overlays)
 				       "address: 10.0.%d.1/24, group: g}\n",
 				       i, i, i);
 	ck_assert_ptr_null(ctl_config_parse(s->str, s->len, "t.yaml", &err));
-	ck_assert_str_eq(err->message,
-			 "t.yaml:5: key 'overlays': at most 16 entries are allowed (17 given)");
+	ck_assert_str_eq(err->message, "t.yaml:5: key 'overlays': at most 16 "
+				       "entries are allowed (17 given)");
 	g_string_truncate(s, strrchr(s->str, '\n') - s->str);
 	g_string_truncate(s, strrchr(s->str, '\n') - s->str + 1);
 	ctl_config_free(parse_ok(s->str));

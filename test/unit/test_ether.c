@@ -16,18 +16,18 @@
 
 #define UID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-static const uint8_t req_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-static const uint8_t req_v4[4] = { 10, 1, 0, 100 };
-static const uint8_t peer_v4[4] = { 10, 1, 0, 1 };
-static const uint8_t req_v6[16] = { 0xfd, 0, [15] = 0x64 };
-static const uint8_t peer_v6[16] = { 0xfd, 0, [15] = 0x01 };
-static const uint8_t other_v6[16] = { 0xfd, 0, [15] = 0x07 };
+static const uint8_t req_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+static const uint8_t peer_mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01};
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t req_v4[4] = {10, 1, 0, 100};
+static const uint8_t peer_v4[4] = {10, 1, 0, 1};
+static const uint8_t req_v6[16] = {0xfd, 0, [15] = 0x64};
+static const uint8_t peer_v6[16] = {0xfd, 0, [15] = 0x01};
+static const uint8_t other_v6[16] = {0xfd, 0, [15] = 0x07};
 static const uint8_t unspec_v6[16];
-static const uint8_t sol_node[16] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff,
-				      [15] = 0x01 };
-static const uint8_t sol_mac[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x01 };
+static const uint8_t sol_node[16] = {
+    0xff, 0x02, [11] = 0x01, [12] = 0xff, [15] = 0x01};
+static const uint8_t sol_mac[6] = {0x33, 0x33, 0xff, 0x00, 0x00, 0x01};
 
 static struct tc_fwd *fwd;
 
@@ -55,28 +55,23 @@ static void teardown(void)
 
 /* Who has 10.1.0.1?  Tell 10.1.0.100 (52:54:00:12:34:56). */
 static const uint8_t arp_req[42] = {
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff,	/* eth dst */
-	0x52, 0x54, 0x00, 0x12, 0x34, 0x56,	/* eth src */
-	0x08, 0x06,				/* ARP */
-	0x00, 0x01, 0x08, 0x00, 0x06, 0x04,	/* ether, IPv4, 6, 4 */
-	0x00, 0x01,				/* request */
-	0x52, 0x54, 0x00, 0x12, 0x34, 0x56,	/* sha */
-	10, 1, 0, 100,				/* spa */
-	0, 0, 0, 0, 0, 0,			/* tha */
-	10, 1, 0, 1,				/* tpa */
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* eth dst */
+    0x52, 0x54, 0x00, 0x12, 0x34, 0x56, /* eth src */
+    0x08, 0x06,				/* ARP */
+    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, /* ether, IPv4, 6, 4 */
+    0x00, 0x01,				/* request */
+    0x52, 0x54, 0x00, 0x12, 0x34, 0x56, /* sha */
+    10,	  1,	0,    100,		/* spa */
+    0,	  0,	0,    0,    0,	  0,	/* tha */
+    10,	  1,	0,    1,		/* tpa */
 };
 
 /* 10.1.0.1 is at 02:aa:bb:cc:dd:01. */
 static const uint8_t arp_rep[42] = {
-	0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
-	0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01,
-	0x08, 0x06,
-	0x00, 0x01, 0x08, 0x00, 0x06, 0x04,
-	0x00, 0x02,
-	0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01,
-	10, 1, 0, 1,
-	0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
-	10, 1, 0, 100,
+    0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0xaa, 0xbb, 0xcc, 0xdd,
+    0x01, 0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02,
+    0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01, 10,   1,    0,	  1,	0x52,
+    0x54, 0x00, 0x12, 0x34, 0x56, 10,	1,    0,    100,
 };
 
 START_TEST(test_arp_answer)
@@ -84,8 +79,8 @@ START_TEST(test_arp_answer)
 	uint8_t out[64], frame[60];
 
 	memset(out, 0xee, sizeof(out));
-	ck_assert_int_eq(tc_arp_answer(arp_req, sizeof(arp_req), fwd, out,
-				       sizeof(out)), 42);
+	ck_assert_int_eq(
+	    tc_arp_answer(arp_req, sizeof(arp_req), fwd, out, sizeof(out)), 42);
 	ck_assert_mem_eq(out, arp_rep, 42);
 	ck_assert_uint_eq(out[42], 0xee);
 
@@ -109,7 +104,7 @@ END_TEST
 /* The announcement on map is the same reply, unsolicited. */
 START_TEST(test_arp_announce)
 {
-	static const uint8_t tap_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	static const uint8_t tap_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 	const struct tc_fwd_entry *e = tc_fwd_by_uid(fwd, UID_A);
 	struct tc_fwd_entry v6only;
 	uint8_t out[64];
@@ -120,8 +115,9 @@ START_TEST(test_arp_announce)
 	ck_assert_int_eq(tc_arp_announce(e, tap_mac, req_v4, out, 41), -ENOSPC);
 	v6only = *e;
 	v6only.has_v4 = false;
-	ck_assert_int_eq(tc_arp_announce(&v6only, tap_mac, req_v4, out,
-					 sizeof(out)), -EINVAL);
+	ck_assert_int_eq(
+	    tc_arp_announce(&v6only, tap_mac, req_v4, out, sizeof(out)),
+	    -EINVAL);
 }
 END_TEST
 
@@ -130,7 +126,7 @@ START_TEST(test_arp_unmapped)
 	uint8_t frame[42], out[42];
 
 	memcpy(frame, arp_req, sizeof(frame));
-	frame[41] = 2;		/* 10.1.0.2: nobody */
+	frame[41] = 2; /* 10.1.0.2: nobody */
 	ck_assert_int_eq(tc_arp_answer(frame, 42, fwd, out, 42), 0);
 	/* Gratuitous: 10.1.0.1 announcing itself. */
 	memcpy(frame, arp_req, sizeof(frame));
@@ -152,14 +148,14 @@ static const struct {
 	size_t off;
 	uint8_t val;
 } arp_bad[] = {
-	{ 12, 0x86 },	/* ethertype */
-	{ 15, 0x06 },	/* htype 6 */
-	{ 16, 0x86 },	/* ptype */
-	{ 18, 0x05 },	/* hlen */
-	{ 19, 0x10 },	/* plen */
-	{ 21, 0x02 },	/* op reply */
-	{ 21, 0x03 },	/* op 3 */
-	{ 22, 0x01 },	/* sha multicast */
+    {12, 0x86}, /* ethertype */
+    {15, 0x06}, /* htype 6 */
+    {16, 0x86}, /* ptype */
+    {18, 0x05}, /* hlen */
+    {19, 0x10}, /* plen */
+    {21, 0x02}, /* op reply */
+    {21, 0x03}, /* op 3 */
+    {22, 0x01}, /* sha multicast */
 };
 
 START_TEST(test_arp_malformed)
@@ -194,7 +190,7 @@ static uint16_t ref_icmp6_csum(const uint8_t *ip)
 	size_t plen = (size_t)ip[4] << 8 | ip[5];
 
 	ck_assert_uint_le(plen, 1500);
-	memcpy(buf, ip + 8, 32);		/* src, dst */
+	memcpy(buf, ip + 8, 32); /* src, dst */
 	buf[32] = 0;
 	buf[33] = 0;
 	buf[34] = (uint8_t)(plen >> 8);
@@ -285,7 +281,7 @@ START_TEST(test_nd_answer)
 	ck_assert_uint_eq(out[86], 0xee);
 	/* Checksum over the answer including its checksum field: 0. */
 	ck_assert_uint_eq(ref_icmp6_csum(out + 14), 0);
-	expect_na(want, req_mac, req_v6, 0x60);	/* Solicited, Override */
+	expect_na(want, req_mac, req_v6, 0x60); /* Solicited, Override */
 	ck_assert_mem_eq(out, want, 86);
 
 	/* Without options, and answered in place. */
@@ -302,14 +298,14 @@ END_TEST
 
 START_TEST(test_nd_dad)
 {
-	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
-	static const uint8_t all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 0x01};
+	static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
 	uint8_t ns[128], out[128], want[86];
 	size_t len = build_ns(ns, sol_mac, unspec_v6, sol_node, peer_v6, false);
 
 	ck_assert_int_eq(tc_nd_answer(ns, len, fwd, out, sizeof(out)), 86);
 	ck_assert_uint_eq(ref_icmp6_csum(out + 14), 0);
-	expect_na(want, all_nodes_mac, all_nodes, 0x20);	/* Override */
+	expect_na(want, all_nodes_mac, all_nodes, 0x20); /* Override */
 	ck_assert_mem_eq(out, want, 86);
 }
 END_TEST
@@ -342,19 +338,19 @@ static const struct {
 	uint8_t val;
 	bool fix_csum;
 } nd_bad[] = {
-	{ "checksum", 14 + 40 + 2, 0x12, false },
-	{ "payload", 14 + 40 + 20, 0x01, false },
-	{ "hop limit 64", 14 + 7, 64, false },
-	{ "hop limit 254", 14 + 7, 254, false },
-	{ "code 1", 14 + 40 + 1, 1, true },
-	{ "next header UDP", 14 + 6, 17, false },
-	{ "IP version 4", 14 + 0, 0x40, false },
-	{ "ethertype", 12, 0x08, false },
-	{ "multicast target", 14 + 40 + 8, 0xff, true },
-	{ "option length 0", 14 + 40 + 25, 0, true },
-	{ "option length 2", 14 + 40 + 25, 2, true },
-	{ "payload length 40", 14 + 5, 40, true },
-	{ "multicast requester", 6, 0x01, false },
+    {"checksum", 14 + 40 + 2, 0x12, false},
+    {"payload", 14 + 40 + 20, 0x01, false},
+    {"hop limit 64", 14 + 7, 64, false},
+    {"hop limit 254", 14 + 7, 254, false},
+    {"code 1", 14 + 40 + 1, 1, true},
+    {"next header UDP", 14 + 6, 17, false},
+    {"IP version 4", 14 + 0, 0x40, false},
+    {"ethertype", 12, 0x08, false},
+    {"multicast target", 14 + 40 + 8, 0xff, true},
+    {"option length 0", 14 + 40 + 25, 0, true},
+    {"option length 2", 14 + 40 + 25, 2, true},
+    {"payload length 40", 14 + 5, 40, true},
+    {"multicast requester", 6, 0x01, false},
 };
 
 START_TEST(test_nd_malformed)
@@ -379,7 +375,7 @@ static size_t build_ipv4(uint8_t *f, const uint8_t *eth_dst, const uint8_t *dst)
 	memcpy(f + 6, req_mac, 6);
 	f[12] = 0x08;
 	f[14] = 0x45;
-	f[14 + 3] = 28;		/* total length: 20 + 8 (UDP) */
+	f[14 + 3] = 28; /* total length: 20 + 8 (UDP) */
 	f[14 + 8] = 64;
 	f[14 + 9] = 17;
 	memcpy(f + 14 + 12, req_v4, 4);
@@ -404,13 +400,35 @@ static size_t build_ipv6(uint8_t *f, const uint8_t *eth_dst, const uint8_t *dst)
 }
 
 enum frame_case {
-	C_ARP_REQ, C_ARP_REQ_UNICAST, C_ARP_REPLY, C_ARP_REPLY_BCAST,
-	C_ARP_SHORT, C_ARP_BAD_PTYPE,
-	C_V4, C_V4_PADDED, C_V4_BCAST, C_V4_MCAST, C_V4_SHORT, C_V4_IHL4,
-	C_V4_IHL_OVER, C_V4_VER6, C_V4_TOTLEN_OVER, C_V4_TOTLEN_UNDER,
-	C_V6, C_V6_MCAST, C_V6_SHORT, C_V6_PLEN_OVER, C_V6_VER4,
-	C_NS, C_NS_UNICAST, C_NS_SHORT_PLEN,
-	C_ETH_ONLY, C_RUNT, C_EMPTY, C_VLAN, C_LLDP,
+	C_ARP_REQ,
+	C_ARP_REQ_UNICAST,
+	C_ARP_REPLY,
+	C_ARP_REPLY_BCAST,
+	C_ARP_SHORT,
+	C_ARP_BAD_PTYPE,
+	C_V4,
+	C_V4_PADDED,
+	C_V4_BCAST,
+	C_V4_MCAST,
+	C_V4_SHORT,
+	C_V4_IHL4,
+	C_V4_IHL_OVER,
+	C_V4_VER6,
+	C_V4_TOTLEN_OVER,
+	C_V4_TOTLEN_UNDER,
+	C_V6,
+	C_V6_MCAST,
+	C_V6_SHORT,
+	C_V6_PLEN_OVER,
+	C_V6_VER4,
+	C_NS,
+	C_NS_UNICAST,
+	C_NS_SHORT_PLEN,
+	C_ETH_ONLY,
+	C_RUNT,
+	C_EMPTY,
+	C_VLAN,
+	C_LLDP,
 	C_COUNT
 };
 
@@ -418,44 +436,44 @@ static const struct {
 	const char *name;
 	enum tc_frame_kind kind;
 } frame_cases[C_COUNT] = {
-	[C_ARP_REQ] = { "ARP request", TC_FRAME_ARP_REQUEST },
-	[C_ARP_REQ_UNICAST] = { "unicast ARP request", TC_FRAME_ARP_REQUEST },
-	[C_ARP_REPLY] = { "unicast ARP reply", TC_FRAME_DROP },
-	[C_ARP_REPLY_BCAST] = { "broadcast ARP reply", TC_FRAME_BROADCAST },
-	[C_ARP_SHORT] = { "truncated ARP", TC_FRAME_DROP },
-	[C_ARP_BAD_PTYPE] = { "ARP for IPv6", TC_FRAME_DROP },
-	[C_V4] = { "IPv4 unicast", TC_FRAME_UNICAST_V4 },
-	[C_V4_PADDED] = { "IPv4 padded", TC_FRAME_UNICAST_V4 },
-	[C_V4_BCAST] = { "IPv4 broadcast", TC_FRAME_BROADCAST },
-	[C_V4_MCAST] = { "IPv4 multicast", TC_FRAME_BROADCAST },
-	[C_V4_SHORT] = { "IPv4 truncated header", TC_FRAME_DROP },
-	[C_V4_IHL4] = { "IPv4 IHL 4", TC_FRAME_DROP },
-	[C_V4_IHL_OVER] = { "IPv4 IHL past total", TC_FRAME_DROP },
-	[C_V4_VER6] = { "IPv4 version 6", TC_FRAME_DROP },
-	[C_V4_TOTLEN_OVER] = { "IPv4 total length > frame", TC_FRAME_DROP },
-	[C_V4_TOTLEN_UNDER] = { "IPv4 total length < IHL", TC_FRAME_DROP },
-	[C_V6] = { "IPv6 unicast", TC_FRAME_UNICAST_V6 },
-	[C_V6_MCAST] = { "IPv6 multicast", TC_FRAME_BROADCAST },
-	[C_V6_SHORT] = { "IPv6 truncated header", TC_FRAME_DROP },
-	[C_V6_PLEN_OVER] = { "IPv6 payload length > frame", TC_FRAME_DROP },
-	[C_V6_VER4] = { "IPv6 version 4", TC_FRAME_DROP },
-	[C_NS] = { "neighbour solicitation", TC_FRAME_NEIGH_SOLICIT },
-	[C_NS_UNICAST] = { "unicast NS", TC_FRAME_NEIGH_SOLICIT },
-	[C_NS_SHORT_PLEN] = { "ICMPv6 135 too short", TC_FRAME_BROADCAST },
-	[C_ETH_ONLY] = { "Ethernet header only", TC_FRAME_DROP },
-	[C_RUNT] = { "13 bytes", TC_FRAME_DROP },
-	[C_EMPTY] = { "empty", TC_FRAME_DROP },
-	[C_VLAN] = { "VLAN tagged", TC_FRAME_DROP },
-	[C_LLDP] = { "LLDP", TC_FRAME_DROP },
+    [C_ARP_REQ] = {"ARP request", TC_FRAME_ARP_REQUEST},
+    [C_ARP_REQ_UNICAST] = {"unicast ARP request", TC_FRAME_ARP_REQUEST},
+    [C_ARP_REPLY] = {"unicast ARP reply", TC_FRAME_DROP},
+    [C_ARP_REPLY_BCAST] = {"broadcast ARP reply", TC_FRAME_BROADCAST},
+    [C_ARP_SHORT] = {"truncated ARP", TC_FRAME_DROP},
+    [C_ARP_BAD_PTYPE] = {"ARP for IPv6", TC_FRAME_DROP},
+    [C_V4] = {"IPv4 unicast", TC_FRAME_UNICAST_V4},
+    [C_V4_PADDED] = {"IPv4 padded", TC_FRAME_UNICAST_V4},
+    [C_V4_BCAST] = {"IPv4 broadcast", TC_FRAME_BROADCAST},
+    [C_V4_MCAST] = {"IPv4 multicast", TC_FRAME_BROADCAST},
+    [C_V4_SHORT] = {"IPv4 truncated header", TC_FRAME_DROP},
+    [C_V4_IHL4] = {"IPv4 IHL 4", TC_FRAME_DROP},
+    [C_V4_IHL_OVER] = {"IPv4 IHL past total", TC_FRAME_DROP},
+    [C_V4_VER6] = {"IPv4 version 6", TC_FRAME_DROP},
+    [C_V4_TOTLEN_OVER] = {"IPv4 total length > frame", TC_FRAME_DROP},
+    [C_V4_TOTLEN_UNDER] = {"IPv4 total length < IHL", TC_FRAME_DROP},
+    [C_V6] = {"IPv6 unicast", TC_FRAME_UNICAST_V6},
+    [C_V6_MCAST] = {"IPv6 multicast", TC_FRAME_BROADCAST},
+    [C_V6_SHORT] = {"IPv6 truncated header", TC_FRAME_DROP},
+    [C_V6_PLEN_OVER] = {"IPv6 payload length > frame", TC_FRAME_DROP},
+    [C_V6_VER4] = {"IPv6 version 4", TC_FRAME_DROP},
+    [C_NS] = {"neighbour solicitation", TC_FRAME_NEIGH_SOLICIT},
+    [C_NS_UNICAST] = {"unicast NS", TC_FRAME_NEIGH_SOLICIT},
+    [C_NS_SHORT_PLEN] = {"ICMPv6 135 too short", TC_FRAME_BROADCAST},
+    [C_ETH_ONLY] = {"Ethernet header only", TC_FRAME_DROP},
+    [C_RUNT] = {"13 bytes", TC_FRAME_DROP},
+    [C_EMPTY] = {"empty", TC_FRAME_DROP},
+    [C_VLAN] = {"VLAN tagged", TC_FRAME_DROP},
+    [C_LLDP] = {"LLDP", TC_FRAME_DROP},
 };
 
 static size_t build_case(enum frame_case c, uint8_t *f)
 {
-	static const uint8_t v4_bcast[4] = { 10, 1, 0, 255 };
-	static const uint8_t v4_mdns[4] = { 224, 0, 0, 251 };
-	static const uint8_t mac_v4_mdns[6] = { 0x01, 0x00, 0x5e, 0, 0, 0xfb };
-	static const uint8_t v6_mdns[16] = { 0xff, 0x02, [15] = 0xfb };
-	static const uint8_t mac_v6_mdns[6] = { 0x33, 0x33, 0, 0, 0, 0xfb };
+	static const uint8_t v4_bcast[4] = {10, 1, 0, 255};
+	static const uint8_t v4_mdns[4] = {224, 0, 0, 251};
+	static const uint8_t mac_v4_mdns[6] = {0x01, 0x00, 0x5e, 0, 0, 0xfb};
+	static const uint8_t v6_mdns[16] = {0xff, 0x02, [15] = 0xfb};
+	static const uint8_t mac_v6_mdns[6] = {0x33, 0x33, 0, 0, 0, 0xfb};
 	size_t len;
 
 	switch (c) {
@@ -500,7 +518,7 @@ static size_t build_case(enum frame_case c, uint8_t *f)
 		return len;
 	case C_V4_IHL_OVER:
 		len = build_ipv4(f, peer_mac, peer_v4);
-		f[14] = 0x48;	/* 32-byte header in a 28-byte datagram */
+		f[14] = 0x48; /* 32-byte header in a 28-byte datagram */
 		return len;
 	case C_V4_VER6:
 		len = build_ipv4(f, peer_mac, peer_v4);
@@ -578,8 +596,7 @@ START_TEST(test_classify)
 		      frame_cases[_i].name, info.kind, frame_cases[_i].kind);
 	if (info.kind == TC_FRAME_UNICAST_V4)
 		ck_assert_mem_eq(info.dst_v4, peer_v4, 4);
-	if (info.kind == TC_FRAME_UNICAST_V6 ||
-	    _i == C_NS_UNICAST)
+	if (info.kind == TC_FRAME_UNICAST_V6 || _i == C_NS_UNICAST)
 		ck_assert_mem_eq(info.dst_v6, peer_v6, 16);
 	if (len >= 14)
 		ck_assert_uint_eq(info.ethertype,
@@ -591,13 +608,13 @@ END_TEST
 
 START_TEST(test_mac_from_uid)
 {
-	static const uint8_t want[6] = { 0x02, 0x01, 0x23, 0x45, 0x67, 0x89 };
+	static const uint8_t want[6] = {0x02, 0x01, 0x23, 0x45, 0x67, 0x89};
 	uint8_t a[6], b[6];
 
 	tc_mac_from_uid("0123456789abcdef0123456789abcdef01234567", a);
 	ck_assert_mem_eq(a, want, 6);
 	tc_mac_from_uid("fedcba9876543210fedcba9876543210fedcba98", a);
-	ck_assert_mem_eq(a, ((uint8_t[]){ 0x02, 0xfe, 0xdc, 0xba, 0x98, 0x76 }),
+	ck_assert_mem_eq(a, ((uint8_t[]){0x02, 0xfe, 0xdc, 0xba, 0x98, 0x76}),
 			 6);
 	ck_assert(!tc_mac_is_group(a));
 
@@ -615,7 +632,7 @@ START_TEST(test_mac_is_group)
 {
 	ck_assert(tc_mac_is_group(bcast));
 	ck_assert(tc_mac_is_group(sol_mac));
-	ck_assert(tc_mac_is_group((uint8_t[]){ 0x01, 0, 0x5e, 0, 0, 1 }));
+	ck_assert(tc_mac_is_group((uint8_t[]){0x01, 0, 0x5e, 0, 0, 1}));
 	ck_assert(!tc_mac_is_group(req_mac));
 	ck_assert(!tc_mac_is_group(peer_mac));
 }
@@ -624,8 +641,8 @@ END_TEST
 START_TEST(test_csum)
 {
 	/* The example of RFC 1071 section 3. */
-	static const uint8_t ex[8] = { 0x00, 0x01, 0xf2, 0x03,
-				       0xf4, 0xf5, 0xf6, 0xf7 };
+	static const uint8_t ex[8] = {0x00, 0x01, 0xf2, 0x03,
+				      0xf4, 0xf5, 0xf6, 0xf7};
 	uint8_t buf[1501];
 	uint32_t sum;
 	size_t i;
@@ -651,9 +668,9 @@ START_TEST(test_csum)
 		static uint8_t ones[1 << 18];
 
 		memset(ones, 0xff, sizeof(ones));
-		ck_assert_uint_eq(tc_csum_fold(tc_csum_add(0, ones,
-							   sizeof(ones))),
-				  ref_csum(ones, sizeof(ones)));
+		ck_assert_uint_eq(
+		    tc_csum_fold(tc_csum_add(0, ones, sizeof(ones))),
+		    ref_csum(ones, sizeof(ones)));
 	}
 }
 END_TEST

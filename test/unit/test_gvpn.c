@@ -4,65 +4,22 @@
  * tincan request and signal the policy makes.
  */
 #include <check.h>
-#include <string.h>
 
 #include <glib.h>
-#include <sodium.h>
 
-#include "common/uid.h"
 #include "controller/gvpn.h"
 #include "test/unit/fake_member.h"
 
-#define MY_UID FAKE_MY_UID
-
 static struct ctl_overlay_config cfg;
-static uint8_t psk[32];
 
-static void cfg_init(bool secret)
+static void cfg_init(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.type = CTL_OVERLAY_GVPN;
-	cfg.name = (char *)(uintptr_t) "gv";
-	cfg.tap = (char *)(uintptr_t) "ipop0";
+	fake_cfg(&cfg, CTL_OVERLAY_GVPN, "gv", "lab");
 	cfg.ipv4 = (char *)(uintptr_t) "10.10.0.1";
 	cfg.ipv4_prefix = 24;
-	cfg.group = (char *)(uintptr_t) "lab";
-	cfg.mtu = 1400;
-	cfg.has_secret = secret;
-	memset(psk, 7, sizeof(psk));
-	memcpy(cfg.psk, psk, 32);
 }
 
-/* An advertisement from a fresh identity. */
-static void make_adv(struct ctl_sig *s, const char *ip, bool proof,
-		     const uint8_t *key_psk)
-{
-	uint8_t priv[32];
-
-	memset(s, 0, sizeof(*s));
-	s->kind = CTL_SIG_ADVERTISE;
-	randombytes_buf(priv, 32);
-	crypto_scalarmult_base(s->key, priv);
-	ipop_uid_from_key(s->key, s->uid);
-	g_strlcpy(s->overlay, "theirs", sizeof(s->overlay));
-	g_strlcpy(s->group, "lab", sizeof(s->group));
-	g_strlcpy(s->ipv4, ip, sizeof(s->ipv4));
-	if (proof) {
-		ctl_sig_proof(key_psk, s->group, s->uid, s->key, s->proof);
-		s->has_proof = true;
-	}
-}
-
-static const struct {
-	const char *name;
-	bool secret;
-	enum ctl_sub sub;
-	const char *group;
-	const char *ip;
-	int proof; /* 0 none, 1 right psk, 2 wrong psk */
-	bool self;
-	bool admit;
-} admits[] = {
+static const struct admit_case admits[] = {
     {"member", false, CTL_SUB_BOTH, "lab", "10.10.0.2", 0, false, true},
     {"no subscription", false, CTL_SUB_NONE, "lab", "10.10.0.2", 0, false,
      false},
@@ -83,53 +40,21 @@ static const struct {
 
 START_TEST(test_admits)
 {
-	struct ctl_sig s;
-	uint8_t wrong[32];
-	const char *why = NULL;
-	bool ok;
-
-	memset(wrong, 9, sizeof(wrong));
-	cfg_init(admits[_i].secret);
-	make_adv(&s, admits[_i].ip, admits[_i].proof != 0,
-		 admits[_i].proof == 2 ? wrong : psk);
-	g_strlcpy(s.group, admits[_i].group, sizeof(s.group));
-	if (admits[_i].proof)
-		ctl_sig_proof(admits[_i].proof == 2 ? wrong : psk, s.group,
-			      s.uid, s.key, s.proof);
-	ok = ctl_member_admits(&ctl_gvpn_ops, &cfg,
-			       admits[_i].self ? s.uid : MY_UID, admits[_i].sub,
-			       &s, &why);
-	ck_assert_msg(ok == admits[_i].admit, "%s: got %d (%s)",
-		      admits[_i].name, ok, why ? why : "");
-	if (!ok)
-		ck_assert_ptr_nonnull(why);
+	cfg_init();
+	fake_check_admit(&ctl_gvpn_ops, &cfg, &admits[_i]);
 }
 END_TEST
 
 static struct ctl_members *new_policy(struct rec *r)
 {
-	struct ctl_member_io io = fake_io(r, NULL, NULL);
-	uint8_t key[32] = {1};
-
-	cfg_init(false);
-	return ctl_member_new(&cfg, MY_UID, key, &ctl_gvpn_ops, &io);
+	cfg_init();
+	return fake_policy(r, &cfg, &ctl_gvpn_ops, NULL, NULL);
 }
 
 /* A policy whose overlay tincan has just created. */
 static struct ctl_members *ready_policy(struct rec *r)
 {
-	Ipop__Response ok = IPOP__RESPONSE__INIT;
-	struct ctl_members *g = new_policy(r);
-
-	ctl_member_adopt(g, NULL);
-	ctl_member_tincan_reply(g, "overlay:", &ok);
-	return g;
-}
-
-static void finish(struct rec *r, struct ctl_members *g)
-{
-	fake_free(r);
-	ctl_member_free(g);
+	return fake_ready(new_policy(r));
 }
 
 /* Overlay creation, advertisement both ways, link and candidates. */
@@ -148,7 +73,7 @@ START_TEST(test_member_lifecycle)
 	ctl_member_presence(g, "bob@x/dev", true);
 	ck_assert(logged(&r, "sig bob@x/dev 1 0")); /* advertise */
 
-	make_adv(&adv, "10.10.0.2", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	ck_assert(logged(&r, "sig bob@x/dev 1 1")); /* answered, ack */
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
@@ -170,7 +95,7 @@ START_TEST(test_member_lifecycle)
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 
@@ -181,44 +106,35 @@ START_TEST(test_offline_keeps_working_link)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	struct ctl_sig adv, bye = {.kind = CTL_SIG_BYE};
+	struct ctl_sig adv, bye;
 	char line[160];
 
-	make_adv(&adv, "10.10.0.2", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
 	ck_assert_uint_eq(ctl_member_connected(g), 1);
-	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 
 	ctl_member_presence(g, "bob@x/dev", false);
-	ck_assert(!logged(&r, "%s", line));
-	ck_assert_uint_eq(ctl_member_count(g), 1);
-	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, "%s", line));
-	ck_assert_uint_eq(ctl_member_count(g), 0);
+	fake_kept_until_failed(&r, g, "gv", adv.uid);
 
 	/* Back, connected, then a bye (a controller restart): kept while it
 	 * works, removed when it fails. */
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
-	g_strlcpy(bye.uid, adv.uid, sizeof(bye.uid));
-	g_strlcpy(bye.overlay, adv.overlay, sizeof(bye.overlay));
+	fake_bye(&bye, &adv);
 	ctl_member_signal(g, "bob@x/dev", &bye);
-	ck_assert(!logged(&r, "%s", line));
-	ck_assert_uint_eq(ctl_member_count(g), 1);
-	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, "%s", line));
-	ck_assert_uint_eq(ctl_member_count(g), 0);
+	fake_kept_until_failed(&r, g, "gv", adv.uid);
 
 	/* A bye for a link that is not working removes it at once. */
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTING);
 	ctl_member_signal(g, "bob@x/dev", &bye);
+	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 	ck_assert(logged(&r, "%s", line));
 	ck_assert_uint_eq(ctl_member_count(g), 0);
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 
@@ -232,7 +148,7 @@ START_TEST(test_unfriend_and_strangers)
 	/* A stranger (no mutual subscription) gets nothing. */
 	r.sub = CTL_SUB_FROM;
 	ctl_member_presence(g, "eve@x/dev", true);
-	make_adv(&adv, "10.10.0.66", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.66");
 	ctl_member_signal(g, "eve@x/dev", &adv);
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
@@ -242,14 +158,14 @@ START_TEST(test_unfriend_and_strangers)
 
 	/* A friend who is then unfriended loses the link. */
 	r.sub = CTL_SUB_BOTH;
-	make_adv(&adv, "10.10.0.3", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.3");
 	ctl_member_signal(g, "carol@x/a", &adv);
 	ck_assert_uint_eq(ctl_member_count(g), 1);
 	ctl_member_roster(g, "carol@x", CTL_SUB_TO);
 	ck_assert_uint_eq(ctl_member_count(g), 0);
 	g_snprintf(line, sizeof(line), "req remove:%s 8", adv.uid);
 	ck_assert(logged(&r, "%s", line));
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 
@@ -258,24 +174,18 @@ START_TEST(test_adopt_keeps_links)
 {
 	struct rec r;
 	struct ctl_members *g = new_policy(&r);
-	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
-	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
 	char line[160];
 
-	make_adv(&adv, "10.10.0.2", false, NULL);
-	info.name = (char *)(uintptr_t) "gv";
-	li.peer_uid = adv.uid;
-	info.links = lis;
-	info.n_links = 1;
-	ctl_member_adopt(g, &info);
+	fake_adv(&adv, "lab", "10.10.0.2");
+	fake_adopt_link(g, "gv", adv.uid);
 	ck_assert(!logged(&r, "req overlay: 2"));
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(line, sizeof(line), "req create:%s 5", adv.uid);
 	ck_assert(!logged(&r, "%s", line));
 	g_snprintf(line, sizeof(line), "req map:%s 9", adv.uid);
 	ck_assert(logged(&r, "%s", line));
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 
@@ -290,7 +200,7 @@ START_TEST(test_relink_on_new_credentials)
 	char tag[80], line[160];
 
 	exists.status = IPOP__STATUS__EXISTS;
-	make_adv(&adv, "10.10.0.2", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
@@ -313,7 +223,7 @@ START_TEST(test_relink_on_new_credentials)
 	ctl_member_tincan_reply(g, tag, &ok);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
 	ck_assert(logged(&r, "%s", line));
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 
@@ -328,7 +238,7 @@ START_TEST(test_stale_candidates_ignored)
 	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
-	make_adv(&adv, "10.10.0.2", false, NULL);
+	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
@@ -354,7 +264,7 @@ START_TEST(test_stale_candidates_ignored)
 	ctl_member_signal(g, "bob@x/dev", &link);
 	g_snprintf(line, sizeof(line), "req add:%s 6", adv.uid);
 	ck_assert(logged(&r, "%s", line));
-	finish(&r, g);
+	fake_finish(&r, g);
 }
 END_TEST
 

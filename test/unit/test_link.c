@@ -28,7 +28,7 @@ struct side {
 	struct tc_csum last_cs;
 	enum tc_link_state state;
 	bool gathered;
-	uint32_t seq_sum;	/* sum of the first 4 bytes of every frame */
+	uint32_t seq_sum; /* sum of the first 4 bytes of every frame */
 	uint64_t bytes;
 };
 
@@ -47,8 +47,8 @@ static void emit(void *node, const struct tc_event *ev)
 		s->gathered = true;
 }
 
-static void on_frame(void *owner, struct tc_link *l, uint8_t *frame,
-		     size_t len, const struct tc_csum *cs)
+static void on_frame(void *owner, struct tc_link *l, uint8_t *frame, size_t len,
+		     const struct tc_csum *cs)
 {
 	struct side *s = owner;
 
@@ -73,7 +73,7 @@ static void on_state(void *owner, struct tc_link *l, enum tc_link_state st)
 	s->state = st;
 }
 
-static const struct tc_link_ops ops = { on_frame, on_state };
+static const struct tc_link_ops ops = {on_frame, on_state};
 
 static void side_init(struct side *s)
 {
@@ -114,8 +114,7 @@ static bool both_gathered(struct side *a, struct side *b)
 
 static bool both_connected(struct side *a, struct side *b)
 {
-	return a->state == TC_LINK_CONNECTED &&
-	       b->state == TC_LINK_CONNECTED;
+	return a->state == TC_LINK_CONNECTED && b->state == TC_LINK_CONNECTED;
 }
 
 static bool never(struct side *a, struct side *b)
@@ -141,14 +140,16 @@ static bool b_got_frame(struct side *a, struct side *b)
  * says otherwise). */
 static void wire(struct side *a, struct side *b, const uint8_t *b_pins)
 {
-	a->link = tc_link_new(&a->env, "ov", b->id->uid, b->id->pub, NULL,
-			      &ops, a);
+	a->link =
+	    tc_link_new(&a->env, "ov", b->id->uid, b->id->pub, NULL, &ops, a);
 	b->link = tc_link_new(&b->env, "ov", a->id->uid, b_pins, NULL, &ops, b);
 	ck_assert_ptr_nonnull(a->link);
 	ck_assert_ptr_nonnull(b->link);
 	ck_assert(run_until(both_gathered, a, b, 3000));
-	ck_assert_int_eq(tc_link_add_remote(a->link, tc_link_local(b->link)), 0);
-	ck_assert_int_eq(tc_link_add_remote(b->link, tc_link_local(a->link)), 0);
+	ck_assert_int_eq(tc_link_add_remote(a->link, tc_link_local(b->link)),
+			 0);
+	ck_assert_int_eq(tc_link_add_remote(b->link, tc_link_local(a->link)),
+			 0);
 }
 
 START_TEST(test_link_carries_frames)
@@ -162,7 +163,8 @@ START_TEST(test_link_carries_frames)
 	ck_assert_msg(run_until(both_connected, &a, &b, 5000),
 		      "links did not connect: %d %d", a.state, b.state);
 	randombytes_buf(frame, sizeof(frame));
-	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), NULL), 0);
+	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), NULL),
+			 0);
 	tc_link_flush(a.link);
 	ck_assert(run_until(b_got_frame, &a, &b, 2000));
 	ck_assert_uint_eq(b.last_len, sizeof(frame));
@@ -178,7 +180,7 @@ START_TEST(test_link_carries_partial_frames)
 {
 	struct side a, b;
 	uint8_t frame[200];
-	const struct tc_csum good = { 34, 16 }, bad = { 190, 16 };
+	const struct tc_csum good = {34, 16}, bad = {190, 16};
 	struct tc_link_info info;
 
 	side_init(&a);
@@ -186,8 +188,8 @@ START_TEST(test_link_carries_partial_frames)
 	wire(&a, &b, a.id->pub);
 	ck_assert(run_until(both_connected, &a, &b, 5000));
 	randombytes_buf(frame, sizeof(frame));
-	ck_assert_int_eq(tc_link_send_frame(a.link, frame, sizeof(frame), &good),
-			 0);
+	ck_assert_int_eq(
+	    tc_link_send_frame(a.link, frame, sizeof(frame), &good), 0);
 	tc_link_flush(a.link);
 	ck_assert(run_until(b_got_frame, &a, &b, 2000));
 	ck_assert_uint_eq(b.last_len, sizeof(frame));
@@ -217,7 +219,7 @@ static bool both_fast(struct side *a, struct side *b)
  * order and nothing fails authentication. */
 START_TEST(test_link_fast_receive)
 {
-	static const size_t sizes[] = { 1400, 1400, 1400, 60, 1400, 900 };
+	static const size_t sizes[] = {1400, 1400, 1400, 60, 1400, 900};
 	struct side a, b;
 	uint8_t frame[1400];
 	uint32_t sum = 0;
@@ -260,7 +262,7 @@ START_TEST(test_link_wrong_key_never_connects)
 {
 	struct side a, b;
 	struct tc_identity *other = tc_identity_generate();
-	uint8_t frame[64] = { 0 };
+	uint8_t frame[64] = {0};
 
 	side_init(&a);
 	side_init(&b);
@@ -269,7 +271,8 @@ START_TEST(test_link_wrong_key_never_connects)
 	ck_assert(!run_until(both_connected, &a, &b, 3000));
 	ck_assert_int_ne(a.state, TC_LINK_CONNECTED);
 	ck_assert_int_ne(b.state, TC_LINK_CONNECTED);
-	ck_assert_int_lt(tc_link_send_frame(a.link, frame, sizeof(frame), NULL), 0);
+	ck_assert_int_lt(tc_link_send_frame(a.link, frame, sizeof(frame), NULL),
+			 0);
 	ck_assert_uint_eq(b.frames, 0);
 	tc_identity_free(other);
 	side_free(&a);
@@ -280,12 +283,13 @@ END_TEST
 START_TEST(test_link_rejects_bad_remote)
 {
 	struct side a;
-	struct tc_ice_creds bad = { 0 };
-	char *cands[] = { (char *)(uintptr_t)"a=candidate:garbage" };
+	struct tc_ice_creds bad = {0};
+	char *cands[] = {(char *)(uintptr_t) "a=candidate:garbage"};
 	struct tc_identity *peer = tc_identity_generate();
 
 	side_init(&a);
-	a.link = tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
+	a.link =
+	    tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
 	ck_assert_ptr_nonnull(a.link);
 	bad.ufrag = "abcd";
 	bad.pwd = "short";
@@ -308,11 +312,12 @@ START_TEST(test_link_free_while_gathering)
 
 	side_init(&a);
 	g_strlcpy(a.ice.turn[0].address, "127.0.0.1", 64);
-	a.ice.turn[0].port = 9;	/* discard: nothing answers */
+	a.ice.turn[0].port = 9; /* discard: nothing answers */
 	g_strlcpy(a.ice.turn[0].username, "u", 128);
 	g_strlcpy(a.ice.turn[0].password, "p", 128);
 	a.ice.n_turn = 1;
-	a.link = tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
+	a.link =
+	    tc_link_new(&a.env, "ov", peer->uid, peer->pub, NULL, &ops, &a);
 	ck_assert_ptr_nonnull(a.link);
 	ck_assert_ptr_null(tc_link_local(a.link));
 	tc_identity_free(peer);
@@ -344,7 +349,7 @@ START_TEST(test_link_batches)
 	uint32_t sum = 0;
 	uint64_t bytes = 0;
 	unsigned i;
-	static const size_t sizes[] = { 1400, 1400, 1400, 60, 1400, 9000 };
+	static const size_t sizes[] = {1400, 1400, 1400, 60, 1400, 9000};
 
 	side_init(&a);
 	side_init(&b);
@@ -358,7 +363,8 @@ START_TEST(test_link_batches)
 		memcpy(frame, &seq, 4);
 		sum += seq;
 		bytes += len;
-		ck_assert_int_eq(tc_link_send_frame(a.link, frame, len, NULL), 0);
+		ck_assert_int_eq(tc_link_send_frame(a.link, frame, len, NULL),
+				 0);
 		/* Let b read before its socket buffer (one process) fills. */
 		if (i % 40 == 39) {
 			tc_link_flush(a.link);

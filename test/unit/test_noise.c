@@ -77,14 +77,14 @@ static bool parse_vector(const char *p, const char *end, struct vector *v)
 		const char *key;
 		size_t off;
 	} fields[] = {
-		{ "init_prologue", offsetof(struct vector, prologue) },
-		{ "init_psks", offsetof(struct vector, psk) },
-		{ "init_static", offsetof(struct vector, init_static) },
-		{ "init_ephemeral", offsetof(struct vector, init_eph) },
-		{ "init_remote_static", offsetof(struct vector, init_rs) },
-		{ "resp_static", offsetof(struct vector, resp_static) },
-		{ "resp_ephemeral", offsetof(struct vector, resp_eph) },
-		{ "handshake_hash", offsetof(struct vector, hash) },
+	    {"init_prologue", offsetof(struct vector, prologue)},
+	    {"init_psks", offsetof(struct vector, psk)},
+	    {"init_static", offsetof(struct vector, init_static)},
+	    {"init_ephemeral", offsetof(struct vector, init_eph)},
+	    {"init_remote_static", offsetof(struct vector, init_rs)},
+	    {"resp_static", offsetof(struct vector, resp_static)},
+	    {"resp_ephemeral", offsetof(struct vector, resp_eph)},
+	    {"handshake_hash", offsetof(struct vector, hash)},
 	};
 	const char *m;
 	size_t i;
@@ -92,14 +92,15 @@ static bool parse_vector(const char *p, const char *end, struct vector *v)
 	memset(v, 0, sizeof(*v));
 	for (i = 0; i < G_N_ELEMENTS(fields); i++)
 		if (hex_field(p, end, fields[i].key,
-			      (struct bin *)((char *)v + fields[i].off)) == NULL)
+			      (struct bin *)((char *)v + fields[i].off)) ==
+		    NULL)
 			return false;
 	m = g_strstr_len(p, end - p, "\"messages\"");
 	if (m == NULL)
 		return false;
 	while (v->nmsgs < MAX_MSGS) {
-		const char *next = hex_field(m, end, "payload",
-					     &v->payload[v->nmsgs]);
+		const char *next =
+		    hex_field(m, end, "payload", &v->payload[v->nmsgs]);
 
 		if (next == NULL)
 			break;
@@ -127,11 +128,11 @@ static int load_vectors(struct vector **out)
 	*out = NULL;
 	end = text + len;
 	for (p = g_strstr_len(text, len, "\"protocol_name\""); p != NULL;) {
-		const char *next = g_strstr_len(p + 1, end - p - 1,
-						"\"protocol_name\"");
+		const char *next =
+		    g_strstr_len(p + 1, end - p - 1, "\"protocol_name\"");
 		const char *vend = next != NULL ? next : end;
-		const char *name = g_strstr_len(p, vend - p,
-						"\"" PSK_PROTOCOL "\"");
+		const char *name =
+		    g_strstr_len(p, vend - p, "\"" PSK_PROTOCOL "\"");
 
 		if (name != NULL) {
 			*out = g_renew(struct vector, *out, n + 1);
@@ -205,7 +206,8 @@ static void run_vector(const struct vector *v)
 		ck_bin_eq(buf, &v->ct[m], "transport message");
 		ck_assert_int_eq(tc_noise_decrypt(from_i ? rrecv : irecv, *n,
 						  NULL, 0, buf, v->ct[m].len,
-						  pt), 0);
+						  pt),
+				 0);
 		ck_bin_eq(pt, &v->payload[m], "transport payload");
 		(*n)++;
 	}
@@ -270,8 +272,8 @@ START_TEST(test_roundtrip)
 
 	pair_new(&p, true);
 	ck_assert_ptr_null(tc_noise_hs_remote_static(p.res));
-	ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-					  sizeof(pt)), 2);
+	ck_assert_int_eq(
+	    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), 2);
 	ck_assert_mem_eq(pt, "hi", 2);
 	ck_assert_mem_eq(tc_noise_hs_remote_static(p.res), p.ipub, 32);
 	ck_assert_int_eq(tc_noise_hs_split(p.res, rs, rr), -EINVAL);
@@ -286,13 +288,15 @@ START_TEST(test_roundtrip)
 	ck_assert(memcmp(is, ir, 32) != 0);
 	tc_noise_encrypt(is, 7, (const uint8_t *)"ad", 2,
 			 (const uint8_t *)"data", 4, ct);
-	ck_assert_int_eq(tc_noise_decrypt(rr, 7, (const uint8_t *)"ad", 2, ct,
-					  20, pt), 0);
+	ck_assert_int_eq(
+	    tc_noise_decrypt(rr, 7, (const uint8_t *)"ad", 2, ct, 20, pt), 0);
 	ck_assert_mem_eq(pt, "data", 4);
-	ck_assert_int_eq(tc_noise_decrypt(rr, 8, (const uint8_t *)"ad", 2, ct,
-					  20, pt), -EBADMSG);
-	ck_assert_int_eq(tc_noise_decrypt(rr, 7, (const uint8_t *)"aD", 2, ct,
-					  20, pt), -EBADMSG);
+	ck_assert_int_eq(
+	    tc_noise_decrypt(rr, 8, (const uint8_t *)"ad", 2, ct, 20, pt),
+	    -EBADMSG);
+	ck_assert_int_eq(
+	    tc_noise_decrypt(rr, 7, (const uint8_t *)"aD", 2, ct, 20, pt),
+	    -EBADMSG);
 	ck_assert_int_eq(tc_noise_decrypt(rr, 7, NULL, 0, ct, 15, pt),
 			 -EBADMSG);
 	pair_free(&p);
@@ -311,11 +315,12 @@ START_TEST(test_tamper)
 	for (i = 0; i < p.len1; i++) {
 		memcpy(bad, p.msg1, p.len1);
 		bad[i] ^= 0x01;
-		ck_assert_int_eq(tc_noise_hs_read(p.res, bad, p.len1, pt,
-						  sizeof(pt)), -EBADMSG);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, bad, p.len1, pt, sizeof(pt)),
+		    -EBADMSG);
 	}
-	ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-					  sizeof(pt)), 2);
+	ck_assert_int_eq(
+	    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), 2);
 	p.len2 = tc_noise_hs_write(p.res, NULL, 0, p.msg2, sizeof(p.msg2));
 	for (i = 0; i < p.len2; i++) {
 		memcpy(bad, p.msg2, p.len2);
@@ -340,8 +345,8 @@ START_TEST(test_wrong_psk)
 	p.res = tc_noise_hs_new(false, prologue, sizeof(prologue), p.rpriv,
 				p.rpub, NULL, other);
 	/* psk2 enters only in message 2: message 1 still reads. */
-	ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-					  sizeof(pt)), 2);
+	ck_assert_int_eq(
+	    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), 2);
 	p.len2 = tc_noise_hs_write(p.res, NULL, 0, p.msg2, sizeof(p.msg2));
 	ck_assert_int_eq(tc_noise_hs_read(p.ini, p.msg2, p.len2, NULL, 0),
 			 -EBADMSG);
@@ -359,8 +364,8 @@ START_TEST(test_wrong_prologue)
 	tc_noise_hs_free(p.res);
 	p.res = tc_noise_hs_new(false, (const uint8_t *)"other", 5, p.rpriv,
 				p.rpub, NULL, p.psk);
-	ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-					  sizeof(pt)), -EBADMSG);
+	ck_assert_int_eq(
+	    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), -EBADMSG);
 	pair_free(&p);
 }
 END_TEST
@@ -383,9 +388,9 @@ START_TEST(test_misuse)
 {
 	/* A point of order 8 on Curve25519 (from the small-order list). */
 	static const uint8_t low_order[32] = {
-		0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
-		0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
-		0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+	    0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+	    0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+	    0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
 	};
 	uint8_t pt[16], buf[256], k1[32], k2[32];
 	struct pair p;
@@ -395,27 +400,31 @@ START_TEST(test_misuse)
 	case MU_READ_SHORT:
 		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1,
 						  TC_NOISE_MSG1_OVERHEAD - 1,
-						  pt, sizeof(pt)), -EBADMSG);
+						  pt, sizeof(pt)),
+				 -EBADMSG);
 		break;
 	case MU_READ_NOSPACE:
 		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt, 1),
 				 -ENOSPC);
 		break;
 	case MU_READ_OUT_OF_TURN:
-		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-						  sizeof(pt)), 2);
-		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-						  sizeof(pt)), -EINVAL);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), 2);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)),
+		    -EINVAL);
 		break;
 	case MU_WRITE_OUT_OF_TURN:
-		ck_assert_int_eq(tc_noise_hs_write(p.res, NULL, 0, buf,
-						   sizeof(buf)), -EINVAL);
-		ck_assert_int_eq(tc_noise_hs_write(p.ini, NULL, 0, buf,
-						   sizeof(buf)), -EINVAL);
+		ck_assert_int_eq(
+		    tc_noise_hs_write(p.res, NULL, 0, buf, sizeof(buf)),
+		    -EINVAL);
+		ck_assert_int_eq(
+		    tc_noise_hs_write(p.ini, NULL, 0, buf, sizeof(buf)),
+		    -EINVAL);
 		break;
 	case MU_WRITE_NOSPACE:
-		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-						  sizeof(pt)), 2);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)), 2);
 		ck_assert_int_eq(tc_noise_hs_write(p.res, NULL, 0, buf,
 						   TC_NOISE_MSG2_OVERHEAD - 1),
 				 -ENOSPC);
@@ -425,13 +434,15 @@ START_TEST(test_misuse)
 		break;
 	case MU_ZERO_EPHEMERAL:
 		memset(p.msg1, 0, 32);
-		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-						  sizeof(pt)), -EBADMSG);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)),
+		    -EBADMSG);
 		break;
 	case MU_LOW_ORDER_EPHEMERAL:
 		memcpy(p.msg1, low_order, 32);
-		ck_assert_int_eq(tc_noise_hs_read(p.res, p.msg1, p.len1, pt,
-						  sizeof(pt)), -EBADMSG);
+		ck_assert_int_eq(
+		    tc_noise_hs_read(p.res, p.msg1, p.len1, pt, sizeof(pt)),
+		    -EBADMSG);
 		break;
 	case MU_SPLIT_EARLY:
 		ck_assert_int_eq(tc_noise_hs_split(p.ini, k1, k2), -EINVAL);

@@ -23,8 +23,7 @@ struct link {
 };
 
 /* r_pin / r_psk override what the responder expects (NULL: the truth). */
-static void link_new(struct link *l, const uint8_t *r_pin,
-		     const uint8_t *r_psk)
+static void link_new(struct link *l, const uint8_t *r_pin, const uint8_t *r_psk)
 {
 	ck_assert_int_ge(sodium_init(), 0);
 	crypto_box_keypair(l->ipub, l->ipriv);
@@ -73,14 +72,14 @@ static void establish(struct link *l, const uint8_t *resp)
 {
 	size_t olen = 99;
 
-	ck_assert_int_eq(tc_session_receive(l->i, &l->t, resp, TC_RESP_LEN,
-					    NULL, 0, &olen),
-			 TC_RX_ESTABLISHED);
+	ck_assert_int_eq(
+	    tc_session_receive(l->i, &l->t, resp, TC_RESP_LEN, NULL, 0, &olen),
+	    TC_RX_ESTABLISHED);
 	ck_assert_uint_eq(olen, 0);
 }
 
-static int seal(struct tc_session *s, const struct tc_time *t,
-		const char *msg, uint8_t *pkt)
+static int seal(struct tc_session *s, const struct tc_time *t, const char *msg,
+		uint8_t *pkt)
 {
 	return tc_session_encrypt(s, t, (const uint8_t *)msg, strlen(msg), pkt,
 				  BUF);
@@ -134,7 +133,7 @@ START_TEST(test_handshake_data)
 	ck_assert_int_eq(init[0], TC_MSG_INIT);
 	answer(&l, init, resp);
 	ck_assert_int_eq(resp[0], TC_MSG_RESP);
-	ck_assert_mem_eq(resp + 8, init + 4, 4);	/* receiver = sender */
+	ck_assert_mem_eq(resp + 8, init + 4, 4); /* receiver = sender */
 	ck_assert_uint_eq(tc_session_handshakes(l.r), 0);
 	tick(&l, 7);
 	establish(&l, resp);
@@ -165,8 +164,8 @@ START_TEST(test_wrong_pin)
 	crypto_box_keypair(other, opriv);
 	link_new(&l, other, NULL);
 	make_init(&l, init);
-	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init),
-					    resp, sizeof(resp), &olen),
+	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init), resp,
+					    sizeof(resp), &olen),
 			 -EPERM);
 	ck_assert_uint_eq(olen, 77);
 	ck_assert_uint_eq(tc_session_handshakes(l.r), 0);
@@ -174,10 +173,11 @@ START_TEST(test_wrong_pin)
 	/* An initiator that pins some other responder key: the INIT does
 	 * not even decrypt at the real responder. */
 	stranger = tc_session_new(true, l.ipriv, l.ipub, other, l.psk);
-	ck_assert_int_eq(tc_session_initiate(stranger, &l.t, init,
-					     sizeof(init)), TC_INIT_LEN);
-	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init),
-					    resp, sizeof(resp), &olen),
+	ck_assert_int_eq(
+	    tc_session_initiate(stranger, &l.t, init, sizeof(init)),
+	    TC_INIT_LEN);
+	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init), resp,
+					    sizeof(resp), &olen),
 			 -EBADMSG);
 	tc_session_free(stranger);
 	link_free(&l);
@@ -195,8 +195,9 @@ START_TEST(test_wrong_psk)
 	make_init(&l, init);
 	/* psk2 is mixed in only by message 2: the responder cannot tell. */
 	answer(&l, init, resp);
-	ck_assert_int_eq(tc_session_receive(l.i, &l.t, resp, sizeof(resp),
-					    NULL, 0, &olen), -EBADMSG);
+	ck_assert_int_eq(
+	    tc_session_receive(l.i, &l.t, resp, sizeof(resp), NULL, 0, &olen),
+	    -EBADMSG);
 	ck_assert_uint_eq(tc_session_handshakes(l.i), 0);
 	ck_assert_int_eq(seal(l.i, &l.t, "x", pkt), -ENOKEY);
 	ck_assert_int_eq(seal(l.r, &l.t, "x", pkt), -ENOKEY);
@@ -217,9 +218,11 @@ START_TEST(test_replayed_init)
 	make_init(&l, init);
 	answer(&l, init, resp);
 	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init), r2,
-					    sizeof(r2), &olen), -EALREADY);
+					    sizeof(r2), &olen),
+			 -EALREADY);
 	ck_assert_int_eq(tc_session_receive(l.r, &l.t, old, sizeof(old), r2,
-					    sizeof(r2), &olen), -EALREADY);
+					    sizeof(r2), &olen),
+			 -EALREADY);
 	/* The refused replays left the responder's pending keys alone. */
 	establish(&l, resp);
 	xfer(l.i, l.r, &l.t, "still fine");
@@ -239,17 +242,17 @@ enum tamper_kind { TK_INIT, TK_RESP, TK_DATA, TK_COUNT };
 static int expect_for(enum tamper_kind k, int pos)
 {
 	if (pos < 4)
-		return -EBADMSG;	/* type or reserved */
+		return -EBADMSG; /* type or reserved */
 	if (k == TK_DATA && pos < 8)
-		return -ENOKEY;		/* receiver index */
+		return -ENOKEY; /* receiver index */
 	if (k == TK_RESP && pos >= 8 && pos < 12)
-		return -ENOKEY;		/* receiver index */
+		return -ENOKEY; /* receiver index */
 	return -EBADMSG;
 }
 
 START_TEST(test_tamper)
 {
-	static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+	static const uint8_t masks[] = {0x01, 0x80, 0xff};
 	uint8_t init[TC_INIT_LEN], resp[TC_RESP_LEN], pkt[BUF], bad[BUF];
 	uint8_t out[BUF];
 	struct link l;
@@ -292,8 +295,9 @@ START_TEST(test_tamper)
 	ck_assert_uint_eq(tc_session_handshakes(l.r), 0);
 	ck_assert(!tc_session_can_send(l.r, &l.t));
 	rc = unseal(rx, &l.t, pkt, len, out, &olen);
-	ck_assert_int_eq(rc, _i == TK_INIT ? TC_RX_REPLY :
-			 _i == TK_RESP ? TC_RX_ESTABLISHED : TC_RX_DATA);
+	ck_assert_int_eq(rc, _i == TK_INIT   ? TC_RX_REPLY
+			     : _i == TK_RESP ? TC_RX_ESTABLISHED
+					     : TC_RX_DATA);
 	if (_i == TK_DATA)
 		ck_assert(tc_session_can_send(l.r, &l.t));
 	link_free(&l);
@@ -313,29 +317,67 @@ struct rrow {
 };
 
 static const struct rrow rrows[] = {
-	{ "zero", { { 0, true }, { 0, false }, { 1, true }, { 0, false } }, 4 },
-	{ "edges", { { 10000, true }, { 10000, false }, { 10001, true },
-		     { 10000, false }, { 9999, true },
-		     /* top = 10002: top-WINDOW is the oldest tracked */
-		     { 10002 - W, true }, { 10002 - W, false },
-		     { 10002 - W - 1, false }, { 10002 - W + 1, true } }, 9 },
-	{ "reorder", { { 5, true }, { 3, true }, { 4, true }, { 1, true },
-		       { 3, false }, { 2, true }, { 0, true }, { 5, false },
-		       { 6, true }, { 2, false } }, 10 },
-	{ "jump window", { { 100, true }, { 100 + W, true }, { 100, false },
-			   { 101, true }, { 100 + W - 1, true },
-			   { 164, true }, { 101, false } }, 7 },
-	{ "jump window-1", { { 100, true }, { 99 + W, true }, { 100, false },
-			     { 99, false }, { 101, true } }, 5 },
-	{ "far jump", { { 7, true }, { 9, true }, { 7 + 5 * W, true },
-			{ 9 + 4 * W, true }, { 9 + 4 * W, false },
-			{ 8 + 4 * W, true }, { 7 + 4 * W, false }, { 7, false },
-			{ 7 + 5 * W - 1, true } }, 9 },
-	{ "big jump", { { 1, true }, { UINT64_MAX / 2, true }, { 1, false },
-			{ UINT64_MAX / 2 - 1, true } }, 4 },
-	{ "max", { { UINT64_MAX, false }, { UINT64_MAX - 1, true },
-		   { UINT64_MAX - 1, false }, { UINT64_MAX - W, true },
-		   { UINT64_MAX - W - 1, false } }, 5 },
+    {"zero", {{0, true}, {0, false}, {1, true}, {0, false}}, 4},
+    {"edges",
+     {{10000, true},
+      {10000, false},
+      {10001, true},
+      {10000, false},
+      {9999, true},
+      /* top = 10002: top-WINDOW is the oldest tracked */
+      {10002 - W, true},
+      {10002 - W, false},
+      {10002 - W - 1, false},
+      {10002 - W + 1, true}},
+     9},
+    {"reorder",
+     {{5, true},
+      {3, true},
+      {4, true},
+      {1, true},
+      {3, false},
+      {2, true},
+      {0, true},
+      {5, false},
+      {6, true},
+      {2, false}},
+     10},
+    {"jump window",
+     {{100, true},
+      {100 + W, true},
+      {100, false},
+      {101, true},
+      {100 + W - 1, true},
+      {164, true},
+      {101, false}},
+     7},
+    {"jump window-1",
+     {{100, true}, {99 + W, true}, {100, false}, {99, false}, {101, true}},
+     5},
+    {"far jump",
+     {{7, true},
+      {9, true},
+      {7 + 5 * W, true},
+      {9 + 4 * W, true},
+      {9 + 4 * W, false},
+      {8 + 4 * W, true},
+      {7 + 4 * W, false},
+      {7, false},
+      {7 + 5 * W - 1, true}},
+     9},
+    {"big jump",
+     {{1, true},
+      {UINT64_MAX / 2, true},
+      {1, false},
+      {UINT64_MAX / 2 - 1, true}},
+     4},
+    {"max",
+     {{UINT64_MAX, false},
+      {UINT64_MAX - 1, true},
+      {UINT64_MAX - 1, false},
+      {UINT64_MAX - W, true},
+      {UINT64_MAX - W - 1, false}},
+     5},
 };
 
 START_TEST(test_replay_rows)
@@ -372,8 +414,8 @@ START_TEST(test_replay_model)
 
 	tc_replay_init(&r);
 	for (n = 0; n < 40000; n++) {
-		uint64_t c, span = g_rand_int_range(rnd, 0, 10) == 0 ? 3 * W :
-								      W + 200;
+		uint64_t c,
+		    span = g_rand_int_range(rnd, 0, 10) == 0 ? 3 * W : W + 200;
 		bool want, got;
 
 		c = top + (uint64_t)g_rand_int_range(rnd, 0, (gint32)span);
@@ -412,15 +454,15 @@ START_TEST(test_session_reorder)
 	handshake(&l);
 	for (k = 0; k < N; k++) {
 		lens[k] = seal(l.i, &l.t, "ab", pkts[k]);
-		order[k] = (k * 37) % N;	/* 37 is coprime to 64 */
+		order[k] = (k * 37) % N; /* 37 is coprime to 64 */
 	}
 	for (k = 0; k < N; k++)
 		ck_assert_int_eq(unseal(l.r, &l.t, pkts[order[k]],
 					lens[order[k]], out, &olen),
 				 TC_RX_DATA);
 	for (k = 0; k < N; k++)
-		ck_assert_int_eq(unseal(l.r, &l.t, pkts[k], lens[k], out,
-					&olen), -EALREADY);
+		ck_assert_int_eq(
+		    unseal(l.r, &l.t, pkts[k], lens[k], out, &olen), -EALREADY);
 	/* Push the window past the first packets: counters 1 .. N were
 	 * used (0 was the keepalive); send up to counter N + W. */
 	for (k = 0; k < (int)W; k++)
@@ -463,7 +505,7 @@ START_TEST(test_rekey)
 	/* Initiator: kp1 is previous now and still decrypts. */
 	ck_assert_int_eq(unseal(l.i, &l.t, b1, lb1, out, &olen), TC_RX_DATA);
 	ck_assert_mem_eq(out, "r on kp1", olen);
-	xfer(l.i, l.r, &l.t, "on kp2");		/* confirms kp2 */
+	xfer(l.i, l.r, &l.t, "on kp2"); /* confirms kp2 */
 	ck_assert_uint_eq(tc_session_handshakes(l.r), 2);
 	ck_assert_int_eq(unseal(l.r, &l.t, a2, la2, out, &olen), TC_RX_DATA);
 	xfer(l.r, l.i, &l.t, "r on kp2");
@@ -513,7 +555,7 @@ START_TEST(test_wants_handshake)
 	ck_assert(!tc_session_wants_handshake(l.i, &l.t));
 	tick(&l, 1);
 	ck_assert(tc_session_wants_handshake(l.i, &l.t));
-	make_init(&l, init);		/* the retry */
+	make_init(&l, init); /* the retry */
 	answer(&l, init, resp);
 	establish(&l, resp);
 	ck_assert(!tc_session_wants_handshake(l.i, &l.t));
@@ -553,8 +595,7 @@ START_TEST(test_expiry)
 	handshake(&l);
 	len = seal(l.i, &l.t, "x", pkt);
 	memset(pkt + 8, 0xff, 8);
-	ck_assert_int_eq(unseal(l.r, &l.t, pkt, len, out, &olen),
-			 -EKEYEXPIRED);
+	ck_assert_int_eq(unseal(l.r, &l.t, pkt, len, out, &olen), -EKEYEXPIRED);
 	link_free(&l);
 }
 END_TEST
@@ -570,14 +611,14 @@ struct mrow {
 };
 
 static const struct mrow mrows[] = {
-	{ "empty", { 0 }, 0, false, BUF, -EBADMSG },
-	{ "seven bytes", { 4, 0, 0, 0, 1, 2, 3 }, 7, false, BUF, -EBADMSG },
-	{ "type 3", { 3 }, 16, false, BUF, -EBADMSG },
-	{ "type 0", { 0 }, 16, false, BUF, -EBADMSG },
-	{ "reserved set", { 4, 0, 1, 0 }, 16, false, BUF, -EBADMSG },
-	{ "short init", { 1 }, 16, false, BUF, -EBADMSG },
-	{ "short resp", { 2 }, 16, true, BUF, -EBADMSG },
-	{ "data header only", { 4 }, 16, false, BUF, -EBADMSG },
+    {"empty", {0}, 0, false, BUF, -EBADMSG},
+    {"seven bytes", {4, 0, 0, 0, 1, 2, 3}, 7, false, BUF, -EBADMSG},
+    {"type 3", {3}, 16, false, BUF, -EBADMSG},
+    {"type 0", {0}, 16, false, BUF, -EBADMSG},
+    {"reserved set", {4, 0, 1, 0}, 16, false, BUF, -EBADMSG},
+    {"short init", {1}, 16, false, BUF, -EBADMSG},
+    {"short resp", {2}, 16, true, BUF, -EBADMSG},
+    {"data header only", {4}, 16, false, BUF, -EBADMSG},
 };
 
 START_TEST(test_malformed)
@@ -607,26 +648,31 @@ START_TEST(test_misdirected)
 
 	link_new(&l, NULL, NULL);
 	make_init(&l, init);
-	ck_assert_int_eq(tc_session_receive(l.i, &l.t, init, sizeof(init), out,
-					    BUF, &olen), -EBADMSG);
+	ck_assert_int_eq(
+	    tc_session_receive(l.i, &l.t, init, sizeof(init), out, BUF, &olen),
+	    -EBADMSG);
 	ck_assert_int_eq(tc_session_receive(l.r, &l.t, init, sizeof(init), out,
-					    TC_RESP_LEN - 1, &olen), -ENOSPC);
+					    TC_RESP_LEN - 1, &olen),
+			 -ENOSPC);
 	answer(&l, init, resp);
-	ck_assert_int_eq(tc_session_receive(l.r, &l.t, resp, sizeof(resp), out,
-					    BUF, &olen), -EBADMSG);
+	ck_assert_int_eq(
+	    tc_session_receive(l.r, &l.t, resp, sizeof(resp), out, BUF, &olen),
+	    -EBADMSG);
 	establish(&l, resp);
 	/* A second copy of the RESP: its handshake is gone. */
-	ck_assert_int_eq(tc_session_receive(l.i, &l.t, resp, sizeof(resp), out,
-					    BUF, &olen), -ENOKEY);
+	ck_assert_int_eq(
+	    tc_session_receive(l.i, &l.t, resp, sizeof(resp), out, BUF, &olen),
+	    -ENOKEY);
 	len = seal(l.i, &l.t, "four", pkt);
-	ck_assert_int_eq(tc_session_receive(l.r, &l.t, pkt, len, out, 3,
-					    &olen), -ENOSPC);
-	ck_assert_int_eq(tc_session_receive(l.r, &l.t, pkt, len, out, 4,
-					    &olen), TC_RX_DATA);
+	ck_assert_int_eq(tc_session_receive(l.r, &l.t, pkt, len, out, 3, &olen),
+			 -ENOSPC);
+	ck_assert_int_eq(tc_session_receive(l.r, &l.t, pkt, len, out, 4, &olen),
+			 TC_RX_DATA);
 	ck_assert_int_eq(tc_session_encrypt(l.r, &l.t, out, 4, pkt,
-					    4 + TC_DATA_OVERHEAD - 1), -ENOSPC);
-	ck_assert_int_eq(tc_session_receive(l.i, &l.t, pkt, len, out, BUF,
-					    &olen), -ENOKEY);
+					    4 + TC_DATA_OVERHEAD - 1),
+			 -ENOSPC);
+	ck_assert_int_eq(
+	    tc_session_receive(l.i, &l.t, pkt, len, out, BUF, &olen), -ENOKEY);
 	link_free(&l);
 }
 END_TEST

@@ -22,14 +22,9 @@ static char *dir; /* the state dir of one test */
 
 static void cfg_init(const char *subnet, unsigned prefix, const char *self)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.type = CTL_OVERLAY_SVPN;
-	cfg.name = (char *)(uintptr_t) "sv";
-	cfg.tap = (char *)(uintptr_t) "ipop0";
+	fake_cfg(&cfg, CTL_OVERLAY_SVPN, "sv", "socialvpn");
 	cfg.ipv4 = (char *)(uintptr_t)self;
 	cfg.ipv4_prefix = prefix;
-	cfg.group = (char *)(uintptr_t) "socialvpn";
-	cfg.mtu = 1400;
 	inet_pton(AF_INET, subnet, cfg.subnet);
 	cfg.subnet_prefix = prefix;
 }
@@ -52,27 +47,13 @@ static void teardown(void)
 
 static struct ctl_members *new_policy(struct rec *r)
 {
-	struct ctl_member_io io = fake_io(r, MY_JID, dir);
-	uint8_t key[32] = {1};
-
-	return ctl_member_new(&cfg, FAKE_MY_UID, key, &ctl_svpn_ops, &io);
+	return fake_policy(r, &cfg, &ctl_svpn_ops, MY_JID, dir);
 }
 
 /* A policy whose overlay tincan has just created. */
 static struct ctl_members *ready_policy(struct rec *r)
 {
-	struct ctl_members *e = new_policy(r);
-
-	ck_assert_ptr_nonnull(e);
-	ctl_member_adopt(e, NULL);
-	fake_reply(e, "overlay", NULL, IPOP__STATUS__OK);
-	return e;
-}
-
-static void finish(struct rec *r, struct ctl_members *e)
-{
-	fake_free(r);
-	ctl_member_free(e);
+	return fake_ready(new_policy(r));
 }
 
 /* The view address tincan was told for uid (remove 0), or "". */
@@ -96,38 +77,22 @@ static void view_of(const struct rec *r, const char *uid,
 	v4[0] = '\0';
 }
 
-static const struct {
-	const char *name;
-	enum ctl_sub sub;
-	const char *group;
-	const char *ip;
-	bool self;
-	bool admit;
-} admits[] = {
-    {"friend", CTL_SUB_BOTH, "socialvpn", "172.31.0.2", false, true},
+static const struct admit_case admits[] = {
+    {"friend", false, CTL_SUB_BOTH, "socialvpn", "172.31.0.2", 0, false, true},
     /* Everyone may use the same address in its own view. */
-    {"same own address", CTL_SUB_BOTH, "socialvpn", "172.31.0.1", false, true},
-    {"stranger", CTL_SUB_TO, "socialvpn", "172.31.0.9", false, false},
-    {"half friend", CTL_SUB_FROM, "socialvpn", "172.31.0.9", false, false},
-    {"no address", CTL_SUB_BOTH, "socialvpn", "", false, false},
-    {"other group", CTL_SUB_BOTH, "lab", "172.31.0.2", false, false},
-    {"myself", CTL_SUB_BOTH, "socialvpn", "172.31.0.2", true, false},
+    {"same own address", false, CTL_SUB_BOTH, "socialvpn", "172.31.0.1", 0,
+     false, true},
+    {"stranger", false, CTL_SUB_TO, "socialvpn", "172.31.0.9", 0, false, false},
+    {"half friend", false, CTL_SUB_FROM, "socialvpn", "172.31.0.9", 0, false,
+     false},
+    {"no address", false, CTL_SUB_BOTH, "socialvpn", "", 0, false, false},
+    {"other group", false, CTL_SUB_BOTH, "lab", "172.31.0.2", 0, false, false},
+    {"myself", false, CTL_SUB_BOTH, "socialvpn", "172.31.0.2", 0, true, false},
 };
 
 START_TEST(test_admits)
 {
-	struct ctl_sig s;
-	const char *why = NULL;
-	bool ok;
-
-	fake_adv(&s, admits[_i].group, admits[_i].ip);
-	ok = ctl_member_admits(&ctl_svpn_ops, &cfg,
-			       admits[_i].self ? s.uid : FAKE_MY_UID,
-			       admits[_i].sub, &s, &why);
-	ck_assert_msg(ok == admits[_i].admit, "%s: got %d (%s)",
-		      admits[_i].name, ok, why ? why : "");
-	if (!ok)
-		ck_assert_ptr_nonnull(why);
+	fake_check_admit(&ctl_svpn_ops, &cfg, &admits[_i]);
 }
 END_TEST
 
@@ -149,7 +114,6 @@ START_TEST(test_overlay_and_advert)
 	struct rec r;
 	struct ctl_members *e = new_policy(&r);
 
-	ck_assert_ptr_nonnull(e);
 	ctl_member_adopt(e, NULL);
 	ck_assert(
 	    logged(&r, "req overlay: %d", IPOP__REQUEST__KIND_CREATE_OVERLAY));
@@ -161,7 +125,7 @@ START_TEST(test_overlay_and_advert)
 	ck_assert(logged(&r, "sig bob@x/dev 1 0"));
 	ck_assert(logged(&r, "adv 172.31.0.1 %s",
 			 "fd69:706f:7076:1111:1111:1111:1111:1111"));
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -172,18 +136,14 @@ START_TEST(test_friend_lifecycle)
 {
 	struct rec r;
 	struct ctl_members *e = ready_policy(&r);
-	struct ctl_sig adv, link;
+	struct ctl_sig adv;
 	char view[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 	uint8_t a[4];
 
 	fake_adv(&adv, "socialvpn", "172.31.0.1");
 	ctl_member_presence(e, "bob@x/dev", true);
 	ctl_member_signal(e, "bob@x/dev", &adv);
-	ck_assert(logged(&r, "sig bob@x/dev 1 1"));
-	ck_assert(logged(&r, "req create:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_CREATE_LINK));
-	ck_assert(logged(&r, "req local:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES));
+	fake_assert_joined(&r, "bob@x/dev", adv.uid);
 	view_of(&r, adv.uid, view);
 	ck_assert_str_ne(view, "");
 	ck_assert_str_ne(view, "172.31.0.1"); /* never our own address */
@@ -194,24 +154,13 @@ START_TEST(test_friend_lifecycle)
 	ck_assert(logged(&r, "map %s %s %s 172.31.0.1 0", adv.uid, view, v6));
 	ck_assert_uint_eq(ctl_member_count(e), 1);
 
-	fake_reply(e, "create", adv.uid, IPOP__STATUS__OK);
-	fake_link(&link, &adv, "");
-	ctl_member_signal(e, "bob@x/dev", &link);
-	ck_assert(logged(&r, "req add:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES));
-	fake_link_event(e, "sv", adv.uid, IPOP__LINK_STATE__CONNECTED);
-	ck_assert_uint_eq(ctl_member_connected(e), 1);
+	fake_link_up(&r, e, "sv", "bob@x/dev", &adv);
 
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_presence(e, "bob@x/dev", false);
-	ck_assert_uint_eq(ctl_member_count(e), 1);
-	ck_assert_uint_eq(count_prefix(&r, "req remove:"), 0);
-	fake_link_event(e, "sv", adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, "req remove:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_REMOVE_LINK));
+	fake_kept_until_failed(&r, e, "sv", adv.uid);
 	ck_assert(logged(&r, "map %s 172.31.0.1 - - 1", adv.uid));
-	ck_assert_uint_eq(ctl_member_count(e), 0);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -248,7 +197,7 @@ START_TEST(test_own_devices_and_unfriend)
 	ck_assert_uint_eq(ctl_member_count(e), 1);
 	ck_assert(logged(&r, "req remove:%s %d", bob.uid,
 			 IPOP__REQUEST__KIND_REMOVE_LINK));
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -258,8 +207,6 @@ START_TEST(test_restart_keeps_view)
 {
 	struct rec r;
 	struct ctl_members *e = ready_policy(&r);
-	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
-	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
 	char before[INET_ADDRSTRLEN], after[INET_ADDRSTRLEN];
 
@@ -267,22 +214,17 @@ START_TEST(test_restart_keeps_view)
 	ctl_member_signal(e, "bob@x/dev", &adv);
 	view_of(&r, adv.uid, before);
 	ck_assert_str_ne(before, "");
-	finish(&r, e);
+	fake_finish(&r, e);
 
 	e = new_policy(&r);
-	ck_assert_ptr_nonnull(e);
-	info.name = (char *)(uintptr_t) "sv";
-	li.peer_uid = adv.uid;
-	info.links = lis;
-	info.n_links = 1;
-	ctl_member_adopt(e, &info);
+	fake_adopt_link(e, "sv", adv.uid);
 	ck_assert_uint_eq(count_prefix(&r, "req overlay:"), 0);
 	ctl_member_signal(e, "bob@x/dev", &adv);
 	ck_assert(!logged(&r, "req create:%s %d", adv.uid,
 			  IPOP__REQUEST__KIND_CREATE_LINK));
 	view_of(&r, adv.uid, after);
 	ck_assert_str_eq(after, before);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -308,7 +250,7 @@ START_TEST(test_subnet_full)
 	ck_assert(!logged(&r, "req map:%s %d", carol.uid,
 			  IPOP__REQUEST__KIND_MAP_PEER));
 	ck_assert_uint_eq(ctl_member_count(e), 2);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 

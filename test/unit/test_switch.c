@@ -18,12 +18,12 @@
 #define UID_C "cccccccccccccccccccccccccccccccccccccccc"
 #define LOCAL NULL
 
-enum { T0 = 1000000 };	/* a start time well away from zero */
+enum { T0 = 1000000 }; /* a start time well away from zero */
 
-static const uint8_t MAC_L[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
-static const uint8_t MAC_A[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a };
-static const uint8_t MAC_B[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x0b };
-static const uint8_t MAC_X[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
+static const uint8_t MAC_L[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+static const uint8_t MAC_A[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x0a};
+static const uint8_t MAC_B[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x0b};
+static const uint8_t MAC_X[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
 
 static struct tc_switch *sw;
 
@@ -51,9 +51,8 @@ static void mac_n(uint8_t mac[6], uint32_t n)
 }
 
 /* Asserts the decision for dst from port `from` at now, and its port. */
-static void assert_decide(const uint8_t dst[6], const char *from,
-			  uint64_t now, enum tc_switch_action want,
-			  const char *want_uid)
+static void assert_decide(const uint8_t dst[6], const char *from, uint64_t now,
+			  enum tc_switch_action want, const char *want_uid)
 {
 	const char *out = "unset";
 	enum tc_switch_action got = tc_switch_decide(sw, dst, from, now, &out);
@@ -68,7 +67,7 @@ static void assert_decide(const uint8_t dst[6], const char *from,
 }
 
 /* Learning from each kind of port: the MAC is then reached there. */
-static const char *const learn_ports[] = { LOCAL, UID_A, UID_B };
+static const char *const learn_ports[] = {LOCAL, UID_A, UID_B};
 
 START_TEST(test_learn)
 {
@@ -92,49 +91,125 @@ static const struct decide_case {
 	const char *name;
 	uint8_t dst[6];
 	const char *from;
-	uint64_t dt;	/* decide at T0 + dt */
+	uint64_t dt; /* decide at T0 + dt */
 	enum tc_switch_action want;
 	const char *want_uid;
 } decide_cases[] = {
-	{ "broadcast from local", { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-	  LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "broadcast from link", { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-	  UID_A, 1, TC_SWITCH_FLOOD, NULL },
-	{ "ipv4 multicast", { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb },
-	  LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "ipv4 multicast from link", { 0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa },
-	  UID_B, 1, TC_SWITCH_FLOOD, NULL },
-	{ "ipv6 multicast", { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
-	  LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "ipv6 solicited node", { 0x33, 0x33, 0xff, 0x12, 0x34, 0x0b },
-	  UID_A, 1, TC_SWITCH_FLOOD, NULL },
-	{ "stp group", { 0x01, 0x80, 0xc2, 0x00, 0x00, 0x00 },
-	  LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "unknown unicast from local", { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 },
-	  LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "unknown unicast from link", { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 },
-	  UID_A, 1, TC_SWITCH_FLOOD, NULL },
-	{ "zero dst", { 0 }, LOCAL, 1, TC_SWITCH_FLOOD, NULL },
-	{ "known to link A from local", { 0x02, 0, 0, 0, 0, 0x0a },
-	  LOCAL, 1, TC_SWITCH_UNICAST, UID_A },
-	{ "known to link B from link A", { 0x52, 0x54, 0x00, 0x12, 0x34, 0x0b },
-	  UID_A, 1, TC_SWITCH_UNICAST, UID_B },
-	{ "known to local from link A", { 0x02, 0, 0, 0, 0, 0x01 },
-	  UID_A, 1, TC_SWITCH_UNICAST, LOCAL },
-	{ "known to local from unknown link", { 0x02, 0, 0, 0, 0, 0x01 },
-	  UID_C, 1, TC_SWITCH_UNICAST, LOCAL },
-	{ "split horizon link", { 0x02, 0, 0, 0, 0, 0x0a },
-	  UID_A, 1, TC_SWITCH_DROP, NULL },
-	{ "split horizon local", { 0x02, 0, 0, 0, 0, 0x01 },
-	  LOCAL, 1, TC_SWITCH_DROP, NULL },
-	{ "split horizon \"\" is local", { 0x02, 0, 0, 0, 0, 0x01 },
-	  "", 1, TC_SWITCH_DROP, NULL },
-	{ "known just before ageing", { 0x02, 0, 0, 0, 0, 0x0a },
-	  LOCAL, TC_SWITCH_AGE_MS - 1, TC_SWITCH_UNICAST, UID_A },
-	{ "expired is unknown", { 0x02, 0, 0, 0, 0, 0x0a },
-	  LOCAL, TC_SWITCH_AGE_MS, TC_SWITCH_FLOOD, NULL },
-	{ "expired split horizon floods", { 0x02, 0, 0, 0, 0, 0x01 },
-	  LOCAL, TC_SWITCH_AGE_MS + 1, TC_SWITCH_FLOOD, NULL },
+    {"broadcast from local",
+     {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+     LOCAL,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"broadcast from link",
+     {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+     UID_A,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"ipv4 multicast",
+     {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb},
+     LOCAL,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"ipv4 multicast from link",
+     {0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa},
+     UID_B,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"ipv6 multicast",
+     {0x33, 0x33, 0x00, 0x00, 0x00, 0x01},
+     LOCAL,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"ipv6 solicited node",
+     {0x33, 0x33, 0xff, 0x12, 0x34, 0x0b},
+     UID_A,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"stp group",
+     {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00},
+     LOCAL,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"unknown unicast from local",
+     {0x02, 0x00, 0x00, 0x00, 0x00, 0x99},
+     LOCAL,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"unknown unicast from link",
+     {0x02, 0x00, 0x00, 0x00, 0x00, 0x99},
+     UID_A,
+     1,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"zero dst", {0}, LOCAL, 1, TC_SWITCH_FLOOD, NULL},
+    {"known to link A from local",
+     {0x02, 0, 0, 0, 0, 0x0a},
+     LOCAL,
+     1,
+     TC_SWITCH_UNICAST,
+     UID_A},
+    {"known to link B from link A",
+     {0x52, 0x54, 0x00, 0x12, 0x34, 0x0b},
+     UID_A,
+     1,
+     TC_SWITCH_UNICAST,
+     UID_B},
+    {"known to local from link A",
+     {0x02, 0, 0, 0, 0, 0x01},
+     UID_A,
+     1,
+     TC_SWITCH_UNICAST,
+     LOCAL},
+    {"known to local from unknown link",
+     {0x02, 0, 0, 0, 0, 0x01},
+     UID_C,
+     1,
+     TC_SWITCH_UNICAST,
+     LOCAL},
+    {"split horizon link",
+     {0x02, 0, 0, 0, 0, 0x0a},
+     UID_A,
+     1,
+     TC_SWITCH_DROP,
+     NULL},
+    {"split horizon local",
+     {0x02, 0, 0, 0, 0, 0x01},
+     LOCAL,
+     1,
+     TC_SWITCH_DROP,
+     NULL},
+    {"split horizon \"\" is local",
+     {0x02, 0, 0, 0, 0, 0x01},
+     "",
+     1,
+     TC_SWITCH_DROP,
+     NULL},
+    {"known just before ageing",
+     {0x02, 0, 0, 0, 0, 0x0a},
+     LOCAL,
+     TC_SWITCH_AGE_MS - 1,
+     TC_SWITCH_UNICAST,
+     UID_A},
+    {"expired is unknown",
+     {0x02, 0, 0, 0, 0, 0x0a},
+     LOCAL,
+     TC_SWITCH_AGE_MS,
+     TC_SWITCH_FLOOD,
+     NULL},
+    {"expired split horizon floods",
+     {0x02, 0, 0, 0, 0, 0x01},
+     LOCAL,
+     TC_SWITCH_AGE_MS + 1,
+     TC_SWITCH_FLOOD,
+     NULL},
 };
 
 static void learn_three(uint64_t now)
@@ -189,11 +264,11 @@ static const struct {
 	uint64_t dt;
 	bool kept;
 } age_cases[] = {
-	{ 0, true },
-	{ TC_SWITCH_AGE_MS - 1, true },
-	{ TC_SWITCH_AGE_MS, false },
-	{ TC_SWITCH_AGE_MS + 1, false },
-	{ (uint64_t)TC_SWITCH_AGE_MS * 1000, false },
+    {0, true},
+    {TC_SWITCH_AGE_MS - 1, true},
+    {TC_SWITCH_AGE_MS, false},
+    {TC_SWITCH_AGE_MS + 1, false},
+    {(uint64_t)TC_SWITCH_AGE_MS * 1000, false},
 };
 
 START_TEST(test_ageing)
@@ -228,8 +303,7 @@ START_TEST(test_expire_some)
 		      NULL);
 	assert_decide(MAC_X, UID_A, T0 + TC_SWITCH_AGE_MS + 499,
 		      TC_SWITCH_UNICAST, UID_C);
-	ck_assert_uint_eq(tc_switch_expire(sw, T0 + TC_SWITCH_AGE_MS + 500),
-			  1);
+	ck_assert_uint_eq(tc_switch_expire(sw, T0 + TC_SWITCH_AGE_MS + 500), 1);
 	assert_decide(MAC_A, LOCAL, T0 + TC_SWITCH_AGE_MS + 999,
 		      TC_SWITCH_UNICAST, UID_A);
 	ck_assert_uint_eq(tc_switch_expire(sw, T0 + TC_SWITCH_AGE_MS + 1000),
@@ -244,8 +318,8 @@ START_TEST(test_clock_back)
 	tc_switch_learn(sw, MAC_A, UID_A, T0 + 5000);
 	tc_switch_learn(sw, MAC_B, UID_B, T0);
 	assert_decide(MAC_B, LOCAL, T0, TC_SWITCH_UNICAST, UID_B);
-	ck_assert_uint_eq(tc_switch_expire(sw, T0 + 5000 + TC_SWITCH_AGE_MS - 1),
-			  0);
+	ck_assert_uint_eq(
+	    tc_switch_expire(sw, T0 + 5000 + TC_SWITCH_AGE_MS - 1), 0);
 	ck_assert_uint_eq(tc_switch_expire(sw, T0 + 5000 + TC_SWITCH_AGE_MS),
 			  2);
 }
@@ -313,8 +387,8 @@ START_TEST(test_eviction)
 	}
 	ck_assert_uint_eq(tc_switch_count(sw), TC_SWITCH_MAX_ENTRIES);
 	for (i = 0; i < total; i++) {
-		bool known = i >= EXTRA + (refresh ? 1 : 0) ||
-			     (refresh && i == 0);
+		bool known =
+		    i >= EXTRA + (refresh ? 1 : 0) || (refresh && i == 0);
 
 		mac_n(mac, i);
 		assert_decide(mac, UID_B, T0 + total,
@@ -330,8 +404,8 @@ struct seen {
 	uint64_t now;
 };
 
-static void foreach_cb(const uint8_t mac[6], const char *uid,
-		       uint64_t age_ms, void *ctx)
+static void foreach_cb(const uint8_t mac[6], const char *uid, uint64_t age_ms,
+		       void *ctx)
 {
 	struct seen *s = ctx;
 
@@ -355,7 +429,7 @@ static void foreach_cb(const uint8_t mac[6], const char *uid,
 
 START_TEST(test_foreach)
 {
-	struct seen s = { 0 };
+	struct seen s = {0};
 	struct tc_switch *empty = tc_switch_new();
 
 	tc_switch_learn(sw, MAC_L, LOCAL, T0);
@@ -377,12 +451,9 @@ END_TEST
 
 /* Group and zero sources are never learned, from any port. */
 static const uint8_t bad_sources[][6] = {
-	{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-	{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
-	{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 },
-	{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e },
-	{ 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 },
-	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },
+    {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01},
+    {0x33, 0x33, 0x00, 0x00, 0x00, 0x01}, {0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e},
+    {0x03, 0x00, 0x00, 0x00, 0x00, 0x01}, {0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
 };
 
 START_TEST(test_not_learned)
@@ -414,9 +485,9 @@ enum { BENCH_FRAMES = 1000000, BENCH_MACS = 1000 };
 /* Not a pass/fail test: ns per learn + decide, printed as a note. */
 START_TEST(test_bench)
 {
-	static const char *const ports[] = { LOCAL, UID_A, UID_B, UID_C };
+	static const char *const ports[] = {LOCAL, UID_A, UID_B, UID_C};
 	static uint8_t macs[BENCH_MACS][6];
-	unsigned i, counts[3] = { 0 };
+	unsigned i, counts[3] = {0};
 	gint64 t;
 
 	for (i = 0; i < BENCH_MACS; i++)
@@ -431,7 +502,8 @@ START_TEST(test_bench)
 					T0 + i / 1000, &out)]++;
 	}
 	t = g_get_monotonic_time() - t;
-	fprintf(stderr, "note: switch: %.1f ns per learn+decide "
+	fprintf(stderr,
+		"note: switch: %.1f ns per learn+decide "
 		"(%d frames, %d MACs; %u unicast, %u flood, %u drop)\n",
 		(double)t * 1000.0 / BENCH_FRAMES, BENCH_FRAMES, BENCH_MACS,
 		counts[TC_SWITCH_UNICAST], counts[TC_SWITCH_FLOOD],
@@ -441,8 +513,7 @@ START_TEST(test_bench)
 	 * MAC is known (after the first round) every frame is unicast. */
 	ck_assert_uint_eq(counts[TC_SWITCH_DROP], 0);
 	ck_assert_uint_lt(counts[TC_SWITCH_FLOOD], BENCH_MACS);
-	ck_assert_uint_gt(counts[TC_SWITCH_UNICAST],
-			  BENCH_FRAMES - BENCH_MACS);
+	ck_assert_uint_gt(counts[TC_SWITCH_UNICAST], BENCH_FRAMES - BENCH_MACS);
 }
 END_TEST
 
@@ -462,8 +533,7 @@ Suite *suite_switch(void)
 	tcase_add_test(tc, test_forget_port);
 	tcase_add_loop_test(tc, test_eviction, 0, 2);
 	tcase_add_test(tc, test_foreach);
-	tcase_add_loop_test(tc, test_not_learned, 0,
-			    G_N_ELEMENTS(bad_sources));
+	tcase_add_loop_test(tc, test_not_learned, 0, G_N_ELEMENTS(bad_sources));
 	tcase_add_test(tc, test_long_uid);
 	suite_add_tcase(s, tc);
 

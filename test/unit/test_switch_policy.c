@@ -15,32 +15,14 @@
 #include "test/unit/fake_member.h"
 
 static struct ctl_overlay_config cfg;
-static uint8_t psk[32];
 
-static void cfg_init(bool secret)
+static void cfg_init(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.type = CTL_OVERLAY_SWITCH;
-	cfg.name = (char *)(uintptr_t) "sw";
-	cfg.tap = (char *)(uintptr_t) "ipop0";
+	fake_cfg(&cfg, CTL_OVERLAY_SWITCH, "sw", "routers");
 	cfg.bridge = (char *)(uintptr_t) "br0";
-	cfg.group = (char *)(uintptr_t) "routers";
-	cfg.mtu = 1400;
-	cfg.has_secret = secret;
-	memset(psk, 7, sizeof(psk));
-	memcpy(cfg.psk, psk, 32);
 }
 
-static const struct {
-	const char *name;
-	bool secret;
-	enum ctl_sub sub;
-	const char *group;
-	const char *ip;
-	int proof; /* 0 none, 1 right psk, 2 wrong psk */
-	bool self;
-	bool admit;
-} admits[] = {
+static const struct admit_case admits[] = {
     {"no address", false, CTL_SUB_BOTH, "routers", "", 0, false, true},
     {"with an address", false, CTL_SUB_BOTH, "routers", "10.1.0.2", 0, false,
      true},
@@ -54,51 +36,20 @@ static const struct {
 
 START_TEST(test_admits)
 {
-	struct ctl_sig s;
-	uint8_t wrong[32];
-	const char *why = NULL;
-	bool ok;
-
-	memset(wrong, 9, sizeof(wrong));
-	cfg_init(admits[_i].secret);
-	fake_adv(&s, admits[_i].group, admits[_i].ip);
-	if (admits[_i].proof) {
-		ctl_sig_proof(admits[_i].proof == 2 ? wrong : psk, s.group,
-			      s.uid, s.key, s.proof);
-		s.has_proof = true;
-	}
-	ok = ctl_member_admits(&ctl_switch_ops, &cfg,
-			       admits[_i].self ? s.uid : FAKE_MY_UID,
-			       admits[_i].sub, &s, &why);
-	ck_assert_msg(ok == admits[_i].admit, "%s: got %d (%s)",
-		      admits[_i].name, ok, why ? why : "");
-	if (!ok)
-		ck_assert_ptr_nonnull(why);
+	cfg_init();
+	fake_check_admit(&ctl_switch_ops, &cfg, &admits[_i]);
 }
 END_TEST
 
 static struct ctl_members *new_policy(struct rec *r)
 {
-	struct ctl_member_io io = fake_io(r, "r1@x", NULL);
-	uint8_t key[32] = {1};
-
-	cfg_init(false);
-	return ctl_member_new(&cfg, FAKE_MY_UID, key, &ctl_switch_ops, &io);
+	cfg_init();
+	return fake_policy(r, &cfg, &ctl_switch_ops, "r1@x", NULL);
 }
 
 static struct ctl_members *ready_policy(struct rec *r)
 {
-	struct ctl_members *e = new_policy(r);
-
-	ctl_member_adopt(e, NULL);
-	fake_reply(e, "overlay", NULL, IPOP__STATUS__OK);
-	return e;
-}
-
-static void finish(struct rec *r, struct ctl_members *e)
-{
-	fake_free(r);
-	ctl_member_free(e);
+	return fake_ready(new_policy(r));
 }
 
 /* The overlay is a switch port of the bridge, without translation or an
@@ -117,7 +68,7 @@ START_TEST(test_overlay_and_advert)
 	ctl_member_presence(e, "r2@x/gw", true);
 	ck_assert(logged(&r, "sig r2@x/gw 1 0"));
 	ck_assert(logged(&r, "adv - -"));
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -127,37 +78,22 @@ START_TEST(test_router_lifecycle)
 {
 	struct rec r;
 	struct ctl_members *e = ready_policy(&r);
-	struct ctl_sig adv, link, bye;
+	struct ctl_sig adv, bye;
 
 	fake_adv(&adv, "routers", "");
 	ctl_member_presence(e, "r2@x/gw", true);
 	ctl_member_signal(e, "r2@x/gw", &adv);
-	ck_assert(logged(&r, "sig r2@x/gw 1 1"));
-	ck_assert(logged(&r, "req create:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_CREATE_LINK));
-	ck_assert(logged(&r, "req local:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES));
+	fake_assert_joined(&r, "r2@x/gw", adv.uid);
 	ck_assert_uint_eq(ctl_member_count(e), 1);
 
-	fake_reply(e, "create", adv.uid, IPOP__STATUS__OK);
-	fake_link(&link, &adv, "");
-	ctl_member_signal(e, "r2@x/gw", &link);
-	ck_assert(logged(&r, "req add:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES));
-	fake_link_event(e, "sw", adv.uid, IPOP__LINK_STATE__CONNECTED);
-	ck_assert_uint_eq(ctl_member_connected(e), 1);
+	fake_link_up(&r, e, "sw", "r2@x/gw", &adv);
 
 	fake_bye(&bye, &adv);
 	ctl_member_signal(e, "r2@x/gw", &bye);
-	ck_assert_uint_eq(ctl_member_count(e), 1);
-	ck_assert_uint_eq(count_prefix(&r, "req remove:"), 0);
-	fake_link_event(e, "sw", adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, "req remove:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_REMOVE_LINK));
-	ck_assert_uint_eq(ctl_member_count(e), 0);
+	fake_kept_until_failed(&r, e, "sw", adv.uid);
 	ck_assert_uint_eq(count_prefix(&r, "req map:"), 0);
 	ck_assert_uint_eq(count_prefix(&r, "map "), 0);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -182,7 +118,7 @@ START_TEST(test_failed_link_remade)
 	ck_assert(logged(&r, "req create:%s %d", adv.uid,
 			 IPOP__REQUEST__KIND_CREATE_LINK));
 	ck_assert_uint_eq(count_prefix(&r, "req map:"), 0);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 
@@ -192,23 +128,17 @@ START_TEST(test_restart_adopts)
 {
 	struct rec r;
 	struct ctl_members *e = new_policy(&r);
-	Ipop__OverlayInfo info = IPOP__OVERLAY_INFO__INIT;
-	Ipop__LinkInfo li = IPOP__LINK_INFO__INIT, *lis[1] = {&li};
 	struct ctl_sig adv;
 
 	fake_adv(&adv, "routers", "");
-	info.name = (char *)(uintptr_t) "sw";
-	li.peer_uid = adv.uid;
-	info.links = lis;
-	info.n_links = 1;
-	ctl_member_adopt(e, &info);
+	fake_adopt_link(e, "sw", adv.uid);
 	ctl_member_signal(e, "r2@x/gw", &adv);
 	ck_assert_uint_eq(count_prefix(&r, "req overlay:"), 0);
 	ck_assert_uint_eq(count_prefix(&r, "req create:"), 0);
 	ck_assert(logged(&r, "req local:%s %d", adv.uid,
 			 IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES));
 	ck_assert_uint_eq(count_prefix(&r, "req map:"), 0);
-	finish(&r, e);
+	fake_finish(&r, e);
 }
 END_TEST
 

@@ -47,22 +47,22 @@ enum { SKIP = 77 };
 
 #define PEER_UID "0123456789abcdef0123456789abcdef01234567"
 
-static const uint8_t tap_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02 };
-static const uint8_t my_v4[4] = { 10, 99, 0, 1 };
-static const uint8_t peer_v4[4] = { 10, 99, 0, 2 };
-static const uint8_t my_v6[16] = { 0xfd, 0x00, 0x00, 0x99, [15] = 1 };
-static const uint8_t peer_v6[16] = { 0xfd, 0x00, 0x00, 0x99, [15] = 2 };
+static const uint8_t tap_mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+static const uint8_t peer_mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02};
+static const uint8_t my_v4[4] = {10, 99, 0, 1};
+static const uint8_t peer_v4[4] = {10, 99, 0, 2};
+static const uint8_t my_v6[16] = {0xfd, 0x00, 0x00, 0x99, [15] = 1};
+static const uint8_t peer_v6[16] = {0xfd, 0x00, 0x00, 0x99, [15] = 2};
 
 /* In the child, a failed check names itself and ends the child. */
-#define REQUIRE(cond)                                                        \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "test_tap: %s:%d: failed: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			fflush(stderr);                                      \
-			_exit(1);                                            \
-		}                                                            \
+#define REQUIRE(cond)                                                          \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "test_tap: %s:%d: failed: %s\n",       \
+				__FILE__, __LINE__, #cond);                    \
+			fflush(stderr);                                        \
+			_exit(1);                                              \
+		}                                                              \
 	} while (0)
 
 static int64_t now_ms(void)
@@ -81,7 +81,7 @@ static size_t wait_frame_skip(int fd, enum tc_frame_kind kind, uint8_t *buf,
 {
 	int64_t deadline = now_ms() + 3000;
 	struct tc_frame_info info;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ssize_t n;
 
 	while (now_ms() < deadline) {
@@ -206,8 +206,7 @@ static struct tc_fwd *peer_table(void)
 /* UDP to the absent IPv4 peer: ARP out, our answer in, datagram out. */
 static void check_arp_path(int fd, const struct tc_fwd *f)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_port = htons(9) };
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
 	struct tc_frame_info info;
 	uint8_t buf[2048], ans[64];
 	size_t n;
@@ -216,8 +215,8 @@ static void check_arp_path(int fd, const struct tc_fwd *f)
 	memcpy(&to.sin_addr, peer_v4, 4);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	REQUIRE(s >= 0);
-	REQUIRE(sendto(s, "hello4", 6, 0, (struct sockaddr *)&to,
-		       sizeof(to)) == 6);
+	REQUIRE(sendto(s, "hello4", 6, 0, (struct sockaddr *)&to, sizeof(to)) ==
+		6);
 	n = wait_frame(fd, TC_FRAME_ARP_REQUEST, buf, sizeof(buf));
 	REQUIRE(n > 0);
 	REQUIRE(memcmp(buf + 6, tap_mac, 6) == 0);
@@ -237,8 +236,8 @@ static void check_arp_path(int fd, const struct tc_fwd *f)
 /* The same over IPv6: NS out, NA in, datagram out. */
 static void check_nd_path(int fd, const struct tc_fwd *f)
 {
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
-				   .sin6_port = htons(9) };
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(9)};
 	struct tc_frame_info info;
 	uint8_t buf[2048], ans[128];
 	size_t n;
@@ -247,8 +246,8 @@ static void check_nd_path(int fd, const struct tc_fwd *f)
 	memcpy(&to.sin6_addr, peer_v6, 16);
 	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	REQUIRE(s >= 0);
-	REQUIRE(sendto(s, "hello6", 6, 0, (struct sockaddr *)&to,
-		       sizeof(to)) == 6);
+	REQUIRE(sendto(s, "hello6", 6, 0, (struct sockaddr *)&to, sizeof(to)) ==
+		6);
 	/* Skip solicitations for other addresses (none expected). */
 	while (r == 0) {
 		n = wait_frame(fd, TC_FRAME_NEIGH_SOLICIT, buf, sizeof(buf));
@@ -326,9 +325,8 @@ static size_t peer_udp_frame(uint8_t *f, uint16_t port, bool partial)
  * frame with a wrong complete checksum is dropped by the kernel. */
 static void check_offload_path(int fd, const struct tc_fwd *f)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_port = htons(9) };
-	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct sockaddr_in me = {.sin_family = AF_INET};
 	struct virtio_net_hdr h;
 	socklen_t ml = sizeof(me);
 	uint8_t buf[2048], ans[64], frame[128];
@@ -339,8 +337,8 @@ static void check_offload_path(int fd, const struct tc_fwd *f)
 	memcpy(&to.sin_addr, peer_v4, 4);
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	REQUIRE(s >= 0);
-	REQUIRE(sendto(s, "hello4", 6, 0, (struct sockaddr *)&to,
-		       sizeof(to)) == 6);
+	REQUIRE(sendto(s, "hello4", 6, 0, (struct sockaddr *)&to, sizeof(to)) ==
+		6);
 	n = wait_frame_skip(fd, TC_FRAME_ARP_REQUEST, buf, sizeof(buf),
 			    TC_OFFLOAD_VNET_LEN);
 	REQUIRE(n > TC_OFFLOAD_VNET_LEN);
@@ -386,9 +384,11 @@ static void check_offload_path(int fd, const struct tc_fwd *f)
 
 static int run_in_netns(void)
 {
-	struct tc_tap_config cfg = { .mtu = 1400, .has_v4 = true,
-				     .v4_prefix = 24, .has_v6 = true,
-				     .v6_prefix = 64 };
+	struct tc_tap_config cfg = {.mtu = 1400,
+				    .has_v4 = true,
+				    .v4_prefix = 24,
+				    .has_v6 = true,
+				    .v6_prefix = 64};
 	char ifname[IFNAMSIZ];
 	struct tc_fwd *f;
 	int fd;
@@ -410,7 +410,8 @@ static int run_in_netns(void)
 	memcpy(cfg.mac, tap_mac, 6);
 	memcpy(cfg.v4, my_v4, 4);
 	memcpy(cfg.v6, my_v6, 16);
-	REQUIRE(tc_tap_open("tctest-way-too-long-name", ifname, false) == -EINVAL);
+	REQUIRE(tc_tap_open("tctest-way-too-long-name", ifname, false) ==
+		-EINVAL);
 	fd = tc_tap_open("tctest%d", ifname, false);
 	REQUIRE(fd >= 0);
 	REQUIRE(g_str_has_prefix(ifname, "tctest"));

@@ -45,16 +45,16 @@ struct client {
 	struct ctl_xmpp *x;
 	int online, offline;
 	char *full;
-	GHashTable *roster;	/* bare -> sub */
-	GHashTable *seen;	/* full JID -> available */
+	GHashTable *roster; /* bare -> sub */
+	GHashTable *seen;   /* full JID -> available */
 	char *sig_from;
-	GHashTable *sig;	/* last signal's attributes (copy) */
+	GHashTable *sig; /* last signal's attributes (copy) */
 	int n_sig;
 };
 
-static struct client alice = { .name = "alice" };
-static struct client bob = { .name = "bob" };
-static struct client carol = { .name = "carol" };
+static struct client alice = {.name = "alice"};
+static struct client bob = {.name = "bob"};
+static struct client carol = {.name = "carol"};
 
 static void rm_rf(const char *dir)
 {
@@ -99,7 +99,7 @@ static void write_file(const char *rel, const char *text)
 
 static unsigned free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -113,19 +113,21 @@ static unsigned free_port(void)
 
 static void write_account(const char *user, const char *roster)
 {
-	g_autofree char *acc = g_strdup_printf(
-		"data/ipop%%2etest/accounts/%s.dat", user);
-	g_autofree char *ros = g_strdup_printf(
-		"data/ipop%%2etest/roster/%s.dat", user);
-	g_autofree char *rtext = g_strdup_printf(
-		"return {\n%s\t[false] = { [\"version\"] = 1; "
-		"[\"pending\"] = {}; };\n};\n", roster);
+	g_autofree char *acc =
+	    g_strdup_printf("data/ipop%%2etest/accounts/%s.dat", user);
+	g_autofree char *ros =
+	    g_strdup_printf("data/ipop%%2etest/roster/%s.dat", user);
+	g_autofree char *rtext =
+	    g_strdup_printf("return {\n%s\t[false] = { [\"version\"] = 1; "
+			    "[\"pending\"] = {}; };\n};\n",
+			    roster);
 
 	write_file(acc, "return { [\"password\"] = \"secret\"; };\n");
 	write_file(ros, rtext);
 }
 
-#define ITEM(jid, sub) "\t[\"" jid "\"] = { [\"subscription\"] = \"" sub \
+#define ITEM(jid, sub)                                                         \
+	"\t[\"" jid "\"] = { [\"subscription\"] = \"" sub                      \
 	"\"; [\"groups\"] = {}; };\n"
 
 /* A self-signed certificate for the domain, made with openssl. */
@@ -139,11 +141,12 @@ static bool make_cert(void)
 
 	if (openssl == NULL)
 		return false;
-	cmd = g_strdup_printf("%s req -x509 -newkey ec -pkeyopt "
-			      "ec_paramgen_curve:prime256v1 -nodes -days 2 "
-			      "-subj /CN=" DOMAIN " -addext "
-			      "subjectAltName=DNS:" DOMAIN " -keyout %s -out %s",
-			      openssl, key, crt);
+	cmd =
+	    g_strdup_printf("%s req -x509 -newkey ec -pkeyopt "
+			    "ec_paramgen_curve:prime256v1 -nodes -days 2 "
+			    "-subj /CN=" DOMAIN " -addext "
+			    "subjectAltName=DNS:" DOMAIN " -keyout %s -out %s",
+			    openssl, key, crt);
 	g_autofree char *out = NULL, *err = NULL;
 
 	return g_spawn_command_line_sync(cmd, &out, &err, &status, NULL) &&
@@ -152,35 +155,36 @@ static bool make_cert(void)
 
 static void write_server(bool tls)
 {
-	g_autofree char *enc = tls ?
-		g_strdup_printf("c2s_require_encryption = true\n"
-				"ssl = { certificate = \"%1$s/cert.pem\"; "
-				"key = \"%1$s/key.pem\" }\n", tmpdir) :
-		g_strdup("c2s_require_encryption = false\n"
-			 "allow_unencrypted_plain_auth = true\n");
+	g_autofree char *enc =
+	    tls ? g_strdup_printf("c2s_require_encryption = true\n"
+				  "ssl = { certificate = \"%1$s/cert.pem\"; "
+				  "key = \"%1$s/key.pem\" }\n",
+				  tmpdir)
+		: g_strdup("c2s_require_encryption = false\n"
+			   "allow_unencrypted_plain_auth = true\n");
 	g_autofree char *cfg = g_strdup_printf(
-		"pidfile = \"%1$s/prosody.pid\"\n"
-		"data_path = \"%1$s/data\"\n"
-		"certificates = \"%1$s/certs\"\n"
-		"run_as_root = true\n"
-		"interfaces = { \"127.0.0.1\" }\n"
-		"c2s_ports = { %2$u }\n"
-		"s2s_ports = { }\nc2s_direct_tls_ports = { }\n"
-		"http_ports = { }\nhttps_ports = { }\n"
-		"admin_socket = \"%1$s/admin.sock\"\n"
-		"log = { info = \"%1$s/prosody.log\" }\n"
-		"modules_enabled = { \"roster\"; \"saslauth\"; \"disco\"; "
-		"\"ping\"; \"posix\"; \"tls\" }\n"
-		"modules_disabled = { \"s2s\"; \"offline\" }\n"
-		"authentication = \"internal_plain\"\n"
-		"%3$s"
-		"VirtualHost \"" DOMAIN "\"\n",
-		tmpdir, port, enc);
+	    "pidfile = \"%1$s/prosody.pid\"\n"
+	    "data_path = \"%1$s/data\"\n"
+	    "certificates = \"%1$s/certs\"\n"
+	    "run_as_root = true\n"
+	    "interfaces = { \"127.0.0.1\" }\n"
+	    "c2s_ports = { %2$u }\n"
+	    "s2s_ports = { }\nc2s_direct_tls_ports = { }\n"
+	    "http_ports = { }\nhttps_ports = { }\n"
+	    "admin_socket = \"%1$s/admin.sock\"\n"
+	    "log = { info = \"%1$s/prosody.log\" }\n"
+	    "modules_enabled = { \"roster\"; \"saslauth\"; \"disco\"; "
+	    "\"ping\"; \"posix\"; \"tls\" }\n"
+	    "modules_disabled = { \"s2s\"; \"offline\" }\n"
+	    "authentication = \"internal_plain\"\n"
+	    "%3$s"
+	    "VirtualHost \"" DOMAIN "\"\n",
+	    tmpdir, port, enc);
 
 	write_file("prosody.cfg.lua", cfg);
 	write_file("certs/.keep", "");
-	write_account("alice", ITEM("bob@" DOMAIN, "both")
-			       ITEM("carol@" DOMAIN, "to"));
+	write_account("alice",
+		      ITEM("bob@" DOMAIN, "both") ITEM("carol@" DOMAIN, "to"));
 	write_account("bob", ITEM("alice@" DOMAIN, "both"));
 	write_account("carol", ITEM("alice@" DOMAIN, "from"));
 	write_account("mallory", "");
@@ -194,7 +198,7 @@ static void die_with_parent(gpointer data)
 
 static bool port_open(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	bool ok;
 
@@ -207,8 +211,8 @@ static bool port_open(void)
 
 static void prosody_start(void)
 {
-	g_autofree char *cfg = g_build_filename(tmpdir, "prosody.cfg.lua",
-						NULL);
+	g_autofree char *cfg =
+	    g_build_filename(tmpdir, "prosody.cfg.lua", NULL);
 	g_auto(GStrv) argv = g_strsplit("prosody -F --config", " ", -1);
 	GError *err = NULL;
 	int i;
@@ -219,9 +223,9 @@ static void prosody_start(void)
 
 	ck_assert_msg(g_spawn_async(tmpdir, argv, NULL,
 				    G_SPAWN_SEARCH_PATH |
-				    G_SPAWN_DO_NOT_REAP_CHILD |
-				    G_SPAWN_STDOUT_TO_DEV_NULL |
-				    G_SPAWN_STDERR_TO_DEV_NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD |
+					G_SPAWN_STDOUT_TO_DEV_NULL |
+					G_SPAWN_STDERR_TO_DEV_NULL,
 				    die_with_parent, NULL, &prosody_pid, &err),
 		      "spawn prosody: %s", err ? err->message : "?");
 	for (i = 0; i < 100 && !port_open(); i++)
@@ -292,15 +296,14 @@ static void c_signal(void *ctx, const char *from, GHashTable *attrs)
 }
 
 static const struct ctl_xmpp_ops ops = {
-	.on_online = c_online,
-	.on_offline = c_offline,
-	.on_roster = c_roster,
-	.on_presence = c_presence,
-	.on_signal = c_signal,
+    .on_online = c_online,
+    .on_offline = c_offline,
+    .on_roster = c_roster,
+    .on_presence = c_presence,
+    .on_signal = c_signal,
 };
 
-static void client_start_tls(struct client *c, enum ctl_tls tls,
-			     const char *ca)
+static void client_start_tls(struct client *c, enum ctl_tls tls, const char *ca)
 {
 	const char *name = c->name;
 
@@ -312,8 +315,8 @@ static void client_start_tls(struct client *c, enum ctl_tls tls,
 	c->cfg.port = port;
 	c->cfg.tls = tls;
 	c->cfg.ca_file = g_strdup(ca);
-	c->roster = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					  NULL);
+	c->roster =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	c->sig = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	c->x = ctl_xmpp_new(&c->cfg, "dev1", &ops, c);
@@ -412,9 +415,8 @@ static void put(GHashTable *t, const char *k, const char *v)
 
 static void check_signal(void)
 {
-	g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash,
-							g_str_equal, g_free,
-							g_free);
+	g_autoptr(GHashTable) t =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	GHashTableIter it;
 	gpointer k, v;
 
@@ -433,9 +435,8 @@ static void check_signal(void)
 
 static void check_send_errors(void)
 {
-	g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash,
-							g_str_equal, g_free,
-							g_free);
+	g_autoptr(GHashTable) t =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	char *big = g_malloc(CTL_XMPP_MAX_PAYLOAD + 1);
 
 	memset(big, 'A', CTL_XMPP_MAX_PAYLOAD);
@@ -449,10 +450,11 @@ static void check_send_errors(void)
 	put(t, "ok", "ctl\x01");
 	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, t), -EINVAL);
 	ck_assert_int_eq(ctl_xmpp_send(alice.x, "bad jid", t), -EINVAL);
-	ck_assert_int_eq(ctl_xmpp_subscription(alice.x, "bob@" DOMAIN,
-					       "approve"), -EINVAL);
-	ck_assert_int_eq(ctl_xmpp_subscription(alice.x, "bob@" DOMAIN "/r",
-					       "subscribe"), -EINVAL);
+	ck_assert_int_eq(
+	    ctl_xmpp_subscription(alice.x, "bob@" DOMAIN, "approve"), -EINVAL);
+	ck_assert_int_eq(
+	    ctl_xmpp_subscription(alice.x, "bob@" DOMAIN "/r", "subscribe"),
+	    -EINVAL);
 }
 
 /* ---- mallory: a raw libstrophe client sending junk to bob ---- */
@@ -508,8 +510,8 @@ static void check_junk(void)
 	xmpp_conn_set_flags(m_conn, XMPP_CONN_FLAG_DISABLE_TLS);
 	xmpp_conn_set_jid(m_conn, "mallory@" DOMAIN "/m");
 	xmpp_conn_set_pass(m_conn, "secret");
-	ck_assert_int_eq(xmpp_connect_client(m_conn, "127.0.0.1", port,
-					     m_event, NULL), 0);
+	ck_assert_int_eq(
+	    xmpp_connect_client(m_conn, "127.0.0.1", port, m_event, NULL), 0);
 	ck_assert_msg(wait_until(m_ready, 3000), "mallory not online");
 	for (int i = 0; i < 40; i++)
 		g_string_append_printf(many, " a%d=\"x\"", i);
@@ -517,18 +519,22 @@ static void check_junk(void)
 	bob.n_sig = 0;
 	m_send("<message to='%s'><body>%s</body></message>", "hello");
 	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='bye'"
-	       "%s/></message>", many->str);
+	       "%s/></message>",
+	       many->str);
 	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='bye' "
-	       "big='%s'/></message>", big);
+	       "big='%s'/></message>",
+	       big);
 	m_send("<message to='%s' type='error'><ipop xmlns='" CTL_SIGNAL_NS
-	       "' kind='%s'/></message>", "bye");
+	       "' kind='%s'/></message>",
+	       "bye");
 	m_send("<iq to='%s' type='set' id='r1'><query xmlns='jabber:iq:roster'>"
 	       "<item jid='%s' subscription='both'/></query></iq>",
 	       "evil@" DOMAIN);
 	m_send("<iq to='%s' type='get' id='v1'><query xmlns='%s'/></iq>",
 	       "jabber:iq:version");
 	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='%s' "
-	       "n='1'/></message>", "last");
+	       "n='1'/></message>",
+	       "last");
 	xmpp_id_handler_add(m_conn, m_on_pong, "p1", NULL);
 	m_send("<iq to='%s' type='get' id='p1'><ping xmlns='%s'/></iq>",
 	       "urn:xmpp:ping");
@@ -551,7 +557,8 @@ static bool have_prosody(const char *test)
 	g_autofree char *p = g_find_program_in_path("prosody");
 
 	if (p == NULL || geteuid() != 0) {
-		fprintf(stderr, "# SKIP xmpp:%s: needs prosody and root\n", test);
+		fprintf(stderr, "# SKIP xmpp:%s: needs prosody and root\n",
+			test);
 		return false;
 	}
 	return true;
@@ -594,8 +601,8 @@ START_TEST(test_session)
 	check_junk();
 
 	/* carol asks to follow alice, who follows carol: approved. */
-	ck_assert_int_eq(ctl_xmpp_subscription(carol.x, "alice@" DOMAIN,
-					       "subscribe"), 0);
+	ck_assert_int_eq(
+	    ctl_xmpp_subscription(carol.x, "alice@" DOMAIN, "subscribe"), 0);
 	ck_assert_msg(wait_until(carol_approved, 3000), "carol: %d %d",
 		      sub_of(&alice, "carol@" DOMAIN),
 		      sub_of(&carol, "alice@" DOMAIN));
@@ -604,8 +611,7 @@ START_TEST(test_session)
 	prosody_stop();
 	ck_assert_msg(wait_until(all_offline, 3000), "offline: %d %d %d",
 		      alice.offline, bob.offline, carol.offline);
-	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, bob.sig),
-			 -ENOTCONN);
+	ck_assert_int_eq(ctl_xmpp_send(alice.x, bob.full, bob.sig), -ENOTCONN);
 	ck_assert_ptr_null(ctl_xmpp_full_jid(alice.x));
 	prosody_start();
 	ck_assert_msg(wait_until(all_online_twice, 8000), "relogin: %d %d %d",
@@ -660,7 +666,7 @@ START_TEST(test_tls)
 	ck_assert_msg(wait_until(alice_online, 5000), "no TLS login");
 	ck_assert_str_eq(alice.full, "alice@" DOMAIN "/dev1");
 	ck_assert_int_eq(sub_of(&alice, "bob@" DOMAIN), CTL_SUB_BOTH);
-	wait_until(all_offline, 1500);	/* never true: runs the loop */
+	wait_until(all_offline, 1500); /* never true: runs the loop */
 	ck_assert_int_eq(bob.online, 0);
 	ck_assert_int_eq(carol.online, 0);
 	client_stop(&alice);
@@ -674,9 +680,11 @@ END_TEST
 START_TEST(test_bad_args)
 {
 	char jid[16] = "a@b.c", pass[4] = "p", server[16] = "127.0.0.1";
-	struct ctl_config cfg = { .jid = jid, .password = pass,
-				  .server = server, .port = 1,
-				  .tls = CTL_TLS_OFF };
+	struct ctl_config cfg = {.jid = jid,
+				 .password = pass,
+				 .server = server,
+				 .port = 1,
+				 .tls = CTL_TLS_OFF};
 
 	ck_assert_ptr_null(ctl_xmpp_new(NULL, "r", &ops, NULL));
 	ck_assert_ptr_null(ctl_xmpp_new(&cfg, NULL, &ops, NULL));
@@ -696,11 +704,11 @@ END_TEST
  * while connecting. */
 START_TEST(test_refused)
 {
-	struct client c = { .name = "nobody" };
+	struct client c = {.name = "nobody"};
 
 	port = free_port();
 	client_start(&c);
-	wait_until(all_offline, 1200);	/* never true: just runs the loop */
+	wait_until(all_offline, 1200); /* never true: just runs the loop */
 	ck_assert(!ctl_xmpp_is_online(c.x));
 	ck_assert_int_eq(c.online, 0);
 	ck_assert_int_eq(c.offline, 0);

@@ -100,7 +100,8 @@ int client_read(struct ctl *c, int64_t deadline, Ipop__Envelope **out)
 	}
 }
 
-int client_send(struct ctl *c, Ipop__Request *req, uint64_t *id)
+/* Sends req (borrowed) in a new envelope; *id gets its request id. */
+static int send_request(struct ctl *c, Ipop__Request *req, uint64_t *id)
 {
 	Ipop__Envelope env;
 	int r;
@@ -121,8 +122,8 @@ int client_send(struct ctl *c, Ipop__Request *req, uint64_t *id)
 /* Waits for the response to id, passing events to c->on_event.  A response
  * with request id 0 is tincan refusing something it could not attribute,
  * so it counts too.  1 with *out set, 0 at the deadline, or -CTL_CONN. */
-int client_await(struct ctl *c, uint64_t id, int64_t deadline,
-		 Ipop__Envelope **out)
+static int await_response(struct ctl *c, uint64_t id, int64_t deadline,
+			  Ipop__Envelope **out)
 {
 	Ipop__Envelope *env;
 	int r;
@@ -144,9 +145,10 @@ int client_await(struct ctl *c, uint64_t id, int64_t deadline,
 	}
 }
 
-/* Prints "ipopctl: STATUS: message" for a failed response; control
- * characters in tincan's message become spaces so it stays one line. */
-int client_status(const Ipop__Response *r)
+/* CTL_OK for an OK response, else prints "ipopctl: STATUS: message" and
+ * returns CTL_FAIL (CTL_CONN for a version mismatch); control characters
+ * in tincan's message become spaces so it stays one line. */
+static int response_status(const Ipop__Response *r)
 {
 	char *msg, *p;
 
@@ -165,27 +167,56 @@ int client_status(const Ipop__Response *r)
 	return CTL_FAIL;
 }
 
+/* Sends req and waits until deadline for its response: *out is set only
+ * for an OK response carrying want (or any result for NOT_SET). */
+int client_call(struct ctl *c, Ipop__Request *req, int64_t deadline,
+		Ipop__Response__ResultCase want, Ipop__Envelope **out)
+{
+	uint64_t id;
+	int r;
+
+	*out = NULL;
+	r = send_request(c, req, &id);
+	if (r != CTL_OK)
+		return r;
+	r = await_response(c, id, deadline, out);
+	if (r <= 0)
+		return r < 0 ? CTL_CONN : CTL_OK;
+	r = response_status((*out)->response);
+	if (r != CTL_OK || (want != IPOP__RESPONSE__RESULT__NOT_SET &&
+			    (*out)->response->result_case != want)) {
+		ipop__envelope__free_unpacked(*out, NULL);
+		*out = NULL;
+	}
+	return r;
+}
+
 /* Sends req and waits (one --timeout) for its response.  CTL_OK with *out
  * set (free with ipop__envelope__free_unpacked), CTL_FAIL after printing an
  * error status, CTL_CONN on connection trouble or timeout. */
 int client_transact(struct ctl *c, Ipop__Request *req, Ipop__Envelope **out)
 {
-	uint64_t id;
-	int r;
+	int r = client_call(c, req, client_deadline(c->timeout_ms),
+			    IPOP__RESPONSE__RESULT__NOT_SET, out);
 
-	r = client_send(c, req, &id);
-	if (r != CTL_OK)
-		return r;
-	r = client_await(c, id, client_deadline(c->timeout_ms), out);
-	if (r < 0)
-		return CTL_CONN;
-	if (r == 0)
+	if (r == CTL_OK && *out == NULL)
 		return conn_err("%s: no reply within %d ms", c->socket_path,
 				c->timeout_ms);
-	r = client_status((*out)->response);
-	if (r != CTL_OK) {
+	return r;
+}
+
+/* client_transact, then a protocol error unless the result is want. */
+int client_expect(struct ctl *c, Ipop__Request *req,
+		  Ipop__Response__ResultCase want, const char *req_name,
+		  const char *result_name, Ipop__Envelope **out)
+{
+	int r = client_transact(c, req, out);
+
+	if (r == CTL_OK && (*out)->response->result_case != want) {
 		ipop__envelope__free_unpacked(*out, NULL);
 		*out = NULL;
+		r = conn_err("%s: protocol error: %s answered without a %s",
+			     c->socket_path, req_name, result_name);
 	}
 	return r;
 }
@@ -233,14 +264,10 @@ int client_open(struct ctl *c)
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_HELLO;
 	req.hello = &hello;
-	r = client_transact(c, &req, &env);
-	if (r != CTL_OK)
-		return r;
-	if (env->response->result_case != IPOP__RESPONSE__RESULT_HELLO)
-		r = conn_err("%s: protocol error: Hello answered without a"
-			     " HelloReply",
-			     c->socket_path);
-	ipop__envelope__free_unpacked(env, NULL);
+	r = client_expect(c, &req, IPOP__RESPONSE__RESULT_HELLO, "Hello",
+			  "HelloReply", &env);
+	if (env != NULL)
+		ipop__envelope__free_unpacked(env, NULL);
 	return r;
 }
 

@@ -33,19 +33,22 @@ void client_close(struct ctl *c);
  * frees it), 0 when the deadline passed or an interrupt came, or -CTL_CONN
  * after saying why. */
 int client_read(struct ctl *c, int64_t deadline, Ipop__Envelope **out);
-/* Sends req (borrowed) in a new envelope; *id gets its request id. */
-int client_send(struct ctl *c, Ipop__Request *req, uint64_t *id);
-/* Waits for the response to id, passing events to c->on_event.  1 with
- * *out set (caller frees it), 0 at the deadline, or -CTL_CONN. */
-int client_await(struct ctl *c, uint64_t id, int64_t deadline,
-		 Ipop__Envelope **out);
-/* CTL_OK for an OK response, else prints the status and tincan's message
- * and returns CTL_FAIL (CTL_CONN for a version mismatch). */
-int client_status(const Ipop__Response *r);
+/* Sends req (borrowed) and waits until deadline (0: none) for its response.
+ * CTL_OK with *out set (free with ipop__envelope__free_unpacked) for an OK
+ * response whose result is want (IPOP__RESPONSE__RESULT__NOT_SET: any result);
+ * CTL_OK with *out NULL at the deadline or for another result; CTL_FAIL
+ * after printing an error status; CTL_CONN on connection trouble. */
+int client_call(struct ctl *c, Ipop__Request *req, int64_t deadline,
+		Ipop__Response__ResultCase want, Ipop__Envelope **out);
 /* Sends req and waits (one --timeout) for its response.  CTL_OK with *out
  * set (free with ipop__envelope__free_unpacked), CTL_FAIL after printing an
  * error status, CTL_CONN on connection trouble or timeout. */
 int client_transact(struct ctl *c, Ipop__Request *req, Ipop__Envelope **out);
+/* client_transact for a request named req_name whose answer must carry the
+ * result want, named result_name: else a protocol error (CTL_CONN). */
+int client_expect(struct ctl *c, Ipop__Request *req,
+		  Ipop__Response__ResultCase want, const char *req_name,
+		  const char *result_name, Ipop__Envelope **out);
 /* Connects, sends req, checks the status, discards the reply. */
 int client_request(struct ctl *c, Ipop__Request *req);
 /* Lets events arrive for ms milliseconds (or until the deadline, or until

@@ -119,6 +119,18 @@ void json_emit(struct json *j)
 	j->s = NULL;
 }
 
+void json_begin(struct json *j)
+{
+	json_init(j);
+	json_open(j, NULL, '{');
+}
+
+void json_end(struct json *j)
+{
+	json_close(j, '}');
+	json_emit(j);
+}
+
 static char *typed_addr(const char *type, const char *addr)
 {
 	return g_strdup_printf("%s %s", type[0] ? type : "?",
@@ -276,8 +288,7 @@ void json_state(const Ipop__NodeState *st)
 	char *key = g_base64_encode(st->public_key.data, st->public_key.len);
 	size_t i;
 
-	json_init(&j);
-	json_open(&j, NULL, '{');
+	json_begin(&j);
 	json_str(&j, "uid", st->uid);
 	json_str(&j, "public_key", key);
 	json_str(&j, "version", st->version);
@@ -286,8 +297,7 @@ void json_state(const Ipop__NodeState *st)
 	for (i = 0; i < st->n_overlays; i++)
 		json_overlay(&j, st->overlays[i]);
 	json_close(&j, ']');
-	json_close(&j, '}');
-	json_emit(&j);
+	json_end(&j);
 	g_free(key);
 }
 
@@ -364,9 +374,7 @@ void json_event(const Ipop__Event *ev)
 {
 	struct json j;
 
-	json_init(&j);
-	json_open(&j, NULL, '{');
+	json_begin(&j);
 	json_event_body(&j, ev);
-	json_close(&j, '}');
-	json_emit(&j);
+	json_end(&j);
 }

@@ -27,6 +27,10 @@ struct json {
 void json_init(struct json *j);
 /* Prints the document as one line and frees it. */
 void json_emit(struct json *j);
+/* json_init and the opening of the document's one object; json_end closes
+ * the object and does json_emit. */
+void json_begin(struct json *j);
+void json_end(struct json *j);
 /* Appends v as a JSON string: quotes, backslash and control characters are
  * escaped; bytes >= 0x80 pass through, so UTF-8 stays UTF-8. */
 void json_escape(GString *s, const char *v);

@@ -133,9 +133,8 @@ static void cand_event(struct ctl *c, const Ipop__Event *ev)
 static int cand_ask(struct ctl *c, struct cand_wait *w, int64_t deadline)
 {
 	Ipop__GetLocalCandidates glc;
-	Ipop__Envelope *env = NULL;
+	Ipop__Envelope *env;
 	Ipop__Request req;
-	uint64_t id;
 	int r;
 
 	ipop__get_local_candidates__init(&glc);
@@ -144,16 +143,11 @@ static int cand_ask(struct ctl *c, struct cand_wait *w, int64_t deadline)
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES;
 	req.get_local_candidates = &glc;
-	if ((r = client_send(c, &req, &id)) != CTL_OK)
-		return r;
-	r = client_await(c, id, deadline, &env);
-	if (r <= 0)
-		return r < 0 ? CTL_CONN : CTL_OK;
-	r = client_status(env->response);
-	if (r == CTL_OK &&
-	    env->response->result_case == IPOP__RESPONSE__RESULT_LOCAL)
+	r = client_call(c, &req, deadline, IPOP__RESPONSE__RESULT_LOCAL, &env);
+	if (env != NULL) {
 		cand_keep(w, env->response->local);
-	ipop__envelope__free_unpacked(env, NULL);
+		ipop__envelope__free_unpacked(env, NULL);
+	}
 	return r;
 }
 
@@ -163,13 +157,11 @@ static void print_blob(struct ctl *c, const struct cand_wait *w)
 	struct json j;
 
 	if (c->json) {
-		json_init(&j);
-		json_open(&j, NULL, '{');
+		json_begin(&j);
 		json_str(&j, "overlay", w->overlay);
 		json_str(&j, "peer_uid", w->peer);
 		json_str(&j, "blob", b64);
-		json_close(&j, '}');
-		json_emit(&j);
+		json_end(&j);
 	} else {
 		printf("%s\n", b64);
 	}
@@ -266,24 +258,18 @@ static int link_poll(struct ctl *c, struct link_wait *w, int64_t deadline)
 {
 	Ipop__Request req;
 	Ipop__GetState gs;
-	Ipop__Envelope *env = NULL;
-	uint64_t id;
+	Ipop__Envelope *env;
 	int r;
 
 	ipop__get_state__init(&gs);
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
 	req.get_state = &gs;
-	if ((r = client_send(c, &req, &id)) != CTL_OK)
-		return r;
-	r = client_await(c, id, deadline, &env);
-	if (r <= 0)
-		return r < 0 ? CTL_CONN : CTL_OK;
-	r = client_status(env->response);
-	if (r == CTL_OK &&
-	    env->response->result_case == IPOP__RESPONSE__RESULT_STATE)
+	r = client_call(c, &req, deadline, IPOP__RESPONSE__RESULT_STATE, &env);
+	if (env != NULL) {
 		link_from_state(w, env->response->state);
-	ipop__envelope__free_unpacked(env, NULL);
+		ipop__envelope__free_unpacked(env, NULL);
+	}
 	return r;
 }
 
@@ -291,14 +277,12 @@ static void print_connected(const struct link_wait *w)
 {
 	struct json j;
 
-	json_init(&j);
-	json_open(&j, NULL, '{');
+	json_begin(&j);
 	json_str(&j, "overlay", w->overlay);
 	json_str(&j, "peer_uid", w->peer);
 	json_str(&j, "state", ipop_link_state_name(w->state));
 	json_str(&j, "pair", w->pair);
-	json_close(&j, '}');
-	json_emit(&j);
+	json_end(&j);
 }
 
 int cmd_wait_link(struct ctl *c, struct args *a)

@@ -17,22 +17,13 @@ static int get_state(struct ctl *c, Ipop__Envelope **env)
 {
 	Ipop__Request req;
 	Ipop__GetState gs;
-	int r;
 
 	ipop__get_state__init(&gs);
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
 	req.get_state = &gs;
-	r = client_transact(c, &req, env);
-	if (r == CTL_OK &&
-	    (*env)->response->result_case != IPOP__RESPONSE__RESULT_STATE) {
-		ipop__envelope__free_unpacked(*env, NULL);
-		*env = NULL;
-		return conn_err("%s: protocol error: GetState answered"
-				" without a NodeState",
-				c->socket_path);
-	}
-	return r;
+	return client_expect(c, &req, IPOP__RESPONSE__RESULT_STATE, "GetState",
+			     "NodeState", env);
 }
 
 int cmd_status(struct ctl *c, struct args *a)
@@ -62,20 +53,12 @@ static void print_stats(const Ipop__NodeState *st, const char *only, bool json)
 	size_t i, k;
 
 	if (json) {
-		json_init(&j);
-		json_open(&j, NULL, '{');
+		json_begin(&j);
 		json_open(&j, "links", '[');
 	} else {
-		t = table_new(11);
+		t = table_new(1 + RENDER_LINK_COLS + 2);
 		table_cellf(t, "OVERLAY");
-		table_cellf(t, "PEER");
-		table_cellf(t, "STATE");
-		table_cellf(t, "PAIR");
-		table_cellf(t, "REMOTE");
-		table_cellf(t, "TX");
-		table_cellf(t, "RX");
-		table_cellf(t, "RTT");
-		table_cellf(t, "HANDSHAKE AGO");
+		render_link_header(t);
 		table_cellf(t, "TX PKTS");
 		table_cellf(t, "RX PKTS/DROP");
 	}
@@ -102,8 +85,7 @@ static void print_stats(const Ipop__NodeState *st, const char *only, bool json)
 	}
 	if (json) {
 		json_close(&j, ']');
-		json_close(&j, '}');
-		json_emit(&j);
+		json_end(&j);
 	} else {
 		if (table_has_rows(t))
 			table_print(t, "");
@@ -131,17 +113,13 @@ int cmd_stats(struct ctl *c, struct args *a)
 	ipop__request__init(&req);
 	req.kind_case = IPOP__REQUEST__KIND_GET_STATS;
 	req.get_stats = &gs;
-	r = client_transact(c, &req, &env);
+	r = client_expect(c, &req, IPOP__RESPONSE__RESULT_STATE, "GetStats",
+			  "NodeState", &env);
 	if (r != CTL_OK)
 		return r;
-	if (env->response->result_case == IPOP__RESPONSE__RESULT_STATE)
-		print_stats(env->response->state, only, c->json);
-	else
-		r = conn_err("%s: protocol error: GetStats answered without"
-			     " a NodeState",
-			     c->socket_path);
+	print_stats(env->response->state, only, c->json);
 	ipop__envelope__free_unpacked(env, NULL);
-	return r;
+	return CTL_OK;
 }
 
 /* "IP:PORT,USER,PASS"; the password is everything after the second comma. */
@@ -266,12 +244,10 @@ static void print_echo(const ProtobufCBinaryData *d, bool json)
 	struct json j;
 
 	if (json) {
-		json_init(&j);
-		json_open(&j, NULL, '{');
+		json_begin(&j);
 		json_sep(&j, "echo");
 		json_escape(j.s, s);
-		json_close(&j, '}');
-		json_emit(&j);
+		json_end(&j);
 	} else {
 		printf("%s\n", s);
 	}

@@ -202,17 +202,8 @@ void render_link_cells(struct table *t, const Ipop__LinkInfo *l)
 	table_cellf(t, "%s", ago);
 }
 
-static void print_links(const Ipop__OverlayInfo *o)
+void render_link_header(struct table *t)
 {
-	struct table *t;
-	size_t i;
-
-	if (o->n_links == 0) {
-		printf("  %-10s  none\n", "links");
-		return;
-	}
-	printf("  links\n");
-	t = table_new(8);
 	table_cellf(t, "PEER");
 	table_cellf(t, "STATE");
 	table_cellf(t, "PAIR");
@@ -221,10 +212,40 @@ static void print_links(const Ipop__OverlayInfo *o)
 	table_cellf(t, "RX");
 	table_cellf(t, "RTT");
 	table_cellf(t, "HANDSHAKE AGO");
-	for (i = 0; i < o->n_links; i++)
-		render_link_cells(t, o->links[i]);
+}
+
+/* Starts a section of an overlay's view that has n rows: with none, prints
+ * "  TITLE  EMPTY" and returns NULL; else prints "  TITLE" and returns a
+ * table of ncols for the rows, to print and free with section_end. */
+static struct table *section(const char *title, size_t n, const char *empty,
+			     guint ncols)
+{
+	if (n == 0) {
+		printf("  %-10s  %s\n", title, empty);
+		return NULL;
+	}
+	printf("  %s\n", title);
+	return table_new(ncols);
+}
+
+static void section_end(struct table *t)
+{
 	table_print(t, "    ");
 	table_free(t);
+}
+
+static void print_links(const Ipop__OverlayInfo *o)
+{
+	struct table *t;
+	size_t i;
+
+	t = section("links", o->n_links, "none", RENDER_LINK_COLS);
+	if (t == NULL)
+		return;
+	render_link_header(t);
+	for (i = 0; i < o->n_links; i++)
+		render_link_cells(t, o->links[i]);
+	section_end(t);
 }
 
 static void print_mappings(const Ipop__OverlayInfo *o)
@@ -233,12 +254,9 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 	size_t i;
 	char *mac;
 
-	if (o->n_mappings == 0) {
-		printf("  %-10s  none\n", "mappings");
+	t = section("mappings", o->n_mappings, "none", o->translation ? 6 : 5);
+	if (t == NULL)
 		return;
-	}
-	printf("  mappings\n");
-	t = table_new(o->translation ? 6 : 5);
 	table_cellf(t, "PEER");
 	table_cellf(t, "LABEL");
 	table_cellf(t, o->translation ? "IPV4 (MY VIEW)" : "IPV4");
@@ -260,8 +278,7 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 				    m->peer_ipv4[0] ? m->peer_ipv4 : "-");
 		g_free(mac);
 	}
-	table_print(t, "    ");
-	table_free(t);
+	section_end(t);
 }
 
 static void print_macs(const Ipop__OverlayInfo *o)
@@ -272,12 +289,9 @@ static void print_macs(const Ipop__OverlayInfo *o)
 
 	if (o->mode != IPOP__OVERLAY_MODE__SWITCH)
 		return;
-	if (o->n_mac_table == 0) {
-		printf("  %-10s  empty\n", "mac table");
+	t = section("mac table", o->n_mac_table, "empty", 3);
+	if (t == NULL)
 		return;
-	}
-	printf("  mac table\n");
-	t = table_new(3);
 	table_cellf(t, "MAC");
 	table_cellf(t, "PORT");
 	table_cellf(t, "AGE");
@@ -290,8 +304,7 @@ static void print_macs(const Ipop__OverlayInfo *o)
 		table_cellf(t, "%.1f s", m->age_ms / 1000.0);
 		g_free(mac);
 	}
-	table_print(t, "    ");
-	table_free(t);
+	section_end(t);
 }
 
 static void print_overlay(const Ipop__OverlayInfo *o)
