@@ -252,19 +252,9 @@ check "the members refused eve for want of a mutual subscription" \
 
 # ---- a member stops cleanly and comes back ------------------------------------------
 
-gone_from_others()
-{
-	local x
-	for x in "${MEMBERS[@]}"; do
-		[[ $x == "$1" ]] && continue
-		has_link "$x" "${UID_OF[$1]}" && return 1
-	done
-	return 0
-}
-
 T=$(now_ms)
 check "m4 stops cleanly (controller, then tincan, both exit 0)" member_stop m4
-if wait_until 10 gone_from_others m4; then
+if wait_until 10 gone_from m4 "${MEMBERS[@]}"; then
 	tap_ok "m4 disappears from the others' links within 10 s"
 	tap_note "measured: m4 gone from m1..m3's links $(($(now_ms) - T)) ms after SIGTERM"
 else
@@ -286,7 +276,7 @@ tap_note "measured: m4 back, all its pairs pinging $REPORT_MAX ms after restart"
 
 # m2 sits out the restart: it is started afterwards and must still join.
 check "m2 stops cleanly before the XMPP restart" member_stop m2
-wait_until 10 gone_from_others m2
+wait_until 10 gone_from m2 "${MEMBERS[@]}"
 
 RUNNING=(m1 m3 m4 eve mallory)
 declare -A OFF0=() ON0=()

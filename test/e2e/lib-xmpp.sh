@@ -286,6 +286,19 @@ has_link()
 	links_of "$1" | grep -q "^$2 "
 }
 
+# gone_from NAME OTHER...: none of the OTHERs (NAME itself skipped) holds
+# a link to NAME's uid (UID_OF).
+gone_from()
+{
+	local name=$1 x
+	shift
+	for x in "$@"; do
+		[[ $x == "$name" ]] && continue
+		has_link "$x" "${UID_OF[$name]}" && return 1
+	done
+	return 0
+}
+
 # link_connected NAME UID: NAME's link to UID is connected.
 link_connected()
 {

@@ -510,21 +510,11 @@ views_same()
 	[[ -z $out ]] || { echo "$out"; return 1; }
 }
 
-gone_from_others()
-{
-	local x
-	for x in "${DEVICES[@]}"; do
-		[[ $x == "$1" ]] && continue
-		has_link "$x" "${UID_OF[$1]}" && return 1
-	done
-	return 0
-}
-
 ADDRS_B2=$(ctl_dir b2)/state/svpn-social.addrs
 cp "$ADDRS_B2" "$E2E_TMP/b2.addrs.before" 2>/dev/null
 T=$(now_ms)
 check "b2 stops cleanly (controller, then tincan, both exit 0)" member_stop b2
-if wait_until 10 gone_from_others b2; then
+if wait_until 10 gone_from b2 "${DEVICES[@]}"; then
 	tap_ok "b2's links vanish from the others within 10 s"
 	tap_note "measured: b2 gone from the others' links $(($(now_ms) - T)) ms after SIGTERM"
 else
