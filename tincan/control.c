@@ -145,19 +145,62 @@ static void refuse(struct client *cl, uint64_t id, Ipop__Status st,
 		client_drop(cl, why);
 }
 
-bool tc_control_is_mutating(const Ipop__Request *req)
+/* Who may send what: PROTOCOL.md §5's table, the only place the rule
+ * lives.  Hello is the first frame of every session and is handled before
+ * this table; a kind not listed is one this tincan does not know. */
+enum {
+	MAY_C = 1u << IPOP__ROLE__CONTROLLER,
+	MAY_O = 1u << IPOP__ROLE__OBSERVER
+};
+
+static const struct {
+	Ipop__Request__KindCase kind;
+	const char *name;
+	unsigned roles;
+} request_roles[] = {
+    {IPOP__REQUEST__KIND_HELLO, "Hello", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_CREATE_OVERLAY, "CreateOverlay", MAY_C},
+    {IPOP__REQUEST__KIND_REMOVE_OVERLAY, "RemoveOverlay", MAY_C},
+    {IPOP__REQUEST__KIND_SET_ICE_SERVERS, "SetIceServers", MAY_C},
+    {IPOP__REQUEST__KIND_CREATE_LINK, "CreateLink", MAY_C},
+    {IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES, "AddRemoteCandidates", MAY_C},
+    {IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES, "GetLocalCandidates",
+     MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_REMOVE_LINK, "RemoveLink", MAY_C},
+    {IPOP__REQUEST__KIND_MAP_PEER, "MapPeer", MAY_C},
+    {IPOP__REQUEST__KIND_GET_STATE, "GetState", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_GET_STATS, "GetStats", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_SET_LOG_LEVEL, "SetLogLevel", MAY_C},
+    {IPOP__REQUEST__KIND_ECHO, "Echo", MAY_C | MAY_O},
+};
+
+/* The table's row for kind, or -1. */
+static int find_kind(Ipop__Request__KindCase kind)
 {
-	switch (req->kind_case) {
-	case IPOP__REQUEST__KIND_HELLO:
-	case IPOP__REQUEST__KIND_GET_STATE:
-	case IPOP__REQUEST__KIND_GET_STATS:
-	case IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES:
-	case IPOP__REQUEST__KIND_ECHO:
-	case IPOP__REQUEST__KIND_SET_LOG_LEVEL:
-		return false;
-	default:
-		return true;
-	}
+	unsigned i;
+
+	for (i = 0; i < G_N_ELEMENTS(request_roles); i++)
+		if (request_roles[i].kind == kind)
+			return (int)i;
+	return -1;
+}
+
+int tc_control_role_check(Ipop__Role role, Ipop__Request__KindCase kind)
+{
+	int i = find_kind(kind);
+
+	if (i < 0)
+		return -EOPNOTSUPP;
+	if (role <= 0 || role >= 32 || !(request_roles[i].roles & (1u << role)))
+		return -EPERM;
+	return 0;
+}
+
+const char *tc_control_request_name(Ipop__Request__KindCase kind)
+{
+	int i = find_kind(kind);
+
+	return i < 0 ? "unknown request" : request_roles[i].name;
 }
 
 static void replace_controller(struct client *cl)
@@ -216,6 +259,24 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 	return true;
 }
 
+/* Answers DENIED to a request the client's role may not send; the
+ * connection stays open and nothing changes. */
+static bool deny(struct client *cl, uint64_t id, Ipop__Request__KindCase kind)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	char why[128];
+
+	g_snprintf(why, sizeof(why),
+		   "%s is for the CONTROLLER only; this connection is an "
+		   "OBSERVER",
+		   tc_control_request_name(kind));
+	g_info("control: client %u (pid %d) denied %s", cl->id, (int)cl->pid,
+	       tc_control_request_name(kind));
+	resp.status = IPOP__STATUS__DENIED;
+	resp.message = why;
+	return respond(cl, id, &resp);
+}
+
 /* Handles one envelope; false if the client is gone. */
 static bool handle(struct client *cl, const Ipop__Envelope *env)
 {
@@ -247,9 +308,14 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 		resp.message = ipop_cstr("Hello already done");
 		return respond(cl, env->request_id, &resp);
 	}
-	if (tc_control_is_mutating(req) && cl->role != IPOP__ROLE__CONTROLLER) {
-		resp.status = IPOP__STATUS__DENIED;
-		resp.message = ipop_cstr("observers may not change state");
+	switch (tc_control_role_check(cl->role, req->kind_case)) {
+	case 0:
+		break;
+	case -EPERM:
+		return deny(cl, env->request_id, req->kind_case);
+	default:
+		resp.status = IPOP__STATUS__UNSUPPORTED;
+		resp.message = ipop_cstr("not a request this tincan knows");
 		return respond(cl, env->request_id, &resp);
 	}
 	h->handle(h->ctx, req, &resp);

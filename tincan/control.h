@@ -18,7 +18,8 @@ enum {
 };
 
 struct tc_control_handler {
-	/* Fills resp for req (borrowed).  The role is already checked. */
+	/* Fills resp for req (borrowed).  The role is already checked against
+	 * tc_control_role_check's table. */
 	void (*handle)(void *ctx, const Ipop__Request *req,
 		       Ipop__Response *resp);
 	/* Frees what handle put into resp, after it was sent. */
@@ -39,7 +40,11 @@ struct tc_control *tc_control_new(const char *path, gid_t gid,
 void tc_control_free(struct tc_control *c);
 /* Queues ev to every client that completed its Hello (borrows ev). */
 void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev);
-/* True if the request may only come from a CONTROLLER. */
-bool tc_control_is_mutating(const Ipop__Request *req);
+/* Whether role may send a request of kind (PROTOCOL.md §5's table): 0,
+ * -EPERM (answered DENIED) or -EOPNOTSUPP for a kind this tincan does not
+ * know. */
+int tc_control_role_check(Ipop__Role role, Ipop__Request__KindCase kind);
+/* The request's name as PROTOCOL.md spells it ("SetLogLevel"); static. */
+const char *tc_control_request_name(Ipop__Request__KindCase kind);
 
 #endif
