@@ -7,6 +7,7 @@
 #define IPOP_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The level names, most severe first, as help texts and errors show them. */
 #define IPOP_LOG_LEVELS "error|critical|warning|message|info|debug"
@@ -20,5 +21,28 @@ bool ipop_log_set_level(const char *name);
 bool ipop_log_level_is_valid(const char *name);
 /* The current level's name. */
 const char *ipop_log_level(void);
+
+enum {
+	IPOP_LOG_STR_LEN = 256, /* IPOP_LOG_STR's buffer: at most 255 bytes */
+	IPOP_LOG_STR_MIN = 48,	/* the least len ipop_log_str accepts */
+	IPOP_LOG_LINE_MAX = 16 * 1024, /* a message longer is cut */
+};
+
+/* A string that came from outside (a client, a peer, the network), made
+ * safe to log: control bytes (C0, DEL) as \xNN, a backslash as \\, valid
+ * UTF-8 kept except C1 controls, line/paragraph separators and bidi
+ * controls, which become \u{XXXX}; bytes that are not UTF-8 as \xNN.  At
+ * most len - 1 bytes: a longer result is cut at a character boundary and
+ * ends in "…(N bytes)", N the input's length.  NULL reads as "(null)".
+ * Writes into buf (len >= IPOP_LOG_STR_MIN) and returns it. */
+const char *ipop_log_str(const char *s, char *buf, size_t len);
+/* The writer's last step: msg as one line of at most IPOP_LOG_LINE_MAX
+ * bytes plus a "…(N bytes)" marker, control bytes but tab as \xNN; NULL if
+ * msg is such a line already, else a new string for the caller to free. */
+char *ipop_log_one_line(const char *msg);
+/* ipop_log_str into a buffer that lives until the end of the enclosing
+ * block, for use right inside a log call's arguments. */
+#define IPOP_LOG_STR(s)                                                        \
+	ipop_log_str((s), (char[IPOP_LOG_STR_LEN]){0}, IPOP_LOG_STR_LEN)
 
 #endif

@@ -170,6 +170,131 @@ START_TEST(test_hex_and_mac)
 }
 END_TEST
 
+static const struct {
+	const char *in, *want;
+} esc_cases[] = {
+    {"plain name-1.x", "plain name-1.x"},
+    {"", ""},
+    {NULL, "(null)"},
+    {"a\nb", "a\\x0ab"},
+    {"\n[forged] x", "\\x0a[forged] x"},
+    {"\r\t\x01", "\\x0d\\x09\\x01"},
+    {"\x1b[31mred", "\\x1b[31mred"},
+    {"del\x7f", "del\\x7f"},
+    {"back\\slash", "back\\\\slash"},
+    {"\\x0a", "\\\\x0a"}, /* cannot pass for an escaped newline */
+    {"caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac"}, /* kept */
+    {"\xff\xfe", "\\xff\\xfe"},				      /* not UTF-8 */
+    {"\xc3", "\\xc3"},					      /* cut short */
+    {"\xc0\xaf", "\\xc0\\xaf"},				      /* overlong */
+    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},		      /* surrogate */
+    {"\xc2\x9b"
+     "31m",
+     "\\u{009B}31m"}, /* C1 CSI */
+    {"\xe2\x80\xae"
+     "txt",
+     "\\u{202E}txt"}, /* bidi override */
+    {"a\xe2\x80\xa8"
+     "b",
+     "a\\u{2028}b"}, /* line separator */
+};
+
+START_TEST(test_log_str)
+{
+	char buf[IPOP_LOG_STR_LEN];
+
+	ck_assert_str_eq(ipop_log_str(esc_cases[_i].in, buf, sizeof(buf)),
+			 esc_cases[_i].want);
+	ck_assert_str_eq(IPOP_LOG_STR(esc_cases[_i].in), esc_cases[_i].want);
+}
+END_TEST
+
+/* The bound: at most len - 1 bytes, cut on a boundary of what was escaped
+ * (never half an escape or half a character), with the input's length. */
+static void check_cut(const char *in, const char *unit, size_t len)
+{
+	char *buf = g_malloc(len), marker[48];
+	const char *out = ipop_log_str(in, buf, len);
+	size_t n = strlen(out), m, body, u = strlen(unit);
+
+	g_snprintf(marker, sizeof(marker), "\xe2\x80\xa6(%zu bytes)",
+		   strlen(in));
+	m = strlen(marker);
+	ck_assert_uint_le(n, len - 1);
+	ck_assert_uint_ge(n, m);
+	ck_assert_str_eq(out + n - m, marker);
+	body = n - m;
+	ck_assert_uint_eq(body % u, 0);
+	ck_assert_uint_ge(body + 32 + u, len - 1); /* little room wasted */
+	for (size_t i = 0; i < body; i += u)
+		ck_assert(!strncmp(out + i, unit, u));
+	ck_assert(g_utf8_validate(out, -1, NULL));
+	g_free(buf);
+}
+
+static char *repeat(const char *unit, size_t times)
+{
+	GString *s = g_string_new(NULL);
+
+	while (times--)
+		g_string_append(s, unit);
+	return g_string_free(s, FALSE);
+}
+
+START_TEST(test_log_str_bound)
+{
+	char buf[IPOP_LOG_STR_LEN];
+	char *s;
+
+	/* Exactly what fits is not cut; one byte more is. */
+	s = repeat("A", IPOP_LOG_STR_LEN - 1);
+	ck_assert_str_eq(ipop_log_str(s, buf, sizeof(buf)), s);
+	g_free(s);
+	s = repeat("A", IPOP_LOG_STR_LEN);
+	check_cut(s, "A", IPOP_LOG_STR_LEN);
+	g_free(s);
+	s = repeat("A", 200 * 1024);
+	check_cut(s, "A", IPOP_LOG_STR_LEN);
+	check_cut(s, "A", IPOP_LOG_STR_MIN);
+	check_cut(s, "A", 4096);
+	g_free(s);
+	s = repeat("\n", 1000);
+	check_cut(s, "\\x0a", IPOP_LOG_STR_LEN);
+	check_cut(s, "\\x0a", IPOP_LOG_STR_MIN + 1);
+	g_free(s);
+	s = repeat("\xc3\xa9", 1000);
+	check_cut(s, "\xc3\xa9", IPOP_LOG_STR_LEN);
+	check_cut(s, "\xc3\xa9", IPOP_LOG_STR_MIN + 1);
+	g_free(s);
+	s = repeat("\xe2\x80\xae", 300);
+	check_cut(s, "\\u{202E}", IPOP_LOG_STR_LEN);
+	g_free(s);
+}
+END_TEST
+
+START_TEST(test_log_one_line)
+{
+	char *s, *out;
+
+	ck_assert_ptr_null(ipop_log_one_line("one line\twith a tab"));
+	ck_assert_ptr_null(ipop_log_one_line("escaped \\x0a stays"));
+	out = ipop_log_one_line("a\n[forged] b\x1b[31m\r");
+	ck_assert_str_eq(out, "a\\x0a[forged] b\\x1b[31m\\x0d");
+	g_free(out);
+	s = repeat("\xc3\xa9", IPOP_LOG_LINE_MAX);
+	out = ipop_log_one_line(s);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_le(strlen(out), IPOP_LOG_LINE_MAX + 32);
+	ck_assert(g_str_has_suffix(out, "(32768 bytes)"));
+	ck_assert(g_utf8_validate(out, -1, NULL));
+	g_free(out);
+	g_free(s);
+	s = repeat("x", IPOP_LOG_LINE_MAX);
+	ck_assert_ptr_null(ipop_log_one_line(s));
+	g_free(s);
+}
+END_TEST
+
 static char tmpfile_path[64];
 
 static int tmp_file(mode_t mode)
@@ -241,6 +366,9 @@ Suite *suite_common(void)
 	tcase_add_test(tc, test_groups);
 	tcase_add_test(tc, test_labels);
 	tcase_add_test(tc, test_log_levels);
+	tcase_add_loop_test(tc, test_log_str, 0, G_N_ELEMENTS(esc_cases));
+	tcase_add_test(tc, test_log_str_bound);
+	tcase_add_test(tc, test_log_one_line);
 	tcase_add_test(tc, test_b64);
 	tcase_add_test(tc, test_hex_and_mac);
 	suite_add_tcase(s, tc);
