@@ -17,6 +17,7 @@
 
 #include <glib-unix.h>
 
+#include "common/log.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
 #include "tincan/control.h"
@@ -245,7 +246,9 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 	}
 	cl->role = h->role;
 	g_message("control: client %u (pid %d, %s) is %s", cl->id, (int)cl->pid,
-		  h->client_name && *h->client_name ? h->client_name : "?",
+		  /* untrusted: from the client */
+		  IPOP_LOG_STR(
+		      h->client_name && *h->client_name ? h->client_name : "?"),
 		  h->role == IPOP__ROLE__CONTROLLER ? "CONTROLLER"
 						    : "OBSERVER");
 	cl->ctl->h->hello(cl->ctl->h->ctx, &reply);

@@ -137,8 +137,11 @@ static void create_overlay(struct tc_node *n, const Ipop__CreateOverlay *req,
 	tc_adapter_overlay_req(req, &r);
 	ov = tc_overlay_new(&n->env, &r, &err, n->why, sizeof(n->why));
 	if (!ov) {
+		/* untrusted: the name, and the reason may quote the
+		 * request */
 		g_message("create-overlay %s refused: %s",
-			  req->name ? req->name : "", n->why);
+			  IPOP_LOG_STR(req->name ? req->name : ""),
+			  IPOP_LOG_STR(n->why));
 		fail(n, resp, tc_adapter_status(err), n->why);
 		return;
 	}
@@ -151,7 +154,7 @@ static void remove_overlay(struct tc_node *n, const Ipop__RemoveOverlay *req,
 	if (!find_overlay(n, req->name, resp))
 		return;
 	g_hash_table_remove(n->overlays, req->name);
-	g_message("overlay %s removed", req->name);
+	g_message("overlay %s removed", IPOP_LOG_STR(req->name));
 }
 
 static bool server_ok(const char *addr, uint32_t port)
