@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
 """Hostile and well-behaved clients against one ipop-tincan control socket.
 
-Run by control-socket.sh with the socket path as argument.  Frames are built
-by hand (4-byte big-endian length + protobuf Envelope) so that anything can be
-sent, including garbage.  Prints TAP lines ("ok N - ..." / "not ok N - ...").
+Run by control-socket.sh with the socket path and tincan's log file as
+arguments.  Frames are built by hand (4-byte big-endian length + protobuf
+Envelope) so that anything can be sent, including garbage.  Prints TAP lines
+("ok N - ..." / "not ok N - ...").
+
+Besides the abuse: every request kind from both roles (an observer's
+state-changing requests are DENIED and change nothing, its queries are
+answered; a controller's requests all take effect), and hostile strings
+(a client_name with a forged line, terminal escapes and 200 KB) that must
+reach the log escaped, on one bounded line.
 """
+import hashlib
+import os
 import socket
 import struct
 import sys
+import time
 
 SOCK = sys.argv[1]
+LOG = sys.argv[2] if len(sys.argv) > 2 else None
 N = 0
 FAILED = 0
 
@@ -189,10 +200,219 @@ check(closed(c1), "controller 1 is disconnected")
 c1.close()
 c2.close()
 
+# ---- Every request kind from both roles (PROTOCOL.md §5's role table) ----
+
+UNSUPPORTED = 6
+OBSERVER, CONTROLLER = 2, 1
+ROLE_NAME = {OBSERVER: "observer", CONTROLLER: "controller"}
+
+
+def fstr(num, text):
+    return field_bytes(num, text.encode() if isinstance(text, str) else text)
+
+
+class Client:
+    """One connection that has said Hello; skips events while it waits."""
+
+    def __init__(self, role, name=b"control-socket.py"):
+        self.s = connect()
+        self.rid = 100
+        self.role = role
+        self.hello = self.call(1, field_varint(1, 1) + field_varint(2, role)
+                               + fstr(3, name))
+
+    def call(self, kind, body):
+        """Sends Request{kind: body}; (status, message, result fields)."""
+        self.rid += 1
+        self.s.sendall(frame(envelope(10, field_bytes(kind, body), rid=self.rid)))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            env = read_frame(self.s)
+            if env is None:
+                return None
+            f = fields(env)
+            if 11 in f and f.get(2, [0])[0] == self.rid:
+                r = fields(f[11][0])
+                return (r.get(1, [0])[0], r.get(2, [b""])[0].decode(), r)
+        return None
+
+    def close(self):
+        self.s.close()
+
+
+def peer(i):
+    """(uid, public key) of a made-up peer: uid = BLAKE2b-160 of the key."""
+    pub = bytes((i * 7 + j) % 251 + 1 for j in range(32))
+    return hashlib.blake2b(pub, digest_size=20).hexdigest(), pub
+
+
+UID1, PUB1 = peer(1)
+UID2, PUB2 = peer(2)
+
+
+def mapping(uid, ipv4, label):
+    return fstr(1, "o1") + fstr(2, uid) + fstr(3, ipv4) + fstr(8, label)
+
+
+def remote_creds():
+    cand = "a=candidate:1 1 UDP 2130706431 127.0.0.1 40000 typ host"
+    return fstr(1, "abcd") + fstr(2, "abcdefghijklmnopqrstuvwx") + fstr(3, cand)
+
+
+# Request kinds (Request field numbers) with a body that would change
+# something if it were accepted.
+def observer_changes():
+    return [
+        (2, "CreateOverlay", fstr(1, "o2") + fstr(2, "ctlo2") + field_varint(3, 1)),
+        (3, "RemoveOverlay", fstr(1, "o1")),
+        (4, "SetIceServers", field_bytes(1, fstr(1, "10.9.9.9") + field_varint(2, 9))),
+        (5, "CreateLink", fstr(1, "o1") + fstr(2, UID2) + fstr(3, PUB2)),
+        (6, "AddRemoteCandidates", fstr(1, "o1") + fstr(2, UID1) + field_bytes(3, remote_creds())),
+        (8, "RemoveLink", fstr(1, "o1") + fstr(2, UID1)),
+        (9, "MapPeer", mapping(UID2, "10.77.0.3", "observer")),
+        (12, "SetLogLevel", fstr(1, "debug")),
+    ]
+
+
+QUERIES = [
+    (7, "GetLocalCandidates", lambda: fstr(1, "o1") + fstr(2, UID1), None),
+    (10, "GetState", lambda: b"", 11),
+    (11, "GetStats", lambda: fstr(1, "o1"), 11),
+    (13, "Echo", lambda: field_bytes(1, b"matrix"), 13),
+]
+
+
+def summary(c):
+    """What a request could change, from GetState: ICE servers, overlays with
+    their TAP, mappings and links (not counters or link states)."""
+    r = c.call(10, b"")
+    if not r or r[0] != OK or 11 not in r[2]:
+        return None
+    st = fields(r[2][11][0])
+    ovs = []
+    for o in st.get(5, []):
+        of = fields(o)
+        links = sorted(fields(l).get(2, [b""])[0] for l in of.get(12, []))
+        ovs.append((of.get(1, [b""])[0], of.get(2, [b""])[0],
+                    sorted(of.get(11, [])), links))
+    return (st.get(4, [b""])[0], sorted(ovs))
+
+
+def log_text():
+    if not LOG:
+        return b""
+    with open(LOG, "rb") as f:
+        return f.read()
+
+
+ctl = Client(CONTROLLER)
+obs = Client(OBSERVER)
+check(ctl.hello and ctl.hello[0] == OK and obs.hello and obs.hello[0] == OK,
+      "a controller and an observer say Hello")
+# The controller builds something to protect: ICE servers, an overlay, a link
+# with remote candidates and a mapping.
+setup = [
+    (4, "SetIceServers", field_bytes(1, fstr(1, "127.0.0.1") + field_varint(2, 3478))),
+    (2, "CreateOverlay", fstr(1, "o1") + fstr(2, "ctlo1") + field_varint(3, 1)
+     + fstr(4, "10.77.0.1") + field_varint(5, 24)),
+    (5, "CreateLink", fstr(1, "o1") + fstr(2, UID1) + fstr(3, PUB1)),
+    (6, "AddRemoteCandidates", fstr(1, "o1") + fstr(2, UID1) + field_bytes(3, remote_creds())),
+    (9, "MapPeer", mapping(UID1, "10.77.0.2", "peer one")),
+]
+for kind, name, body in setup:
+    r = ctl.call(kind, body)
+    check(r is not None and r[0] == OK,
+          "controller's %s is done (got %r)" % (name, r and r[:2]))
+before = summary(ctl)
+check(before is not None and len(before[1]) == 1 and before[1][0][3] == [UID1.encode()]
+      and len(before[1][0][2]) == 1,
+      "GetState shows the overlay, its link and its mapping")
+
+for kind, name, body in observer_changes():
+    r = obs.call(kind, body)
+    check(r is not None and r[0] == DENIED and name in r[1] and "CONTROLLER" in r[1],
+          "observer's %s is DENIED with a message naming it (got %r)" % (name, r and r[:2]))
+    after = summary(ctl)
+    check(after == before, "observer's %s changed nothing" % name)
+r = obs.call(13, field_bytes(1, b"still here"))
+check(r is not None and r[0] == OK, "the observer's connection stays open after the denials")
+# The denied SetLogLevel debug did not lower the level (tincan runs at info):
+# a new connection is logged at debug and must not show.
+Client(OBSERVER).close()
+time.sleep(0.3)
+check(LOG is not None and b"[debug]" not in log_text()
+      and b"log level set to debug" not in log_text(),
+      "after the observer's SetLogLevel debug, tincan still logs at info")
+
+for role, c in ((OBSERVER, obs), (CONTROLLER, ctl)):
+    for kind, name, body, result in QUERIES:
+        r = c.call(kind, body())
+        ok = r is not None and r[0] == OK and (result is None or result in r[2])
+        check(ok, "%s's %s is answered (got %r)" % (ROLE_NAME[role], name, r and r[:2]))
+    r = c.call(1, field_varint(1, 1) + field_varint(2, role))
+    check(r is not None and r[0] == BAD_REQUEST,
+          "%s's second Hello is BAD_REQUEST" % ROLE_NAME[role])
+    r = c.call(99, b"")
+    check(r is not None and r[0] == UNSUPPORTED,
+          "%s's unknown request kind 99 is UNSUPPORTED" % ROLE_NAME[role])
+check(summary(ctl) == before, "the queries changed nothing")
+
+# The controller may send every state-changing kind, and each takes effect.
+r = ctl.call(12, fstr(1, "debug"))
+time.sleep(0.2)
+check(r is not None and r[0] == OK and b"log level set to debug" in log_text(),
+      "controller's SetLogLevel debug is done")
+r = ctl.call(12, fstr(1, "info"))
+check(r is not None and r[0] == OK, "controller's SetLogLevel info is done")
+# (AddRemoteCandidates was done in the setup above.)
+changes = dict((k, (name, body)) for k, name, body in observer_changes())
+for kind in (4, 2, 5, 9, 8, 3):
+    name, body = changes[kind]
+    r = ctl.call(kind, body)
+    now = summary(ctl)
+    check(r is not None and r[0] == OK and now is not None and now != before,
+          "controller's %s is done and changes the state (got %r)" % (name, r and r[:2]))
+    before = now
+r = ctl.call(3, fstr(1, "o2"))
+check(r is not None and r[0] == OK and summary(ctl)[1] == [],
+      "controller's RemoveOverlay of the last overlay leaves none")
+obs.close()
+ctl.close()
+
+# ---- Hostile strings reach the log escaped, one event per line ----
+
+ESC = b"\x1b[31m"
+hostile = b"evil\n[forged] tincan[message] control: root logged in" + ESC + b"A" * (200 * 1024)
+h = Client(OBSERVER, name=hostile)
+check(h.hello is not None and h.hello[0] == OK, "a client named with a newline, ESC and 200 KB says Hello")
+h.close()
+c = Client(CONTROLLER)
+r = c.call(2, fstr(1, "x\n[forged2] y" + "\x1b]0;title\x07") + fstr(2, "ctlx") + field_varint(3, 1))
+check(r is not None and r[0] == BAD_REQUEST, "a CreateOverlay with a hostile name is refused")
+c.close()
+time.sleep(0.3)
+text = log_text()
+lines = text.split(b"\n")
+check(LOG is not None and not any(l.lstrip().startswith(b"[forged") for l in lines),
+      "no forged line in tincan's log")
+check(b"\x1b" not in text and b"\x07" not in text, "no raw ESC or BEL in tincan's log")
+longest = max(len(l) for l in lines)
+check(longest <= 1024, "no log line over 1024 bytes (longest %d)" % longest)
+check(b"evil\\x0a[forged] tincan[message]" in text and b"\\x1b[31m" in text
+      and ("\u2026(%d bytes)" % len(hostile)).encode() in text,
+      "the hostile client_name is logged escaped and cut with its length")
+check(b"x\\x0a[forged2] y\\x1b]0;title\\x07" in text, "the hostile overlay name is logged escaped")
+
 echo_works("tincan still answers a new client's Echo")
 bystander.sendall(frame(envelope(10, field_bytes(13, field_bytes(1, b"x")), rid=9)))
-check(response_status(read_frame(bystander)) == (9, OK),
-      "the observer connected all along is still served")
+# It has the events of the role matrix's links queued before its answer.
+st = None
+for _ in range(1000):
+    env = read_frame(bystander)
+    st = response_status(env) if env else None
+    if env is None or st is not None:
+        break
+check(st == (9, OK), "the observer connected all along is still served")
 bystander.close()
 
 print("1..%d" % N)
