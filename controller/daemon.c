@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "common/log.h"
 #include "controller/daemon.h"
 #include "controller/gvpn.h"
 #include "controller/member.h"
@@ -96,7 +97,8 @@ static void io_signal(void *ctx, const char *to, const struct ctl_sig *s)
 	attrs = ctl_sig_encode(s);
 	r = ctl_xmpp_send(b->d->xmpp, to, attrs);
 	if (r < 0)
-		g_debug("signal to %s not sent: %s", to, g_strerror(-r));
+		g_debug("signal to %s not sent: %s", IPOP_LOG_STR(to),
+			g_strerror(-r));
 	g_hash_table_unref(attrs);
 }
 
@@ -154,7 +156,7 @@ static void x_online(void *ctx, const char *full_jid)
 	struct ctl_daemon *d = ctx;
 	guint i;
 
-	g_message("XMPP online as %s", full_jid);
+	g_message("XMPP online as %s", IPOP_LOG_STR(full_jid));
 	for (i = 0; i < d->policies->len; i++)
 		ctl_member_online(d->policies->pdata[i]);
 }
@@ -163,7 +165,7 @@ static void x_offline(void *ctx, const char *why)
 {
 	(void)ctx;
 	/* Links keep running; signalling resumes on reconnect. */
-	g_message("XMPP offline: %s (links stay up)", why);
+	g_message("XMPP offline: %s (links stay up)", IPOP_LOG_STR(why));
 }
 
 static void x_roster(void *ctx, const char *bare, enum ctl_sub sub)
@@ -198,7 +200,9 @@ static void x_signal(void *ctx, const char *from, GHashTable *attrs)
 	guint i;
 
 	if (ctl_sig_decode(attrs, &s, why, sizeof(why)) < 0) {
-		g_message("dropped signal from %s: %s", from, why);
+		/* untrusted: from an XMPP peer */
+		g_message("dropped signal from %s: %s", IPOP_LOG_STR(from),
+			  IPOP_LOG_STR(why));
 		return;
 	}
 	for (i = 0; i < d->policies->len; i++) {
@@ -300,7 +304,7 @@ static void t_connected(void *ctx, const Ipop__HelloReply *hello)
 	if (d->uid[0] && strcmp(d->uid, hello->uid))
 		g_warning("tincan's identity changed (%s -> %s); restart the "
 			  "controller to use the new one",
-			  d->uid, hello->uid);
+			  d->uid, IPOP_LOG_STR(hello->uid));
 	if (!d->uid[0]) {
 		g_strlcpy(d->uid, hello->uid, sizeof(d->uid));
 		memcpy(d->key, hello->public_key.data, IPOP_KEY_LEN);

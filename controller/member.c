@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "common/log.h"
 #include "controller/member.h"
 #include "proto/pbutil.h"
 
@@ -129,7 +130,8 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
 	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
 	m->cands_sent_us = g_get_monotonic_time();
-	g_debug("overlay %s: candidates to %s", e->cfg->name, m->jid);
+	g_debug("overlay %s: candidates to %s", e->cfg->name,
+		IPOP_LOG_STR(m->jid));
 	e->io.signal(e->io.ctx, m->jid, &s);
 	g_free(s.cands);
 }
@@ -191,7 +193,7 @@ static void ensure_link(struct ctl_members *e, struct member *m)
 		req.create_link = &cl;
 		request(e, &req, "create", m->uid);
 		g_message("overlay %s: linking to %s (uid %.12s)", e->cfg->name,
-			  m->jid, m->uid);
+			  IPOP_LOG_STR(m->jid), m->uid);
 	}
 	map_peer(e, m, false);
 	ask_local(e, m);
@@ -213,7 +215,8 @@ static void remove_link(struct ctl_members *e, const char *uid, const char *op)
 static void drop_member(struct ctl_members *e, struct member *m,
 			const char *why)
 {
-	g_message("overlay %s: %s leaves (%s)", e->cfg->name, m->jid, why);
+	g_message("overlay %s: %s leaves (%s)", e->cfg->name,
+		  IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
 	if (m->linked) {
 		remove_link(e, m->uid, "remove");
 		map_peer(e, m, true);
@@ -256,8 +259,9 @@ static struct member *add_member(struct ctl_members *e, const char *jid,
 	m->linked = false;
 	g_hash_table_insert(e->by_jid, m->jid, m);
 	g_hash_table_insert(e->by_uid, m->uid, m);
-	g_message("overlay %s: member %s (uid %.12s, %s)", e->cfg->name, jid,
-		  m->uid, m->ipv4[0] ? m->ipv4 : "no address");
+	g_message("overlay %s: member %s (uid %.12s, %s)", e->cfg->name,
+		  IPOP_LOG_STR(jid), m->uid,
+		  m->ipv4[0] ? m->ipv4 : "no address");
 	return m;
 }
 
@@ -271,8 +275,8 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 
 	if (!ctl_member_admits(e->ops, e->cfg, e->my_uid, sub_of(e, bare), s,
 			       &why)) {
-		g_message("overlay %s: not admitting %s: %s", e->cfg->name, jid,
-			  why);
+		g_message("overlay %s: not admitting %s: %s", e->cfg->name,
+			  IPOP_LOG_STR(jid), IPOP_LOG_STR(why));
 		if (m)
 			drop_member(e, m, why);
 		return;
@@ -306,7 +310,7 @@ static void add_remote(struct ctl_members *e, struct member *m,
 	ic = ipop__ice_credentials__unpack(NULL, len, raw); /* untrusted */
 	if (!ic) {
 		g_message("overlay %s: undecodable candidates from %s",
-			  e->cfg->name, m->jid);
+			  e->cfg->name, IPOP_LOG_STR(m->jid));
 		return;
 	}
 	g_strlcpy(m->pending_ufrag, ic->ufrag, sizeof(m->pending_ufrag));
@@ -336,7 +340,7 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	if (strcmp(m->uid, s->uid) || strcmp(s->to, e->my_uid)) {
 		g_message(
 		    "overlay %s: candidates from %s for another node dropped",
-		    e->cfg->name, jid);
+		    e->cfg->name, IPOP_LOG_STR(jid));
 		return;
 	}
 	/* Bound to a link of ours that is gone: the peer gets our current
@@ -344,7 +348,7 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	if (s->seen[0] && m->local_ufrag[0] &&
 	    strcmp(s->seen, m->local_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
-			e->cfg->name, jid);
+			e->cfg->name, IPOP_LOG_STR(jid));
 		if (m->linked)
 			ask_local(e, m);
 		return;
@@ -370,7 +374,7 @@ static void member_gone(struct ctl_members *e, struct member *m,
 		return;
 	}
 	g_message("overlay %s: %s %s; keeping its working link until it fails",
-		  e->cfg->name, m->jid, why);
+		  e->cfg->name, IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
 	m->away = true;
 }
 
@@ -478,7 +482,7 @@ static void link_state(struct ctl_members *e,
 	}
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
-			  e->cfg->name, m->jid,
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
 			  ls->pair ? ls->pair->local_type : "?",
 			  ls->pair ? ls->pair->remote_type : "?");
 	/* A link that failed is remade once, after a pause, by the side with
@@ -486,7 +490,7 @@ static void link_state(struct ctl_members *e,
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(e->my_uid, m->uid) < 0) {
 		g_message("overlay %s: link to %s failed; remaking it",
-			  e->cfg->name, m->jid);
+			  e->cfg->name, IPOP_LOG_STR(m->jid));
 		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
 		remove_link(e, m->uid, "relink");
 	}
@@ -607,7 +611,8 @@ static void after_create(struct ctl_members *e, struct member *m,
 	if (resp->status != IPOP__STATUS__OK &&
 	    resp->status != IPOP__STATUS__EXISTS) {
 		g_warning("overlay %s: tincan refused link to %s: %s",
-			  e->cfg->name, m->jid, resp->message);
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  IPOP_LOG_STR(resp->message));
 		m->linked = false;
 		return;
 	}
@@ -629,12 +634,12 @@ static void after_add(struct ctl_members *e, struct member *m,
 	if (resp->status == IPOP__STATUS__EXISTS) {
 		/* The peer remade its link: ours must follow. */
 		g_message("overlay %s: %s has a new link; remaking ours",
-			  e->cfg->name, m->jid);
+			  e->cfg->name, IPOP_LOG_STR(m->jid));
 		remove_link(e, m->uid, "relink");
 		return;
 	}
 	g_message("overlay %s: candidates of %s refused: %s", e->cfg->name,
-		  m->jid, resp->message);
+		  IPOP_LOG_STR(m->jid), IPOP_LOG_STR(resp->message));
 }
 
 void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,

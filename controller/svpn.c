@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "common/log.h"
 #include "controller/addrs.h"
 #include "controller/svpn.h"
 
@@ -209,7 +210,7 @@ static bool map(void *state, const struct ctl_peer *p, bool remove,
 		return true;
 	if (ctl_addrs_get(v->addrs, p->uid, a) == -ENOSPC) {
 		g_warning("overlay %s: subnet full, no address for %s",
-			  v->cfg->name, p->jid);
+			  v->cfg->name, IPOP_LOG_STR(p->jid));
 		return false;
 	}
 	inet_ntop(AF_INET, a, out->ipv4, sizeof(out->ipv4));

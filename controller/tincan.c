@@ -15,6 +15,7 @@
 
 #include <glib-unix.h>
 
+#include "common/log.h"
 #include "controller/tincan.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
@@ -136,14 +137,16 @@ static void on_hello(struct ctl_tincan *t, const Ipop__Response *resp)
 {
 	if (resp->status != IPOP__STATUS__OK ||
 	    resp->result_case != IPOP__RESPONSE__RESULT_HELLO) {
-		g_warning("tincan refused our Hello: %s", resp->message);
+		g_warning("tincan refused our Hello: %s",
+			  IPOP_LOG_STR(resp->message));
 		lost(t, "hello refused");
 		return;
 	}
 	t->hello_done = true;
 	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
 	g_message("tincan: connected as CONTROLLER (node %s, tincan %s)",
-		  resp->hello->uid, resp->hello->version);
+		  IPOP_LOG_STR(resp->hello->uid),
+		  IPOP_LOG_STR(resp->hello->version));
 	if (t->ops->on_connected)
 		t->ops->on_connected(t->ctx, resp->hello);
 }
@@ -179,8 +182,9 @@ static bool dispatch(struct ctl_tincan *t, const Ipop__Envelope *env)
 	if (env->body_case != IPOP__ENVELOPE__BODY_EVENT || !env->event)
 		return true;
 	if (env->event->kind_case == IPOP__EVENT__KIND_CONTROLLER_REPLACED) {
-		g_warning("tincan: another controller took over (%s)",
-			  env->event->controller_replaced->reason);
+		g_warning(
+		    "tincan: another controller took over (%s)",
+		    IPOP_LOG_STR(env->event->controller_replaced->reason));
 		t->replaced = true;
 		lost(t, "replaced by another controller");
 		return false;

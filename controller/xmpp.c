@@ -22,6 +22,7 @@
 #include <glib-unix.h>
 #include <strophe.h>
 
+#include "common/log.h"
 #include "controller/xmpp.h"
 #include "controller/xmpp_int.h"
 
@@ -152,9 +153,9 @@ static void on_strophe_log(void *data, xmpp_log_level_t level, const char *area,
 	x->activity = true;
 	/* Debug output would include stanzas and SASL exchanges. */
 	if (level == XMPP_LEVEL_ERROR)
-		g_message("xmpp: libstrophe %s: %s", area, msg);
+		g_message("xmpp: libstrophe %s: %s", area, IPOP_LOG_STR(msg));
 	else if (level == XMPP_LEVEL_WARN)
-		g_debug("xmpp: libstrophe %s: %s", area, msg);
+		g_debug("xmpp: libstrophe %s: %s", area, IPOP_LOG_STR(msg));
 }
 
 /* ---- connection life cycle ---- */
@@ -225,7 +226,8 @@ static void logged_in(struct ctl_xmpp *x)
 	x->logged_in = true;
 	x->session++;
 	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
-	g_message("xmpp: logged in as %s (%s)", bound ? bound : x->full_jid,
+	g_message("xmpp: logged in as %s (%s)",
+		  IPOP_LOG_STR(bound ? bound : x->full_jid),
 		  xmpp_conn_is_secured(x->conn) ? "TLS" : "no TLS");
 	ctl_xmpp_request_roster(x);
 }
@@ -243,11 +245,11 @@ static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 	if (x->freeing)
 		return;
 	if (x->logged_in)
-		g_message("xmpp: disconnected: %s", why);
+		g_message("xmpp: disconnected: %s", IPOP_LOG_STR(why));
 	else
 		g_message("xmpp: connection to %s:%u failed: %s",
 			  x->cfg->server ? x->cfg->server : "(SRV)",
-			  x->cfg->port, why);
+			  x->cfg->port, IPOP_LOG_STR(why));
 	x->logged_in = false;
 	schedule_retry(x);
 	if (was_online && x->ops->on_offline != NULL)

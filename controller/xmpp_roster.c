@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <strophe.h>
 
+#include "common/log.h"
 #include "controller/xmpp.h"
 #include "controller/xmpp_int.h"
 
@@ -162,7 +163,7 @@ static void go_online(struct ctl_xmpp *x)
 	x->online = true;
 	g_free(x->bound);
 	x->bound = g_strdup(bound != NULL ? bound : x->full_jid);
-	g_message("xmpp: online as %s", x->bound);
+	g_message("xmpp: online as %s", IPOP_LOG_STR(x->bound));
 	ctl_xmpp_clear_source(&x->sweep_id);
 	x->sweep_id = g_timeout_add(SWEEP_MS, on_sweep, x);
 	if (x->ops->on_online != NULL)
@@ -224,7 +225,8 @@ static void roster_push(struct ctl_xmpp *x, xmpp_stanza_t *st, xmpp_stanza_t *q)
 	const char *from = xmpp_stanza_get_from(st);
 
 	if (from != NULL && g_ascii_strcasecmp(from, x->cfg->jid) != 0) {
-		g_debug("xmpp: roster push from %.64s ignored", from);
+		g_debug("xmpp: roster push from %s ignored",
+			IPOP_LOG_STR(from));
 		return;
 	}
 	send_iq_result(x, st);
@@ -324,11 +326,12 @@ static void subscribe_request(struct ctl_xmpp *x, const char *from)
 		sub = GPOINTER_TO_INT(v);
 	if (sub == CTL_SUB_TO || sub == CTL_SUB_BOTH) {
 		ctl_xmpp_send_presence(x, bare, "subscribed");
-		g_message("xmpp: approved subscription request of %s", bare);
+		g_message("xmpp: approved subscription request of %s",
+			  IPOP_LOG_STR(bare));
 	} else {
 		g_message("xmpp: subscription request of %s not approved "
 			  "(not a contact we follow)",
-			  bare);
+			  IPOP_LOG_STR(bare));
 	}
 }
 
@@ -353,10 +356,11 @@ int ctl_xmpp_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
 	else if (strcmp(type, "subscribed") == 0 ||
 		 strcmp(type, "unsubscribe") == 0 ||
 		 strcmp(type, "unsubscribed") == 0)
-		g_message("xmpp: %s from %s", type, from);
+		g_message("xmpp: %s from %s", IPOP_LOG_STR(type),
+			  IPOP_LOG_STR(from));
 	else
-		g_debug("xmpp: presence of type %.32s from %s ignored", type,
-			from);
+		g_debug("xmpp: presence of type %s from %s ignored",
+			IPOP_LOG_STR(type), IPOP_LOG_STR(from));
 	return 1;
 }
 

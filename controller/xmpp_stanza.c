@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <strophe.h>
 
+#include "common/log.h"
 #include "controller/signal.h"
 #include "controller/xmpp.h"
 #include "controller/xmpp_int.h"
@@ -134,7 +135,7 @@ int ctl_xmpp_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
 	attrs = signal_attrs(ipop);
 	if (attrs == NULL) {
 		g_debug("xmpp: oversized or malformed signal from %s dropped",
-			from);
+			IPOP_LOG_STR(from));
 		return 1;
 	}
 	if (x->ops->on_signal != NULL)
