@@ -50,7 +50,10 @@ LIBS_IPOPCTL    := $(LIB_COMMON) $(LIB_PROTO)
 LIBS_EVERY      := $(LIB_CONTROLLER) $(LIB_TINCAN) $(LIB_COMMON) $(LIB_PROTO)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
-FUZZ_SRC := $(wildcard test/fuzz/*.c)
+# Every test/fuzz/fuzz_*.c is a harness (make fuzz), with its seed corpus in
+# test/fuzz/corpus/<harness>/.
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
 CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
@@ -61,7 +64,7 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help test unit e2e sanitize fuzz fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
@@ -73,7 +76,8 @@ help:
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
-	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
+	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
+	@echo "make fuzz-seeds   rewrite the generated seeds (test/fuzz/make-seeds; then minimize)"
 	@echo "make analyze      clang-tidy over the sources"
 	@echo "make format-check clang-format --dry-run over the sources"
 	@echo "make check-all    what CI does: CI=true build, format-check, sanitize, analyze, test (skips fail)"
@@ -137,6 +141,15 @@ unit: $(BUILD)/unit-tests
 
 e2e: $(BINS)
 	$(Q)$(AS_ROOT) test/run-e2e
+
+# Writes the generated seed inputs (test/fuzz/seeds/write-seeds.c).
+$(BUILD)/fuzz-seeds: $(BUILD)/test/fuzz/seeds/write-seeds.o $(BUILD)/test/fuzz/seeds/seeds-offload.o $(BUILD)/test/fuzz/seeds/seeds-xlate.o $(BUILD)/test/unit/frame_samples.o \
+		$(BUILD)/test/unit/xlate_cases.o $(BUILD)/test/unit/offload_frames.o $(LIBS_EVERY)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CHECK_LIBS)
+
+fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
+	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
 
 test: $(BINS) $(BUILD)/unit-tests
 	$(Q)$(AS_ROOT) test/run-all
