@@ -50,10 +50,12 @@ LIBS_IPOPCTL    := $(LIB_COMMON) $(LIB_PROTO)
 LIBS_EVERY      := $(LIB_CONTROLLER) $(LIB_TINCAN) $(LIB_COMMON) $(LIB_PROTO)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
-# Every test/fuzz/fuzz_*.c is a harness (make fuzz), with its seed corpus in
+# Every test/fuzz/fuzz_*.c is a harness: libFuzzer builds (make fuzz) and a
+# gcc build of each with test/fuzz/replay.c, which test/run-all runs over
 # test/fuzz/corpus/<harness>/.
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz-replay/%,$(FUZZ_NAMES))
 CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
@@ -64,7 +66,7 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
@@ -77,6 +79,7 @@ help:
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
+	@echo "make fuzz-replay  gcc builds of the harnesses that replay test/fuzz/corpus/ (make test runs them)"
 	@echo "make fuzz-seeds   rewrite the generated seeds (test/fuzz/make-seeds; then minimize)"
 	@echo "make analyze      clang-tidy over the sources"
 	@echo "make format-check clang-format --dry-run over the sources"
@@ -142,6 +145,15 @@ unit: $(BUILD)/unit-tests
 e2e: $(BINS)
 	$(Q)$(AS_ROOT) test/run-e2e
 
+# A harness without libFuzzer: main() in replay.c feeds it files.
+$(BUILD)/fuzz-replay/%: $(BUILD)/test/fuzz/%.o $(BUILD)/test/fuzz/replay.o $(LIBS_EVERY)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+fuzz-replay: $(FUZZ_REPLAY)
+.SECONDARY: $(patsubst %,$(BUILD)/test/fuzz/%.o,$(FUZZ_NAMES) replay)
+
 # Writes the generated seed inputs (test/fuzz/seeds/write-seeds.c).
 $(BUILD)/fuzz-seeds: $(BUILD)/test/fuzz/seeds/write-seeds.o $(BUILD)/test/fuzz/seeds/seeds-offload.o $(BUILD)/test/fuzz/seeds/seeds-xlate.o $(BUILD)/test/unit/frame_samples.o \
 		$(BUILD)/test/unit/xlate_cases.o $(BUILD)/test/unit/offload_frames.o $(LIBS_EVERY)
@@ -151,7 +163,7 @@ $(BUILD)/fuzz-seeds: $(BUILD)/test/fuzz/seeds/write-seeds.o $(BUILD)/test/fuzz/s
 fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
 	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
 
-test: $(BINS) $(BUILD)/unit-tests
+test: $(BINS) $(BUILD)/unit-tests $(FUZZ_REPLAY)
 	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)
@@ -193,7 +205,7 @@ format-check:
 # CI=true warnings are errors and test/run-all counts every skip as a failure.
 .PHONY: check-all
 check-all:
-	$(Q)$(MAKE) CI=true all $(BUILD)/unit-tests
+	$(Q)$(MAKE) CI=true all $(BUILD)/unit-tests fuzz-replay
 	$(Q)$(MAKE) format-check
 	$(Q)$(MAKE) sanitize
 	$(Q)$(MAKE) analyze
