@@ -56,6 +56,7 @@ UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz-replay/%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 30
 CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
@@ -66,7 +67,7 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
@@ -79,6 +80,8 @@ help:
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
+	@echo "make fuzz-run     run each harness FUZZ_SECONDS (default 30) over a copy of its"
+	@echo "                  corpus; fails on a crash; FUZZ_MERGE=1 merges new inputs into it"
 	@echo "make fuzz-replay  gcc builds of the harnesses that replay test/fuzz/corpus/ (make test runs them)"
 	@echo "make fuzz-seeds   rewrite the generated seeds (test/fuzz/make-seeds; then minimize)"
 	@echo "make analyze      clang-tidy over the sources"
@@ -192,6 +195,10 @@ fuzz:
 		echo "  FUZZ    $$n"; \
 		clang $(FUZZ_FLAGS) $(CLANG_W) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
 			$(subst $(BUILD)/,build-fuzz/,$(LIBS_EVERY)) $(LIBS_ALL) || exit 1; done
+
+# Bounded fuzzing (CI: FUZZ_SECONDS=20): test/fuzz/run.
+fuzz-run: fuzz
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) test/fuzz/run $(FUZZ_NAMES)
 
 analyze: $(PROTO_C)
 	$(Q)clang-tidy --quiet --checks=-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling \
