@@ -158,8 +158,9 @@ fuzz-replay: $(FUZZ_REPLAY)
 .SECONDARY: $(patsubst %,$(BUILD)/test/fuzz/%.o,$(FUZZ_NAMES) replay)
 
 # Writes the generated seed inputs (test/fuzz/seeds/write-seeds.c).
-$(BUILD)/fuzz-seeds: $(BUILD)/test/fuzz/seeds/write-seeds.o $(BUILD)/test/fuzz/seeds/seeds-offload.o $(BUILD)/test/fuzz/seeds/seeds-xlate.o $(BUILD)/test/unit/frame_samples.o \
-		$(BUILD)/test/unit/xlate_cases.o $(BUILD)/test/unit/offload_frames.o $(LIBS_EVERY)
+FUZZ_SEEDS_OBJ := $(call objs,$(wildcard test/fuzz/seeds/*.c) test/unit/frame_samples.c \
+	test/unit/xlate_cases.c test/unit/offload_frames.c)
+$(BUILD)/fuzz-seeds: $(FUZZ_SEEDS_OBJ) $(LIBS_EVERY)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CHECK_LIBS)
 

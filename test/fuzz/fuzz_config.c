@@ -1,13 +1,15 @@
 /*
  * libFuzzer harness for the controller's YAML configuration loader.  The
  * input is the file: it is written to an anonymous memfd and loaded through
- * /proc/self/fd/N with ctl_config_load, the path the daemon takes.  The
- * working directory is a private one holding a group secret and an XMPP
- * password file (group-secret, xmpp-password), so configurations that name
- * them reach the secret readers (removed at exit).  A refusal must say why,
- * naming the file; an accepted configuration must hold what the loader promises
- * (at least one overlay, each with a name and a tap).  Everything is freed, so
- * LeakSanitizer sees any leak across iterations.
+ * /proc/self/fd/N with ctl_config_load, the path the daemon takes (secret
+ * files named by the configuration are then looked for in /proc/self/fd/),
+ * and it is parsed from memory with ctl_config_parse, which looks for them
+ * in the working directory: a private one holding a group secret and an
+ * XMPP password file (group-secret, xmpp-password, in $TMPDIR; removed at
+ * exit), so configurations that name them reach the secret readers.  A
+ * refusal must say why, naming the file; an accepted configuration must
+ * hold what the loader promises.  Everything is freed, so LeakSanitizer
+ * sees any leak across iterations.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -34,7 +36,7 @@ static void put_file(const char *name, const char *text)
 	close(fd);
 }
 
-static char dir[] = "/tmp/ipop-fuzz-config.XXXXXX";
+static char *dir;
 
 static void cleanup(void)
 {
@@ -49,9 +51,13 @@ static void cleanup(void)
 	(void)rmdir(dir);
 }
 
+/* In $TMPDIR: libFuzzer may end without running atexit handlers, and
+ * test/fuzz/run points TMPDIR at a directory it removes. */
 static void setup(void)
 {
-	assert(mkdtemp(dir) != NULL && chdir(dir) == 0);
+	dir =
+	    g_build_filename(g_get_tmp_dir(), "ipop-fuzz-config.XXXXXX", NULL);
+	assert(g_mkdtemp(dir) != NULL && chdir(dir) == 0);
 	atexit(cleanup);
 	put_file("group-secret", "0123456789abcdef0123456789abcdef\n");
 	put_file("xmpp-password", "hunter2\n");
