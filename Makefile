@@ -50,7 +50,13 @@ LIBS_IPOPCTL    := $(LIB_COMMON) $(LIB_PROTO)
 LIBS_EVERY      := $(LIB_CONTROLLER) $(LIB_TINCAN) $(LIB_COMMON) $(LIB_PROTO)
 UNIT_SRC := $(wildcard test/unit/*.c)
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
-FUZZ_SRC := $(wildcard test/fuzz/*.c)
+# Every test/fuzz/fuzz_*.c is a harness: libFuzzer builds (make fuzz) and a
+# gcc build of each with test/fuzz/replay.c, which test/run-all runs over
+# test/fuzz/corpus/<harness>/.
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz-replay/%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 30
 CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
@@ -61,7 +67,7 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
@@ -73,7 +79,11 @@ help:
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
-	@echo "make fuzz         build libFuzzer harnesses into $(BUILD)/fuzz/"
+	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
+	@echo "make fuzz-run     run each harness FUZZ_SECONDS (default 30) over a copy of its"
+	@echo "                  corpus; fails on a crash; FUZZ_MERGE=1 merges new inputs into it"
+	@echo "make fuzz-replay  gcc builds of the harnesses that replay test/fuzz/corpus/ (make test runs them)"
+	@echo "make fuzz-seeds   rewrite the generated seeds (test/fuzz/make-seeds; then minimize)"
 	@echo "make analyze      clang-tidy over the sources"
 	@echo "make format-check clang-format --dry-run over the sources"
 	@echo "make check-all    what CI does: CI=true build, format-check, sanitize, analyze, test (skips fail)"
@@ -138,7 +148,26 @@ unit: $(BUILD)/unit-tests
 e2e: $(BINS)
 	$(Q)$(AS_ROOT) test/run-e2e
 
-test: $(BINS) $(BUILD)/unit-tests
+# A harness without libFuzzer: main() in replay.c feeds it files.
+$(BUILD)/fuzz-replay/%: $(BUILD)/test/fuzz/%.o $(BUILD)/test/fuzz/replay.o $(LIBS_EVERY)
+	$(call msg,LD,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+fuzz-replay: $(FUZZ_REPLAY)
+.SECONDARY: $(patsubst %,$(BUILD)/test/fuzz/%.o,$(FUZZ_NAMES) replay)
+
+# Writes the generated seed inputs (test/fuzz/seeds/write-seeds.c).
+FUZZ_SEEDS_OBJ := $(call objs,$(wildcard test/fuzz/seeds/*.c) test/unit/frame_samples.c \
+	test/unit/xlate_cases.c test/unit/offload_frames.c)
+$(BUILD)/fuzz-seeds: $(FUZZ_SEEDS_OBJ) $(LIBS_EVERY)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(CHECK_LIBS)
+
+fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
+	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
+
+test: $(BINS) $(BUILD)/unit-tests $(FUZZ_REPLAY)
 	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)
@@ -168,6 +197,10 @@ fuzz:
 		clang $(FUZZ_FLAGS) $(CLANG_W) -fsanitize=fuzzer -D_GNU_SOURCE -I. -isystem build-fuzz $(PKG_CFLAGS) -o build-fuzz/fuzz/$$n $$f \
 			$(subst $(BUILD)/,build-fuzz/,$(LIBS_EVERY)) $(LIBS_ALL) || exit 1; done
 
+# Bounded fuzzing (CI: FUZZ_SECONDS=20): test/fuzz/run.
+fuzz-run: fuzz
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) test/fuzz/run $(FUZZ_NAMES)
+
 analyze: $(PROTO_C)
 	$(Q)clang-tidy --quiet --checks=-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling \
 		$(CHECKED_SRC) -- \
@@ -180,7 +213,7 @@ format-check:
 # CI=true warnings are errors and test/run-all counts every skip as a failure.
 .PHONY: check-all
 check-all:
-	$(Q)$(MAKE) CI=true all $(BUILD)/unit-tests
+	$(Q)$(MAKE) CI=true all $(BUILD)/unit-tests fuzz-replay
 	$(Q)$(MAKE) format-check
 	$(Q)$(MAKE) sanitize
 	$(Q)$(MAKE) analyze
