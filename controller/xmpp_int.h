@@ -62,6 +62,10 @@ void ctl_xmpp_send_presence(struct ctl_xmpp *x, const char *to,
 			    const char *type);
 /* libstrophe handler of <message/>: signals reach ops->on_signal. */
 int ctl_xmpp_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data);
+/* untrusted: the attributes of an <ipop/> element as a table of owned
+ * strings (xmlns left out) for ctl_sig_decode; NULL if there are none,
+ * too many or too many bytes. */
+GHashTable *ctl_xmpp_signal_attrs(xmpp_stanza_t *ipop);
 
 /* xmpp_roster.c */
 

@@ -79,9 +79,7 @@ void ctl_xmpp_send_presence(struct ctl_xmpp *x, const char *to,
 
 /* ---- signalling messages ---- */
 
-/* untrusted: the attributes of an <ipop/> element; NULL if too many or
- * too large. */
-static GHashTable *signal_attrs(xmpp_stanza_t *ipop)
+GHashTable *ctl_xmpp_signal_attrs(xmpp_stanza_t *ipop)
 {
 	const char *kv[2 * MAX_ATTRS];
 	int count = xmpp_stanza_get_attribute_count(ipop);
@@ -132,7 +130,7 @@ int ctl_xmpp_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
 		g_debug("xmpp: signal from a bare, bad or own JID dropped");
 		return 1;
 	}
-	attrs = signal_attrs(ipop);
+	attrs = ctl_xmpp_signal_attrs(ipop);
 	if (attrs == NULL) {
 		g_debug("xmpp: oversized or malformed signal from %s dropped",
 			IPOP_LOG_STR(from));

@@ -3,9 +3,9 @@
  * The input is the text of a stanza as a contact sends it: libstrophe
  * parses it, and the <ipop xmlns="urn:ipop-c:signal:1"/> element (the root
  * itself, or a child of the root as in a <message/>) becomes the attribute
- * table the way xmpp_stanza.c's signal_attrs builds it: at most 32
+ * table through xmpp_stanza.c's own ctl_xmpp_signal_attrs (at most 32
  * attributes, at most CTL_XMPP_MAX_PAYLOAD bytes of names and values,
- * xmlns left out.  ctl_sig_decode must accept or refuse with a reason; an
+ * xmlns left out).  ctl_sig_decode must accept or refuse with a reason; an
  * accepted payload must encode to a table that decodes to the same struct,
  * and the proof check must not care what the proof bytes are.
  */
@@ -20,41 +20,13 @@
 
 #include "controller/signal.h"
 #include "controller/xmpp.h"
+#include "controller/xmpp_int.h"
 
-enum { MAX_ATTRS = 32, STANZA_MAX = 2 * CTL_XMPP_MAX_PAYLOAD };
+enum { STANZA_MAX = 2 * CTL_XMPP_MAX_PAYLOAD };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static xmpp_ctx_t *ctx;
-
-/* signal_attrs of xmpp_stanza.c, on the parsed element. */
-static GHashTable *attrs_of(xmpp_stanza_t *ipop)
-{
-	const char *kv[2 * MAX_ATTRS];
-	int count = xmpp_stanza_get_attribute_count(ipop);
-	size_t total = 0;
-	GHashTable *t;
-	int n;
-
-	if (count <= 0 || count > MAX_ATTRS)
-		return NULL;
-	n = xmpp_stanza_get_attributes(ipop, kv, 2 * MAX_ATTRS);
-	if (n < 0 || n > 2 * MAX_ATTRS || n % 2 != 0)
-		return NULL;
-	for (int i = 0; i < n; i++) {
-		if (kv[i] == NULL)
-			return NULL;
-		total += strlen(kv[i]);
-	}
-	if (total > CTL_XMPP_MAX_PAYLOAD)
-		return NULL;
-	t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (int i = 0; i < n; i += 2)
-		if (strcmp(kv[i], "xmlns") != 0)
-			g_hash_table_insert(t, g_strdup(kv[i]),
-					    g_strdup(kv[i + 1]));
-	return t;
-}
 
 static void same(const struct ctl_sig *a, const struct ctl_sig *b)
 {
@@ -123,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    g_strcmp0(xmpp_stanza_get_ns(root), CTL_SIGNAL_NS) != 0)
 		ipop = xmpp_stanza_get_child_by_name_and_ns(root, "ipop",
 							    CTL_SIGNAL_NS);
-	if (ipop != NULL && (attrs = attrs_of(ipop)) != NULL) {
+	if (ipop != NULL && (attrs = ctl_xmpp_signal_attrs(ipop)) != NULL) {
 		decode(attrs);
 		g_hash_table_unref(attrs);
 	}
