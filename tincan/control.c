@@ -317,9 +317,9 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 	case -EPERM:
 		return deny(cl, env->request_id, req->kind_case);
 	default:
-		resp.status = IPOP__STATUS__UNSUPPORTED;
-		resp.message = ipop_cstr("not a request this tincan knows");
-		return respond(cl, env->request_id, &resp);
+		/* A kind this tincan does not know: the handler answers
+		 * UNSUPPORTED, as it always has. */
+		break;
 	}
 	h->handle(h->ctx, req, &resp);
 	alive = respond(cl, env->request_id, &resp);
