@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The deb and rpm packages: packaging/build makes both from a copy of the
 # tree into a temporary directory; their file lists must hold the daemons,
-# ipopctl, the systemd units and (with the controller) the example
-# configuration; the binaries extracted from each package must run.  Nothing
+# ipopctl, the systemd units, the manual pages (gzipped in the deb) and
+# (with the controller) the example configurations; the binaries extracted
+# from each package must run, `man` must find and render the extracted
+# pages, and what README.md's Install section names (paths, units, the
+# example configurations as a start) must be in the packages and work.  Nothing
 # is installed into the system: packages are only unpacked (dpkg-deb -x,
 # rpm2archive) under the temporary directory.  Prints TAP lines; exits 1 if
 # a check failed, 77 when dpkg-buildpackage, debhelper or rpmbuild is
@@ -22,7 +25,7 @@ for t in dpkg-buildpackage dh dpkg-deb rpmbuild rpm; do
 done
 
 TMP=$(mktemp -d /tmp/ipop-packaging.XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
+trap '[[ -n ${TPID:-} ]] && kill "$TPID" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 N=0
 FAILED=0
@@ -103,20 +106,37 @@ for p in /usr/sbin/ipop-tincan /usr/bin/ipopctl \
 	/usr/lib/systemd/system/ipop-tincan.service /etc/ipop; do
 	check "rpm ipop-tincan contains $p" has "$TMP/rpm-t.lst" "$p"
 done
+# Manual pages: gzipped in the deb (Debian policy); the rpm may or may not
+# compress them (brp-compress), so both spellings are accepted there.
+for p in man8/ipop-tincan.8 man8/ipopctl.8; do
+	check "deb ipop-tincan contains /usr/share/man/$p.gz" \
+		has "$TMP/deb-t.lst" "/usr/share/man/$p.gz"
+	check "rpm ipop-tincan contains /usr/share/man/$p[.gz]" \
+		grep -qxE "/usr/share/man/${p//./\\.}(\\.gz)?" "$TMP/rpm-t.lst"
+done
 
 if ((CONTROLLER)); then
 	dpkg-deb -c "$DEB_C" 2>/dev/null | awk '{print $6}' |
 		sed 's|^\./|/|' >"$TMP/deb-c.lst"
 	rpm -qlp "$RPM_C" 2>/dev/null >"$TMP/rpm-c.lst"
+	EXAMPLES=()
+	for f in "$IPOP_ROOT"/etc/controller-*.yaml; do
+		EXAMPLES+=("/usr/share/doc/ipop/examples/$(basename "$f")")
+	done
 	for p in /usr/sbin/ipop-controller \
 		/lib/systemd/system/ipop-controller.service \
-		/usr/share/doc/ipop/examples/controller-gvpn.yaml; do
+		/usr/share/man/man8/ipop-controller.8.gz \
+		/usr/share/man/man5/ipop-controller.yaml.5.gz "${EXAMPLES[@]}"; do
 		check "deb ipop-controller contains $p" has "$TMP/deb-c.lst" "$p"
 	done
 	for p in /usr/sbin/ipop-controller \
 		/usr/lib/systemd/system/ipop-controller.service \
-		/usr/share/doc/ipop/examples/controller-gvpn.yaml; do
+		"${EXAMPLES[@]}"; do
 		check "rpm ipop-controller contains $p" has "$TMP/rpm-c.lst" "$p"
+	done
+	for p in man8/ipop-controller.8 man5/ipop-controller.yaml.5; do
+		check "rpm ipop-controller contains /usr/share/man/$p[.gz]" \
+			grep -qxE "/usr/share/man/${p//./\\.}(\\.gz)?" "$TMP/rpm-c.lst"
 	done
 	check "deb ipop-controller depends on ipop-tincan (= $VERSION-1)" \
 		grep -qF "ipop-tincan (= $VERSION-1)" \
@@ -211,6 +231,95 @@ if ((CONTROLLER)); then
 		fi
 	fi
 fi
+
+# The extracted pages: man finds each by name in the packaged layout (as it
+# would under /usr/share/man once installed) and renders it without a
+# warning.
+if command -v man >/dev/null; then
+	PAGES=("8 ipop-tincan" "8 ipopctl")
+	((CONTROLLER)) && PAGES+=("8 ipop-controller" "5 ipop-controller.yaml")
+	for sp in "${PAGES[@]}"; do
+		read -r sec name <<<"$sp"
+		f=$(MANPATH=$TMP/deb/usr/share/man man -w "$sec" "$name" 2>/dev/null)
+		if [[ $f == "$TMP/deb/usr/share/man/man$sec/$name.$sec.gz" ]]; then
+			ok "man finds $name($sec) in the deb's /usr/share/man"
+		else
+			not_ok "man finds $name($sec) in the deb's /usr/share/man (got '$f')"
+			continue
+		fi
+		if LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$f" \
+			2>"$TMP/man.err" | grep -q "^NAME" && ! [[ -s $TMP/man.err ]]; then
+			ok "man renders the packaged $name($sec) without a warning"
+		else
+			sed 's/^/# /' "$TMP/man.err"
+			not_ok "man renders the packaged $name($sec) without a warning"
+		fi
+	done
+else
+	ok "packaged manual pages rendered # SKIP man not found (apt-get install man-db)"
+fi
+
+# README.md's Install section: every packaged path and unit it names is in
+# the packages, each shipped example is a valid start once its secret
+# files exist, and the packaged ipopctl status talks to the packaged tincan.
+INSTALL=$(awk '/^## /{on = ($0 == "## Install")} on' "$IPOP_ROOT/README.md")
+check "README.md has an Install section" test -n "$INSTALL"
+cat "$TMP"/deb-*.lst >"$TMP/deb-all.lst"
+mapfile -t NAMED < <(grep -oE '(^|[ `(])/(usr|lib)/[A-Za-z0-9_./-]*[A-Za-z0-9_]' \
+	<<<"$INSTALL" | sed -E 's/^[ `(]//' | sort -u)
+mapfile -t UNITS < <(grep -oE 'ipop-[a-z]+\.service' <<<"$INSTALL" | sort -u)
+missing=()
+for p in "${NAMED[@]}"; do
+	has "$TMP/deb-all.lst" "$p" || has "$TMP/deb-all.lst" "$p/" ||
+		missing+=("$p")
+done
+for u in "${UNITS[@]}"; do
+	has "$TMP/deb-all.lst" "/lib/systemd/system/$u" || missing+=("$u")
+done
+if ((${#NAMED[@]} + ${#UNITS[@]} > 0)) && ((${#missing[@]} == 0)); then
+	ok "the deb holds the ${#NAMED[@]} paths and ${#UNITS[@]} units README's Install names"
+else
+	not_ok "the deb holds every path and unit README's Install names (missing: ${missing[*]:-none named})"
+fi
+# valid_config FILE: the packaged controller accepts FILE (output kept).
+valid_config()
+{
+	"$TMP/deb/usr/sbin/ipop-controller" --config "$1" --check-config \
+		>"$TMP/check.log" 2>&1 || {
+		sed 's/^/# /' "$TMP/check.log"
+		return 1
+	}
+}
+if ((CONTROLLER)); then
+	for f in "$TMP"/deb/usr/share/doc/ipop/examples/controller-*.yaml; do
+		d=$TMP/etc-$(basename "$f" .yaml)
+		mkdir -p "$d"
+		cp "$f" "$d/controller.yaml"
+		printf 'example-password\n' >"$d/xmpp-password"
+		head -c 32 /dev/urandom >"$d/group-secret"
+		chmod 600 "$d/xmpp-password" "$d/group-secret"
+		check "packaged $(basename "$f") passes --check-config (with its secret files)" \
+			valid_config "$d/controller.yaml"
+	done
+fi
+# The packaged tincan on a private socket (no overlay, so no TAP), asked by
+# the packaged ipopctl; stopped by its PID.
+"$TMP/deb/usr/sbin/ipop-tincan" --foreground --socket "$TMP/tincan.sock" \
+	--state-dir "$TMP/tincan-state" 2>"$TMP/tincan.log" &
+TPID=$!
+for ((i = 0; i < 50; i++)); do
+	[[ -S $TMP/tincan.sock ]] && break
+	sleep 0.1
+done
+if "$TMP/deb/usr/bin/ipopctl" --socket "$TMP/tincan.sock" status \
+	>"$TMP/status.txt" 2>&1 && grep -qE '^uid +[0-9a-f]{40}$' "$TMP/status.txt"; then
+	ok "packaged ipopctl status answers from the packaged ipop-tincan"
+else
+	sed 's/^/# /' "$TMP/status.txt" "$TMP/tincan.log"
+	not_ok "packaged ipopctl status answers from the packaged ipop-tincan"
+fi
+kill "$TPID" 2>/dev/null
+wait "$TPID" 2>/dev/null
 
 echo "1..$N"
 exit $FAILED
