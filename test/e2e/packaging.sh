@@ -259,6 +259,19 @@ else
 	ok "packaged manual pages rendered # SKIP man not found (apt-get install man-db)"
 fi
 
+# What the units' Documentation= names as a file is in the packages.
+mapfile -t DOCS < <(cat "$TMP"/deb/lib/systemd/system/ipop-*.service |
+	sed -n 's/^Documentation=//p' | tr ' ' '\n' | sed -n 's|^file://||p' | sort -u)
+missing=()
+for p in "${DOCS[@]}"; do
+	[[ -f $TMP/deb$p ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+	ok "the ${#DOCS[@]} files the units' Documentation= names are in the deb"
+else
+	not_ok "the files the units' Documentation= names are in the deb (missing: ${missing[*]})"
+fi
+
 # README.md's Install section: every packaged path and unit it names is in
 # the packages, each shipped example is a valid start once its secret
 # files exist, and the packaged ipopctl status talks to the packaged tincan.
