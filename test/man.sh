@@ -7,6 +7,8 @@
 #     (.TP) of its page;
 #   - every ipopctl command of `ipopctl --help`, and every option in its
 #     Arguments lines, is the tag of an item of ipopctl(8);
+#   - every metric family of tincan/metrics.c (when it exists) is the tag
+#     of an item of ipop-tincan(8);
 #   - every key of the example configurations etc/*.yaml is the tag of an
 #     item of ipop-controller.yaml(5), and every configuration in that
 #     page's EXAMPLES passes `ipop-controller --check-config`.
@@ -160,6 +162,23 @@ if [[ -s $TMP/ipopctl.help ]]; then
 		ok "ipopctl.8 names all $(wc -l <"$TMP/cmdopts") command options of ipopctl --help"
 	else
 		not_ok "ipopctl.8 names every command option of ipopctl --help (missing: ${missing[*]})"
+	fi
+fi
+
+# Every metric family tincan writes (tincan/metrics.c, where the names are
+# string literals) is an item of ipop-tincan(8).
+if [[ -f $ROOT/tincan/metrics.c ]]; then
+	grep -oE '"ipop_[a-z0-9_]+"' "$ROOT/tincan/metrics.c" | tr -d '"' |
+		sort -u >"$TMP/metrics"
+	tags "$MAN/ipop-tincan.8" >"$TMP/ipop-tincan.8.tags"
+	missing=()
+	while read -r m; do
+		documented "$TMP/ipop-tincan.8.tags" "$m" || missing+=("$m")
+	done <"$TMP/metrics"
+	if [[ -s $TMP/metrics ]] && ((${#missing[@]} == 0)); then
+		ok "ipop-tincan.8 describes all $(wc -l <"$TMP/metrics") metric families of tincan/metrics.c"
+	else
+		not_ok "ipop-tincan.8 describes every metric family of tincan/metrics.c (missing: ${missing[*]:-none found})"
 	fi
 fi
 
