@@ -77,7 +77,9 @@ int ctl_secret_read(const char *file, size_t min, size_t max, uint8_t **buf,
 	if (sodium_init() < 0)
 		return refuse(why, -ENOMEM, "libsodium failed to initialise");
 	/* untrusted: the file's bytes are taken as they are */
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking, so a FIFO is refused by check_fd instead of
+	 * waited on for ever. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return refuse(why, -errno, "cannot open '%s': %s", file,
 			      g_strerror(errno));

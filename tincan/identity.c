@@ -126,7 +126,9 @@ static int load_key(struct tc_identity *id, const char *path)
 {
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking, so a FIFO in place of the key is refused by the
+	 * check below instead of hanging the start-up in open(). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)

@@ -37,12 +37,17 @@ static void setup(void)
 	put("loose", SECRET, 0644);
 	put("pw", "s3cret\n", 0600);
 	put("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	{
+		g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	}
 }
 
 static void teardown(void)
 {
-	static const char *const files[] = {"secret", "short", "loose", "pw",
-					    "ca.pem"};
+	static const char *const files[] = {"secret", "short",	"loose",
+					    "pw",     "ca.pem", "fifo"};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(dir, files[i], NULL);
@@ -439,6 +444,8 @@ static const struct bad {
     {"xmpp:\n  jid: a@b\n  password_file: @D@/loose\n",
      "t.yaml:3: key 'xmpp.password_file': '@D@/loose' is accessible by group "
      "or others (mode 0644)"},
+    {"xmpp:\n  jid: a@b\n  password_file: @D@/fifo\n",
+     "t.yaml:3: key 'xmpp.password_file': '@D@/fifo' is not a regular file"},
     {"xmpp:\n  jid: a@b\n  password_file: @D@\n",
      "t.yaml:3: key 'xmpp.password_file': '@D@' is not a regular file"},
     /* ice values */
@@ -570,6 +577,10 @@ static const struct bad {
     {X O "    secret_file: @D@/loose\n",
      "t.yaml:10: key 'overlays[0].secret_file': '@D@/loose' is accessible by "
      "group or others (mode 0644): run chmod 600 on it"},
+    /* A FIFO is refused, not waited on for ever (audit, issue 18). */
+    {X O "    secret_file: @D@/fifo\n",
+     "t.yaml:10: key 'overlays[0].secret_file': '@D@/fifo' is not a regular "
+     "file"},
     {X O "    secret_file: @D@/none\n",
      "t.yaml:10: key 'overlays[0].secret_file': cannot open '@D@/none': No "
      "such file"},

@@ -188,6 +188,19 @@ START_TEST(test_not_a_file_refused)
 }
 END_TEST
 
+/* A FIFO in place of the key is refused at once: opening it used to block
+ * the start-up for ever, waiting for a writer (audit, issue 18). */
+START_TEST(test_fifo_refused)
+{
+	g_autofree char *path = g_build_filename(tmpdir, "identity.key", NULL);
+
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 static const struct {
 	uint8_t fill_kind; /* 0: all zero, 1: bytes 0..31 */
 	const char *uid;
@@ -247,6 +260,7 @@ Suite *suite_identity(void)
 			    G_N_ELEMENTS(bad_modes));
 	tcase_add_test(tc, test_good_existing_key);
 	tcase_add_test(tc, test_not_a_file_refused);
+	tcase_add_test(tc, test_fifo_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("uid");
