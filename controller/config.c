@@ -615,7 +615,14 @@ static struct ctl_config *parse(const char *text, size_t len, const char *name,
 			      cfg_kind_name(root));
 		return NULL;
 	}
-	c = w.cfg = g_new0(struct ctl_config, 1);
+	/* The config holds the group secrets (psk): locked memory, wiped by
+	 * sodium_free in ctl_config_free. */
+	c = w.cfg = sodium_malloc(sizeof(*c));
+	if (c == NULL) {
+		cfg_fail_line(err, name, 1, "out of memory");
+		return NULL;
+	}
+	sodium_memzero(c, sizeof(*c));
 	c->path = g_strdup(name);
 	if (cfg_walk_map(&w, root, "", top_fields, G_N_ELEMENTS(top_fields), c,
 			 &seen) < 0) {
@@ -704,6 +711,5 @@ void ctl_config_free(struct ctl_config *c)
 	}
 	for (unsigned i = 0; i < CTL_MAX_OVERLAYS; i++)
 		free_overlay(&c->overlays[i]);
-	sodium_memzero(c, sizeof(*c));
-	g_free(c);
+	sodium_free(c); /* wipes it */
 }

@@ -12,7 +12,11 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "controller/config.h"
 
@@ -176,6 +180,48 @@ START_TEST(test_full)
 	ck_assert_str_eq(c->ca_file, ca);
 	check_full_ice(c);
 	check_full_overlays(c);
+	ctl_config_free(c);
+}
+END_TEST
+
+/* The kB that /proc/self/smaps reports locked for the mapping holding p,
+ * or -1 if no mapping holds it. */
+static long locked_kb(const void *p)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	uintptr_t a = (uintptr_t)p, lo, hi;
+	bool in = false;
+
+	ck_assert(g_file_get_contents("/proc/self/smaps", &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		long kb;
+
+		if (sscanf(lines[i], "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) ==
+		    2)
+			in = a >= lo && a < hi;
+		else if (in && sscanf(lines[i], "Locked: %ld kB", &kb) == 1)
+			return kb;
+	}
+	return -1;
+}
+
+/* The group secrets live in locked memory (sodium_malloc), not in the
+ * swappable heap (audit, issue 18). */
+START_TEST(test_psk_locked)
+{
+	struct ctl_config *c = parse_ok(full_yaml);
+	struct rlimit rl;
+
+	ck_assert(c->overlays[0].has_secret);
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && geteuid() != 0 &&
+	    rl.rlim_cur < 1024 * 1024) {
+		fprintf(stderr, "# SKIP config:psk_locked: RLIMIT_MEMLOCK\n");
+		ctl_config_free(c);
+		return;
+	}
+	ck_assert_int_gt(locked_kb(c->overlays[0].psk), 0);
 	ctl_config_free(c);
 }
 END_TEST
@@ -633,6 +679,7 @@ Suite *suite_config(void)
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_psk_locked);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);
