@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/limits.h"
@@ -558,8 +559,22 @@ static int set_overlays(const struct cfg_walk *w, const struct cfg_node *n,
 
 /* ---- top level --------------------------------------------------------- */
 
+/* A path that fits a Unix socket address: a longer one would be cut. */
+static int set_socket(const struct cfg_walk *w, const struct cfg_node *n,
+		      const char *path, void *slot)
+{
+	if (cfg_need_text(w, n, path) < 0)
+		return -EINVAL;
+	if (n->len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cfg_fail(w, n, path, "longer than %zu bytes",
+				sizeof(((struct sockaddr_un *)0)->sun_path) -
+				    1);
+	*(char **)slot = g_strdup(n->str);
+	return 0;
+}
+
 static const struct cfg_field tincan_fields[] = {
-    {"socket", set_string, CFG(tincan_socket), false},
+    {"socket", set_socket, CFG(tincan_socket), false},
 };
 
 static int set_tincan(const struct cfg_walk *w, const struct cfg_node *n,

@@ -408,6 +408,9 @@ static const struct bad {
     {"xmpp:\n  jid: a@b\n  password: \"x\\0y\"\n",
      "t.yaml:3: NUL byte in a value"},
     /* unknown and duplicate keys */
+    /* A socket path that does not fit sun_path (audit, issue 18). */
+    {"tincan:\n  socket: /" X128 "\n" X O,
+     "t.yaml:2: key 'tincan.socket': longer than 107 bytes"},
     {X "  prot: 5222\n",
      "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, "
      "password_file, server, port, tls, ca_file)"},
