@@ -483,8 +483,8 @@ static void link_state(struct ctl_members *e,
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
-			  ls->pair ? ls->pair->local_type : "?",
-			  ls->pair ? ls->pair->remote_type : "?");
+			  IPOP_LOG_STR(ls->pair ? ls->pair->local_type : "?"),
+			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
 	/* A link that failed is remade once, after a pause, by the side with
 	 * the smaller uid; the other side follows when its add fails. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
@@ -655,7 +655,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 	if (!strcmp(op, "overlay")) {
 		if (resp->status != IPOP__STATUS__OK) {
 			g_critical("overlay %s: cannot create overlay: %s",
-				   e->cfg->name, resp->message);
+				   e->cfg->name, IPOP_LOG_STR(resp->message));
 			return;
 		}
 		e->ready = true;
@@ -674,7 +674,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 		ensure_link(e, m);
 	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
 		g_message("overlay %s: %s: %s", e->cfg->name, tag,
-			  resp->message);
+			  IPOP_LOG_STR(resp->message));
 	}
 }
 
