@@ -36,6 +36,11 @@ static int check_fd(const char *file, int fd, char **why)
 			      "'%s' is accessible by group or others (mode "
 			      "%04o): run chmod 600 on it",
 			      file, (unsigned)mode);
+	if (ret == -EACCES)
+		return refuse(why, ret,
+			      "'%s' belongs to another user: it must be this "
+			      "user's (or root's)",
+			      file);
 	if (ret < 0)
 		return refuse(why, ret, "cannot stat '%s': %s", file,
 			      g_strerror(-ret));

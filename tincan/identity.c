@@ -90,6 +90,9 @@ static int check_key_file(int fd, const char *path)
 		g_critical("identity: %s has mode %04o, looser than 0600; "
 			   "refusing it (fix the mode or remove the file)",
 			   path, (unsigned)mode);
+	else if (r == -EACCES)
+		g_critical("identity: %s belongs to another user; refusing it",
+			   path);
 	else if (r < 0)
 		g_critical("identity: cannot stat %s: %s", path,
 			   g_strerror(-r));

@@ -46,12 +46,18 @@ static void setup(void)
 
 		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 	}
+	put("foreign", SECRET, 0600);
+	if (geteuid() == 0) {
+		g_autofree char *f = g_build_filename(dir, "foreign", NULL);
+
+		ck_assert_int_eq(chown(f, 65534, 65534), 0);
+	}
 }
 
 static void teardown(void)
 {
-	static const char *const files[] = {"secret", "short",	"loose",
-					    "pw",     "ca.pem", "fifo"};
+	static const char *const files[] = {"secret", "short", "loose",	 "pw",
+					    "ca.pem", "fifo",  "foreign"};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(dir, files[i], NULL);
@@ -250,6 +256,27 @@ START_TEST(test_minimal)
 	ck_assert_ptr_null(c->overlays[0].ipv6);
 	ctl_config_free(c);
 	ctl_config_free(NULL);
+}
+END_TEST
+
+/* A secret file of another user is refused (audit, issue 18). */
+START_TEST(test_foreign_secret)
+{
+	g_autofree char *text =
+	    subst(MIN_XMPP MIN_OVERLAY "    secret_file: @D@/foreign\n");
+	g_autofree char *want =
+	    subst("t.yaml:10: key 'overlays[0].secret_file': '@D@/foreign' "
+		  "belongs to another user");
+	g_autoptr(GError) err = NULL;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "# SKIP config:foreign_secret: needs root\n");
+		return;
+	}
+	ck_assert_ptr_null(
+	    ctl_config_parse(text, strlen(text), "t.yaml", &err));
+	ck_assert_msg(strstr(err->message, want) == err->message, "got \"%s\"",
+		      err->message);
 }
 END_TEST
 
@@ -683,6 +710,7 @@ Suite *suite_config(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_psk_locked);
+	tcase_add_test(tc, test_foreign_secret);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);

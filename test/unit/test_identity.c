@@ -188,6 +188,29 @@ START_TEST(test_not_a_file_refused)
 }
 END_TEST
 
+/* A key file of another user is refused: its owner could swap the key in
+ * (audit, issue 18).  Needs root to give the file away. */
+START_TEST(test_foreign_owner_refused)
+{
+	g_autofree char *path = write_key(tmpdir, IPOP_KEY_LEN, 0600);
+	struct tc_identity *id;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "# SKIP identity:foreign_owner: needs root\n");
+		return;
+	}
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EACCES);
+	/* root's own file is fine. */
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	id = tc_identity_load(tmpdir);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+}
+END_TEST
+
 /* A FIFO in place of the key is refused at once: opening it used to block
  * the start-up for ever, waiting for a writer (audit, issue 18). */
 START_TEST(test_fifo_refused)
@@ -261,6 +284,7 @@ Suite *suite_identity(void)
 	tcase_add_test(tc, test_good_existing_key);
 	tcase_add_test(tc, test_not_a_file_refused);
 	tcase_add_test(tc, test_fifo_refused);
+	tcase_add_test(tc, test_foreign_owner_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("uid");
