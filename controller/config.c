@@ -12,11 +12,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/io.h"
 #include "common/limits.h"
 #include "common/paths.h"
 #include "controller/cfgtree.h"
@@ -173,6 +176,7 @@ static int set_password(const struct cfg_walk *w, const struct cfg_node *n,
 	if (only_one_password(w, n, path) < 0 || cfg_need_text(w, n, path) < 0)
 		return -EINVAL;
 	*(char **)slot = g_strdup(n->str);
+	w->cfg->password_inline = true;
 	return 0;
 }
 
@@ -654,28 +658,65 @@ struct ctl_config *ctl_config_parse(const char *text, size_t len,
 	return parse(text, len, name, NULL, err);
 }
 
+/* Reads at most MAX_FILE bytes of path (a larger file is refused unread,
+ * unlike g_file_get_contents, which reads all of /dev/zero); *mode gets its
+ * permission bits.  NULL with *err set on failure. */
+static char *read_config(const char *path, size_t *len, mode_t *mode,
+			 GError **err)
+{
+	char *text = NULL;
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
+			    g_strerror(errno));
+		goto out;
+	}
+	*mode = st.st_mode & 07777;
+	text = g_malloc(MAX_FILE + 1);
+	r = ipop_read_all(fd, text, MAX_FILE, len);
+	if (r == -EFBIG)
+		cfg_fail_line(err, path, 1, "the file is larger than %d bytes",
+			      MAX_FILE);
+	else if (r < 0)
+		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
+			    g_strerror(-r));
+	if (r < 0) {
+		sodium_memzero(text, MAX_FILE + 1);
+		g_clear_pointer(&text, g_free);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return text;
+}
+
 /* Relative secret and password files are found next to the config file. */
 struct ctl_config *ctl_config_load(const char *path, GError **err)
 {
-	g_autoptr(GError) ferr = NULL;
 	g_autofree char *base = NULL;
 	struct ctl_config *c;
-	char *text = NULL;
-	gsize len = 0;
+	mode_t mode = 0;
+	size_t len = 0;
+	char *text;
 
-	if (!g_file_get_contents(path, &text, &len, &ferr)) {
-		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
-			    ferr->message);
+	text = read_config(path, &len, &mode, err);
+	if (text == NULL)
 		return NULL;
-	}
-	if (len > MAX_FILE) {
-		cfg_fail_line(err, path, 1, "the file is larger than %d bytes",
-			      MAX_FILE);
-		c = NULL;
-	} else {
-		base = g_path_get_dirname(path);
-		c = parse(text, len, path, base, err);
-	}
+	base = g_path_get_dirname(path);
+	c = parse(text, len, path, base, err);
+	/* Inline secrets are allowed, but not quietly in a file others can
+	 * read. */
+	if (c != NULL && (c->password_inline || c->n_turn > 0) &&
+	    (mode & (S_IRWXG | S_IRWXO)))
+		g_warning("%s holds %s and is readable by group or others "
+			  "(mode %04o): use password_file, or chmod 600 it",
+			  path,
+			  c->password_inline ? "xmpp.password"
+					     : "TURN passwords",
+			  (unsigned)mode);
 	sodium_memzero(text, len);
 	g_free(text);
 	return c;

@@ -259,6 +259,46 @@ START_TEST(test_minimal)
 }
 END_TEST
 
+static void count_warning(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "readable by group or others") != NULL)
+		++*(int *)data;
+}
+
+/* The loader reads at most 1 MiB: /dev/zero is refused, not read until
+ * memory runs out; an inline password in a file others can read is
+ * accepted with a warning (audit, issue 18). */
+START_TEST(test_load_bounds)
+{
+	g_autofree char *file = g_build_filename(dir, "inline.yaml", NULL);
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+	int warned = 0;
+	guint h;
+
+	ck_assert_ptr_null(ctl_config_load("/dev/zero", &err));
+	ck_assert_ptr_nonnull(strstr(err->message, "larger than"));
+	h = g_log_set_handler("controller", G_LOG_LEVEL_WARNING, count_warning,
+			      &warned);
+	put("inline.yaml", MIN_XMPP MIN_OVERLAY, 0600);
+	c = ctl_config_load(file, NULL);
+	ck_assert_ptr_nonnull(c);
+	ctl_config_free(c);
+	ck_assert_int_eq(warned, 0);
+	ck_assert_int_eq(g_chmod(file, 0644), 0);
+	c = ctl_config_load(file, NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->password, "pw");
+	ctl_config_free(c);
+	ck_assert_int_eq(warned, 1);
+	g_log_remove_handler("controller", h);
+	g_unlink(file);
+}
+END_TEST
+
 /* A secret file of another user is refused (audit, issue 18). */
 START_TEST(test_foreign_secret)
 {
@@ -711,6 +751,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_psk_locked);
 	tcase_add_test(tc, test_foreign_secret);
+	tcase_add_test(tc, test_load_bounds);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);
