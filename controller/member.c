@@ -161,15 +161,21 @@ static void map_peer(struct ctl_members *e, struct member *m, bool remove)
 	Ipop__MapPeer mp = IPOP__MAP_PEER__INIT;
 	struct ctl_peer p = {m->jid, m->uid, m->ipv4, m->ipv6};
 	struct ctl_mapping map;
+	char label[IPOP_LABEL_MAX + 1];
 
 	if (!e->ops->map || !e->ops->map(e->state, &p, remove, &map))
 		return;
+	/* The label is for people reading ipopctl's tables: the JID escaped
+	 * (a resource may hold bidi or C1 controls) and cut to the
+	 * IPOP_LABEL_MAX bytes tincan takes (it refused the whole mapping
+	 * of a longer JID). */
+	ipop_log_str(m->jid, label, sizeof(label));
 	mp.overlay = e->cfg->name;
 	mp.peer_uid = m->uid;
 	mp.ipv4 = map.ipv4;
 	mp.ipv6 = map.ipv6;
 	mp.peer_ipv4 = map.peer_ipv4;
-	mp.label = m->jid;
+	mp.label = label;
 	mp.remove = remove;
 	req.kind_case = IPOP__REQUEST__KIND_MAP_PEER;
 	req.map_peer = &mp;
