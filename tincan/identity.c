@@ -190,8 +190,17 @@ static int create_key(struct tc_identity *id, const char *path)
 /* Makes sure state_dir exists, creating it (and its parents) 0700. */
 static int ensure_dir(const char *dir)
 {
-	if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+	struct stat st;
+
+	if (g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		/* Not refused (an operator's choice), but whoever may write
+		 * the dir may remove or replace the key. */
+		if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+			g_warning("identity: state dir %s is writable by group "
+				  "or others (mode %04o): chmod 700 it",
+				  dir, (unsigned)(st.st_mode & 07777));
 		return 0;
+	}
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		int r = -errno;
 

@@ -211,6 +211,39 @@ START_TEST(test_foreign_owner_refused)
 }
 END_TEST
 
+static void count_warning(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "writable by group or others") != NULL)
+		++*(int *)data;
+}
+
+/* A state dir others may write (and so remove or replace the key in) is
+ * used, with a warning (audit, issue 18). */
+START_TEST(test_open_dir_warned)
+{
+	g_autofree char *state = g_build_filename(tmpdir, "s", NULL);
+	struct tc_identity *id;
+	int warned = 0;
+	guint h = g_log_set_handler("tincan", G_LOG_LEVEL_WARNING,
+				    count_warning, &warned);
+
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	id = tc_identity_load(state);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+	ck_assert_int_eq(warned, 0);
+	ck_assert_int_eq(chmod(state, 0777), 0);
+	id = tc_identity_load(state);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+	ck_assert_int_eq(warned, 1);
+	g_log_remove_handler("tincan", h);
+}
+END_TEST
+
 /* A FIFO in place of the key is refused at once: opening it used to block
  * the start-up for ever, waiting for a writer (audit, issue 18). */
 START_TEST(test_fifo_refused)
@@ -285,6 +318,7 @@ Suite *suite_identity(void)
 	tcase_add_test(tc, test_not_a_file_refused);
 	tcase_add_test(tc, test_fifo_refused);
 	tcase_add_test(tc, test_foreign_owner_refused);
+	tcase_add_test(tc, test_open_dir_warned);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("uid");
