@@ -666,6 +666,7 @@ static char *read_config(const char *path, size_t *len, mode_t *mode,
 {
 	char *text = NULL;
 	struct stat st;
+	size_t max = MAX_FILE;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -675,16 +676,22 @@ static char *read_config(const char *path, size_t *len, mode_t *mode,
 		goto out;
 	}
 	*mode = st.st_mode & 07777;
-	text = g_malloc(MAX_FILE + 1);
-	r = ipop_read_all(fd, text, MAX_FILE, len);
-	if (r == -EFBIG)
+	/* A regular file needs no more than its size (a pipe may need all). */
+	if (S_ISREG(st.st_mode) && st.st_size >= 0 && st.st_size < MAX_FILE)
+		max = (size_t)st.st_size;
+	text = g_malloc(max + 1);
+	r = ipop_read_all(fd, text, max, len);
+	if (r == -EFBIG && max < MAX_FILE)
+		g_set_error(err, CTL_CONFIG_ERROR, 0,
+			    "%s: the file grew while it was read", path);
+	else if (r == -EFBIG)
 		cfg_fail_line(err, path, 1, "the file is larger than %d bytes",
 			      MAX_FILE);
 	else if (r < 0)
 		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
 			    g_strerror(-r));
 	if (r < 0) {
-		sodium_memzero(text, MAX_FILE + 1);
+		sodium_memzero(text, max + 1);
 		g_clear_pointer(&text, g_free);
 	}
 out:
