@@ -18,7 +18,10 @@
 #include "controller/member.h"
 #include "proto/pbutil.h"
 
-enum { PRUNE_AFTER_MS = 15000 };
+enum {
+	PRUNE_AFTER_MS = 15000,
+	REFUSALS_PER_SEC = 10, /* "not admitting" lines logged a second */
+};
 
 struct member {
 	char *jid; /* full JID */
@@ -55,6 +58,7 @@ struct ctl_members {
 	GHashTable *adopted;   /* uids of links tincan had on adopt */
 	guint prune;
 	guint resend; /* candidates of links still connecting */
+	struct ipop_log_budget refusals; /* anybody may advertise */
 };
 
 static void member_free(struct member *m)
@@ -279,10 +283,20 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 	struct member *same_uid = g_hash_table_lookup(e->by_uid, s->uid);
 	const char *why = NULL;
 
+	unsigned held;
+
 	if (!ctl_member_admits(e->ops, e->cfg, e->my_uid, sub_of(e, bare), s,
 			       &why)) {
-		g_message("overlay %s: not admitting %s: %s", e->cfg->name,
-			  IPOP_LOG_STR(jid), IPOP_LOG_STR(why));
+		if (ipop_log_budget_take(&e->refusals, REFUSALS_PER_SEC,
+					 &held)) {
+			if (held)
+				g_message("overlay %s: %u refusals not logged "
+					  "(over %d a second)",
+					  e->cfg->name, held, REFUSALS_PER_SEC);
+			g_message("overlay %s: not admitting %s: %s",
+				  e->cfg->name, IPOP_LOG_STR(jid),
+				  IPOP_LOG_STR(why));
+		}
 		if (m)
 			drop_member(e, m, why);
 		return;

@@ -270,6 +270,43 @@ START_TEST(test_stale_candidates_ignored)
 }
 END_TEST
 
+static void count_refusal(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "not admitting") != NULL)
+		++*(int *)data;
+}
+
+/* Anybody may advertise: refusals are logged at most 10 a second, so a
+ * stranger cannot flood the log (audit, issue 18). */
+START_TEST(test_refusals_bounded)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	struct ctl_sig adv;
+	int logged_n = 0;
+	guint h = g_log_set_handler("controller", G_LOG_LEVEL_MESSAGE,
+				    count_refusal, &logged_n);
+
+	r.sub = CTL_SUB_NONE;
+	for (int i = 0; i < 100; i++) {
+		char jid[32];
+
+		g_snprintf(jid, sizeof(jid), "eve@x/r%d", i);
+		fake_adv(&adv, "lab", "10.10.0.9");
+		ctl_member_signal(g, jid, &adv);
+	}
+	g_log_remove_handler("controller", h);
+	ck_assert_uint_eq(ctl_member_count(g), 0);
+	/* 10, or up to 20 if a second began during the loop. */
+	ck_assert_int_ge(logged_n, 10);
+	ck_assert_int_le(logged_n, 20);
+	fake_finish(&r, g);
+}
+END_TEST
+
 /* The label of the last MapPeer, recorded on the way to fake_io's log. */
 static char *seen_label;
 static void (*fake_request_fn)(void *ctx, Ipop__Request *req, const char *tag);
@@ -333,6 +370,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_relink_on_new_credentials);
 	tcase_add_test(tc, test_stale_candidates_ignored);
 	tcase_add_test(tc, test_label_of_long_jid);
+	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
