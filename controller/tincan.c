@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "controller/tincan.h"
@@ -67,6 +68,7 @@ static void close_socket(struct ctl_tincan *t)
 	t->fd = -1;
 	ipop_frame_reader_free(t->reader);
 	t->reader = NULL;
+	sodium_memzero(t->out->data, t->out->len); /* unsent requests */
 	g_byte_array_set_size(t->out, 0);
 }
 
@@ -116,6 +118,8 @@ static int queue(struct ctl_tincan *t, Ipop__Envelope *env)
 	if (!frame)
 		return -EMSGSIZE;
 	g_byte_array_append(t->out, frame, (guint)len);
+	/* A CreateOverlay frame holds the group psk. */
+	sodium_memzero(frame, len);
 	g_free(frame);
 	if (!t->out_watch)
 		t->out_watch = g_unix_fd_add(t->fd, G_IO_OUT, on_writable, t);
@@ -226,7 +230,10 @@ static int try_connect(struct ctl_tincan *t)
 	Ipop__Hello hello = IPOP__HELLO__INIT;
 	int fd;
 
-	g_strlcpy(sa.sun_path, t->path, sizeof(sa.sun_path));
+	/* A cut path would name another socket. */
+	if (g_strlcpy(sa.sun_path, t->path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
