@@ -33,7 +33,9 @@ struct ipop_frame_reader {
 	size_t len;  /* bytes held in buf */
 	size_t cap;  /* bytes allocated for buf */
 	size_t scan; /* next length header not yet checked (index in buf) */
-	int err;     /* sticky error, 0 while the stream is good */
+	size_t last, last_len; /* body of the envelope returned last */
+	bool has_last;
+	int err; /* sticky error, 0 while the stream is good */
 };
 
 struct ipop_frame_reader *ipop_frame_reader_new(void)
@@ -47,6 +49,16 @@ void ipop_frame_reader_free(struct ipop_frame_reader *r)
 		return;
 	g_free(r->buf);
 	g_free(r);
+}
+
+const uint8_t *ipop_frame_reader_last(const struct ipop_frame_reader *r,
+				      size_t *len)
+{
+	*len = 0;
+	if (!r->has_last)
+		return NULL;
+	*len = r->last_len;
+	return r->buf + r->last;
 }
 
 size_t ipop_frame_reader_pending(const struct ipop_frame_reader *r)
@@ -131,6 +143,7 @@ int ipop_frame_reader_feed(struct ipop_frame_reader *r, const uint8_t *data,
 			   size_t len)
 {
 	/* untrusted: data comes straight from the peer's stream */
+	r->has_last = false;
 	if (r->err != 0)
 		return r->err;
 	if (len == 0)
@@ -152,6 +165,7 @@ int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out)
 	int rc;
 
 	*out = NULL;
+	r->has_last = false;
 	if (r->err != 0)
 		return r->err;
 	if (avail < IPOP_FRAME_HDR)
@@ -164,6 +178,9 @@ int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out)
 	if (avail - IPOP_FRAME_HDR < n)
 		return 0;
 	rc = ipop_envelope_decode(r->buf + r->off + IPOP_FRAME_HDR, n, out);
+	r->last = r->off + IPOP_FRAME_HDR;
+	r->last_len = n;
+	r->has_last = rc == 1;
 	r->off += IPOP_FRAME_HDR + n;
 	if (rc < 0)
 		r->err = rc;

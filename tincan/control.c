@@ -18,8 +18,10 @@
 #include <glib-unix.h>
 
 #include "common/log.h"
+#include "common/names.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
+#include "proto/wire.h"
 #include "tincan/control.h"
 
 /* Above the data path (TAP and link sockets), so a saturated link cannot
@@ -280,12 +282,65 @@ static bool deny(struct client *cl, uint64_t id, Ipop__Request__KindCase kind)
 	return respond(cl, id, &resp);
 }
 
+struct text_check {
+	char why[IPOP_WIRE_PATH_MAX + 96];
+};
+
+static bool check_text(void *ctx, const char *path, const uint8_t *s,
+		       size_t len)
+{
+	struct text_check *t = ctx;
+	const char *problem = ipop_text_problem((const char *)s, len);
+
+	if (problem == NULL)
+		return true;
+	g_snprintf(t->why, sizeof(t->why),
+		   "%s %s (every string must be UTF-8 without NUL bytes)", path,
+		   problem);
+	return false;
+}
+
+/* Why the strings of the envelope just read are refused, or NULL.  They
+ * are checked on the wire: the unpacked copy ends at the first NUL. */
+static const char *bad_text(struct client *cl, struct text_check *t)
+{
+	size_t len;
+	const uint8_t *body = ipop_frame_reader_last(cl->reader, &len);
+	int r;
+
+	if (body == NULL)
+		return NULL;
+	r = ipop_wire_strings(&ipop__envelope__descriptor, body, len,
+			      check_text, t);
+	if (r == 0)
+		return NULL;
+	if (r < 0)
+		g_strlcpy(t->why, "undecodable request", sizeof(t->why));
+	/* The path names one of our fields, never the client's bytes. */
+	g_info("control: client %u (pid %d) sent bad text: %s", cl->id,
+	       (int)cl->pid, t->why);
+	return t->why;
+}
+
+/* Answers BAD_REQUEST for a request whose strings are refused; the
+ * connection stays open. */
+static bool bad_request(struct client *cl, uint64_t id, const char *why)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+
+	resp.status = IPOP__STATUS__BAD_REQUEST;
+	resp.message = ipop_cstr(why);
+	return respond(cl, id, &resp);
+}
+
 /* Handles one envelope; false if the client is gone. */
 static bool handle(struct client *cl, const Ipop__Envelope *env)
 {
 	const struct tc_control_handler *h = cl->ctl->h;
 	const Ipop__Request *req = env->request;
 	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	struct text_check text;
+	const char *why;
 	bool alive;
 
 	if (env->body_case != IPOP__ENVELOPE__BODY_REQUEST || !req ||
@@ -299,7 +354,13 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 		resp.message = ipop_cstr("not a request this tincan knows");
 		return respond(cl, env->request_id, &resp);
 	}
+	why = bad_text(cl, &text);
 	if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED) {
+		if (why != NULL) {
+			refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
+			       why);
+			return false;
+		}
 		if (req->kind_case == IPOP__REQUEST__KIND_HELLO)
 			return handle_hello(cl, env->request_id, req->hello);
 		refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
@@ -321,6 +382,8 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 		 * UNSUPPORTED, as it always has. */
 		break;
 	}
+	if (why != NULL)
+		return bad_request(cl, env->request_id, why);
 	h->handle(h->ctx, req, &resp);
 	alive = respond(cl, env->request_id, &resp);
 	h->release(h->ctx, &resp);
