@@ -128,11 +128,27 @@ static bool queue(struct client *cl, Ipop__Envelope *env)
 static bool respond(struct client *cl, uint64_t id, Ipop__Response *resp)
 {
 	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+	Ipop__Response big = IPOP__RESPONSE__INIT;
+	char why[200];
+	size_t n;
 
 	env.version = IPOP_PROTOCOL_VERSION;
 	env.request_id = id;
 	env.body_case = IPOP__ENVELOPE__BODY_RESPONSE;
 	env.response = resp;
+	n = ipop__envelope__get_packed_size(&env);
+	if (n > IPOP_FRAME_MAX) {
+		/* An answer the client would wait for forever if dropped. */
+		g_snprintf(why, sizeof(why),
+			   "the answer is %zu bytes, over the %d-byte frame "
+			   "limit: ask for less (GetState: paged=true, see "
+			   "PROTOCOL.md)",
+			   n, IPOP_FRAME_MAX);
+		g_message("control: client %u: %s", cl->id, why);
+		big.status = IPOP__STATUS__TOO_BIG;
+		big.message = why;
+		env.response = &big;
+	}
 	return queue(cl, &env);
 }
 

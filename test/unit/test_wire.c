@@ -2,6 +2,7 @@
  * Tests of proto/wire.c, the walker that shows string fields exactly as
  * sent, and of the frame reader's view of the last envelope's bytes: an
  * overlay name "hs\0x" unpacks as "hs", and only the wire form tells.
+ * Also proto/pages.c, the client side of GetState paging.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <glib.h>
 
 #include "proto/frame.h"
+#include "proto/pages.h"
+#include "proto/pbutil.h"
 #include "proto/wire.h"
 
 /* Envelope{version 1, request{create_overlay{name "hs\0x", tap_name "t0"}}}
@@ -149,6 +152,150 @@ START_TEST(test_reader_last)
 }
 END_TEST
 
+/* A page: overlays named in names[] ("a" "b"), each with the mappings
+ * uids[k] lists (one letter each, made 40 characters long). */
+struct fake_page {
+	const char *names[3];
+	const char *maps[3];
+	int links[3];
+	bool more;
+	const char *next;
+};
+
+static Ipop__NodeState *page_msg(const struct fake_page *f)
+{
+	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
+	size_t i, k;
+
+	ipop__node_state__init(st);
+	st->uid = ipop_cstr("self");
+	st->more = f->more;
+	st->next_cursor = ipop_cstr(f->next ? f->next : "");
+	st->overlays = g_new0(Ipop__OverlayInfo *, 4);
+	for (i = 0; i < 3 && f->names[i]; i++) {
+		Ipop__OverlayInfo *o = g_new0(Ipop__OverlayInfo, 1);
+		ipop__overlay_info__init(o);
+		o->name = ipop_cstr(f->names[i]);
+		o->mappings = g_new0(Ipop__PeerMapping *, 8);
+		for (k = 0; f->maps[i][k]; k++) {
+			Ipop__PeerMapping *m = g_new0(Ipop__PeerMapping, 1);
+			ipop__peer_mapping__init(m);
+			m->peer_uid = g_strnfill(40, f->maps[i][k]);
+			o->mappings[o->n_mappings++] = m;
+		}
+		o->links = g_new0(Ipop__LinkInfo *, 4);
+		for (k = 0; k < (size_t)f->links[i]; k++) {
+			Ipop__LinkInfo *l = g_new0(Ipop__LinkInfo, 1);
+			ipop__link_info__init(l);
+			o->links[o->n_links++] = l;
+		}
+		st->overlays[st->n_overlays++] = o;
+	}
+	return st;
+}
+
+static void page_free(Ipop__NodeState *st)
+{
+	size_t i, k;
+
+	for (i = 0; i < st->n_overlays; i++) {
+		for (k = 0; k < st->overlays[i]->n_mappings; k++) {
+			g_free(st->overlays[i]->mappings[k]->peer_uid);
+			g_free(st->overlays[i]->mappings[k]);
+		}
+		for (k = 0; k < st->overlays[i]->n_links; k++)
+			g_free(st->overlays[i]->links[k]);
+		g_free(st->overlays[i]->links);
+		g_free(st->overlays[i]->mappings);
+		g_free(st->overlays[i]);
+	}
+	g_free(st->overlays);
+	g_free(st);
+}
+
+/* Three pages: "a" spans the first two, "b" starts in the second and ends
+ * in the third.  The join has two overlays with all their mappings in
+ * order and the links of each overlay's first part. */
+START_TEST(test_pages_join)
+{
+	static const struct fake_page pages[] = {
+	    {{"a"},
+	     {"01"},
+	     {2},
+	     true,
+	     "a/1111111111111111111111111111111111111111"},
+	    {{"a", "b"},
+	     {"23", "4"},
+	     {0, 1},
+	     true,
+	     "b/4444444444444444444444444444444444444444"},
+	    {{"b"}, {"5"}, {0}, false, NULL},
+	};
+	struct ipop_state_pages *p = ipop_state_pages_new("", 0);
+	Ipop__NodeState *st;
+	Ipop__GetState gs;
+	size_t i;
+
+	ipop_state_pages_request(p, &gs);
+	ck_assert(gs.paged);
+	ck_assert_str_eq(gs.cursor, "");
+	for (i = 0; i < G_N_ELEMENTS(pages); i++) {
+		Ipop__NodeState *pg = page_msg(&pages[i]);
+		ck_assert_int_eq(ipop_state_pages_add(p, pg), pages[i].more);
+		page_free(pg);
+		ipop_state_pages_request(p, &gs);
+		if (pages[i].more)
+			ck_assert_str_eq(gs.cursor, pages[i].next);
+	}
+	st = ipop_state_pages_join(p);
+	ck_assert_ptr_nonnull(st);
+	ck_assert(!st->more);
+	ck_assert_uint_eq(st->n_overlays, 2);
+	ck_assert_str_eq(st->overlays[0]->name, "a");
+	ck_assert_uint_eq(st->overlays[0]->n_mappings, 4);
+	ck_assert_uint_eq(st->overlays[0]->n_links, 2);
+	ck_assert_str_eq(st->overlays[1]->name, "b");
+	ck_assert_uint_eq(st->overlays[1]->n_mappings, 2);
+	ck_assert_uint_eq(st->overlays[1]->n_links, 1);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(st->overlays[0]->mappings[i]->peer_uid[0],
+				 (int)('0' + i));
+	ck_assert_int_eq(st->overlays[1]->mappings[1]->peer_uid[39], '5');
+	ipop__node_state__free_unpacked(st, NULL);
+	ipop_state_pages_free(p);
+}
+END_TEST
+
+/* A tincan that answers "more" with the cursor it was given would loop
+ * a client forever; an old tincan's single whole answer is the state. */
+START_TEST(test_pages_stuck)
+{
+	static const struct fake_page stuck = {{"a"}, {"0"}, {0}, true, "a/"};
+	static const struct fake_page whole = {{"a"}, {"01"}, {1}, false, NULL};
+	struct ipop_state_pages *p = ipop_state_pages_new(NULL, 10);
+	Ipop__NodeState *pg = page_msg(&stuck), *st;
+	Ipop__GetState gs;
+
+	ck_assert_ptr_null(ipop_state_pages_join(p));
+	ck_assert_int_eq(ipop_state_pages_add(p, pg), 1);
+	ck_assert_int_eq(ipop_state_pages_add(p, pg), -EPROTO);
+	ipop_state_pages_request(p, &gs);
+	ck_assert_uint_eq(gs.limit, 10);
+	page_free(pg);
+	ipop_state_pages_free(p);
+
+	p = ipop_state_pages_new(NULL, 0);
+	pg = page_msg(&whole);
+	ck_assert_int_eq(ipop_state_pages_add(p, pg), 0);
+	st = ipop_state_pages_join(p);
+	ck_assert_uint_eq(st->overlays[0]->n_mappings, 2);
+	ipop__node_state__free_unpacked(st, NULL);
+	page_free(pg);
+	ipop_state_pages_free(p);
+	ipop_state_pages_free(NULL);
+}
+END_TEST
+
 extern Suite *suite_wire(void);
 
 Suite *suite_wire(void)
@@ -160,6 +307,8 @@ Suite *suite_wire(void)
 	tcase_add_test(tc, test_wire_skips);
 	tcase_add_loop_test(tc, test_wire_broken, 0, G_N_ELEMENTS(broken));
 	tcase_add_test(tc, test_reader_last);
+	tcase_add_test(tc, test_pages_join);
+	tcase_add_test(tc, test_pages_stuck);
 	suite_add_tcase(s, tc);
 	return s;
 }
