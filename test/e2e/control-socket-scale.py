@@ -199,6 +199,63 @@ check(r and r[0] == BAD_REQUEST and "hello.client_name holds a NUL byte" in r[1]
       "a Hello whose client_name holds a NUL is refused and closed (got %r)" % (status_of(r),))
 bad.close()
 
+# ---- 500 idle connections do not stop ipopctl status ----
+
+
+def ipopctl_status():
+    t0 = time.time()
+    p = subprocess.run([IPOPCTL, "--socket", SOCK, "--timeout", "5000", "status"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, time.time() - t0, p.stderr.decode()[:200]
+
+
+def log_lines(word):
+    with open(LOG, "rb") as f:
+        return sum(1 for l in f if word in l)
+
+
+rc, t_base, err = ipopctl_status()
+check(rc == 0, "ipopctl status works (%.3f s) %s" % (t_base, err))
+figure("ipopctl status, no idle connections: %.3f s" % t_base)
+idle, t0 = [], time.time()
+for _ in range(500):
+    # Blocking: a full backlog makes connect wait, not fail with EAGAIN.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(SOCK)
+        idle.append(s)
+    except OSError:
+        s.close()
+t_conn = time.time() - t0
+times, fails = [], []
+for _ in range(5):
+    rc, t, err = ipopctl_status()
+    times.append(t)
+    if rc != 0:
+        fails.append(err)
+check(len(idle) == 500 and not fails and max(times) < 2,
+      "with 500 idle connections held (%d connected in %.2f s), ipopctl status succeeds 5 of 5 "
+      "(slowest %.3f s) %s" % (len(idle), t_conn, max(times), fails[:1]))
+figure("ipopctl status with 500 idle connections: median %.3f s, slowest %.3f s"
+       % (sorted(times)[2], max(times)))
+# tincan closed the idle ones: the cap at once, the rest at the Hello deadline.
+time.sleep(3.6)
+gone = 0
+for s in idle:
+    try:
+        s.settimeout(0.5)
+        gone += s.recv(1) == b""
+    except OSError:
+        gone += 1
+    s.close()
+check(gone == 500, "tincan closed all 500 idle connections within the Hello deadline (%d)" % gone)
+bursts = log_lines(b"to make room")
+check(1 <= bursts <= 10, "the evictions are logged once a burst, not once a connection (%d lines)" % bursts)
+c = Client(CONTROLLER)
+check(c.hello and c.hello[0] == OK, "a controller connects after the flood")
+c.close()
+ctl = Client(CONTROLLER)
+
 # ---- 100,000 mappings, created in batches over one connection ----
 
 t0 = time.time()
