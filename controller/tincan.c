@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "controller/tincan.h"
@@ -68,6 +69,7 @@ static void close_socket(struct ctl_tincan *t)
 	t->fd = -1;
 	ipop_frame_reader_free(t->reader);
 	t->reader = NULL;
+	sodium_memzero(t->out->data, t->out->len);
 	g_byte_array_set_size(t->out, 0);
 }
 
@@ -117,6 +119,8 @@ static int queue(struct ctl_tincan *t, Ipop__Envelope *env)
 	if (!frame)
 		return -EMSGSIZE;
 	g_byte_array_append(t->out, frame, (guint)len);
+	/* A CreateOverlay carries the group psk. */
+	sodium_memzero(frame, len);
 	g_free(frame);
 	if (!t->out_watch)
 		t->out_watch = g_unix_fd_add(t->fd, G_IO_OUT, on_writable, t);

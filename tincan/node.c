@@ -619,6 +619,14 @@ static void link_request(struct tc_node *n, const Ipop__Request *req,
 		fail(n, resp, tc_adapter_status(err), n->why);
 }
 
+/* Zeroes a decoded message's bytes field in place (the message is the
+ * caller's, lent as const only so handlers do not change it by mistake). */
+static void wipe_bytes(const ProtobufCBinaryData *b)
+{
+	if (b->data && b->len)
+		sodium_memzero((void *)(uintptr_t)b->data, b->len);
+}
+
 static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 {
 	struct tc_node *n = data;
@@ -627,6 +635,9 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 	switch (req->kind_case) {
 	case IPOP__REQUEST__KIND_CREATE_OVERLAY:
 		create_overlay(n, req->create_overlay, resp);
+		/* The overlay keeps its own copy in protected memory; the
+		 * decoded one is freed by the caller without wiping. */
+		wipe_bytes(&req->create_overlay->psk);
 		break;
 	case IPOP__REQUEST__KIND_REMOVE_OVERLAY:
 		remove_overlay(n, req->remove_overlay, resp);

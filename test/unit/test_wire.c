@@ -152,6 +152,37 @@ START_TEST(test_reader_last)
 }
 END_TEST
 
+/* A frame's bytes are zeroed in the reader's buffer once the frame is
+ * consumed (the next call to next()), so a psk does not linger there. */
+START_TEST(test_reader_wipes)
+{
+	static const uint8_t psk_msg[] = {
+	    0x08, 0x01, 0x52, 0x24, 0x12, 0x22, 0x52, 0x20, /* ...psk = 32 */
+	    0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+	    0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+	    0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+	};
+	struct ipop_frame_reader *r = ipop_frame_reader_new();
+	uint8_t frame[4 + sizeof(psk_msg)] = {0, 0, 0, sizeof(psk_msg)};
+	Ipop__Envelope *env = NULL;
+	const uint8_t *body;
+	size_t len, i;
+
+	memcpy(frame + 4, psk_msg, sizeof(psk_msg));
+	ck_assert_int_eq(ipop_frame_reader_feed(r, frame, sizeof(frame)), 0);
+	ck_assert_int_eq(ipop_frame_reader_next(r, &env), 1);
+	ck_assert_uint_eq(env->request->create_overlay->psk.len, 32);
+	ipop__envelope__free_unpacked(env, NULL);
+	body = ipop_frame_reader_last(r, &len);
+	ck_assert_uint_eq(len, sizeof(psk_msg));
+	ck_assert_int_eq(ipop_frame_reader_next(r, &env), 0);
+	/* White box: the bytes are still inside the reader's buffer. */
+	for (i = 0; i < len; i++)
+		ck_assert_int_eq(body[i], 0);
+	ipop_frame_reader_free(r);
+}
+END_TEST
+
 /* A page: overlays named in names[] ("a" "b"), each with the mappings
  * uids[k] lists (one letter each, made 40 characters long). */
 struct fake_page {
@@ -307,6 +338,7 @@ Suite *suite_wire(void)
 	tcase_add_test(tc, test_wire_skips);
 	tcase_add_loop_test(tc, test_wire_broken, 0, G_N_ELEMENTS(broken));
 	tcase_add_test(tc, test_reader_last);
+	tcase_add_test(tc, test_reader_wipes);
 	tcase_add_test(tc, test_pages_join);
 	tcase_add_test(tc, test_pages_stuck);
 	suite_add_tcase(s, tc);
