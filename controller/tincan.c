@@ -323,9 +323,20 @@ struct paging {
 	struct ipop_state_pages *pages;
 	ctl_tincan_reply_fn fn;
 	void *data;
+	unsigned n_pages;
+	gint64 start; /* monotonic us */
 };
 
 static int send_page(struct paging *pg);
+
+static size_t count_mappings(const Ipop__NodeState *st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_overlays; i++)
+		n += st->overlays[i]->n_mappings;
+	return n;
+}
 
 static void page_done(struct paging *pg, const Ipop__Response *resp)
 {
@@ -346,6 +357,7 @@ static void on_page(void *ctx, const Ipop__Response *resp, void *data)
 		page_done(pg, resp);
 		return;
 	}
+	pg->n_pages++;
 	more = ipop_state_pages_add(pg->pages, resp->state);
 	if (more == 1 && send_page(pg) == 0)
 		return;
@@ -358,7 +370,10 @@ static void on_page(void *ctx, const Ipop__Response *resp, void *data)
 		page_done(pg, NULL);
 		return;
 	}
-	g_debug("tincan: state read (%zu overlays)", whole.state->n_overlays);
+	g_info("tincan: state read: %zu overlays, %zu mappings, %u pages in "
+	       "%" G_GINT64_FORMAT " ms",
+	       whole.state->n_overlays, count_mappings(whole.state),
+	       pg->n_pages, (g_get_monotonic_time() - pg->start) / 1000);
 	page_done(pg, &whole);
 	ipop__node_state__free_unpacked(whole.state, NULL);
 }
@@ -392,6 +407,7 @@ int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 		pg->fn = fn;
 		pg->data = data;
 		pg->pages = ipop_state_pages_new(req->get_state->overlay, 0);
+		pg->start = g_get_monotonic_time();
 		r = send_page(pg);
 		if (r < 0) {
 			ipop_state_pages_free(pg->pages);
