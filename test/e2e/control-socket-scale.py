@@ -110,7 +110,10 @@ class Client:
                 if len(self.buf) >= 4 + n:
                     f, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
                     return f
-            chunk = self.s.recv(1 << 20)
+            try:
+                chunk = self.s.recv(1 << 20)
+            except socket.timeout:
+                return None  # no answer is a failure, not a hang
             if not chunk:
                 return None
             self.buf += chunk
@@ -245,8 +248,10 @@ for s in idle:
     try:
         s.settimeout(0.5)
         gone += s.recv(1) == b""
+    except socket.timeout:
+        pass  # still open
     except OSError:
-        gone += 1
+        gone += 1  # reset: closed by tincan
     s.close()
 check(gone == 500, "tincan closed all 500 idle connections within the Hello deadline (%d)" % gone)
 bursts = log_lines(b"to make room")
@@ -337,6 +342,21 @@ check(p.returncode == 0 and n_json == MAPPINGS,
       % (MAPPINGS, n_json, p.returncode, t_ctl, p.stderr.decode()[:200]))
 figure("ipopctl status --json over %d mappings: %.2f s" % (MAPPINGS, t_ctl))
 obs.close()
+
+# ---- At most 131,072 mappings an overlay (common/limits.h) ----
+
+CAP = 131072
+ok = 0
+for start in range(MAPPINGS, CAP, BATCH):
+    rs = ctl.batch([(9, map_peer("big", i)) for i in range(start, min(start + BATCH, CAP))])
+    ok += sum(1 for r in rs if r and r[0] == OK)
+r = ctl.call(9, map_peer("big", CAP))
+check(ok == CAP - MAPPINGS and r and r[0] != OK and "131072 mappings" in r[1],
+      "the overlay fills up to %d mappings, and one more is refused (got %r)" % (CAP, status_of(r)))
+r = ctl.call(9, map_peer("big", 0) + fb(8, "changed"))
+check(r and r[0] == OK, "a mapping of the full overlay can still be changed (got %r)" % (status_of(r),))
+rs = ctl.batch([(9, fb(1, "big") + fb(2, uid(i)) + fv(6, 1)) for i in range(MAPPINGS, CAP)])
+check(all(r and r[0] == OK for r in rs), "and the %d extra mappings removed again" % (CAP - MAPPINGS))
 ctl.close()
 
 print("1..%d" % N)
