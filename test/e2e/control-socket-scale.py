@@ -343,6 +343,25 @@ check(p.returncode == 0 and n_json == MAPPINGS,
 figure("ipopctl status --json over %d mappings: %.2f s" % (MAPPINGS, t_ctl))
 obs.close()
 
+# ---- Fewer mappings, long labels: still too big, still TOO_BIG ----
+
+r = ctl.call(2, fb(1, "lab") + fb(2, "ctllab") + fv(3, 1) + fb(4, "11.0.0.1") + fv(5, 8))
+rs = ctl.batch([(9, fb(1, "lab") + fb(2, uid(i)) + fb(3, "11.0.%d.%d" % (1 + i // 250, 1 + i % 250))
+                 + fb(8, ("label %05d " % i).ljust(127, "x"))) for i in range(3000)])
+check(r and r[0] == OK and all(x and x[0] == OK for x in rs),
+      "an overlay \"lab\" with 3000 mappings with 127-byte labels is made")
+r = ctl.call(10, fb(1, "lab"))
+check(r and r[0] == TOO_BIG and "bytes, over the 262144-byte frame limit" in r[1],
+      "its unpaged GetState (about 500 KB) is TOO_BIG with the size (got %r)" % (status_of(r),))
+r = ctl.call(11, fb(1, "lab"))
+check(r and r[0] == TOO_BIG, "and so is its GetStats (got %r)" % (status_of(r),))
+p = subprocess.run([IPOPCTL, "--socket", SOCK, "--json", "stats", "lab"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+check(p.returncode == 0 and b'"links"' in p.stdout,
+      "ipopctl stats lab pages instead and answers (rc %d) %s" % (p.returncode, p.stderr.decode()[:200]))
+r = ctl.call(3, fb(1, "lab"))
+check(r and r[0] == OK, "the overlay \"lab\" is removed")
+
 # ---- At most 131,072 mappings an overlay (common/limits.h) ----
 
 CAP = 131072

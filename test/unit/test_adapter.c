@@ -7,7 +7,10 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -235,6 +238,103 @@ START_TEST(test_event_local)
 }
 END_TEST
 
+static void no_event(void *node, const struct tc_event *ev)
+{
+	(void)node;
+	(void)ev;
+}
+
+/* A TAP-backed overlay in this (forked) test's own network namespace
+ * holding n mappings with uids from a hash, or NULL (skipped: no root). */
+static struct tc_overlay *paged_overlay(struct tc_env *env, unsigned n)
+{
+	static struct tc_identity id = {
+	    .uid = "00112233445566778899aabbccddeeff00112233"};
+	struct tc_overlay_req r = {.name = "pg",
+				   .tap_name = "tcpage0",
+				   .mode = TC_OVERLAY_L3,
+				   .ipv4 = "10.97.0.1",
+				   .ipv4_prefix = 16};
+	struct tc_overlay *ov;
+	char why[256], uid[IPOP_UID_SIZE], ip[INET_ADDRSTRLEN], label[64];
+	struct tc_map_req m = {0};
+	int err;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("# SKIP adapter:pages: needs root for a netns\n");
+		return NULL;
+	}
+	env->id = &id;
+	env->emit = no_event;
+	ov = tc_overlay_new(env, &r, &err, why, sizeof(why));
+	ck_assert_msg(ov != NULL, "%s", why);
+	for (unsigned i = 0; i < n; i++) {
+		char *h = g_compute_checksum_for_data(
+		    G_CHECKSUM_SHA1, (const guchar *)&i, sizeof(i));
+		g_strlcpy(uid, h, sizeof(uid));
+		g_free(h);
+		g_snprintf(ip, sizeof(ip), "10.97.%u.%u", 1 + i / 250,
+			   1 + i % 250);
+		g_snprintf(label, sizeof(label), "peer %u", i);
+		m.peer_uid = uid;
+		m.ipv4 = ip;
+		m.label = label;
+		ck_assert_int_eq(tc_overlay_map_peer(ov, &m, why, sizeof(why)),
+				 0);
+	}
+	return ov;
+}
+
+/* Pages of 4 KiB: every mapping once, in uid order, each part within its
+ * budget, links only in the head; a limit and a tiny budget behave. */
+START_TEST(test_overlay_pages)
+{
+	struct tc_env env = {0};
+	struct tc_overlay *ov = paged_overlay(&env, 300);
+	struct tc_adapter_page pg = {.head = true, .after = ""};
+	Ipop__OverlayInfo *part;
+	char last[IPOP_UID_SIZE] = "";
+	unsigned seen = 0, pages = 0;
+	size_t i;
+
+	if (!ov)
+		return;
+	do {
+		pg.budget = 4096;
+		part = tc_adapter_overlay_page(ov, &pg);
+		ck_assert_ptr_nonnull(part);
+		ck_assert_uint_le(ipop__overlay_info__get_packed_size(part),
+				  4096 - pg.budget);
+		ck_assert(part->n_mappings > 0);
+		ck_assert(pg.head || part->n_links == 0);
+		for (i = 0; i < part->n_mappings; i++) {
+			ck_assert_int_lt(
+			    strcmp(last, part->mappings[i]->peer_uid), 0);
+			g_strlcpy(last, part->mappings[i]->peer_uid,
+				  sizeof(last));
+		}
+		ck_assert_str_eq(pg.last, last);
+		seen += (unsigned)part->n_mappings;
+		pages++;
+		tc_adapter_overlay_info_free(part);
+		pg.head = false;
+		pg.after = last;
+	} while (!pg.done);
+	ck_assert_uint_eq(seen, 300);
+	ck_assert_uint_gt(pages, 5);
+
+	pg = (struct tc_adapter_page){
+	    .head = true, .after = "", .max = 7, .budget = 1 << 20};
+	part = tc_adapter_overlay_page(ov, &pg);
+	ck_assert_uint_eq(part->n_mappings, 7);
+	ck_assert(!pg.done);
+	tc_adapter_overlay_info_free(part);
+	pg = (struct tc_adapter_page){.head = true, .after = "", .budget = 8};
+	ck_assert_ptr_null(tc_adapter_overlay_page(ov, &pg));
+	tc_overlay_free(ov);
+}
+END_TEST
+
 extern Suite *suite_adapter(void);
 
 Suite *suite_adapter(void)
@@ -247,6 +347,7 @@ Suite *suite_adapter(void)
 	tcase_add_loop_test(tc, test_overlay_req, 0, G_N_ELEMENTS(modes));
 	tcase_add_loop_test(tc, test_overlay_refused, 0, G_N_ELEMENTS(refused));
 	tcase_add_test(tc, test_creds);
+	tcase_add_test(tc, test_overlay_pages);
 	tcase_add_test(tc, test_event_link_state);
 	tcase_add_test(tc, test_event_unknown);
 	tcase_add_test(tc, test_event_local);
