@@ -399,6 +399,40 @@ static int by_uid(gconstpointer a, gconstpointer b)
 	return strcmp(x->uid, y->uid);
 }
 
+static int by_age(gconstpointer a, gconstpointer b)
+{
+	const Ipop__MacEntry *x = *(Ipop__MacEntry *const *)a;
+	const Ipop__MacEntry *y = *(Ipop__MacEntry *const *)b;
+
+	return x->age_ms < y->age_ms ? -1 : x->age_ms > y->age_ms;
+}
+
+static void mac_free(Ipop__MacEntry *m)
+{
+	g_free(m->mac.data);
+	g_free(m->peer_uid);
+	g_free(m);
+}
+
+/* A MAC table (switch mode, up to 8,192 entries) can exceed a frame on
+ * its own: a head keeps the most recently seen entries that fit in half
+ * the page and counts the rest in pg->macs_omitted.  The new cost. */
+static size_t trim_macs(Ipop__OverlayInfo *info, size_t cost,
+			struct tc_adapter_page *pg)
+{
+	qsort(info->mac_table, info->n_mac_table, sizeof(*info->mac_table),
+	      (int (*)(const void *, const void *))by_age);
+	while (info->n_mac_table > 0 && cost > pg->budget / 2) {
+		Ipop__MacEntry *m = info->mac_table[--info->n_mac_table];
+		cost -= MIN(
+		    cost, field_cost(ipop__mac_entry__get_packed_size(m)) - 1);
+		info->mac_table[info->n_mac_table] = NULL;
+		mac_free(m);
+		pg->macs_omitted++;
+	}
+	return cost;
+}
+
 Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 					   struct tc_adapter_page *pg)
 {
@@ -414,6 +448,8 @@ Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 	g_ptr_array_sort(a.out, by_uid);
 	info = overlay_part(ov, pg->head, a.out->len);
 	cost = field_cost(ipop__overlay_info__get_packed_size(info)) + 4;
+	if (cost > pg->budget / 2 && info->n_mac_table > 0)
+		cost = trim_macs(info, cost, pg);
 	if (cost > pg->budget) {
 		tc_adapter_overlay_info_free(info);
 		g_ptr_array_free(a.out, TRUE);
@@ -461,11 +497,8 @@ void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info)
 		mapping_free(info->mappings[i]);
 	for (i = 0; i < info->n_links; i++)
 		link_info_free(info->links[i]);
-	for (i = 0; i < info->n_mac_table; i++) {
-		g_free(info->mac_table[i]->mac.data);
-		g_free(info->mac_table[i]->peer_uid);
-		g_free(info->mac_table[i]);
-	}
+	for (i = 0; i < info->n_mac_table; i++)
+		mac_free(info->mac_table[i]);
 	g_free(info->mac_table);
 	g_free(info->mappings);
 	g_free(info->links);

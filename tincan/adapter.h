@@ -59,7 +59,9 @@ void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info);
  * the part without mappings fits; else the part (free with
  * tc_adapter_overlay_info_free), *budget less what it takes, *done true
  * when the overlay's last mapping is in it, last its last peer_uid ("" for
- * none). */
+ * none).  A head whose MAC table would take more than half the budget keeps
+ * the most recently seen entries that fit and adds the others to
+ * macs_omitted. */
 struct tc_adapter_page {
 	bool head;
 	const char *after;
@@ -67,6 +69,7 @@ struct tc_adapter_page {
 	size_t budget;
 	bool done;
 	char last[IPOP_UID_SIZE];
+	unsigned macs_omitted;
 };
 Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 					   struct tc_adapter_page *pg);

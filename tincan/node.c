@@ -443,10 +443,17 @@ static bool fill_page(struct tc_node *n, const Ipop__GetState *req,
 
 		pg.head = !resume;
 		pg.after = resume ? cuid : "";
+		pg.macs_omitted = 0;
 		part = tc_adapter_overlay_page(
 		    g_hash_table_lookup(n->overlays, name), &pg);
+		if (part && pg.macs_omitted && st->n_overlays > 0) {
+			/* A fresh page holds more of its MAC table. */
+			tc_adapter_overlay_info_free(part);
+			return page_ends(st, name, pg.after);
+		}
 		if (part && (part->n_mappings > 0 || pg.done)) {
 			st->overlays[st->n_overlays++] = part;
+			st->mac_entries_omitted += pg.macs_omitted;
 		} else if (st->n_overlays > 0) {
 			tc_adapter_overlay_info_free(part);
 			return page_ends(st, name, pg.after);

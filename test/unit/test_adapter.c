@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "tincan/adapter.h"
+#include "tincan/offload.h"
 #include "tincan/overlay.h"
 
 static const struct {
@@ -335,6 +336,48 @@ START_TEST(test_overlay_pages)
 }
 END_TEST
 
+/* A switch overlay's MAC table of 3,000 entries (~140 KB) does not fit a
+ * 32 KiB page: the head keeps what fits in half of it and counts the rest. */
+START_TEST(test_overlay_page_macs)
+{
+	static struct tc_identity id = {
+	    .uid = "00112233445566778899aabbccddeeff00112233"};
+	struct tc_overlay_req r = {
+	    .name = "sw", .tap_name = "tcpgsw0", .mode = TC_OVERLAY_SWITCH};
+	struct tc_adapter_page pg = {
+	    .head = true, .after = "", .budget = 32768};
+	uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+	struct tc_csum cs = {0};
+	struct tc_env env = {.id = &id, .emit = no_event};
+	Ipop__OverlayInfo *part;
+	struct tc_overlay *ov;
+	char why[256];
+	int err;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("# SKIP adapter:page-macs: needs root for a netns\n");
+		return;
+	}
+	ov = tc_overlay_new(&env, &r, &err, why, sizeof(why));
+	ck_assert_msg(ov != NULL, "%s", why);
+	frame[12] = 0x08; /* IPv4 ethertype */
+	for (unsigned i = 0; i < 3000; i++) {
+		frame[9] = (uint8_t)(i >> 16);
+		frame[10] = (uint8_t)(i >> 8);
+		frame[11] = (uint8_t)i;
+		tc_overlay_from_tap(ov, frame, sizeof(frame), &cs);
+	}
+	part = tc_adapter_overlay_page(ov, &pg);
+	ck_assert_ptr_nonnull(part);
+	ck_assert_uint_gt(part->n_mac_table, 100);
+	ck_assert_uint_gt(pg.macs_omitted, 0);
+	ck_assert_uint_eq(part->n_mac_table + pg.macs_omitted, 3000);
+	ck_assert_uint_le(ipop__overlay_info__get_packed_size(part), 32768 / 2);
+	tc_adapter_overlay_info_free(part);
+	tc_overlay_free(ov);
+}
+END_TEST
+
 extern Suite *suite_adapter(void);
 
 Suite *suite_adapter(void)
@@ -348,6 +391,7 @@ Suite *suite_adapter(void)
 	tcase_add_loop_test(tc, test_overlay_refused, 0, G_N_ELEMENTS(refused));
 	tcase_add_test(tc, test_creds);
 	tcase_add_test(tc, test_overlay_pages);
+	tcase_add_test(tc, test_overlay_page_macs);
 	tcase_add_test(tc, test_event_link_state);
 	tcase_add_test(tc, test_event_unknown);
 	tcase_add_test(tc, test_event_local);
