@@ -94,7 +94,9 @@ static Ipop__NodeState *join(Ipop__NodeState **pg, guint n)
 	size_t len, i;
 	guint k;
 
-	for (k = 0; k < n; k++)
+	view.mac_entries_omitted = 0;
+	for (k = 0; k < n; k++) {
+		view.mac_entries_omitted += pg[k]->mac_entries_omitted;
 		for (i = 0; i < pg[k]->n_overlays; i++) {
 			const Ipop__OverlayInfo *o = pg[k]->overlays[i];
 			if (part && !strcmp(part->name, o->name)) {
@@ -106,6 +108,7 @@ static Ipop__NodeState *join(Ipop__NodeState **pg, guint n)
 			g_ptr_array_add(maps, g_ptr_array_new());
 			append_mappings(maps->pdata[maps->len - 1], o);
 		}
+	}
 	for (k = 0; k < parts->len; k++) {
 		Ipop__OverlayInfo *o = parts->pdata[k];
 		GPtrArray *m = maps->pdata[k];

@@ -34,8 +34,8 @@ int ipop_state_pages_add(struct ipop_state_pages *p,
 /* The pages joined: overlays in the order they came, the mappings of an
  * overlay that spans pages appended to its first part (whose links and MAC
  * table it keeps).  more and next_cursor are cleared; total_mappings is
- * the last page's.  The caller frees it with
- * ipop__node_state__free_unpacked(st, NULL); NULL if there was no page. */
+ * the last page's, mac_entries_omitted the sum of all.  The caller frees it
+ * with ipop__node_state__free_unpacked(st, NULL); NULL if there was no page. */
 Ipop__NodeState *ipop_state_pages_join(struct ipop_state_pages *p);
 
 #endif

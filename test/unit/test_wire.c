@@ -272,6 +272,7 @@ START_TEST(test_pages_join)
 	ck_assert_str_eq(gs.cursor, "");
 	for (i = 0; i < G_N_ELEMENTS(pages); i++) {
 		Ipop__NodeState *pg = page_msg(&pages[i]);
+		pg->mac_entries_omitted = (uint32_t)i;
 		ck_assert_int_eq(ipop_state_pages_add(p, pg), pages[i].more);
 		page_free(pg);
 		ipop_state_pages_request(p, &gs);
@@ -281,6 +282,7 @@ START_TEST(test_pages_join)
 	st = ipop_state_pages_join(p);
 	ck_assert_ptr_nonnull(st);
 	ck_assert(!st->more);
+	ck_assert_uint_eq(st->mac_entries_omitted, 0 + 1 + 2);
 	ck_assert_uint_eq(st->n_overlays, 2);
 	ck_assert_str_eq(st->overlays[0]->name, "a");
 	ck_assert_uint_eq(st->overlays[0]->n_mappings, 4);
