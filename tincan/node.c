@@ -421,6 +421,7 @@ static GPtrArray *page_names(struct tc_node *n, const char *only,
 static bool page_ends(Ipop__NodeState *st, const char *name, const char *uid)
 {
 	st->more = true;
+	g_free(st->next_cursor);
 	st->next_cursor = g_strdup_printf("%s/%s", name, uid);
 	return true;
 }
@@ -485,7 +486,7 @@ static void get_state_page(struct tc_node *n, const Ipop__GetState *req,
 	char cname[IPOP_NAME_SIZE], cuid[IPOP_UID_SIZE];
 	Ipop__NodeState *st;
 	GPtrArray *names;
-	char *empty;
+	bool ok;
 
 	if (*only && !find_overlay(n, only, resp))
 		return;
@@ -496,20 +497,13 @@ static void get_state_page(struct tc_node *n, const Ipop__GetState *req,
 	}
 	st = state_head(n);
 	st->total_mappings = (uint32_t)count_mappings(n, only);
-	empty = st->next_cursor;
-	st->next_cursor = NULL;
 	names = page_names(n, only, cname);
-	if (!fill_page(n, req, names, cname, cuid, st, resp)) {
-		st->next_cursor = empty;
+	ok = fill_page(n, req, names, cname, cuid, st, resp);
+	g_ptr_array_free(names, TRUE);
+	if (!ok) {
 		state_free(st);
-		g_ptr_array_free(names, TRUE);
 		return;
 	}
-	if (st->next_cursor)
-		g_free(empty);
-	else
-		st->next_cursor = empty;
-	g_ptr_array_free(names, TRUE);
 	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
 	resp->state = st;
 }
