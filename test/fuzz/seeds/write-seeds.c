@@ -298,5 +298,6 @@ int main(int argc, char **argv)
 	signal_seeds();
 	config_seeds();
 	switch_seeds();
+	control_seeds();
 	return 0;
 }
