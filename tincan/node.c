@@ -205,6 +205,8 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 		if (!server_ok(t->address, t->port) || !t->username ||
 		    !t->password || strlen(t->username) > IPOP_TURN_CRED_MAX ||
 		    strlen(t->password) > IPOP_TURN_CRED_MAX) {
+			/* earlier entries' passwords are already in c */
+			sodium_memzero(&c, sizeof(c));
 			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "TURN server needs a numeric IP, port, user and "
 			     "password");
