@@ -8,6 +8,7 @@
 #define TC_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "proto/ipop.pb-c.h"
@@ -46,5 +47,15 @@ void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev);
 int tc_control_role_check(Ipop__Role role, Ipop__Request__KindCase kind);
 /* The request's name as PROTOCOL.md spells it ("SetLogLevel"); static. */
 const char *tc_control_request_name(Ipop__Request__KindCase kind);
+
+/* For metrics: clients connected, whether one is the CONTROLLER, and the
+ * events a client did not get because it was dropped (its queue full). */
+struct tc_control_stats {
+	unsigned clients;
+	bool controller;
+	uint64_t events_dropped;
+};
+void tc_control_get_stats(const struct tc_control *c,
+			  struct tc_control_stats *st);
 
 #endif
