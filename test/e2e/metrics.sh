@@ -238,8 +238,8 @@ grows()
 	local f=$1 m a b c
 	for m in ipop_link_tx_bytes_total ipop_link_rx_bytes_total \
 		ipop_link_tx_packets_total ipop_link_rx_packets_total; do
-		a=$(mval "$E2E_TMP/pre-$f" $m "$2") && b=$(mval "$E2E_TMP/during" $m "$U2") &&
-			c=$(mval "$E2E_TMP/post-$f" $m "$2") || return 1
+		a=$(mval "$E2E_TMP/pre-$f" "$m" "$2") && b=$(mval "$E2E_TMP/during" "$m" "$U2") &&
+			c=$(mval "$E2E_TMP/post-$f" "$m" "$2") || return 1
 		[[ $f == b ]] && b=$a
 		echo "$m: $a, $b, $c"
 		((a <= b && b <= c && a < c)) || return 1
