@@ -363,12 +363,16 @@ static bool send_more(struct client *cl)
 	return true;
 }
 
-static void respond(struct client *cl, enum tc_http_status st)
+/* False when the client is gone (freed). */
+static bool respond(struct client *cl, enum tc_http_status st)
 {
 	g_debug("metrics: answered %d", st);
 	cl->out = answer(cl->h, st);
-	if (send_more(cl) && !cl->draining)
+	if (!send_more(cl))
+		return false;
+	if (!cl->draining)
 		watch(cl, G_IO_OUT);
+	return true;
 }
 
 /* Reads; false when the client is gone (freed). */
@@ -397,9 +401,7 @@ static bool read_more(struct client *cl)
 	cl->in_len += (size_t)n;
 	/* untrusted: from whoever reaches the listener */
 	st = tc_http_parse(cl->in, cl->in_len);
-	if (st != TC_HTTP_INCOMPLETE)
-		respond(cl, st);
-	return true;
+	return st == TC_HTTP_INCOMPLETE || respond(cl, st);
 }
 
 static gboolean on_io(gint fd, GIOCondition cond, gpointer data)
@@ -420,17 +422,6 @@ static gboolean on_io(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The client beyond the limit gets a short 503 (best effort) and goes. */
-static void refuse_busy(int fd)
-{
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				   "Content-Length: 0\r\n"
-				   "Connection: close\r\n\r\n";
-
-	(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	close(fd);
-}
-
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct tc_metrics_http *h = data;
@@ -442,10 +433,8 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			break;
-		if (h->n_clients >= TC_HTTP_MAX_CLIENTS) {
-			g_debug("metrics: %u clients already; refused one",
-				h->n_clients);
-			refuse_busy(cfd);
+		if (h->n_clients >= 2 * TC_HTTP_MAX_CLIENTS) {
+			close(cfd);
 			continue;
 		}
 		cl = g_new0(struct client, 1);
@@ -454,7 +443,16 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 		h->clients = g_list_prepend(h->clients, cl);
 		h->n_clients++;
 		cl->timer = g_timeout_add(TC_HTTP_TIMEOUT_MS, on_timeout, cl);
-		watch(cl, G_IO_IN);
+		/* Beyond the cap: 503 at once, through the same orderly
+		 * close (a plain close with the request unread would reset
+		 * the connection and lose the answer). */
+		if (h->n_clients > TC_HTTP_MAX_CLIENTS) {
+			g_debug("metrics: %u clients; answering 503",
+				h->n_clients);
+			respond(cl, TC_HTTP_UNAVAILABLE);
+		} else {
+			watch(cl, G_IO_IN);
+		}
 	}
 	return G_SOURCE_CONTINUE;
 }

@@ -5,9 +5,9 @@
  * small HTTP/1.0 or 1.1 request).  Every socket is non-blocking; a client
  * gets TC_HTTP_TIMEOUT_MS for its whole exchange and TC_HTTP_MAX_REQUEST
  * bytes for its request; at most TC_HTTP_MAX_CLIENTS are served at once
- * (the next ones get 503).  Owns the listening socket and its clients; the
- * text comes from the caller's render function.  The request parser is a
- * pure function, fuzzed by test/fuzz/fuzz_http.c.
+ * (as many more get 503, the rest are closed unanswered).  Owns the listening
+ * socket and its clients; the text comes from the caller's render function. The
+ * request parser is a pure function, fuzzed by test/fuzz/fuzz_http.c.
  */
 #ifndef TC_METRICS_HTTP_H
 #define TC_METRICS_HTTP_H
