@@ -2,12 +2,16 @@
  * Metrics: the exposition text of a fixture node, byte for byte (a change
  * to a name, a label or the order is a change operators see); label
  * escaping; path types; the "other" drop reason; the HTTP request parser
- * and the --metrics address parser, table-driven.  No sockets.
+ * and the --metrics address parser, table-driven; and the listener itself
+ * on a loopback port, a client thread talking to it while the test runs
+ * the main loop.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -486,6 +490,110 @@ START_TEST(metrics_addresses)
 }
 END_TEST
 
+/* The listener: a client thread sends a request and reads until the
+ * server closes; the test runs the main loop meanwhile. */
+
+struct exchange {
+	uint16_t port;
+	const char *req;
+	GString *got;
+	gint done;
+	gint64 took_us; /* from connect to the server's close */
+};
+
+static gpointer client_thread(gpointer data)
+{
+	struct exchange *x = data;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct timeval tv = {.tv_sec = 8};
+	char buf[4096];
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	gint64 t0 = g_get_monotonic_time();
+
+	sa.sin_port = htons(x->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    send(fd, x->req, strlen(x->req), MSG_NOSIGNAL) >= 0)
+		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+			g_string_append_len(x->got, buf, n);
+	x->took_us = g_get_monotonic_time() - t0;
+	close(fd);
+	g_atomic_int_set(&x->done, 1);
+	return NULL;
+}
+
+static void render_test(void *ctx, GString *out)
+{
+	(*(int *)ctx)++;
+	g_string_append(out, "ipop_test_total 1\n");
+}
+
+/* A listener on a free loopback port: *port gets it. */
+static struct tc_metrics_http *listener(int *renders, uint16_t *port)
+{
+	struct tc_metrics_http *h = NULL;
+	char addr[32];
+	unsigned i;
+
+	for (i = 0; i < 200 && !h; i++) {
+		*port = (uint16_t)(20000 + (getpid() * 7 + i * 131) % 40000);
+		g_snprintf(addr, sizeof(addr), "127.0.0.1:%u", *port);
+		h = tc_metrics_http_new(addr, render_test, renders);
+	}
+	ck_assert_ptr_nonnull(h);
+	return h;
+}
+
+static const struct {
+	const char *req, *status, *body;
+	int renders;
+} serve_cases[] = {
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+     "Content-Length: 18\r\n",
+     "\r\n\r\nipop_test_total 1\n", 1},
+    {"GET /nope HTTP/1.0\r\n\r\n", "HTTP/1.1 404 Not Found\r\n",
+     "only GET /metrics", 0},
+    {"PUT /metrics HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody",
+     "HTTP/1.1 405 Method Not Allowed\r\n", "Allow: GET\r\n", 0},
+    {"\x16\x03\x01 not http\n", "HTTP/1.1 400 Bad Request\r\n",
+     "Connection: close", 0},
+    /* Incomplete: closed unanswered after TC_HTTP_TIMEOUT_MS. */
+    {"GET /metrics HTTP/1.1\r\n", "", "", 0},
+};
+
+START_TEST(listener_serves)
+{
+	struct exchange x = {.req = serve_cases[_i].req};
+	struct tc_metrics_http *h;
+	GThread *t;
+	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	int renders = 0;
+
+	h = listener(&renders, &x.port);
+	x.got = g_string_new(NULL);
+	t = g_thread_new("client", client_thread, &x);
+	while (!g_atomic_int_get(&x.done) && g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	g_thread_join(t);
+	ck_assert(g_str_has_prefix(x.got->str, serve_cases[_i].status));
+	ck_assert_ptr_nonnull(strstr(x.got->str, serve_cases[_i].body));
+	ck_assert_int_eq(renders, serve_cases[_i].renders);
+	if (serve_cases[_i].status[0] == '\0') {
+		ck_assert_uint_eq(x.got->len, 0);
+		ck_assert_int_ge(x.took_us, (TC_HTTP_TIMEOUT_MS - 500) * 1000);
+		ck_assert_int_lt(x.took_us, (TC_HTTP_TIMEOUT_MS + 2000) * 1000);
+	} else {
+		ck_assert_int_lt(x.took_us, 2 * G_USEC_PER_SEC);
+	}
+	tc_metrics_http_free(h);
+	g_string_free(x.got, TRUE);
+}
+END_TEST
+
 Suite *suite_metrics(void)
 {
 	Suite *s = suite_create("metrics");
@@ -501,6 +609,10 @@ Suite *suite_metrics(void)
 	tcase_add_loop_test(tc, http_requests, 0, G_N_ELEMENTS(http_cases));
 	tcase_add_test(tc, http_request_too_large);
 	tcase_add_loop_test(tc, metrics_addresses, 0, G_N_ELEMENTS(addr_cases));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("listener");
+	tcase_set_timeout(tc, 15);
+	tcase_add_loop_test(tc, listener_serves, 0, G_N_ELEMENTS(serve_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
