@@ -74,7 +74,7 @@ static int parse(int argc, char **argv, struct args *a)
 	     "LEVEL"},
 	    {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &a->group,
 	     "group allowed to use the control socket", "NAME"},
-	    {"metrics", 0, 0, G_OPTION_ARG_STRING, &a->metrics,
+	    {"metrics", 'm', 0, G_OPTION_ARG_STRING, &a->metrics,
 	     "serve Prometheus metrics on http://ADDR:PORT/metrics "
 	     "(e.g. 127.0.0.1:9586 or [::1]:9586; off by default)",
 	     "ADDR:PORT"},
