@@ -70,8 +70,14 @@ mval()
 	awk -v k="$key" 'index($0, k " ") == 1 { print $2; f = 1 } END { exit !f }' "$1"
 }
 
-# sval NAME PEER FIELD: a link's field from ipopctl --json stats.
-sval() { link_field "$1" "$OV" "$2" "$3"; }
+# sval NAME PEER FIELD: a link's field from ipopctl status --json.
+sval()
+{
+	ctl "$1" status --json |
+		jq -er --arg ov "$OV" --arg p "$2" --arg f "$3" \
+			'.overlays[] | select(.name == $ov) | .links[] |
+			select(.peer_uid == $p) | .[$f]'
+}
 
 # names FILE: the metric names of an exposition text, sorted.
 names() { sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' "$1" | sort; }
