@@ -58,11 +58,12 @@ struct tc_control {
 	GList *clients; /* newest first */
 	struct client *controller;
 	unsigned next_id;
-	guint sweep;	     /* drops clients past their Hello deadline */
-	unsigned evicted;    /* pre-Hello clients closed in this burst */
-	unsigned late;	     /* pre-Hello clients past the deadline */
-	unsigned refused;    /* connections refused in this burst */
-	gint64 burst_logged; /* monotonic us of the last burst line */
+	guint sweep;		 /* drops clients past their Hello deadline */
+	unsigned evicted;	 /* pre-Hello clients closed in this burst */
+	unsigned late;		 /* pre-Hello clients past the deadline */
+	unsigned refused;	 /* connections refused in this burst */
+	gint64 burst_logged;	 /* monotonic us of the last burst line */
+	uint64_t events_dropped; /* see tc_control_get_stats */
 };
 
 static void client_free(struct client *cl)
@@ -205,6 +206,7 @@ static const struct {
     {IPOP__REQUEST__KIND_GET_STATS, "GetStats", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_SET_LOG_LEVEL, "SetLogLevel", MAY_C},
     {IPOP__REQUEST__KIND_ECHO, "Echo", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_GET_METRICS, "GetMetrics", MAY_C | MAY_O},
 };
 
 /* The table's row for kind, or -1. */
@@ -644,8 +646,9 @@ void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
 	for (it = c->clients; it; it = next) {
 		struct client *cl = it->data;
 		next = it->next; /* queue() may drop cl */
-		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
-			queue(cl, &env);
+		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED &&
+		    !queue(cl, &env))
+			c->events_dropped++;
 	}
 }
 
@@ -729,4 +732,12 @@ void tc_control_free(struct tc_control *c)
 	unlink(c->path);
 	g_free(c->path);
 	g_free(c);
+}
+
+void tc_control_get_stats(const struct tc_control *c,
+			  struct tc_control_stats *st)
+{
+	st->clients = g_list_length(c->clients);
+	st->controller = c->controller != NULL;
+	st->events_dropped = c->events_dropped;
 }

@@ -8,6 +8,7 @@
 #define TC_CONTROL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "proto/ipop.pb-c.h"
@@ -69,5 +70,15 @@ enum tc_control_admit tc_control_admit(unsigned pending, unsigned total,
 				       bool privileged);
 /* The request's name as PROTOCOL.md spells it ("SetLogLevel"); static. */
 const char *tc_control_request_name(Ipop__Request__KindCase kind);
+
+/* For metrics: clients connected, whether one is the CONTROLLER, and the
+ * events a client did not get because it was dropped (its queue full). */
+struct tc_control_stats {
+	unsigned clients;
+	bool controller;
+	uint64_t events_dropped;
+};
+void tc_control_get_stats(const struct tc_control *c,
+			  struct tc_control_stats *st);
 
 #endif

@@ -28,6 +28,7 @@
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
+#include "tincan/metrics.h"
 #include "tincan/node.h"
 #include "tincan/overlay.h"
 
@@ -630,6 +631,57 @@ static void wipe_bytes(const ProtobufCBinaryData *b)
 		sodium_memzero((void *)(uintptr_t)b->data, b->len);
 }
 
+void tc_node_metrics(void *data, GString *out)
+{
+	struct tc_node *n = data;
+	struct tc_metrics_node m = {.uid = n->id->uid, .version = IPOP_VERSION};
+	struct tc_control_stats cs = {0};
+	GPtrArray *ovs = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer ov;
+
+	if (n->ctl)
+		tc_control_get_stats(n->ctl, &cs);
+	m.control_clients = cs.clients;
+	m.controller = cs.controller;
+	m.events_dropped = cs.events_dropped;
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &ov))
+		g_ptr_array_add(ovs, ov);
+	tc_metrics_render_live(&m, (struct tc_overlay *const *)ovs->pdata,
+			       ovs->len, out);
+	g_ptr_array_free(ovs, TRUE);
+}
+
+/* The text must fit one frame with room for the envelope around it. */
+static void get_metrics(struct tc_node *n, Ipop__Response *resp)
+{
+	GString *s = g_string_new(NULL);
+	Ipop__Metrics *m;
+
+	tc_node_metrics(n, s);
+	if (s->len > IPOP_FRAME_MAX - 1024) {
+		g_snprintf(n->why, sizeof(n->why),
+			   "metrics text too large for the control socket "
+			   "(%zu bytes); use the --metrics listener",
+			   s->len);
+		g_string_free(s, TRUE);
+		fail(n, resp, IPOP__STATUS__TOO_BIG, n->why);
+		return;
+	}
+	m = g_new0(Ipop__Metrics, 1);
+	ipop__metrics__init(m);
+	m->text = g_string_free(s, FALSE);
+	resp->result_case = IPOP__RESPONSE__RESULT_METRICS;
+	resp->metrics = m;
+}
+
+static void metrics_free(Ipop__Metrics *m)
+{
+	g_free(m->text);
+	g_free(m);
+}
+
 static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 {
 	struct tc_node *n = data;
@@ -678,6 +730,9 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		resp->result_case = IPOP__RESPONSE__RESULT_ECHO;
 		resp->echo = req->echo; /* borrowed from the request */
 		break;
+	case IPOP__REQUEST__KIND_GET_METRICS:
+		get_metrics(n, resp);
+		break;
 	default:
 		fail(n, resp, IPOP__STATUS__UNSUPPORTED, "unknown request");
 		break;
@@ -691,6 +746,8 @@ static void release(void *data, Ipop__Response *resp)
 		state_free(resp->state);
 	else if (resp->result_case == IPOP__RESPONSE__RESULT_LOCAL)
 		g_free(resp->local);
+	else if (resp->result_case == IPOP__RESPONSE__RESULT_METRICS)
+		metrics_free(resp->metrics);
 }
 
 struct tc_node *tc_node_new(const struct tc_node_options *opt)

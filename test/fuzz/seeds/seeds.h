@@ -17,5 +17,6 @@ void put2(const char *harness, const char *name, const uint8_t *pre,
 void offload_seeds(void);
 void xlate_seeds(void);
 void control_seeds(void);
+void http_seeds(void);
 
 #endif
