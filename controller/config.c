@@ -719,11 +719,15 @@ struct ctl_config *ctl_config_load(const char *path, GError **err)
 	if (c != NULL && (c->password_inline || c->n_turn > 0) &&
 	    (mode & (S_IRWXG | S_IRWXO)))
 		g_warning("%s holds %s and is readable by group or others "
-			  "(mode %04o): use password_file, or chmod 600 it",
+			  "(mode %04o): %s",
 			  path,
 			  c->password_inline ? "xmpp.password"
 					     : "TURN passwords",
-			  (unsigned)mode);
+			  (unsigned)mode,
+			  c->password_inline
+			      ? "use xmpp.password_file, or chmod 600 it"
+			      : "chmod 600 it (TURN passwords live only in "
+				"the config)");
 	sodium_memzero(text, len);
 	g_free(text);
 	return c;
