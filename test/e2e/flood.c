@@ -1,0 +1,184 @@
+/*
+ * ipop-flood: the attacker of test/e2e/attacker.sh.  Sends UDP datagrams to
+ * one ip:port at a steady rate for a while and says how many left:
+ *
+ *   init  handshake initiations from non-member static keys, built with
+ *         tincan's own session code against the target's public key (so
+ *         they carry a valid mac1: the worst case, an attacker who knows
+ *         the published key).  A pool of distinct initiations is built
+ *         first and sent round robin; each costs the target a DH unless it
+ *         filters them.
+ *   junk  random datagrams of 116 bytes, a fresh one each time.
+ *
+ * It never reads replies (cookie replies are ignored, as an attacker that
+ * spoofs its address would have to).  Traffic goes only where it is told,
+ * which the scenario keeps inside its namespaces.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tincan/session.h"
+
+enum {
+	POOL = 4096,
+	JUNK_LEN = 116,
+	BURST_MAX = 256,
+	PKT_MAX = 256,
+};
+
+static uint8_t pool[POOL][PKT_MAX];
+static size_t pool_len;
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: ipop-flood init|junk IP PORT RATE SECONDS "
+			"[PUBKEY_BASE64]\n");
+	return 2;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* POOL initiations from fresh non-member keys to the key target. */
+static int build_pool(const uint8_t target[32])
+{
+	uint8_t priv[32], pub[32];
+	struct tc_session *s;
+	struct tc_time t;
+	int i, n;
+
+	for (i = 0; i < POOL; i++) {
+		randombytes_buf(priv, sizeof(priv));
+		crypto_scalarmult_base(pub, priv);
+		s = tc_session_new(true, priv, pub, target, NULL);
+		if (s == NULL)
+			return -ENOMEM;
+		t.mono_ms = 1;
+		t.wall_ns = (uint64_t)time(NULL) * 1000000000ULL;
+		n = tc_session_initiate(s, &t, pool[i], PKT_MAX);
+		tc_session_free(s);
+		if (n < 0)
+			return n;
+		pool_len = (size_t)n;
+	}
+	sodium_memzero(priv, sizeof(priv));
+	return 0;
+}
+
+static int open_target(const char *ip, const char *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd, buf = 4 << 20;
+
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return -EINVAL;
+	sa.sin_port = htons((uint16_t)atoi(port));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Sends n datagrams (init: from the pool at *next; junk: random). */
+static unsigned burst(int fd, bool init, unsigned n, unsigned *next)
+{
+	static uint8_t junk[BURST_MAX][JUNK_LEN];
+	struct mmsghdr m[BURST_MAX];
+	struct iovec iov[BURST_MAX];
+	unsigned i;
+	int r;
+
+	memset(m, 0, sizeof(m[0]) * n);
+	for (i = 0; i < n; i++) {
+		if (init) {
+			iov[i].iov_base = pool[*next];
+			iov[i].iov_len = pool_len;
+			*next = (*next + 1) % POOL;
+		} else {
+			randombytes_buf(junk[i], JUNK_LEN);
+			iov[i].iov_base = junk[i];
+			iov[i].iov_len = JUNK_LEN;
+		}
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	r = sendmmsg(fd, m, n, 0);
+	return r > 0 ? (unsigned)r : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t target[32];
+	gsize klen = 0;
+	guchar *key;
+	uint64_t t0, end, due = 0, sent = 0, now;
+	unsigned rate, secs, next = 0, n;
+	bool init;
+	int fd;
+
+	if (argc < 6 || sodium_init() < 0)
+		return usage();
+	init = strcmp(argv[1], "init") == 0;
+	if (!init && strcmp(argv[1], "junk") != 0)
+		return usage();
+	rate = (unsigned)atoi(argv[4]);
+	secs = (unsigned)atoi(argv[5]);
+	if (rate == 0 || rate > 1000000 || secs == 0 || secs > 60)
+		return usage();
+	if (init) {
+		if (argc < 7)
+			return usage();
+		key = g_base64_decode(argv[6], &klen);
+		if (klen != 32) {
+			fprintf(stderr, "ipop-flood: bad public key\n");
+			return 2;
+		}
+		memcpy(target, key, 32);
+		g_free(key);
+		if (build_pool(target) < 0) {
+			fprintf(stderr,
+				"ipop-flood: cannot build initiations\n");
+			return 1;
+		}
+	}
+	fd = open_target(argv[2], argv[3]);
+	if (fd < 0) {
+		fprintf(stderr, "ipop-flood: %s\n", strerror(-fd));
+		return 1;
+	}
+	t0 = now_ns();
+	end = t0 + (uint64_t)secs * 1000000000ULL;
+	/* Every 0.5 ms, catch up with the schedule (at most BURST_MAX). */
+	while ((now = now_ns()) < end) {
+		due = (now - t0) * rate / 1000000000ULL;
+		n = (unsigned)MIN(due - MIN(due, sent), (uint64_t)BURST_MAX);
+		if (n)
+			sent += burst(fd, init, n, &next);
+		usleep(500);
+	}
+	printf("sent %llu %s datagrams in %u s (%llu/s)\n",
+	       (unsigned long long)sent, argv[1], secs,
+	       (unsigned long long)(sent / secs));
+	close(fd);
+	return 0;
+}
