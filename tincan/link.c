@@ -340,6 +340,13 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	l->controlling = strcmp(env->id->uid, peer_uid) < 0;
 	l->state = TC_LINK_GATHERING;
 	l->retry_ms = TC_LINK_FIRST_RETRY_MS;
+	tc_cookie_keys_init(&l->own_keys, env->id->pub);
+	if (!tc_link_guard_hold()) {
+		g_warning("link %s/%.12s: cannot create the handshake guard",
+			  overlay, peer_uid);
+		g_free(l);
+		return NULL;
+	}
 	l->session = tc_session_new(l->controlling, env->id->priv, env->id->pub,
 				    peer_pub, psk);
 	if (!l->session) {
@@ -392,6 +399,7 @@ void tc_link_free(struct tc_link *l)
 		g_object_unref(l->agent);
 	}
 	tc_session_free(l->session);
+	tc_link_guard_release();
 	g_free(l->local_ufrag);
 	g_free(l->local_pwd);
 	g_strfreev(l->local_cands);
@@ -464,6 +472,7 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	info->rtt_us = l->rtt_us;
 	info->last_handshake_unix_ms =
 	    tc_session_last_handshake_wall(l->session) / 1000000;
+	info->guard = l->gc;
 }
 
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l)

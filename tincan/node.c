@@ -286,10 +286,41 @@ static void ice_public_free(Ipop__SetIceServers *s)
 	g_free(s);
 }
 
+/* The handshake guard's counters (PROTOCOL.md, "Handshake floods"): each
+ * link's into its LinkInfo, the totals into the NodeState. */
+#define GUARD_COPY(m, c)                                                       \
+	do {                                                                   \
+		(m)->init_received = (c)->init_received;                       \
+		(m)->init_passed = (c)->init_passed;                           \
+		(m)->init_dropped_mac1 = (c)->drop_mac1;                       \
+		(m)->init_dropped_budget = (c)->drop_budget;                   \
+		(m)->init_dropped_mac2 = (c)->drop_mac2;                       \
+		(m)->cookie_replies_sent = (c)->cookie_sent;                   \
+		(m)->cookie_replies_received = (c)->cookie_received;           \
+		(m)->junk_dropped = (c)->junk;                                 \
+		(m)->roams = (c)->roams;                                       \
+	} while (0)
+
+static void guard_fill(struct tc_overlay *ov, Ipop__OverlayInfo *info)
+{
+	struct tc_link_info li;
+	struct tc_link *l;
+	size_t i;
+
+	for (i = 0; i < info->n_links; i++) {
+		l = tc_overlay_link(ov, info->links[i]->peer_uid);
+		if (!l)
+			continue;
+		tc_link_get_info(l, &li);
+		GUARD_COPY(info->links[i], &li.guard);
+	}
+}
+
 /* NodeState of every overlay, or only of `only` when it is set. */
 static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 {
 	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
+	struct tc_guard_counters gc;
 	GHashTableIter it;
 	gpointer ov;
 
@@ -309,8 +340,12 @@ static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 	while (g_hash_table_iter_next(&it, NULL, &ov)) {
 		if (only && *only && strcmp(only, tc_overlay_name(ov)))
 			continue;
-		st->overlays[st->n_overlays++] = tc_adapter_overlay_info(ov);
+		st->overlays[st->n_overlays] = tc_adapter_overlay_info(ov);
+		guard_fill(ov, st->overlays[st->n_overlays++]);
 	}
+	tc_link_guard_totals(&gc);
+	GUARD_COPY(st, &gc);
+	st->under_load = gc.under_load;
 	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
 	resp->state = st;
 }
