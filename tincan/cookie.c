@@ -145,8 +145,9 @@ void tc_guard_free(struct tc_guard *g)
 
 static void rotate_secret(struct tc_guard *g, uint64_t now_ms)
 {
-	if (g->secret_stamped && now_ms - g->secret_ms < TC_COOKIE_SECRET_MS &&
-	    now_ms >= g->secret_ms)
+	/* A clock that steps back (callers differ by a few ms) keeps it. */
+	if (g->secret_stamped && (now_ms < g->secret_ms ||
+				  now_ms - g->secret_ms < TC_COOKIE_SECRET_MS))
 		return;
 	if (g->secret_stamped)
 		randombytes_buf(g->secret, sizeof(g->secret));
