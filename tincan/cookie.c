@@ -6,10 +6,10 @@
  *   nothing here allocates after tc_guard_new.
  * - Load is the number of initiations with a valid mac1 in the current or
  *   the previous second; the bad-mac1 ones cost a hash and do not count.
- * - Per-source buckets live in a fixed table indexed by a keyed hash of the
- *   address; a new source that lands on a taken slot takes it over with a
- *   full bucket.  An attacker who evicts a member's slot so gives the member
- *   a fresh budget, never a smaller one.
+ * - Per-source buckets (DH and cookie replies) live in a fixed table
+ *   indexed by a keyed hash of the address; a new source that lands on a
+ *   taken slot takes it over with full buckets.  An attacker who evicts a
+ * member's slot so gives the member a fresh budget, never a smaller one.
  * - A cookie from the previous secret is not accepted: the initiator asks
  *   again (one more round trip, once every two minutes under load).
  */
@@ -36,6 +36,11 @@ struct bucket {
 	uint64_t last_ms;
 };
 
+/* A source address: its DH budget and its cookie reply budget. */
+struct source {
+	struct bucket dh, cookie;
+};
+
 struct tc_guard {
 	uint8_t secret[32];
 	uint64_t secret_ms;
@@ -45,7 +50,7 @@ struct tc_guard {
 	uint64_t in_window, prev_window;
 	uint64_t load_until_ms;
 	struct bucket global;
-	struct bucket sources[TC_GUARD_SOURCES];
+	struct source sources[TC_GUARD_SOURCES];
 	struct tc_guard_counters total;
 };
 
@@ -200,23 +205,24 @@ static bool take(struct bucket *b, uint64_t now_ms, unsigned rate,
 	return true;
 }
 
-static struct bucket *source_bucket(struct tc_guard *g, const void *src,
-				    size_t srclen, uint64_t now_ms)
+static struct source *source_of(struct tc_guard *g, const void *src,
+				size_t srclen, uint64_t now_ms)
 {
 	uint8_t h[crypto_shorthash_BYTES];
-	struct bucket *b;
+	struct source *s;
 	uint64_t tag;
 
 	crypto_shorthash(h, src, srclen, g->hash_key);
 	memcpy(&tag, h, sizeof(tag));
 	tag |= 1; /* 0 marks a free slot */
-	b = &g->sources[tag % TC_GUARD_SOURCES];
-	if (b->tag != tag) {
-		b->tag = tag;
-		b->tokens = (uint64_t)TC_GUARD_SOURCE_BURST * MILLI;
-		b->last_ms = now_ms;
+	s = &g->sources[tag % TC_GUARD_SOURCES];
+	if (s->dh.tag != tag) {
+		s->dh.tag = tag;
+		s->dh.tokens = (uint64_t)TC_GUARD_SOURCE_BURST * MILLI;
+		s->cookie.tokens = (uint64_t)TC_GUARD_COOKIE_BURST * MILLI;
+		s->dh.last_ms = s->cookie.last_ms = now_ms;
 	}
-	return b;
+	return s;
 }
 
 static bool is_zero(const uint8_t *p, size_t n)
@@ -237,6 +243,19 @@ static bool is_zero(const uint8_t *p, size_t n)
 			(lc)->field++;                                         \
 	} while (0)
 
+/* A cookie reply to src, if its budget allows one. */
+static enum tc_guard_verdict cookie_due(struct tc_guard *g, const void *src,
+					size_t srclen, uint64_t now_ms,
+					enum tc_guard_verdict v,
+					struct tc_guard_counters *lc)
+{
+	if (take(&source_of(g, src, srclen, now_ms)->cookie, now_ms,
+		 TC_GUARD_COOKIE_PER_S, TC_GUARD_COOKIE_BURST))
+		return v;
+	COUNT(g, lc, drop_budget);
+	return TC_GUARD_OVER_BUDGET;
+}
+
 /* Under load: a valid mac2 for src is the price of a DH. */
 static enum tc_guard_verdict check_mac2(struct tc_guard *g, const uint8_t *msg,
 					size_t len, const void *src,
@@ -247,15 +266,16 @@ static enum tc_guard_verdict check_mac2(struct tc_guard *g, const uint8_t *msg,
 	const uint8_t *mac2 = msg + len - MAC2_OFF_FROM_END;
 
 	if (is_zero(mac2, TC_MAC_LEN))
-		return TC_GUARD_COOKIE;
+		return cookie_due(g, src, srclen, now_ms, TC_GUARD_COOKIE, lc);
 	make_cookie(g, src, srclen, now_ms, cookie);
 	tc_cookie_mac(want, cookie, sizeof(cookie), msg,
 		      len - MAC2_OFF_FROM_END);
 	if (sodium_memcmp(want, mac2, TC_MAC_LEN) != 0) {
 		COUNT(g, lc, drop_mac2);
-		return TC_GUARD_BAD_MAC2;
+		return cookie_due(g, src, srclen, now_ms, TC_GUARD_BAD_MAC2,
+				  lc);
 	}
-	if (!take(source_bucket(g, src, srclen, now_ms), now_ms,
+	if (!take(&source_of(g, src, srclen, now_ms)->dh, now_ms,
 		  TC_GUARD_SOURCE_PER_S, TC_GUARD_SOURCE_BURST)) {
 		COUNT(g, lc, drop_budget);
 		return TC_GUARD_OVER_BUDGET;

@@ -47,6 +47,11 @@ enum {
 	TC_GUARD_GLOBAL_BURST = 100,
 	TC_GUARD_SOURCE_PER_S = 20,
 	TC_GUARD_SOURCE_BURST = 5,
+	/* Cookie replies to one source address: an honest initiator sends
+	 * one INIT per TC_REKEY_TIMEOUT_MS at most; an attacker that never
+	 * reads the replies should not make us send a datagram per INIT. */
+	TC_GUARD_COOKIE_PER_S = 20,
+	TC_GUARD_COOKIE_BURST = 10,
 	TC_GUARD_SOURCES = 1024, /* per-source buckets (a hash table) */
 };
 
@@ -81,7 +86,7 @@ enum tc_guard_verdict {
 	TC_GUARD_COOKIE = 1,	 /* under load, no valid mac2: reply a cookie */
 	TC_GUARD_BAD_MAC1 = 2,	 /* dropped */
 	TC_GUARD_BAD_MAC2 = 3,	 /* a mac2 that is not ours: cookie again */
-	TC_GUARD_OVER_BUDGET = 4 /* dropped: global or per-source bucket */
+	TC_GUARD_OVER_BUDGET = 4 /* dropped: a budget (DH or cookie replies) */
 };
 
 /* Counters, as GetState shows them. */
@@ -89,7 +94,7 @@ struct tc_guard_counters {
 	uint64_t init_received;	  /* initiations of the right length */
 	uint64_t init_passed;	  /* let through to the DH */
 	uint64_t drop_mac1;	  /* bad mac1 */
-	uint64_t drop_budget;	  /* over the global or per-source budget */
+	uint64_t drop_budget;	  /* over a DH or cookie reply budget */
 	uint64_t drop_mac2;	  /* under load with a mac2 not ours */
 	uint64_t cookie_sent;	  /* cookie replies sent */
 	uint64_t cookie_received; /* cookie replies accepted (initiator) */

@@ -9,6 +9,10 @@
  *         first and sent round robin; each costs the target a DH unless it
  *         filters them.
  *   junk  random datagrams of 116 bytes, a fresh one each time.
+ *   replay (on path, in the router) captures COUNT data packets sent to
+ *         IP:PORT, waits a second, then sends each again unchanged and
+ *         once more with its counter moved 2^40 ahead, from the router's
+ *         own address: a replay and a forged counter for every one.
  *
  * It never reads replies (cookie replies are ignored, as an attacker that
  * spoofs its address would have to).  Traffic goes only where it is told,
@@ -22,7 +26,11 @@
 
 #include <arpa/inet.h>
 #include <glib.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,7 +50,8 @@ static size_t pool_len;
 static int usage(void)
 {
 	fprintf(stderr, "usage: ipop-flood init|junk IP PORT RATE SECONDS "
-			"[PUBKEY_BASE64]\n");
+			"[PUBKEY_BASE64]\n"
+			"       ipop-flood replay IP PORT COUNT SECONDS\n");
 	return 2;
 }
 
@@ -126,6 +135,86 @@ static unsigned burst(int fd, bool init, unsigned n, unsigned *next)
 	return r > 0 ? (unsigned)r : 0;
 }
 
+/* The UDP payload of an IPv4 packet to dst:port that looks like DATA
+ * (type 4), or NULL. */
+static const uint8_t *data_to(const uint8_t *p, size_t n, struct in_addr dst,
+			      uint16_t port, size_t *plen)
+{
+	const struct iphdr *ip = (const void *)p;
+	const struct udphdr *udp;
+	size_t ihl;
+
+	if (n < sizeof(*ip) || ip->version != 4 ||
+	    ip->protocol != IPPROTO_UDP || ip->daddr != dst.s_addr)
+		return NULL;
+	ihl = (size_t)ip->ihl * 4;
+	if (n < ihl + sizeof(*udp))
+		return NULL;
+	udp = (const void *)(p + ihl);
+	if (ntohs(udp->dest) != port)
+		return NULL;
+	*plen = n - ihl - sizeof(*udp);
+	p += ihl + sizeof(*udp);
+	return *plen >= 32 && p[0] == 4 ? p : NULL;
+}
+
+static int replay(const char *ip, const char *port, unsigned count,
+		  unsigned secs)
+{
+	static uint8_t pkts[64][2048];
+	size_t lens[64], plen;
+	uint8_t frame[65536];
+	const uint8_t *pl;
+	struct sockaddr_ll from;
+	socklen_t flen;
+	struct in_addr dst;
+	struct timeval tv = {0, 200000};
+	uint64_t end = now_ns() + (uint64_t)secs * 1000000000ULL, ctr;
+	unsigned n = 0, i, sent = 0;
+	ssize_t r;
+	int cap, fd;
+
+	if (count > 64 || inet_pton(AF_INET, ip, &dst) != 1)
+		return usage();
+	cap = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+	if (cap < 0) {
+		perror("ipop-flood: AF_PACKET");
+		return 1;
+	}
+	(void)setsockopt(cap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n < count && now_ns() < end) {
+		flen = sizeof(from);
+		r = recvfrom(cap, frame, sizeof(frame), 0,
+			     (struct sockaddr *)&from, &flen);
+		if (r <= 0 || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		pl =
+		    data_to(frame, (size_t)r, dst, (uint16_t)atoi(port), &plen);
+		if (!pl || plen > sizeof(pkts[0]))
+			continue;
+		memcpy(pkts[n], pl, plen);
+		lens[n++] = plen;
+	}
+	close(cap);
+	fd = open_target(ip, port);
+	if (fd < 0)
+		return 1;
+	sleep(1);
+	for (i = 0; i < n; i++)
+		sent += send(fd, pkts[i], lens[i], 0) == (ssize_t)lens[i];
+	for (i = 0; i < n; i++) {
+		memcpy(&ctr, pkts[i] + 8, 8);
+		ctr += 1ULL << 40; /* little-endian on this project's hosts */
+		memcpy(pkts[i] + 8, &ctr, 8);
+		sent += send(fd, pkts[i], lens[i], 0) == (ssize_t)lens[i];
+	}
+	close(fd);
+	printf("captured %u data packets, sent %u replays and forged "
+	       "counters\n",
+	       n, sent);
+	return n == count ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t target[32];
@@ -138,6 +227,9 @@ int main(int argc, char **argv)
 
 	if (argc < 6 || sodium_init() < 0)
 		return usage();
+	if (strcmp(argv[1], "replay") == 0)
+		return replay(argv[2], argv[3], (unsigned)atoi(argv[4]),
+			      (unsigned)atoi(argv[5]));
 	init = strcmp(argv[1], "init") == 0;
 	if (!init && strcmp(argv[1], "junk") != 0)
 		return usage();

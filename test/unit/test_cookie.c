@@ -3,7 +3,8 @@
  * makes and reads the messages: mac1 against the responder's key, the load
  * threshold and its hold time, cookie replies that only the initiator of
  * that INIT can open, mac2 bound to the sender's address and to the
- * current secret, the per-source and global budgets, the counters, and the
+ * current secret, the per-source and global budgets of DH work and the
+ * per-source budget of cookie replies, the counters, and the
  * refusal of a version-1 initiation.  Time is driven by the test.
  */
 #include <check.h>
@@ -313,6 +314,29 @@ START_TEST(test_source_budget)
 }
 END_TEST
 
+/* Under load, one source that never sends a mac2 gets
+ * TC_GUARD_COOKIE_BURST cookie replies, then TC_GUARD_COOKIE_PER_S. */
+START_TEST(test_cookie_budget)
+{
+	uint8_t init[TC_INIT_LEN];
+	struct pair p;
+	int n, cookies = 0;
+
+	pair_new(&p);
+	load_up(&p); /* from src_b: took one of its cookie replies */
+	make_init(&p, init);
+	for (n = 0; n < 3 * TC_GUARD_COOKIE_BURST; n++)
+		cookies += check(&p, init, src_a) == TC_GUARD_COOKIE;
+	ck_assert_int_eq(cookies, TC_GUARD_COOKIE_BURST);
+	ck_assert_int_eq(check(&p, init, src_a), TC_GUARD_OVER_BUDGET);
+	ck_assert_int_eq(check(&p, init, src_b), TC_GUARD_COOKIE);
+	tick(&p, 1000 / TC_GUARD_COOKIE_PER_S);
+	ck_assert_int_eq(check(&p, init, src_a), TC_GUARD_COOKIE);
+	ck_assert_int_eq(check(&p, init, src_a), TC_GUARD_OVER_BUDGET);
+	pair_free(&p);
+}
+END_TEST
+
 /* Not under load, the global bucket still bounds the DH work. */
 START_TEST(test_global_budget)
 {
@@ -384,6 +408,7 @@ Suite *suite_cookie(void)
 	tcase_add_test(tc, test_cookie_expiry);
 	tcase_add_test(tc, test_load_hold);
 	tcase_add_test(tc, test_source_budget);
+	tcase_add_test(tc, test_cookie_budget);
 	tcase_add_test(tc, test_global_budget);
 	tcase_add_test(tc, test_v1_refused);
 	suite_add_tcase(s, tc);
