@@ -145,6 +145,7 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 	grow_buffers(l, g_socket_get_fd(l->fast_sock));
 	tc_link_start_fast_rx(l);
 	memset(&l->fast_addr, 0, sizeof(l->fast_addr));
+	l->roamed = false;
 	nice_address_copy_to_sockaddr(&rc->addr,
 				      (struct sockaddr *)&l->fast_addr);
 	l->fast_len = nice_address_ip_version(&rc->addr) == 6

@@ -34,6 +34,13 @@ int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 {
 	gint n;
 
+	/* After a roam libnice's pair points where the peer no longer is. */
+	if (l->roamed && l->fast_sock)
+		return sendto(g_socket_get_fd(l->fast_sock), pkt, len,
+			      MSG_DONTWAIT, (struct sockaddr *)&l->fast_addr,
+			      l->fast_len) == (ssize_t)len
+			   ? 0
+			   : -EAGAIN;
 	/* The responder may hear the initiation before its own agent has
 	 * selected a pair; libnice then answers on the checked path. */
 	n = nice_agent_send(l->agent, l->stream, 1, (guint)len,
@@ -338,6 +345,7 @@ static void roam(struct tc_link *l, const struct rx_src *src)
 		return;
 	memcpy(&l->fast_addr, src->addr, src->len);
 	l->fast_len = src->len;
+	l->roamed = true;
 	l->gc.roams++;
 	tc_guard_count(guard, &(struct tc_guard_counters){.roams = 1});
 	if (src->addr->ss_family == AF_INET)

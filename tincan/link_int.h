@@ -64,6 +64,7 @@ struct tc_link {
 	bool ice_ready;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
+	bool roamed;	/* fast_addr is no longer the pair's remote address */
 	uint8_t *batch; /* TC_LINK_BATCH_BYTES, allocated on first use */
 	size_t batch_used;
 	struct tc_link_run {
