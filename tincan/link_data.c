@@ -389,7 +389,9 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		    guard, &(struct tc_guard_counters){.cookie_received = 1});
 		break;
 	default:
-		if (len != TC_INIT_LEN || buf[0] != TC_MSG_INIT) {
+		/* An INIT the guard saw is counted there, not as junk. */
+		if (l->controlling || len != TC_INIT_LEN ||
+		    buf[0] != TC_MSG_INIT) {
 			l->gc.junk++;
 			tc_guard_count(guard,
 				       &(struct tc_guard_counters){.junk = 1});

@@ -160,12 +160,30 @@ phase()
 	fi
 }
 
-phase "no flood: ping and iperf3 measured" baseline-1
-phase "initiation flood: measured" init-flood init
-phase "no flood again: measured" baseline-2
-within_budget init-flood baseline-1 baseline-2 | grep '^#'
-check "initiation flood: members lose < 1 % and keep > 80 % of throughput" \
-	within_budget init-flood baseline-1 baseline-2
+# flood_round NAME MODE BEFORE: the flood, then a no-flood phase, compared
+# (within_budget) with BEFORE and that phase.  Other work on the shared
+# cores can sink one iperf3 run, so a round that misses the budget is run
+# once more (its figures are printed too); a real regression misses both.
+# Sets AFTER to the label of the last no-flood phase.
+flood_round()
+{
+	local name=$1 mode=$2 before=$3 try
+	for try in 1 2; do
+		phase "$name flood (try $try): measured" "$name-$try" "$mode"
+		AFTER=no-flood-after-$name-$try
+		phase "no flood after it: measured" "$AFTER"
+		within_budget "$name-$try" "$before" "$AFTER" >"$E2E_TMP/round.txt" &&
+			break
+		grep '^#' "$E2E_TMP/round.txt"
+		before=$AFTER
+	done
+	grep '^#' "$E2E_TMP/round.txt"
+	check "$name flood: members lose < 1 % and keep > 80 % of throughput" \
+		within_budget "$name-$try" "$before" "$AFTER"
+}
+
+phase "no flood: ping and iperf3 measured" no-flood
+flood_round initiation init no-flood
 tap_note "responder counters after the initiation flood:" \
 	"$(ctl "$R" --json stats "$OV" | jq -c '.links[0] | with_entries(select(.key | test("^(init|cookie|junk|roam)")))')"
 # guard_held: the initiations were counted, < 1 % got a DH, the source
@@ -182,11 +200,7 @@ check "the responder did a DH for < 1 % of the initiations, sent cookies" \
 	guard_held
 check "the link stayed up through the initiation flood" link_wait t1 "$OV" t2 1
 
-phase "junk flood: measured" junk-flood junk
-phase "no flood, last: measured" baseline-3
-within_budget junk-flood baseline-2 baseline-3 | grep '^#'
-check "junk flood: members lose < 1 % and keep > 80 % of throughput" \
-	within_budget junk-flood baseline-2 baseline-3
+flood_round junk junk "$AFTER"
 check "the junk was counted as dropped for the cost of a lookup" \
 	bash -c "(( $(counter junk_dropped) > 100000 ))"
 check "ping h1 -> h2 still works after both floods" ping_ok h1 10.254.0.2
@@ -234,7 +248,10 @@ roam_follows()
 		-j SNAT --to-source "$IIP:40000-40100" || return 1
 	nsx nat1 iptables -I FORWARD -s "$RIP" -d "$IIP" -p udp \
 		-m conntrack --ctstate NEW -j DROP || return 1
+	# The flow's entry, whichever side opened it (else the old mapping
+	# stays and the rule never applies).
 	nsx nat1 conntrack -D -p udp -s "$IIP" -d "$RIP" >/dev/null 2>&1
+	nsx nat1 conntrack -D -p udp -s "$RIP" -d "$IIP" >/dev/null 2>&1
 	wait_until 5 ping_ok "$IH" "$RO" || return 1
 	r1=$(counter roams)
 	echo "responder's roams $r0 -> $r1"
