@@ -14,6 +14,11 @@
  *         once more with its counter moved 2^40 ahead, from the router's
  *         own address: a replay and a forged counter for every one.
  *
+ * With -d DELAY_MS -p PERIOD_MS (init, junk) it waits DELAY_MS from its
+ * start, then floods PERIOD_MS and pauses PERIOD_MS in turn until SECONDS
+ * of flooding are done, so a measurement alongside it (started at the same
+ * moment) can compare flood and no-flood seconds of one run.
+ *
  * It never reads replies (cookie replies are ignored, as an attacker that
  * spoofs its address would have to).  Traffic goes only where it is told,
  * which the scenario keeps inside its namespaces.
@@ -38,7 +43,7 @@
 #include "tincan/session.h"
 
 enum {
-	POOL = 4096,
+	POOL = 1024,
 	JUNK_LEN = 116,
 	BURST_MAX = 256,
 	PKT_MAX = 256,
@@ -49,9 +54,10 @@ static size_t pool_len;
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ipop-flood init|junk IP PORT RATE SECONDS "
-			"[PUBKEY_BASE64]\n"
-			"       ipop-flood replay IP PORT COUNT SECONDS\n");
+	fprintf(stderr,
+		"usage: ipop-flood [-d DELAY_MS -p PERIOD_MS] init|junk "
+		"IP PORT RATE SECONDS [PUBKEY_BASE64]\n"
+		"       ipop-flood replay IP PORT COUNT SECONDS\n");
 	return 2;
 }
 
@@ -215,16 +221,52 @@ static int replay(const char *ip, const char *port, unsigned count,
 	return n == count ? 0 : 1;
 }
 
+/* Floods at rate for on_ns, from now; returns datagrams sent. */
+static uint64_t flood_for(int fd, bool init, unsigned rate, uint64_t on_ns,
+			  unsigned *next)
+{
+	uint64_t t0 = now_ns(), end = t0 + on_ns, due, sent = 0, now;
+	unsigned n;
+
+	/* Every 0.5 ms, catch up with the schedule (at most BURST_MAX). */
+	while ((now = now_ns()) < end) {
+		due = (now - t0) * rate / 1000000000ULL;
+		n = (unsigned)MIN(due - MIN(due, sent), (uint64_t)BURST_MAX);
+		if (n)
+			sent += burst(fd, init, n, next);
+		usleep(500);
+	}
+	return sent;
+}
+
+static void sleep_until(uint64_t t)
+{
+	uint64_t now = now_ns();
+
+	if (t > now)
+		usleep((useconds_t)((t - now) / 1000));
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t target[32];
 	gsize klen = 0;
 	guchar *key;
-	uint64_t t0, end, due = 0, sent = 0, now;
-	unsigned rate, secs, next = 0, n;
+	uint64_t start = now_ns(), t, sent = 0, on_ns, period_ns = 0;
+	unsigned rate, secs, next = 0, delay_ms = 0;
 	bool init;
-	int fd;
+	int fd, opt;
 
+	while ((opt = getopt(argc, argv, "+d:p:")) != -1) {
+		if (opt == 'd')
+			delay_ms = (unsigned)atoi(optarg);
+		else if (opt == 'p')
+			period_ns = (uint64_t)atoi(optarg) * 1000000ULL;
+		else
+			return usage();
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 6 || sodium_init() < 0)
 		return usage();
 	if (strcmp(argv[1], "replay") == 0)
@@ -258,15 +300,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipop-flood: %s\n", strerror(-fd));
 		return 1;
 	}
-	t0 = now_ns();
-	end = t0 + (uint64_t)secs * 1000000000ULL;
-	/* Every 0.5 ms, catch up with the schedule (at most BURST_MAX). */
-	while ((now = now_ns()) < end) {
-		due = (now - t0) * rate / 1000000000ULL;
-		n = (unsigned)MIN(due - MIN(due, sent), (uint64_t)BURST_MAX);
-		if (n)
-			sent += burst(fd, init, n, &next);
-		usleep(500);
+	on_ns = (uint64_t)secs * 1000000000ULL;
+	if (!period_ns)
+		period_ns = on_ns;
+	t = start + (uint64_t)delay_ms * 1000000ULL;
+	if (now_ns() > t + 50000000ULL)
+		fprintf(stderr, "ipop-flood: started %llu ms late\n",
+			(unsigned long long)((now_ns() - t) / 1000000));
+	for (; on_ns; t += 2 * period_ns) {
+		sleep_until(t);
+		sent += flood_for(fd, init, rate, MIN(on_ns, period_ns), &next);
+		on_ns -= MIN(on_ns, period_ns);
 	}
 	printf("sent %llu %s datagrams in %u s (%llu/s)\n",
 	       (unsigned long long)sent, argv[1], secs,
