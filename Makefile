@@ -68,7 +68,9 @@ AS_ROOT := tools/as-root
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
 .PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
-all: $(BINS)
+# The attacker of test/e2e/attacker.sh (never installed).
+FLOOD := $(BUILD)/ipop-flood
+all: $(BINS) $(FLOOD)
 
 help:
 	@echo "make              build ipop-tincan and ipopctl into $(BUILD)/"
@@ -123,6 +125,10 @@ $(BUILD)/ipop-controller: $(BUILD)/controller/main.o $(LIBS_CONTROLLER)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
+$(FLOOD): $(BUILD)/test/e2e/flood.o $(LIBS_TINCAN)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
 $(BUILD)/ipopctl: $(call objs,$(IPOPCTL_SRC)) $(LIBS_IPOPCTL)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
@@ -145,7 +151,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS_EVERY)
 unit: $(BUILD)/unit-tests
 	$(Q)cd test/unit && ../../$(BUILD)/unit-tests
 
-e2e: $(BINS)
+e2e: $(BINS) $(FLOOD)
 	$(Q)$(AS_ROOT) test/run-e2e
 
 # A harness without libFuzzer: main() in replay.c feeds it files.
@@ -167,7 +173,7 @@ $(BUILD)/fuzz-seeds: $(FUZZ_SEEDS_OBJ) $(LIBS_EVERY)
 fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
 	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
 
-test: $(BINS) $(BUILD)/unit-tests $(FUZZ_REPLAY)
+test: $(BINS) $(FLOOD) $(BUILD)/unit-tests $(FUZZ_REPLAY)
 	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)

@@ -147,6 +147,7 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 	grow_buffers(l, g_socket_get_fd(l->fast_sock));
 	tc_link_start_fast_rx(l);
 	memset(&l->fast_addr, 0, sizeof(l->fast_addr));
+	l->roamed = false;
 	nice_address_copy_to_sockaddr(&rc->addr,
 				      (struct sockaddr *)&l->fast_addr);
 	l->fast_len = nice_address_ip_version(&rc->addr) == 6
@@ -342,6 +343,13 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	l->controlling = strcmp(env->id->uid, peer_uid) < 0;
 	l->state = TC_LINK_GATHERING;
 	l->retry_ms = TC_LINK_FIRST_RETRY_MS;
+	tc_cookie_keys_init(&l->own_keys, env->id->pub);
+	if (!tc_link_guard_hold()) {
+		g_warning("link %s/%.12s: cannot create the handshake guard",
+			  overlay, peer_uid);
+		g_free(l);
+		return NULL;
+	}
 	l->session = tc_session_new(l->controlling, env->id->priv, env->id->pub,
 				    peer_pub, psk);
 	if (!l->session) {
@@ -394,6 +402,7 @@ void tc_link_free(struct tc_link *l)
 		g_object_unref(l->agent);
 	}
 	tc_session_free(l->session);
+	tc_link_guard_release();
 	g_free(l->local_ufrag);
 	g_free(l->local_pwd);
 	g_strfreev(l->local_cands);
@@ -469,6 +478,7 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	memcpy(info->drops, l->drops, sizeof(info->drops));
 	info->handshakes = tc_session_handshakes(l->session);
 	info->flaps = l->flaps;
+	info->guard = l->gc;
 }
 
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/limits.h"
+#include "tincan/cookie.h"
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/offload.h"
@@ -85,6 +86,7 @@ struct tc_link_info {
 	uint64_t drops[TC_DROP_REASONS];
 	unsigned handshakes;
 	uint64_t flaps;
+	struct tc_guard_counters guard; /* handshake guard, this link's share */
 };
 
 struct tc_link_ops {
@@ -125,6 +127,9 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info);
  * link), else NULL. */
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l);
 const char *tc_link_peer_uid(const struct tc_link *l);
+/* The handshake guard's totals over every link of this process (all zero
+ * when there is no link). */
+void tc_link_guard_totals(struct tc_guard_counters *c);
 /* Whether tincan reads the link's socket itself (fast receive path). */
 bool tc_link_fast_rx(const struct tc_link *l);
 enum tc_link_state tc_link_state(const struct tc_link *l);

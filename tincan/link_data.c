@@ -6,9 +6,20 @@
  * socket) and opened, the handshake messages and the probes.  Nothing here
  * allocates per packet: the batch and the shared receive area are
  * allocated once.  The link's life, ICE and state are link.c's.
+ *
+ * What reaches a link's socket is anyone's: on the fast path every
+ * datagram comes with its sender's address, on libnice's path only from a
+ * checked remote candidate (libnice drops the rest).  Each costs a lookup
+ * unless it proves something: DATA, RESP and COOKIE name a live index (the
+ * session checks it before any crypto), an INIT must pass the node's
+ * handshake guard (cookie.h: mac1, then under load mac2 and the budgets)
+ * before the session does a DH.  An authenticated DATA packet from an
+ * address that is not the selected pair's moves the fast path there
+ * (roaming); nothing else does.
  */
 #define G_LOG_DOMAIN "tincan"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -23,6 +34,13 @@ int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 {
 	gint n;
 
+	/* After a roam libnice's pair points where the peer no longer is. */
+	if (l->roamed && l->fast_sock)
+		return sendto(g_socket_get_fd(l->fast_sock), pkt, len,
+			      MSG_DONTWAIT, (struct sockaddr *)&l->fast_addr,
+			      l->fast_len) == (ssize_t)len
+			   ? 0
+			   : -EAGAIN;
 	/* The responder may hear the initiation before its own agent has
 	 * selected a pair; libnice then answers on the checked path. */
 	n = nice_agent_send(l->agent, l->stream, 1, (guint)len,
@@ -205,17 +223,160 @@ static void send_response(struct tc_link *l, const uint8_t *resp, size_t len)
 		l->overlay, l->peer_uid);
 }
 
+/* The node's guard (see link_int.h). */
+static struct tc_guard *guard;
+static unsigned guard_users;
+
+struct tc_guard *tc_link_guard_hold(void)
+{
+	if (!guard)
+		guard = tc_guard_new();
+	if (guard)
+		guard_users++;
+	return guard;
+}
+
+void tc_link_guard_release(void)
+{
+	if (guard_users && --guard_users == 0)
+		g_clear_pointer(&guard, tc_guard_free);
+}
+
+void tc_link_guard_totals(struct tc_guard_counters *c)
+{
+	tc_guard_get_counters(guard, (uint64_t)g_get_monotonic_time() / 1000,
+			      c);
+}
+
+/* Where a datagram came from: the fast path knows (addr set), libnice's
+ * path delivers only from the checked peer, named by the selected pair. */
+struct rx_src {
+	const struct sockaddr_storage *addr;
+	socklen_t len;
+};
+
+/* The bytes a cookie is bound to: address and port, or the pair. */
+static void src_key(const struct tc_link *l, const struct rx_src *src,
+		    uint8_t key[18], size_t *klen)
+{
+	const struct sockaddr_in *v4 = (const void *)src->addr;
+	const struct sockaddr_in6 *v6 = (const void *)src->addr;
+
+	if (src->addr && src->addr->ss_family == AF_INET) {
+		memcpy(key, &v4->sin_addr, 4);
+		memcpy(key + 4, &v4->sin_port, 2);
+		*klen = 6;
+	} else if (src->addr && src->addr->ss_family == AF_INET6) {
+		memcpy(key, &v6->sin6_addr, 16);
+		memcpy(key + 16, &v6->sin6_port, 2);
+		*klen = 18;
+	} else {
+		*klen = MIN(strlen(l->pair.remote_addr), (size_t)18);
+		memcpy(key, l->pair.remote_addr, *klen);
+	}
+}
+
+/* A dropped datagram: counted, and logged at most once a second per link
+ * (a flood must not become a flood of log lines). */
+static void drop(struct tc_link *l, size_t len, int r, const struct tc_time *t)
+{
+	l->dropped++;
+	tc_link_count_drop(l, r);
+	if (t->mono_ms - l->drop_log_ms < 1000) {
+		l->drops_unlogged++;
+		return;
+	}
+	g_debug("link %s/%.12s: dropped %zu-byte packet: %s (and %u more "
+		"since the last such line)",
+		l->overlay, l->peer_uid, len, g_strerror(-r),
+		l->drops_unlogged);
+	if (r == -EPROTONOSUPPORT)
+		g_message("link %s/%.12s: the peer speaks handshake version 1; "
+			  "both ends need the same tincan version",
+			  l->overlay, l->peer_uid);
+	l->drop_log_ms = t->mono_ms;
+	l->drops_unlogged = 0;
+}
+
+static void send_cookie(struct tc_link *l, const uint8_t *init, size_t len,
+			const struct rx_src *src, const uint8_t *key,
+			size_t klen, const struct tc_time *t)
+{
+	uint8_t reply[TC_COOKIE_REPLY_LEN];
+
+	tc_guard_cookie_reply(guard, &l->own_keys, init, len, key, klen,
+			      t->mono_ms, reply, &l->gc);
+	if (src->addr && l->fast_sock)
+		(void)sendto(g_socket_get_fd(l->fast_sock), reply,
+			     sizeof(reply), MSG_DONTWAIT,
+			     (const struct sockaddr *)src->addr, src->len);
+	else
+		tc_link_raw_send(l, reply, sizeof(reply));
+}
+
+/* An initiation to a responder: true when it is worth the session's DH. */
+static bool init_admitted(struct tc_link *l, const uint8_t *buf, size_t len,
+			  const struct rx_src *src, const struct tc_time *t)
+{
+	uint8_t key[18];
+	size_t klen;
+
+	src_key(l, src, key, &klen);
+	switch (tc_guard_check(guard, &l->own_keys, buf, len, key, klen,
+			       t->mono_ms, &l->gc)) {
+	case TC_GUARD_PASS:
+		return true;
+	case TC_GUARD_COOKIE:
+	case TC_GUARD_BAD_MAC2:
+		send_cookie(l, buf, len, src, key, klen, t);
+		return false;
+	default:
+		l->dropped++;
+		return false;
+	}
+}
+
+/* An authenticated packet from elsewhere than the pair: the peer moved. */
+static void roam(struct tc_link *l, const struct rx_src *src)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *v4 = (const void *)src->addr;
+	const struct sockaddr_in6 *v6 = (const void *)src->addr;
+
+	if (!src->addr || !l->fast_sock ||
+	    (src->len == l->fast_len &&
+	     memcmp(src->addr, &l->fast_addr, src->len) == 0))
+		return;
+	memcpy(&l->fast_addr, src->addr, src->len);
+	l->fast_len = src->len;
+	l->roamed = true;
+	l->gc.roams++;
+	tc_guard_count(guard, &(struct tc_guard_counters){.roams = 1});
+	if (src->addr->ss_family == AF_INET)
+		inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof(ip));
+	g_message("link %s/%.12s: peer moved to %s port %u", l->overlay,
+		  l->peer_uid, ip,
+		  ntohs(src->addr->ss_family == AF_INET ? v4->sin_port
+							: v6->sin6_port));
+}
+
 /* untrusted: from peer (any bytes the ICE socket delivers). */
 static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
-		    const struct tc_time *t)
+		    const struct rx_src *src, const struct tc_time *t)
 {
 	size_t out_len = 0;
 	int r;
 
+	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
+	    !init_admitted(l, buf, len, src, t))
+		return;
 	r = tc_session_receive(l->session, t, buf, len, l->pt, sizeof(l->pt),
 			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
+		roam(l, src);
 		on_authenticated(l, t);
 		handle_inner(l, l->pt, out_len);
 		break;
@@ -226,11 +387,20 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		send_keepalive(l, t);
 		on_authenticated(l, t);
 		break;
+	case TC_RX_COOKIE:
+		l->gc.cookie_received++;
+		tc_guard_count(
+		    guard, &(struct tc_guard_counters){.cookie_received = 1});
+		break;
 	default:
-		l->dropped++;
-		tc_link_count_drop(l, r);
-		g_debug("link %s/%.12s: dropped %zu-byte packet: %s",
-			l->overlay, l->peer_uid, len, g_strerror(-r));
+		/* An INIT the guard saw is counted there, not as junk. */
+		if (l->controlling || len != TC_INIT_LEN ||
+		    buf[0] != TC_MSG_INIT) {
+			l->gc.junk++;
+			tc_guard_count(guard,
+				       &(struct tc_guard_counters){.junk = 1});
+		}
+		drop(l, len, r, t);
 		break;
 	}
 }
@@ -241,13 +411,14 @@ void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 		     gchar *buf, gpointer data)
 {
 	struct tc_link *l = data;
+	const struct rx_src src = {NULL, 0};
 	struct tc_time t;
 
 	(void)agent;
 	(void)stream;
 	(void)comp;
 	tc_link_now(&t);
-	receive(l, (const uint8_t *)buf, len, &t);
+	receive(l, (const uint8_t *)buf, len, &src, &t);
 }
 
 /* Receive buffers of the fast path, shared by every link: all run on the
@@ -273,7 +444,7 @@ static size_t gro_size(struct msghdr *mh)
 
 /* Points each message of a recvmmsg at its slot of rx_area. */
 static void rx_prepare(struct mmsghdr *m, struct iovec *iov,
-		       char (*ctl)[RX_CTL_LEN])
+		       char (*ctl)[RX_CTL_LEN], struct sockaddr_storage *from)
 {
 	int i;
 
@@ -285,25 +456,28 @@ static void rx_prepare(struct mmsghdr *m, struct iovec *iov,
 		m[i].msg_hdr.msg_iovlen = 1;
 		m[i].msg_hdr.msg_control = ctl[i];
 		m[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+		m[i].msg_hdr.msg_name = &from[i];
+		m[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
 }
 
 /* One message: datagrams of seg bytes back to back (the last may be
  * shorter), or a single datagram when seg is 0. */
 static void rx_message(struct tc_link *l, const uint8_t *buf, size_t len,
-		       size_t seg, const struct tc_time *t)
+		       size_t seg, const struct rx_src *src,
+		       const struct tc_time *t)
 {
 	size_t off;
 
 	if (seg == 0 || seg > len)
 		seg = len;
 	for (off = 0; off < len && l->rx_src; off += seg)
-		receive(l, buf + off, MIN(seg, len - off), t);
+		receive(l, buf + off, MIN(seg, len - off), src, t);
 }
 
 /* untrusted: from anyone who can reach the socket.  Anything that is not
- * ours (STUN: libnice no longer needs it, see start_fast_rx) fails
- * authentication and is counted as dropped. */
+ * ours (STUN: libnice no longer needs it, see start_fast_rx) names no
+ * session or fails the guard and is counted as dropped. */
 static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 				 gpointer data)
 {
@@ -311,17 +485,23 @@ static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 	struct mmsghdr m[TC_LINK_RX_MSGS];
 	struct iovec iov[TC_LINK_RX_MSGS];
 	_Alignas(struct cmsghdr) char ctl[TC_LINK_RX_MSGS][RX_CTL_LEN];
+	struct sockaddr_storage from[TC_LINK_RX_MSGS];
 	int fd = g_socket_get_fd(sock), n, i, round;
+	struct rx_src src;
 	struct tc_time t;
 
 	(void)cond;
 	tc_link_now(&t);
 	for (round = 0; round < TC_LINK_RX_ROUNDS && l->rx_src; round++) {
-		rx_prepare(m, iov, ctl);
+		rx_prepare(m, iov, ctl, from);
 		n = recvmmsg(fd, m, TC_LINK_RX_MSGS, MSG_DONTWAIT, NULL);
-		for (i = 0; i < n && l->rx_src; i++)
+		for (i = 0; i < n && l->rx_src; i++) {
+			src.addr = &from[i];
+			src.len = m[i].msg_hdr.msg_namelen;
 			rx_message(l, rx_area + (size_t)i * TC_LINK_RX_MSG,
-				   m[i].msg_len, gro_size(&m[i].msg_hdr), &t);
+				   m[i].msg_len, gro_size(&m[i].msg_hdr), &src,
+				   &t);
+		}
 		if (n < TC_LINK_RX_MSGS)
 			break;
 	}

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "common/limits.h"
+#include "tincan/cookie.h"
 #include "tincan/link.h"
 #include "tincan/session.h"
 #include "tincan/types.h"
@@ -63,6 +64,7 @@ struct tc_link {
 	bool ice_ready;
 	struct sockaddr_storage fast_addr;
 	socklen_t fast_len;
+	bool roamed;	/* fast_addr is no longer the pair's remote address */
 	uint8_t *batch; /* TC_LINK_BATCH_BYTES, allocated on first use */
 	size_t batch_used;
 	struct tc_link_run {
@@ -71,6 +73,13 @@ struct tc_link {
 		uint16_t n;
 	} runs[TC_LINK_RUNS];
 	unsigned n_runs;
+
+	/* Handshake guard (cookie.h): our mac1 and cookie keys, this link's
+	 * share of the counters, and the rate limit of the drop log. */
+	struct tc_cookie_keys own_keys;
+	struct tc_guard_counters gc;
+	uint64_t drop_log_ms;
+	unsigned drops_unlogged;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
@@ -103,6 +112,11 @@ void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
  * link is CONNECTED (no-op otherwise), off again. */
 void tc_link_start_fast_rx(struct tc_link *l);
 void tc_link_stop_fast_rx(struct tc_link *l);
+/* The node-wide handshake guard, shared by every link (all on the main
+ * loop): each link holds it from tc_link_new to tc_link_free, and the last
+ * one frees it.  hold returns NULL only when it cannot be allocated. */
+struct tc_guard *tc_link_guard_hold(void);
+void tc_link_guard_release(void);
 /* libnice's receive callback (data is the link). */
 void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 		     gchar *buf, gpointer data);

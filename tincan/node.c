@@ -306,6 +306,7 @@ static void state_free(Ipop__NodeState *st);
 static Ipop__NodeState *state_head(struct tc_node *n)
 {
 	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
+	struct tc_guard_counters gc;
 
 	ipop__node_state__init(st);
 	st->uid = g_strdup(n->id->uid);
@@ -316,6 +317,19 @@ static Ipop__NodeState *state_head(struct tc_node *n)
 	st->overlays =
 	    g_new0(Ipop__OverlayInfo *, g_hash_table_size(n->overlays) + 1);
 	st->next_cursor = g_strdup("");
+	/* The handshake guard's totals (PROTOCOL.md §12); adapter.c copies
+	 * each link's share into its LinkInfo. */
+	tc_link_guard_totals(&gc);
+	st->init_received = gc.init_received;
+	st->init_passed = gc.init_passed;
+	st->init_dropped_mac1 = gc.drop_mac1;
+	st->init_dropped_budget = gc.drop_budget;
+	st->init_dropped_mac2 = gc.drop_mac2;
+	st->cookie_replies_sent = gc.cookie_sent;
+	st->cookie_replies_received = gc.cookie_received;
+	st->junk_dropped = gc.junk;
+	st->roams = gc.roams;
+	st->under_load = gc.under_load;
 	return st;
 }
 

@@ -6,8 +6,13 @@
  * replaced; it does no I/O and reads no clock.
  *
  * Choices the header leaves open:
- * - The Noise prologue is the fixed string "IPOP-C link v1", so a handshake
- *   cannot be replayed into another protocol built on the same pattern.
+ * - The Noise prologue is the fixed string "IPOP-C link v2" (v1 had no
+ *   MACs), so a handshake cannot be replayed into another protocol built on
+ *   the same pattern, nor into the other version.
+ * - mac1 and mac2 close the INIT outside the Noise message (as WireGuard's
+ *   do): they are checked before the Noise state is even allocated.  The
+ *   initiator keeps the latest cookie reply to its pending INIT and uses it
+ *   for mac2 of the INITs it sends within TC_COOKIE_USE_MS.
  * - The 16-byte DATA header is the AEAD's associated data.  WireGuard relies
  *   on the counter being the nonce and the index selecting the key; binding
  *   the whole header costs nothing and leaves no unauthenticated bit.
@@ -37,6 +42,7 @@
 
 #include <sodium.h>
 
+#include "tincan/cookie.h"
 #include "tincan/noise.h"
 #include "tincan/session.h"
 
@@ -48,10 +54,13 @@ enum {
 	RESP_RECEIVER = 8, /* u32 receiver index in RESP */
 	DATA_COUNTER = 8,  /* u64 counter in DATA */
 	INIT_NOISE = 8,
+	INIT_NOISE_LEN = TC_INIT_LEN - INIT_NOISE - 2 * TC_MAC_LEN,
+	INIT_MAC1 = TC_INIT_LEN - 2 * TC_MAC_LEN,
 	RESP_NOISE = 12,
+	COOKIE_RECEIVER = 4,
 };
 
-static const uint8_t prologue[] = "IPOP-C link v1";
+static const uint8_t prologue[] = "IPOP-C link v2";
 
 struct keypair {
 	bool valid;
@@ -72,6 +81,12 @@ struct tc_session {
 	const uint8_t *s_pub;
 	uint8_t peer_pub[KEY_LEN];
 	uint8_t psk[KEY_LEN];
+	struct tc_cookie_keys own_keys;	 /* responder: mac1 of our key */
+	struct tc_cookie_keys peer_keys; /* initiator: the peer's */
+	uint8_t cookie[TC_COOKIE_LEN];	 /* initiator: latest cookie */
+	uint64_t cookie_ms;
+	bool have_cookie;
+	uint8_t hs_mac1[TC_MAC_LEN]; /* mac1 of the pending INIT */
 	struct keypair cur, prev, next;
 	struct tc_noise_hs *hs; /* initiator: INIT awaiting its RESP */
 	uint32_t hs_idx;
@@ -291,6 +306,8 @@ struct tc_session *tc_session_new(bool initiator, const uint8_t s_priv[32],
 	s->s_priv = s_priv;
 	s->s_pub = s_pub;
 	memcpy(s->peer_pub, peer_pub, KEY_LEN);
+	tc_cookie_keys_init(&s->own_keys, s_pub);
+	tc_cookie_keys_init(&s->peer_keys, peer_pub);
 	if (psk != NULL)
 		memcpy(s->psk, psk, KEY_LEN);
 	return s;
@@ -333,12 +350,17 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	idx = fresh_idx(s);
 	put_header(out, TC_MSG_INIT, idx);
 	rc = tc_noise_hs_write_ad(hs, out, INIT_NOISE, ts, sizeof(ts),
-				  out + INIT_NOISE, cap - INIT_NOISE);
-	if (rc != TC_INIT_LEN - INIT_NOISE) {
+				  out + INIT_NOISE, INIT_NOISE_LEN);
+	if (rc != INIT_NOISE_LEN) {
 		pthread_mutex_unlock(s->lock);
 		tc_noise_hs_free(hs);
 		return rc < 0 ? rc : -EINVAL;
 	}
+	if (s->have_cookie && age(t->mono_ms, s->cookie_ms) >= TC_COOKIE_USE_MS)
+		s->have_cookie = false;
+	tc_cookie_seal(&s->peer_keys, s->have_cookie ? s->cookie : NULL, out,
+		       TC_INIT_LEN);
+	memcpy(s->hs_mac1, out + INIT_MAC1, TC_MAC_LEN);
 	tc_noise_hs_free(s->hs); /* a new INIT supersedes the old */
 	s->hs = hs;
 	s->hs_idx = idx;
@@ -359,7 +381,12 @@ static int recv_init(struct tc_session *s, const struct tc_time *t,
 	uint32_t local, remote;
 	int rc;
 
+	if (!s->initiator && len == TC_INIT_V1_LEN)
+		return -EPROTONOSUPPORT;
 	if (s->initiator || len != TC_INIT_LEN)
+		return -EBADMSG;
+	/* The cheap check first: no Noise state, no DH without mac1. */
+	if (!tc_cookie_mac1_ok(&s->own_keys, pkt, len))
 		return -EBADMSG;
 	remote = get_le32(pkt + HDR_IDX);
 	if (cap < TC_RESP_LEN)
@@ -369,7 +396,7 @@ static int recv_init(struct tc_session *s, const struct tc_time *t,
 	if (hs == NULL)
 		return -ENOMEM;
 	rc = tc_noise_hs_read_ad(hs, pkt, INIT_NOISE, pkt + INIT_NOISE,
-				 len - INIT_NOISE, ts, sizeof(ts));
+				 INIT_NOISE_LEN, ts, sizeof(ts));
 	if (rc != TS_LEN) {
 		rc = -EBADMSG;
 		goto out;
@@ -426,6 +453,28 @@ static int recv_resp(struct tc_session *s, const struct tc_time *t,
 	s->hs = NULL;
 	*out_len = 0;
 	return TC_RX_ESTABLISHED;
+}
+
+/* Initiator: a cookie reply to the pending INIT.  untrusted: from the
+ * network; it only changes the next INIT's mac2. */
+static int recv_cookie(struct tc_session *s, const struct tc_time *t,
+		       const uint8_t *pkt, size_t len, size_t *out_len)
+{
+	uint8_t cookie[TC_COOKIE_LEN];
+
+	if (!s->initiator || len != TC_COOKIE_REPLY_LEN)
+		return -EBADMSG;
+	if (s->hs == NULL || get_le32(pkt + COOKIE_RECEIVER) != s->hs_idx)
+		return -ENOKEY;
+	if (tc_cookie_open_reply(&s->peer_keys, s->hs_mac1, pkt, len, cookie) !=
+	    0)
+		return -EBADMSG;
+	memcpy(s->cookie, cookie, sizeof(cookie));
+	sodium_memzero(cookie, sizeof(cookie));
+	s->cookie_ms = t->mono_ms;
+	s->have_cookie = true;
+	*out_len = 0;
+	return TC_RX_COOKIE;
 }
 
 static struct keypair *find_keypair(struct tc_session *s, uint32_t idx)
@@ -494,6 +543,9 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		break;
 	case TC_MSG_RESP:
 		rc = recv_resp(s, t, pkt, len, out_len);
+		break;
+	case TC_MSG_COOKIE:
+		rc = recv_cookie(s, t, pkt, len, out_len);
 		break;
 	case TC_MSG_DATA:
 		rc = recv_data(s, t, pkt, len, out, cap, out_len);

@@ -5,10 +5,16 @@
  * replay windows, rekey decisions and wiping of old keys.  It does no I/O and
  * reads no clock: callers pass the time in, so tests can drive it.
  *
- * Wire formats (all integers little-endian):
- *   INIT  [type=1][3 zero][sender idx u32][noise msg1: e, s, ts(12)]   = 120 B
- *   RESP  [type=2][3 zero][sender idx u32][receiver idx u32][noise msg2] = 60 B
- *   DATA  [type=4][3 zero][receiver idx u32][counter u64][AEAD ciphertext]
+ * Wire formats, version 2 (all integers little-endian):
+ *   INIT   [type=1][3 zero][sender idx u32][noise msg1: e, s, ts(12)]
+ *          [mac1 16][mac2 16]                                        = 148 B
+ *   RESP   [type=2][3 zero][sender idx u32][receiver idx u32][noise msg2] = 60
+ * B COOKIE [type=3][3 zero][receiver idx u32][nonce 24][cookie 32]    = 64 B
+ *   DATA   [type=4][3 zero][receiver idx u32][counter u64][AEAD ciphertext]
+ * mac1, mac2 and the cookie reply are cookie.h's.  Version 1 (before the
+ * MACs) had a 116-byte INIT and another Noise prologue: a version-1 peer
+ * and a version-2 peer drop each other's initiations by their length, and
+ * a forged length cannot mix them, since the prologue differs.
  * The initiation payload is a 12-byte TAI64N timestamp; a responder accepts
  * an initiation only if its timestamp is newer than the last accepted one,
  * so a replayed initiation gets no answer.  Only the initiator side of a
@@ -24,11 +30,13 @@
 enum tc_msg_type {
 	TC_MSG_INIT = 1,
 	TC_MSG_RESP = 2,
+	TC_MSG_COOKIE = 3,
 	TC_MSG_DATA = 4,
 };
 
 enum {
-	TC_INIT_LEN = 8 + 32 + 48 + 12 + 16,
+	TC_INIT_LEN = 8 + 32 + 48 + 12 + 16 + 2 * 16,
+	TC_INIT_V1_LEN = 8 + 32 + 48 + 12 + 16, /* refused: see above */
 	TC_RESP_LEN = 12 + 32 + 16,
 	TC_DATA_HDR_LEN = 16,
 	TC_DATA_OVERHEAD = 16 + 16, /* header + tag */
@@ -65,6 +73,7 @@ enum tc_rx {
 	TC_RX_DATA = 0,	       /* plaintext written to out */
 	TC_RX_REPLY = 1,       /* handshake response written to out: send it */
 	TC_RX_ESTABLISHED = 2, /* initiator: handshake completed, keys ready */
+	TC_RX_COOKIE = 3, /* initiator: a cookie for the next INIT's mac2 */
 };
 
 struct tc_session;
@@ -77,15 +86,19 @@ struct tc_session *tc_session_new(bool initiator, const uint8_t s_priv[32],
 				  const uint8_t psk[32]);
 /* Wipes every key and frees; NULL is a no-op. */
 void tc_session_free(struct tc_session *s);
-/* Initiator: builds a fresh INIT into out (cap >= TC_INIT_LEN).  Returns its
+/* Initiator: builds a fresh INIT into out (cap >= TC_INIT_LEN), with mac1
+ * and, while a cookie from the responder is fresh, mac2.  Returns its
  * length, -EINVAL on a responder. */
 int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 			uint8_t *out, size_t cap);
 /* Handles one packet from the link (untrusted: from peer).  Returns a
  * tc_rx value with *out_len set, or -errno: -EBADMSG (malformed or failed
  * authentication), -EALREADY (replay), -ENOKEY (no keypair for the index),
- * -EKEYEXPIRED (keypair too old), -EPERM (wrong static key).  A negative
- * result never changes the session. */
+ * -EKEYEXPIRED (keypair too old), -EPERM (wrong static key),
+ * -EPROTONOSUPPORT (a version-1 initiation).  An INIT's mac1 is checked
+ * before any DH; its mac2 is the caller's business (cookie.h's guard, which
+ * knows the sender's address).  A negative result never changes the
+ * session. */
 int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
 		       size_t *out_len);

@@ -3,9 +3,13 @@
  * identities run real ICE (libnice) over 127.0.0.1, the Noise handshake and
  * the encrypted data path.  No root, no namespaces, no TAP.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <sodium.h>
@@ -13,6 +17,7 @@
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
+#include "tincan/session.h"
 
 struct side;
 static bool got_all(struct side *a, struct side *b);
@@ -411,6 +416,149 @@ START_TEST(test_link_close_reaches_peer)
 }
 END_TEST
 
+/* A UDP socket of a stranger, connected to the local end of l's pair
+ * ("ip:port" or "[ip6]:port"). */
+static int stranger_to(struct tc_link *l)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	struct tc_link_info info;
+	struct timeval tv = {0, 1000};
+	char ip[INET6_ADDRSTRLEN + 8];
+	char *colon;
+	uint16_t port;
+	int fd;
+
+	tc_link_get_info(l, &info);
+	ck_assert_ptr_nonnull(info.pair);
+	g_strlcpy(ip, info.pair->local_addr + (info.pair->local_addr[0] == '['),
+		  sizeof(ip));
+	colon = strrchr(ip, ':');
+	ck_assert_ptr_nonnull(colon);
+	port = (uint16_t)atoi(colon + 1);
+	*colon = '\0';
+	if (colon > ip && colon[-1] == ']')
+		colon[-1] = '\0';
+	if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &v6->sin6_addr), 1);
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_eq(
+	    connect(fd, (struct sockaddr *)&ss,
+		    ss.ss_family == AF_INET ? sizeof(*v4) : sizeof(*v6)),
+	    0);
+	return fd;
+}
+
+/* Sends n datagrams of len bytes (junk when init is NULL, else init) and
+ * runs the loop a little after each batch of 50. */
+static void stranger_send(int fd, const uint8_t *init, size_t len, unsigned n,
+			  struct side *a, struct side *b)
+{
+	uint8_t junk[116];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		randombytes_buf(junk, sizeof(junk));
+		ck_assert_int_eq(send(fd, init ? init : junk, len, 0),
+				 (ssize_t)len);
+		if (i % 50 == 49)
+			run_until(never, a, b, 5);
+	}
+	run_until(never, a, b, 50);
+}
+
+/* Cookie replies the stranger got back. */
+static unsigned cookies_back(int fd)
+{
+	uint8_t buf[256];
+	unsigned n = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+		n += r == TC_COOKIE_REPLY_LEN && buf[0] == TC_MSG_COOKIE;
+	return n;
+}
+
+/* On the fast path, a stranger's junk and its initiations from a
+ * non-member key (valid mac1: it knows the responder's public key) cost a
+ * lookup, or a cookie reply to its own address, never the link: the
+ * members' frames keep flowing and the counters say what happened. */
+START_TEST(test_link_stranger_flood)
+{
+	struct side a, b, *r;
+	uint8_t spriv[32], spub[32], init[TC_INIT_LEN], frame[200];
+	struct tc_session *x;
+	struct tc_guard_counters tot;
+	struct tc_link_info info, info0;
+	struct tc_time t;
+	unsigned before;
+	gint64 t0, ms;
+	int fd;
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	ck_assert(run_until(both_fast, &a, &b, 5000));
+	r = strcmp(a.id->uid, b.id->uid) < 0 ? &b : &a; /* the responder */
+	fd = stranger_to(r->link);
+	tc_link_get_info(r->link, &info0); /* the members' own handshake */
+	ck_assert_uint_eq(info0.guard.init_received, info0.guard.init_passed);
+	stranger_send(fd, NULL, 116, 300, &a, &b);
+	tc_link_get_info(r->link, &info);
+	ck_assert_uint_eq(info.guard.junk, info0.guard.junk + 300);
+	ck_assert_uint_eq(info.guard.init_received, info0.guard.init_received);
+
+	crypto_box_keypair(spub, spriv);
+	x = tc_session_new(true, spriv, spub, r->id->pub, NULL);
+	t.mono_ms = 1;
+	t.wall_ns = (uint64_t)g_get_real_time() * 1000;
+	ck_assert_int_eq(tc_session_initiate(x, &t, init, sizeof(init)),
+			 TC_INIT_LEN);
+	t0 = g_get_monotonic_time();
+	stranger_send(fd, init, sizeof(init), 2 * TC_GUARD_LOAD_PER_S, &a, &b);
+	ms = (g_get_monotonic_time() - t0) / 1000 + 1;
+	tc_link_get_info(r->link, &info);
+	ck_assert_uint_eq(info.guard.init_received,
+			  info0.guard.init_received + 2 * TC_GUARD_LOAD_PER_S);
+	/* DH only within the global budget (its burst and its refill). */
+	ck_assert_uint_le(info.guard.init_passed - info0.guard.init_passed,
+			  TC_GUARD_GLOBAL_BURST +
+			      (uint64_t)ms * TC_GUARD_GLOBAL_PER_S / 1000 + 1);
+	ck_assert_uint_ge(info.guard.cookie_sent, 1);
+	ck_assert_uint_le(info.guard.cookie_sent, TC_GUARD_COOKIE_BURST + 2);
+	ck_assert_uint_eq(cookies_back(fd), info.guard.cookie_sent);
+	tc_link_guard_totals(&tot);
+	ck_assert(tot.under_load);
+	ck_assert_uint_ge(tot.junk, 300);
+
+	/* The members never noticed. */
+	before = (r == &b ? b : a).frames;
+	memset(frame, 0x42, sizeof(frame));
+	ck_assert_int_eq(tc_link_send_frame((r == &b ? a : b).link, frame,
+					    sizeof(frame), NULL),
+			 0);
+	tc_link_flush((r == &b ? a : b).link);
+	(void)run_until(never, &a, &b, 200); /* just runs the loop */
+	ck_assert_uint_eq(r->frames, before + 1);
+	ck_assert_int_eq(r->state, TC_LINK_CONNECTED);
+	tc_session_free(x);
+	close(fd);
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
 Suite *suite_link(void)
 {
 	Suite *s = suite_create("link");
@@ -425,6 +573,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_link_free_while_gathering);
 	tcase_add_test(tc, test_link_batches);
 	tcase_add_test(tc, test_link_close_reaches_peer);
+	tcase_add_test(tc, test_link_stranger_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "tincan/cookie.h"
 #include "tincan/session.h"
 
 enum { BUF = 2048 };
@@ -236,7 +237,8 @@ START_TEST(test_replayed_init)
 END_TEST
 
 /* Every byte of each packet kind flipped, and every truncation: each one is
- * refused, and afterwards the genuine packet still works. */
+ * refused, and afterwards the genuine packet still works.  An INIT's mac2
+ * is left out: the session does not read it (the guard does, test_cookie). */
 enum tamper_kind { TK_INIT, TK_RESP, TK_DATA, TK_COUNT };
 
 static int expect_for(enum tamper_kind k, int pos)
@@ -278,7 +280,7 @@ START_TEST(test_tamper)
 			rx = l.r;
 		}
 	}
-	for (pos = 0; pos < len; pos++) {
+	for (pos = 0; pos < len - (_i == TK_INIT ? TC_MAC_LEN : 0); pos++) {
 		for (m = 0; m < sizeof(masks); m++) {
 			memcpy(bad, pkt, len);
 			bad[pos] ^= masks[m];

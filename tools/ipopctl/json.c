@@ -156,6 +156,22 @@ static char *typed_addr(const char *type, const char *addr)
 			       addr[0] ? addr : "?");
 }
 
+/* The handshake guard's counters of a link or of the node (the same
+ * field names in both messages). */
+#define json_guard(j, m)                                                       \
+	do {                                                                   \
+		json_u64(j, "init_received", (m)->init_received);              \
+		json_u64(j, "init_passed", (m)->init_passed);                  \
+		json_u64(j, "init_dropped_mac1", (m)->init_dropped_mac1);      \
+		json_u64(j, "init_dropped_budget", (m)->init_dropped_budget);  \
+		json_u64(j, "init_dropped_mac2", (m)->init_dropped_mac2);      \
+		json_u64(j, "cookie_replies_sent", (m)->cookie_replies_sent);  \
+		json_u64(j, "cookie_replies_received",                         \
+			 (m)->cookie_replies_received);                        \
+		json_u64(j, "junk_dropped", (m)->junk_dropped);                \
+		json_u64(j, "roams", (m)->roams);                              \
+	} while (0)
+
 void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 {
 	const Ipop__CandidatePair *p = l->pair;
@@ -187,6 +203,7 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_u64(j, "dropped", l->dropped);
 	json_u64(j, "last_handshake_ms", l->last_handshake_unix_ms);
 	json_u64(j, "rtt_us", l->rtt_us);
+	json_guard(j, l);
 	json_close(j, '}');
 }
 
@@ -311,6 +328,10 @@ void json_state(const Ipop__NodeState *st)
 	json_str(&j, "uid", st->uid);
 	json_str(&j, "public_key", key);
 	json_str(&j, "version", st->version);
+	json_open(&j, "guard", '{');
+	json_guard(&j, st);
+	json_bool(&j, "under_load", st->under_load);
+	json_close(&j, '}');
 	json_ice(&j, st->ice);
 	json_open(&j, "overlays", '[');
 	for (i = 0; i < st->n_overlays; i++)

@@ -375,6 +375,15 @@ void render_state(const Ipop__NodeState *st)
 	printf("%-10s  %s\n", "public key", key);
 	printf("%-10s  %s\n", "version", st->version);
 	print_ice(st->ice);
+	printf("%-10s  initiations %" PRIu64 " (passed %" PRIu64
+	       ", dropped: mac1 %" PRIu64 ", budget %" PRIu64 ", mac2 %" PRIu64
+	       "), cookies sent %" PRIu64 " received %" PRIu64 ", junk %" PRIu64
+	       ", roams %" PRIu64 "%s\n",
+	       "guard", st->init_received, st->init_passed,
+	       st->init_dropped_mac1, st->init_dropped_budget,
+	       st->init_dropped_mac2, st->cookie_replies_sent,
+	       st->cookie_replies_received, st->junk_dropped, st->roams,
+	       st->under_load ? ", UNDER LOAD" : "");
 	printf("%-10s  %zu\n", "overlays", st->n_overlays);
 	for (i = 0; i < st->n_overlays; i++)
 		print_overlay(st->overlays[i]);

@@ -21,6 +21,7 @@
 #include "controller/signal.h"
 #include "common/uid.h"
 #include "proto/frame.h"
+#include "tincan/cookie.h"
 #include "tincan/session.h"
 #include "test/fuzz/seeds/seeds.h"
 #include "test/unit/frame_samples.h"
@@ -87,6 +88,28 @@ static void frame_seeds(void)
 	}
 }
 
+/* fuzz_link's guard modes: a genuine INIT as raw guard input (from a
+ * source, with the loaded guard or not), and masks over a cookie reply and
+ * the INIT after it. */
+static void link_guard_seeds(const uint8_t init[TC_INIT_LEN])
+{
+	uint8_t in[1 + 6 + TC_INIT_LEN] = {0, 10, 1, 0, 2, 0x12, 0x34};
+	uint8_t mask[TC_COOKIE_REPLY_LEN + TC_INIT_LEN] = {0};
+	uint8_t mode = 7;
+
+	memcpy(in + 7, init, TC_INIT_LEN);
+	put2("fuzz_link", "guard-init", &mode, 1, in, sizeof(in));
+	in[0] = 1;
+	put2("fuzz_link", "guard-init-loaded", &mode, 1, in, sizeof(in));
+	mode = 8;
+	put2("fuzz_link", "mask-cookie-none", &mode, 1, mask, sizeof(mask));
+	mask[40] = 0x01;
+	put2("fuzz_link", "mask-cookie-flip", &mode, 1, mask, sizeof(mask));
+	mask[40] = 0;
+	mask[TC_COOKIE_REPLY_LEN + TC_INIT_LEN - 1] = 0x80;
+	put2("fuzz_link", "mask-cookie-mac2", &mode, 1, mask, sizeof(mask));
+}
+
 /* The fixed keys of fuzz_link.c. */
 static void link_seeds(void)
 {
@@ -141,6 +164,7 @@ static void link_seeds(void)
 		put2("fuzz_link", name, &mode, 1, mask, sizeof(mask));
 		mask[mode * 3] = 0;
 	}
+	link_guard_seeds(init);
 	tc_session_free(ini);
 	tc_session_free(res);
 }
