@@ -1,7 +1,8 @@
 /*
  * ipop-controller: the control-plane daemon.  Parses arguments, loads and
  * validates the configuration, runs the daemon in the GLib main loop until
- * SIGTERM or SIGINT, says goodbye and frees everything.
+ * SIGTERM or SIGINT, says goodbye and frees everything.  SIGUSR1 and
+ * SIGUSR2 make the log more or less verbose at run time.
  */
 #define G_LOG_DOMAIN "controller"
 
@@ -31,6 +32,20 @@ static gboolean on_signal(gpointer loop)
 {
 	g_message("signal received, shutting down");
 	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_usr1(gpointer data)
+{
+	(void)data;
+	ipop_log_step(+1, "SIGUSR1");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_usr2(gpointer data)
+{
+	(void)data;
+	ipop_log_step(-1, "SIGUSR2");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -82,12 +97,16 @@ static int run(const struct ctl_config *cfg)
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
 	guint s1 = g_unix_signal_add(SIGTERM, on_signal, loop);
 	guint s2 = g_unix_signal_add(SIGINT, on_signal, loop);
+	guint s3 = g_unix_signal_add(SIGUSR1, on_usr1, NULL);
+	guint s4 = g_unix_signal_add(SIGUSR2, on_usr2, NULL);
 
 	g_main_loop_run(loop);
 	ctl_daemon_shutdown(d);
 	ctl_daemon_free(d);
 	g_source_remove(s1);
 	g_source_remove(s2);
+	g_source_remove(s3);
+	g_source_remove(s4);
 	g_main_loop_unref(loop);
 	return EXIT_SUCCESS;
 }
@@ -116,7 +135,9 @@ int main(int argc, char **argv)
 		goto out;
 	cfg = ctl_config_load(a.config, &err);
 	if (!cfg) {
-		fprintf(stderr, "ipop-controller: %s\n", err->message);
+		/* One line; under journald filed as an error ("<3>"). */
+		fprintf(stderr, "%sipop-controller: %s\n",
+			ipop_log_to_journal() ? "<3>" : "", err->message);
 		goto out;
 	}
 	if (a.check) {
