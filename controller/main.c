@@ -24,6 +24,8 @@
 struct args {
 	gchar *config;
 	gchar *log_level;
+	gchar *tincan_socket; /* overrides tincan.socket */
+	gchar *state_dir;     /* overrides state_dir */
 	gboolean check;
 	gboolean version;
 };
@@ -58,6 +60,10 @@ static int parse(int argc, char **argv, struct args *a)
 	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
 	     "error|critical|warning|message|info|debug (default message)",
 	     "LEVEL"},
+	    {"tincan-socket", 0, 0, G_OPTION_ARG_FILENAME, &a->tincan_socket,
+	     "tincan's control socket (overrides tincan.socket)", "PATH"},
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &a->state_dir,
+	     "state directory (overrides state_dir)", "DIR"},
 	    {"check-config", 0, 0, G_OPTION_ARG_NONE, &a->check,
 	     "validate the configuration and exit", NULL},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
@@ -140,6 +146,16 @@ int main(int argc, char **argv)
 			ipop_log_to_journal() ? "<3>" : "", err->message);
 		goto out;
 	}
+	/* The instance units (ipop-controller@NAME) pair each configuration
+	 * with its own tincan and state, whatever the file says. */
+	if (a.tincan_socket) {
+		g_free(cfg->tincan_socket);
+		cfg->tincan_socket = g_strdup(a.tincan_socket);
+	}
+	if (a.state_dir) {
+		g_free(cfg->state_dir);
+		cfg->state_dir = g_strdup(a.state_dir);
+	}
 	if (a.check) {
 		printf("%s: configuration OK (%u overlay%s)\n", a.config,
 		       cfg->n_overlays, cfg->n_overlays == 1 ? "" : "s");
@@ -151,5 +167,7 @@ out:
 	ctl_config_free(cfg);
 	g_free(a.config);
 	g_free(a.log_level);
+	g_free(a.tincan_socket);
+	g_free(a.state_dir);
 	return rc;
 }
