@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The install part of test/e2e/packaging.sh (sourced by it; uses its ok,
 # not_ok, check, has, $TMP, $DEB_T, $DEB_C, $CONTROLLER and the file lists
 # $TMP/deb-*.lst).  Only with IPOP_TEST_INSTALL=1, which .ci/run sets.
@@ -150,7 +151,7 @@ install_test()
 	fi
 	pw0=$(getent passwd | sort)
 	gr0=$(getent group | sort)
-	INSTALLED=1
+	INSTALLED=1 # read by packaging.sh's exit trap
 	if dpkg -i "$DEB_T" "$DEB_C" >"$TMP/dpkg-i.log" 2>&1; then
 		ok "dpkg -i installs ipop-tincan and ipop-controller"
 	else
@@ -205,6 +206,7 @@ install_test()
 	IRUN=
 
 	if dpkg -P ipop-controller ipop-tincan >"$TMP/dpkg-p.log" 2>&1; then
+		# shellcheck disable=SC2034 # read by packaging.sh's exit trap
 		INSTALLED=0
 		ok "dpkg -P purges both packages"
 	else

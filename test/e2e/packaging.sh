@@ -140,7 +140,7 @@ done
 for p in man8/ipop-tincan.8 man8/ipopctl.8; do
 	check "deb ipop-tincan contains /usr/share/man/$p.gz" \
 		has "$TMP/deb-t.lst" "/usr/share/man/$p.gz"
-	check "rpm ipop-tincan contains /usr/share/man/$p[.gz]" \
+	check "rpm ipop-tincan contains /usr/share/man/${p}[.gz]" \
 		grep -qxE "/usr/share/man/${p//./\\.}(\\.gz)?" "$TMP/rpm-t.lst"
 done
 
@@ -166,7 +166,7 @@ if ((CONTROLLER)); then
 		check "rpm ipop-controller contains $p" has "$TMP/rpm-c.lst" "$p"
 	done
 	for p in man8/ipop-controller.8 man5/ipop-controller.yaml.5; do
-		check "rpm ipop-controller contains /usr/share/man/$p[.gz]" \
+		check "rpm ipop-controller contains /usr/share/man/${p}[.gz]" \
 			grep -qxE "/usr/share/man/${p//./\\.}(\\.gz)?" "$TMP/rpm-c.lst"
 	done
 	check "deb ipop-controller depends on ipop-tincan (= $VERSION-1)" \
