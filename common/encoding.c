@@ -46,10 +46,13 @@ bool ipop_b64_decode_exact(const char *s, uint8_t *out, size_t n)
 		goto fail;
 	memcpy(out, raw, n);
 	sodium_memzero(raw, got);
+	sodium_memzero(again, strlen(again));
 	return true;
 fail:
 	if (raw != NULL)
 		sodium_memzero(raw, got);
+	if (again != NULL)
+		sodium_memzero(again, strlen(again));
 	return false;
 }
 

@@ -54,5 +54,8 @@ int ipop_secret_fd_check(int fd, mode_t *mode)
 		return -EINVAL;
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		return -EPERM;
+	/* Whoever owns the file can change it (or swap a key in). */
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return -EACCES;
 	return 0;
 }

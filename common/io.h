@@ -17,8 +17,9 @@ int ipop_write_all(int fd, const void *buf, size_t len);
  * -errno. */
 int ipop_read_all(int fd, void *buf, size_t max, size_t *len);
 /* Checks an open secret file: 0, -EINVAL if it is not a regular file,
- * -EPERM if group or others have any access (*mode gets the mode bits), or
- * -errno from fstat. */
+ * -EPERM if group or others have any access (*mode gets the mode bits),
+ * -EACCES if it belongs to a user other than the effective one and root,
+ * or -errno from fstat. */
 int ipop_secret_fd_check(int fd, mode_t *mode);
 
 #endif

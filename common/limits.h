@@ -1,9 +1,9 @@
 /*
  * Sizes and limits that more than one program checks: the key and uid
  * lengths, the longest names, the MTU range, how many ICE servers a node
- * takes.  Each number lives here once, so ipopctl can never accept what
- * tincan or the controller refuse.  Buffers for textual addresses use the
- * system's INET_ADDRSTRLEN and INET6_ADDRSTRLEN.
+ * takes, how many mappings an overlay holds.  Each number lives here once, so
+ * ipopctl can never accept what tincan or the controller refuse.  Buffers for
+ * textual addresses use the system's INET_ADDRSTRLEN and INET6_ADDRSTRLEN.
  */
 #ifndef IPOP_LIMITS_H
 #define IPOP_LIMITS_H
@@ -27,6 +27,9 @@ enum {
 	IPOP_ICE_PORT_DEFAULT = 3478,
 	IPOP_ICE_ADDR_MAX = 63,	  /* a server's numeric address, bytes */
 	IPOP_TURN_CRED_MAX = 127, /* a TURN user name or password, bytes */
+	/* Peer mappings one overlay holds; MapPeer of a new peer beyond it is
+	 * refused.  ~0.5 KiB of tincan memory each, and GetState pages them. */
+	IPOP_MAPPINGS_MAX = 131072,
 };
 
 #endif

@@ -203,6 +203,25 @@ const char *ipop_log_step(int delta, const char *why)
 	return levels[current].name;
 }
 
+bool ipop_log_budget_take(struct ipop_log_budget *b, unsigned max,
+			  unsigned *held)
+{
+	int64_t now = g_get_monotonic_time() / G_USEC_PER_SEC;
+
+	if (now != b->second) {
+		b->second = now;
+		b->used = 0;
+	}
+	if (b->used >= max) {
+		b->held++;
+		return false;
+	}
+	b->used++;
+	*held = b->held;
+	b->held = 0;
+	return true;
+}
+
 /* Code points that are valid UTF-8 but unsafe in a log: C1 controls (some
  * terminals read U+009B as CSI), line and paragraph separators, and the
  * bidi controls that reorder what a reader sees. */

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The level names, most severe first, as help texts and errors show them. */
 #define IPOP_LOG_LEVELS "error|critical|warning|message|info|debug"
@@ -53,6 +54,19 @@ const char *ipop_log_str(const char *s, char *buf, size_t len);
  * bytes plus a "…(N bytes)" marker, control bytes but tab as \xNN; NULL if
  * msg is such a line already, else a new string for the caller to free. */
 char *ipop_log_one_line(const char *msg);
+/* A budget of log lines a second for events that outsiders can trigger at
+ * will (a stranger's signals, say), so they cannot flood the log.  Zero it
+ * before first use. */
+struct ipop_log_budget {
+	int64_t second; /* the monotonic second being counted */
+	unsigned used;	/* events logged in it */
+	unsigned held;	/* events not logged since the last one that was */
+};
+/* True if one more event may be logged this second (at most max): *held
+ * then gets the number of events left unlogged before it, for the caller
+ * to mention.  False (and counted) once the second's budget is spent. */
+bool ipop_log_budget_take(struct ipop_log_budget *b, unsigned max,
+			  unsigned *held);
 /* ipop_log_str into a buffer that lives until the end of the enclosing
  * block, for use right inside a log call's arguments. */
 #define IPOP_LOG_STR(s)                                                        \

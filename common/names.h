@@ -29,8 +29,19 @@ bool ipop_ifname_is_valid(const char *s);
 /* A group name (members advertise it, configs set it): 1..IPOP_GROUP_MAX
  * name characters or '@' (groups are often named after a JID). */
 bool ipop_group_is_valid(const char *s);
-/* A label: at most IPOP_LABEL_MAX bytes, no control characters (it is
- * printed on operators' terminals); NULL and "" are valid. */
+/* A label: at most IPOP_LABEL_MAX bytes of valid UTF-8 without control
+ * characters (C0, DEL, C1: it is printed on operators' terminals); NULL
+ * and "" are valid. */
 bool ipop_label_is_valid(const char *s);
+
+/* The rule for every string that crosses the control socket, checked on the
+ * bytes as sent (len of them, which may hold a NUL): NULL when s is valid
+ * UTF-8 without a NUL byte, else a static phrase saying what is wrong ("holds
+ * a NUL byte", "is not valid UTF-8") for an error message.  A C string
+ * cannot hold the NUL, so without this check "hs\0x" would silently become
+ * "hs". */
+const char *ipop_text_problem(const char *s, size_t len);
+/* ipop_text_problem(s, len) == NULL. */
+bool ipop_text_is_valid(const char *s, size_t len);
 
 #endif

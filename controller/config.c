@@ -12,10 +12,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "common/io.h"
 #include "common/limits.h"
 #include "common/paths.h"
 #include "controller/cfgtree.h"
@@ -172,6 +176,7 @@ static int set_password(const struct cfg_walk *w, const struct cfg_node *n,
 	if (only_one_password(w, n, path) < 0 || cfg_need_text(w, n, path) < 0)
 		return -EINVAL;
 	*(char **)slot = g_strdup(n->str);
+	w->cfg->password_inline = true;
 	return 0;
 }
 
@@ -558,8 +563,22 @@ static int set_overlays(const struct cfg_walk *w, const struct cfg_node *n,
 
 /* ---- top level --------------------------------------------------------- */
 
+/* A path that fits a Unix socket address: a longer one would be cut. */
+static int set_socket(const struct cfg_walk *w, const struct cfg_node *n,
+		      const char *path, void *slot)
+{
+	if (cfg_need_text(w, n, path) < 0)
+		return -EINVAL;
+	if (n->len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cfg_fail(w, n, path, "longer than %zu bytes",
+				sizeof(((struct sockaddr_un *)0)->sun_path) -
+				    1);
+	*(char **)slot = g_strdup(n->str);
+	return 0;
+}
+
 static const struct cfg_field tincan_fields[] = {
-    {"socket", set_string, CFG(tincan_socket), false},
+    {"socket", set_socket, CFG(tincan_socket), false},
 };
 
 static int set_tincan(const struct cfg_walk *w, const struct cfg_node *n,
@@ -615,7 +634,14 @@ static struct ctl_config *parse(const char *text, size_t len, const char *name,
 			      cfg_kind_name(root));
 		return NULL;
 	}
-	c = w.cfg = g_new0(struct ctl_config, 1);
+	/* The config holds the group secrets (psk): locked memory, wiped by
+	 * sodium_free in ctl_config_free. */
+	c = w.cfg = sodium_malloc(sizeof(*c));
+	if (c == NULL) {
+		cfg_fail_line(err, name, 1, "out of memory");
+		return NULL;
+	}
+	sodium_memzero(c, sizeof(*c));
 	c->path = g_strdup(name);
 	if (cfg_walk_map(&w, root, "", top_fields, G_N_ELEMENTS(top_fields), c,
 			 &seen) < 0) {
@@ -632,28 +658,76 @@ struct ctl_config *ctl_config_parse(const char *text, size_t len,
 	return parse(text, len, name, NULL, err);
 }
 
+/* Reads at most MAX_FILE bytes of path (a larger file is refused unread,
+ * unlike g_file_get_contents, which reads all of /dev/zero); *mode gets its
+ * permission bits.  NULL with *err set on failure. */
+static char *read_config(const char *path, size_t *len, mode_t *mode,
+			 GError **err)
+{
+	char *text = NULL;
+	struct stat st;
+	size_t max = MAX_FILE;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
+			    g_strerror(errno));
+		goto out;
+	}
+	*mode = st.st_mode & 07777;
+	/* A regular file needs no more than its size (a pipe may need all). */
+	if (S_ISREG(st.st_mode) && st.st_size >= 0 && st.st_size < MAX_FILE)
+		max = (size_t)st.st_size;
+	text = g_malloc(max + 1);
+	r = ipop_read_all(fd, text, max, len);
+	if (r == -EFBIG && max < MAX_FILE)
+		g_set_error(err, CTL_CONFIG_ERROR, 0,
+			    "%s: the file grew while it was read", path);
+	else if (r == -EFBIG)
+		cfg_fail_line(err, path, 1, "the file is larger than %d bytes",
+			      MAX_FILE);
+	else if (r < 0)
+		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
+			    g_strerror(-r));
+	if (r < 0) {
+		sodium_memzero(text, max + 1);
+		g_clear_pointer(&text, g_free);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return text;
+}
+
 /* Relative secret and password files are found next to the config file. */
 struct ctl_config *ctl_config_load(const char *path, GError **err)
 {
-	g_autoptr(GError) ferr = NULL;
 	g_autofree char *base = NULL;
 	struct ctl_config *c;
-	char *text = NULL;
-	gsize len = 0;
+	mode_t mode = 0;
+	size_t len = 0;
+	char *text;
 
-	if (!g_file_get_contents(path, &text, &len, &ferr)) {
-		g_set_error(err, CTL_CONFIG_ERROR, 0, "%s: %s", path,
-			    ferr->message);
+	text = read_config(path, &len, &mode, err);
+	if (text == NULL)
 		return NULL;
-	}
-	if (len > MAX_FILE) {
-		cfg_fail_line(err, path, 1, "the file is larger than %d bytes",
-			      MAX_FILE);
-		c = NULL;
-	} else {
-		base = g_path_get_dirname(path);
-		c = parse(text, len, path, base, err);
-	}
+	base = g_path_get_dirname(path);
+	c = parse(text, len, path, base, err);
+	/* Inline secrets are allowed, but not quietly in a file others can
+	 * read. */
+	if (c != NULL && (c->password_inline || c->n_turn > 0) &&
+	    (mode & (S_IRWXG | S_IRWXO)))
+		g_warning("%s holds %s and is readable by group or others "
+			  "(mode %04o): %s",
+			  path,
+			  c->password_inline ? "xmpp.password"
+					     : "TURN passwords",
+			  (unsigned)mode,
+			  c->password_inline
+			      ? "use xmpp.password_file, or chmod 600 it"
+			      : "chmod 600 it (TURN passwords live only in "
+				"the config)");
 	sodium_memzero(text, len);
 	g_free(text);
 	return c;
@@ -704,6 +778,5 @@ void ctl_config_free(struct ctl_config *c)
 	}
 	for (unsigned i = 0; i < CTL_MAX_OVERLAYS; i++)
 		free_overlay(&c->overlays[i]);
-	sodium_memzero(c, sizeof(*c));
-	g_free(c);
+	sodium_free(c); /* wipes it */
 }

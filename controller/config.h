@@ -67,10 +67,11 @@ struct ctl_overlay_config {
 
 struct ctl_config {
 	char *path;
-	char *tincan_socket; /* tincan.socket, default /run/ipop/tincan.sock */
-	char *state_dir;     /* state_dir, default /var/lib/ipop-controller */
-	char *jid;	     /* xmpp.jid, bare: user@domain */
-	char *password;	     /* xmpp.password or contents of password_file */
+	char *tincan_socket;  /* tincan.socket, default /run/ipop/tincan.sock */
+	char *state_dir;      /* state_dir, default /var/lib/ipop-controller */
+	char *jid;	      /* xmpp.jid, bare: user@domain */
+	char *password;	      /* xmpp.password or contents of password_file */
+	bool password_inline; /* it was xmpp.password, in the file itself */
 	char *server;  /* xmpp.server (host or IP), default the jid's domain */
 	uint16_t port; /* xmpp.port, default 5222 */
 	enum ctl_tls tls; /* xmpp.tls: required|off */

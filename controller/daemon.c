@@ -21,7 +21,10 @@
 #include "common/uid.h"
 #include "proto/pbutil.h"
 
-enum { SHUTDOWN_FLUSH_MS = 300 };
+enum {
+	SHUTDOWN_FLUSH_MS = 300,
+	BAD_SIGNALS_PER_SEC = 10, /* "dropped signal" lines logged a second */
+};
 
 struct ctl_daemon {
 	const struct ctl_config *cfg;
@@ -32,6 +35,7 @@ struct ctl_daemon {
 	GHashTable *roster;  /* bare JID -> GINT_TO_POINTER(sub) */
 	GPtrArray *policies; /* struct ctl_members *, one per overlay */
 	GPtrArray *bindings; /* struct binding *, one per policy */
+	struct ipop_log_budget bad_signals; /* any contact may send junk */
 };
 
 /* What a policy's io callbacks get: the daemon and the overlay's name. */
@@ -197,9 +201,17 @@ static void x_signal(void *ctx, const char *from, GHashTable *attrs)
 	struct ctl_daemon *d = ctx;
 	struct ctl_sig s;
 	char why[128];
+	unsigned held;
 	guint i;
 
 	if (ctl_sig_decode(attrs, &s, why, sizeof(why)) < 0) {
+		if (!ipop_log_budget_take(&d->bad_signals, BAD_SIGNALS_PER_SEC,
+					  &held))
+			return;
+		if (held)
+			g_message(
+			    "%u bad signals not logged (over %d a second)",
+			    held, BAD_SIGNALS_PER_SEC);
 		/* untrusted: from an XMPP peer */
 		g_message("dropped signal from %s: %s", IPOP_LOG_STR(from),
 			  IPOP_LOG_STR(why));

@@ -18,7 +18,10 @@
 #include "controller/member.h"
 #include "proto/pbutil.h"
 
-enum { PRUNE_AFTER_MS = 15000 };
+enum {
+	PRUNE_AFTER_MS = 15000,
+	REFUSALS_PER_SEC = 10, /* "not admitting" lines logged a second */
+};
 
 struct member {
 	char *jid; /* full JID */
@@ -55,6 +58,7 @@ struct ctl_members {
 	GHashTable *adopted;   /* uids of links tincan had on adopt */
 	guint prune;
 	guint resend; /* candidates of links still connecting */
+	struct ipop_log_budget refusals; /* anybody may advertise */
 };
 
 static void member_free(struct member *m)
@@ -161,15 +165,21 @@ static void map_peer(struct ctl_members *e, struct member *m, bool remove)
 	Ipop__MapPeer mp = IPOP__MAP_PEER__INIT;
 	struct ctl_peer p = {m->jid, m->uid, m->ipv4, m->ipv6};
 	struct ctl_mapping map;
+	char label[IPOP_LABEL_MAX + 1];
 
 	if (!e->ops->map || !e->ops->map(e->state, &p, remove, &map))
 		return;
+	/* The label is for people reading ipopctl's tables: the JID escaped
+	 * (a resource may hold bidi or C1 controls) and cut to the
+	 * IPOP_LABEL_MAX bytes tincan takes (it refused the whole mapping
+	 * of a longer JID). */
+	ipop_log_str(m->jid, label, sizeof(label));
 	mp.overlay = e->cfg->name;
 	mp.peer_uid = m->uid;
 	mp.ipv4 = map.ipv4;
 	mp.ipv6 = map.ipv6;
 	mp.peer_ipv4 = map.peer_ipv4;
-	mp.label = m->jid;
+	mp.label = label;
 	mp.remove = remove;
 	req.kind_case = IPOP__REQUEST__KIND_MAP_PEER;
 	req.map_peer = &mp;
@@ -273,10 +283,20 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 	struct member *same_uid = g_hash_table_lookup(e->by_uid, s->uid);
 	const char *why = NULL;
 
+	unsigned held;
+
 	if (!ctl_member_admits(e->ops, e->cfg, e->my_uid, sub_of(e, bare), s,
 			       &why)) {
-		g_message("overlay %s: not admitting %s: %s", e->cfg->name,
-			  IPOP_LOG_STR(jid), IPOP_LOG_STR(why));
+		if (ipop_log_budget_take(&e->refusals, REFUSALS_PER_SEC,
+					 &held)) {
+			if (held)
+				g_message("overlay %s: %u refusals not logged "
+					  "(over %d a second)",
+					  e->cfg->name, held, REFUSALS_PER_SEC);
+			g_message("overlay %s: not admitting %s: %s",
+				  e->cfg->name, IPOP_LOG_STR(jid),
+				  IPOP_LOG_STR(why));
+		}
 		if (m)
 			drop_member(e, m, why);
 		return;
@@ -483,8 +503,8 @@ static void link_state(struct ctl_members *e,
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
-			  ls->pair ? ls->pair->local_type : "?",
-			  ls->pair ? ls->pair->remote_type : "?");
+			  IPOP_LOG_STR(ls->pair ? ls->pair->local_type : "?"),
+			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
 	/* A link that failed is remade once, after a pause, by the side with
 	 * the smaller uid; the other side follows when its add fails. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
@@ -655,7 +675,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 	if (!strcmp(op, "overlay")) {
 		if (resp->status != IPOP__STATUS__OK) {
 			g_critical("overlay %s: cannot create overlay: %s",
-				   e->cfg->name, resp->message);
+				   e->cfg->name, IPOP_LOG_STR(resp->message));
 			return;
 		}
 		e->ready = true;
@@ -674,7 +694,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 		ensure_link(e, m);
 	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
 		g_message("overlay %s: %s: %s", e->cfg->name, tag,
-			  resp->message);
+			  IPOP_LOG_STR(resp->message));
 	}
 }
 

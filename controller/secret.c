@@ -36,6 +36,11 @@ static int check_fd(const char *file, int fd, char **why)
 			      "'%s' is accessible by group or others (mode "
 			      "%04o): run chmod 600 on it",
 			      file, (unsigned)mode);
+	if (ret == -EACCES)
+		return refuse(why, ret,
+			      "'%s' belongs to another user: it must be this "
+			      "user's (or root's)",
+			      file);
 	if (ret < 0)
 		return refuse(why, ret, "cannot stat '%s': %s", file,
 			      g_strerror(-ret));
@@ -77,7 +82,9 @@ int ctl_secret_read(const char *file, size_t min, size_t max, uint8_t **buf,
 	if (sodium_init() < 0)
 		return refuse(why, -ENOMEM, "libsodium failed to initialise");
 	/* untrusted: the file's bytes are taken as they are */
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking, so a FIFO is refused by check_fd instead of
+	 * waited on for ever. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return refuse(why, -errno, "cannot open '%s': %s", file,
 			      g_strerror(errno));

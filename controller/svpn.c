@@ -204,15 +204,21 @@ static bool map(void *state, const struct ctl_peer *p, bool remove,
 {
 	struct svpn *v = state;
 	uint8_t a[4];
+	int r;
 
 	ctl_mapping_advertised(p, out);
 	if (remove)
 		return true;
-	if (ctl_addrs_get(v->addrs, p->uid, a) == -ENOSPC) {
+	r = ctl_addrs_get(v->addrs, p->uid, a);
+	if (r == -ENOSPC) {
 		g_warning("overlay %s: subnet full, no address for %s",
 			  v->cfg->name, IPOP_LOG_STR(p->jid));
 		return false;
 	}
+	/* -EIO: the address is taken but the file was not saved (logged).
+	 * Anything else left a unset. */
+	if (r < 0 && r != -EIO)
+		return false;
 	inet_ntop(AF_INET, a, out->ipv4, sizeof(out->ipv4));
 	ctl_svpn_ipv6(p->uid, out->ipv6);
 	g_strlcpy(out->peer_ipv4, p->ipv4, sizeof(out->peer_ipv4));

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <sodium.h>
 
 #include "common/log.h"
 #include "controller/tincan.h"
 #include "proto/frame.h"
+#include "proto/pages.h"
 #include "proto/pbutil.h"
 
 struct pending {
@@ -67,6 +69,7 @@ static void close_socket(struct ctl_tincan *t)
 	t->fd = -1;
 	ipop_frame_reader_free(t->reader);
 	t->reader = NULL;
+	sodium_memzero(t->out->data, t->out->len); /* unsent requests */
 	g_byte_array_set_size(t->out, 0);
 }
 
@@ -116,6 +119,8 @@ static int queue(struct ctl_tincan *t, Ipop__Envelope *env)
 	if (!frame)
 		return -EMSGSIZE;
 	g_byte_array_append(t->out, frame, (guint)len);
+	/* A CreateOverlay frame holds the group psk. */
+	sodium_memzero(frame, len);
 	g_free(frame);
 	if (!t->out_watch)
 		t->out_watch = g_unix_fd_add(t->fd, G_IO_OUT, on_writable, t);
@@ -226,7 +231,10 @@ static int try_connect(struct ctl_tincan *t)
 	Ipop__Hello hello = IPOP__HELLO__INIT;
 	int fd;
 
-	g_strlcpy(sa.sun_path, t->path, sizeof(sa.sun_path));
+	/* A cut path would name another socket. */
+	if (g_strlcpy(sa.sun_path, t->path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -312,14 +320,104 @@ void ctl_tincan_free(struct ctl_tincan *t)
 	g_free(t);
 }
 
+/* A GetState read page by page for its caller, who gets one answer. */
+struct paging {
+	struct ctl_tincan *t;
+	struct ipop_state_pages *pages;
+	ctl_tincan_reply_fn fn;
+	void *data;
+	unsigned n_pages;
+	gint64 start; /* monotonic us */
+};
+
+static int send_page(struct paging *pg);
+
+static size_t count_mappings(const Ipop__NodeState *st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_overlays; i++)
+		n += st->overlays[i]->n_mappings;
+	return n;
+}
+
+static void page_done(struct paging *pg, const Ipop__Response *resp)
+{
+	pg->fn(pg->t->ctx, resp, pg->data);
+	ipop_state_pages_free(pg->pages);
+	g_free(pg);
+}
+
+static void on_page(void *ctx, const Ipop__Response *resp, void *data)
+{
+	struct paging *pg = data;
+	Ipop__Response whole = IPOP__RESPONSE__INIT;
+	int more;
+
+	(void)ctx;
+	if (!resp || resp->status != IPOP__STATUS__OK ||
+	    resp->result_case != IPOP__RESPONSE__RESULT_STATE) {
+		page_done(pg, resp);
+		return;
+	}
+	pg->n_pages++;
+	more = ipop_state_pages_add(pg->pages, resp->state);
+	if (more == 1 && send_page(pg) == 0)
+		return;
+	if (more < 0)
+		g_warning("tincan: GetState pages do not move on");
+	whole.status = IPOP__STATUS__OK;
+	whole.result_case = IPOP__RESPONSE__RESULT_STATE;
+	whole.state = more == 0 ? ipop_state_pages_join(pg->pages) : NULL;
+	if (!whole.state) {
+		page_done(pg, NULL);
+		return;
+	}
+	g_info("tincan: state read: %zu overlays, %zu mappings, %u pages in "
+	       "%" G_GINT64_FORMAT " ms",
+	       whole.state->n_overlays, count_mappings(whole.state),
+	       pg->n_pages, (g_get_monotonic_time() - pg->start) / 1000);
+	page_done(pg, &whole);
+	ipop__node_state__free_unpacked(whole.state, NULL);
+}
+
+/* Asks for the next page; 0 or -errno (the caller then ends pg). */
+static int send_page(struct paging *pg)
+{
+	Ipop__Request req = IPOP__REQUEST__INIT;
+	Ipop__GetState gs;
+
+	ipop_state_pages_request(pg->pages, &gs);
+	req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
+	req.get_state = &gs;
+	return ctl_tincan_request(pg->t, &req, on_page, pg);
+}
+
 int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 		       ctl_tincan_reply_fn fn, void *data)
 {
+	struct paging *pg;
 	struct pending *p;
 	int r;
 
 	if (!t->hello_done)
 		return -ENOTCONN;
+	if (req->kind_case == IPOP__REQUEST__KIND_GET_STATE &&
+	    !req->get_state->paged) {
+		/* However large the state, the caller gets all of it. */
+		pg = g_new0(struct paging, 1);
+		pg->t = t;
+		pg->fn = fn;
+		pg->data = data;
+		pg->pages = ipop_state_pages_new(req->get_state->overlay, 0);
+		pg->start = g_get_monotonic_time();
+		r = send_page(pg);
+		if (r < 0) {
+			ipop_state_pages_free(pg->pages);
+			g_free(pg);
+		}
+		return r;
+	}
 	r = send_request(t, req, t->next_id);
 	if (r < 0)
 		return r;

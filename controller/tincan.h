@@ -43,9 +43,10 @@ struct ctl_tincan *ctl_tincan_new(const char *path,
 /* Closes; pending callbacks are called with NULL first.  NULL: no-op. */
 void ctl_tincan_free(struct ctl_tincan *t);
 /* Sends req (borrowed; packed at once).  fn(ctx, resp, data) is called
- * exactly once later, never from inside this call.  data is owned by the
- * caller and must stay valid until fn runs (free it in fn).  0 or
- * -ENOTCONN (fn is not called then). */
+ * exactly once later, never from inside this call.  An unpaged GetState is
+ * read page by page and answered once with the whole state.  data is owned by
+ * the caller and must stay valid until fn runs (free it in fn).  0 or -ENOTCONN
+ * (fn is not called then). */
 int ctl_tincan_request(struct ctl_tincan *t, Ipop__Request *req,
 		       ctl_tincan_reply_fn fn, void *data);
 

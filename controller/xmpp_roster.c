@@ -22,6 +22,7 @@
 enum {
 	SWEEP_MS = 5000, /* after a reconnect, forget unseen resources */
 	MAX_ROSTER = 10000,
+	MAX_AVAIL = 4 * MAX_ROSTER, /* resources tracked as available */
 };
 
 #define NS_ROSTER "jabber:iq:roster"
@@ -292,6 +293,30 @@ static void bare_unavailable(struct ctl_xmpp *x, const char *bare)
 	report_gone(x, gone);
 }
 
+/* Anybody may send us a directed presence: only contacts (any roster
+ * entry) and this account's own other resources are tracked, so that
+ * strangers cannot grow x->avail (and the members' tables) without bound;
+ * and at most MAX_AVAIL resources in all. */
+static bool presence_tracked(struct ctl_xmpp *x, const char *from)
+{
+	g_autofree char *bare = ctl_xmpp_bare_of(from);
+
+	if (!g_hash_table_contains(x->roster, bare) &&
+	    g_ascii_strcasecmp(bare, x->cfg->jid) != 0) {
+		g_debug("xmpp: presence from %s, not a contact, ignored",
+			IPOP_LOG_STR(from));
+		return false;
+	}
+	if (g_hash_table_size(x->avail) >= MAX_AVAIL &&
+	    !g_hash_table_contains(x->avail, from)) {
+		g_debug("xmpp: %d resources available already; presence "
+			"from %s ignored",
+			MAX_AVAIL, IPOP_LOG_STR(from));
+		return false;
+	}
+	return true;
+}
+
 static void presence_change(struct ctl_xmpp *x, const char *from,
 			    bool available)
 {
@@ -304,6 +329,8 @@ static void presence_change(struct ctl_xmpp *x, const char *from,
 		return;
 	}
 	if (x->bound != NULL && strcmp(from, x->bound) == 0)
+		return;
+	if (available && !presence_tracked(x, from))
 		return;
 	if (available)
 		g_hash_table_insert(x->avail, g_strdup(from),

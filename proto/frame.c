@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <sodium.h>
 
 #include "proto/frame.h"
 
@@ -33,7 +34,10 @@ struct ipop_frame_reader {
 	size_t len;  /* bytes held in buf */
 	size_t cap;  /* bytes allocated for buf */
 	size_t scan; /* next length header not yet checked (index in buf) */
-	int err;     /* sticky error, 0 while the stream is good */
+	size_t last, last_len; /* body of the envelope returned last */
+	size_t wiped;	       /* buf[..wiped) of consumed frames is zeroed */
+	bool has_last;
+	int err; /* sticky error, 0 while the stream is good */
 };
 
 struct ipop_frame_reader *ipop_frame_reader_new(void)
@@ -45,8 +49,20 @@ void ipop_frame_reader_free(struct ipop_frame_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->buf)
+		sodium_memzero(r->buf, r->cap);
 	g_free(r->buf);
 	g_free(r);
+}
+
+const uint8_t *ipop_frame_reader_last(const struct ipop_frame_reader *r,
+				      size_t *len)
+{
+	*len = 0;
+	if (!r->has_last)
+		return NULL;
+	*len = r->last_len;
+	return r->buf + r->last;
 }
 
 size_t ipop_frame_reader_pending(const struct ipop_frame_reader *r)
@@ -97,22 +113,50 @@ static int check_headers(struct ipop_frame_reader *r, const uint8_t *data,
 	return 0;
 }
 
+/*
+ * Frames may carry secrets (CreateOverlay's group psk): bytes a frame
+ * leaves behind are zeroed once it is consumed, and a buffer is never
+ * given back to the allocator (realloc included) with them in it.
+ */
+static void wipe_consumed(struct ipop_frame_reader *r)
+{
+	if (r->off > r->wiped)
+		sodium_memzero(r->buf + r->wiped, r->off - r->wiped);
+	r->wiped = MAX(r->wiped, r->off);
+}
+
+/* Moves buf's first len bytes into a new buffer of cap bytes. */
+static void move_to(struct ipop_frame_reader *r, size_t cap)
+{
+	uint8_t *nb = g_malloc(cap);
+
+	if (r->len > 0)
+		memcpy(nb, r->buf, r->len);
+	if (r->buf)
+		sodium_memzero(r->buf, r->cap);
+	g_free(r->buf);
+	r->buf = nb;
+	r->cap = cap;
+}
+
 /* Drops consumed bytes and gives back memory a burst left behind. */
 static void compact(struct ipop_frame_reader *r)
 {
 	size_t keep = r->len - r->off;
 
+	wipe_consumed(r);
 	if (r->off > 0) {
 		if (keep > 0)
 			memmove(r->buf, r->buf + r->off, keep);
+		/* The tail the move left holds copies of kept bytes. */
+		sodium_memzero(r->buf + keep, r->len - keep);
 		r->scan -= r->off;
 		r->len = keep;
 		r->off = 0;
 	}
-	if (r->cap > READER_KEEP_CAP && keep < r->cap / 4) {
-		r->cap = MAX(keep, (size_t)READER_MIN_CAP);
-		r->buf = g_realloc(r->buf, r->cap);
-	}
+	r->wiped = 0;
+	if (r->cap > READER_KEEP_CAP && keep < r->cap / 4)
+		move_to(r, MAX(keep, (size_t)READER_MIN_CAP));
 }
 
 static void reserve(struct ipop_frame_reader *r, size_t need)
@@ -123,14 +167,14 @@ static void reserve(struct ipop_frame_reader *r, size_t need)
 		return;
 	while (cap < need)
 		cap = cap > G_MAXSIZE / 2 ? need : cap * 2;
-	r->buf = g_realloc(r->buf, cap);
-	r->cap = cap;
+	move_to(r, cap);
 }
 
 int ipop_frame_reader_feed(struct ipop_frame_reader *r, const uint8_t *data,
 			   size_t len)
 {
 	/* untrusted: data comes straight from the peer's stream */
+	r->has_last = false;
 	if (r->err != 0)
 		return r->err;
 	if (len == 0)
@@ -152,6 +196,8 @@ int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out)
 	int rc;
 
 	*out = NULL;
+	r->has_last = false;
+	wipe_consumed(r);
 	if (r->err != 0)
 		return r->err;
 	if (avail < IPOP_FRAME_HDR)
@@ -164,6 +210,9 @@ int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out)
 	if (avail - IPOP_FRAME_HDR < n)
 		return 0;
 	rc = ipop_envelope_decode(r->buf + r->off + IPOP_FRAME_HDR, n, out);
+	r->last = r->off + IPOP_FRAME_HDR;
+	r->last_len = n;
+	r->has_last = rc == 1;
 	r->off += IPOP_FRAME_HDR + n;
 	if (rc < 0)
 		r->err = rc;
@@ -334,6 +383,7 @@ int ipop_frame_write(int fd, Ipop__Envelope *env)
 	if (buf == NULL)
 		return -EMSGSIZE;
 	rc = write_all(fd, buf, len);
+	sodium_memzero(buf, len);
 	g_free(buf);
 	return rc;
 }
@@ -361,7 +411,9 @@ int ipop_frame_read(int fd, struct ipop_frame_reader *r, Ipop__Envelope **out,
 			continue;
 		if (n < 0)
 			return -errno;
-		if ((rc = ipop_frame_reader_feed(r, chunk, (size_t)n)) < 0)
+		rc = ipop_frame_reader_feed(r, chunk, (size_t)n);
+		sodium_memzero(chunk, (size_t)n);
+		if (rc < 0)
 			return rc;
 	}
 }
@@ -380,6 +432,8 @@ int ipop_frame_flush(int fd, GByteArray *out)
 		if (n == 0)
 			return -EPIPE;
 		g_byte_array_remove_range(out, 0, (guint)n);
+		/* What the removal moved down is still behind the end. */
+		sodium_memzero(out->data + out->len, (size_t)n);
 	}
 	return 0;
 }
@@ -399,6 +453,7 @@ int ipop_frame_pump(int fd, struct ipop_frame_reader *r,
 	if (n <= 0)
 		return n < 0 ? -errno : 0;
 	rc = ipop_frame_reader_feed(r, buf, (size_t)n);
+	sodium_memzero(buf, (size_t)n);
 	while (rc >= 0 && (rc = ipop_frame_reader_next(r, &env)) == 1) {
 		bool go_on = fn(ctx, env);
 		ipop__envelope__free_unpacked(env, NULL);

@@ -37,6 +37,11 @@ int ipop_frame_reader_feed(struct ipop_frame_reader *r, const uint8_t *data,
  * -EPROTO for a wrong envelope version.  After an error the reader stays in
  * error and the stream should be closed. */
 int ipop_frame_reader_next(struct ipop_frame_reader *r, Ipop__Envelope **out);
+/* The packed body (no length header) of the envelope next() returned last,
+ * *len its size: for checks the unpacked message cannot answer (wire.h).
+ * Valid until the next call to next() or feed(); NULL before the first. */
+const uint8_t *ipop_frame_reader_last(const struct ipop_frame_reader *r,
+				      size_t *len);
 /* Bytes buffered but not yet returned as envelopes. */
 size_t ipop_frame_reader_pending(const struct ipop_frame_reader *r);
 

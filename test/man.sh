@@ -208,6 +208,8 @@ if [[ -x $BIN/ipop-controller ]]; then
 		/^\.EE/ { on = 0 }
 		on { gsub(/\\-/, "-"); print > f }
 	' "$MAN/ipop-controller.yaml.5"
+	# The first example holds a TURN password: mode 0600 as the page says.
+	chmod 600 "$TMP"/ex/example*.yaml 2>/dev/null
 	nex=0
 	for f in "$TMP"/ex/example*.yaml; do
 		[[ -e $f ]] || continue

@@ -223,9 +223,8 @@ static char *ntop(int af, const void *a)
 	return g_strdup(inet_ntop(af, a, buf, sizeof(buf)));
 }
 
-static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
+static Ipop__PeerMapping *mapping_msg(const struct tc_fwd_entry *e)
 {
-	Ipop__OverlayInfo *info = ctx;
 	Ipop__PeerMapping *m = g_new0(Ipop__PeerMapping, 1);
 
 	ipop__peer_mapping__init(m);
@@ -237,7 +236,25 @@ static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
 	m->peer_ipv4 =
 	    e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
 	m->label = g_strdup(e->label);
-	info->mappings[info->n_mappings++] = m;
+	return m;
+}
+
+static void mapping_free(Ipop__PeerMapping *m)
+{
+	g_free(m->peer_uid);
+	g_free(m->ipv4);
+	g_free(m->ipv6);
+	g_free(m->mac.data);
+	g_free(m->peer_ipv4);
+	g_free(m->label);
+	g_free(m);
+}
+
+static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
+{
+	Ipop__OverlayInfo *info = ctx;
+
+	info->mappings[info->n_mappings++] = mapping_msg(e);
 }
 
 static void add_mac(const uint8_t mac[6], const char *uid, uint64_t age_ms,
@@ -318,7 +335,10 @@ static void overlay_fields(const struct tc_overlay_info *oi,
 	info->has_psk = oi->has_psk;
 }
 
-Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov)
+/* The overlay's fields, links and MAC table (head) or only its fields, with
+ * room for n mappings. */
+static Ipop__OverlayInfo *overlay_part(const struct tc_overlay *ov, bool head,
+				       size_t n)
 {
 	Ipop__OverlayInfo *info = g_new0(Ipop__OverlayInfo, 1);
 	struct tc_overlay_info oi;
@@ -326,14 +346,131 @@ Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov)
 	tc_overlay_get_info(ov, &oi);
 	ipop__overlay_info__init(info);
 	overlay_fields(&oi, info);
-	info->mappings = g_new0(Ipop__PeerMapping *, oi.n_mappings + 1);
-	tc_overlay_foreach_mapping(ov, add_mapping, info);
+	info->mappings = g_new0(Ipop__PeerMapping *, n + 1);
+	if (!head)
+		return info;
 	if (oi.mode == TC_OVERLAY_SWITCH) {
 		info->mac_table = g_new0(Ipop__MacEntry *, oi.n_macs + 1);
 		tc_overlay_foreach_mac(ov, add_mac, info);
 	}
 	info->links = g_new0(Ipop__LinkInfo *, oi.n_links + 1);
 	tc_overlay_foreach_link(ov, add_link, info);
+	return info;
+}
+
+Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov)
+{
+	struct tc_overlay_info oi;
+	Ipop__OverlayInfo *info;
+
+	tc_overlay_get_info(ov, &oi);
+	info = overlay_part(ov, true, oi.n_mappings);
+	tc_overlay_foreach_mapping(ov, add_mapping, info);
+	return info;
+}
+
+/* What one more element of len bytes adds to a message: tag, length, body
+ * (the enclosing length may grow by a byte too). */
+static size_t field_cost(size_t len)
+{
+	return len + 1 + 1 + (len >= 128) + (len >= 16384) + 1;
+}
+
+struct after {
+	const char *uid;
+	GPtrArray *out; /* const struct tc_fwd_entry * */
+};
+
+/* The table's entries stay put until the next MapPeer, which cannot run
+ * while a page is built. */
+static void collect_after(const struct tc_fwd_entry *e, void *ctx)
+{
+	struct after *a = ctx;
+
+	if (strcmp(e->uid, a->uid) > 0)
+		g_ptr_array_add(a->out, (gpointer)(uintptr_t)e);
+}
+
+static int by_uid(gconstpointer a, gconstpointer b)
+{
+	const struct tc_fwd_entry *x = *(const struct tc_fwd_entry *const *)a;
+	const struct tc_fwd_entry *y = *(const struct tc_fwd_entry *const *)b;
+
+	return strcmp(x->uid, y->uid);
+}
+
+static int by_age(gconstpointer a, gconstpointer b)
+{
+	const Ipop__MacEntry *x = *(Ipop__MacEntry *const *)a;
+	const Ipop__MacEntry *y = *(Ipop__MacEntry *const *)b;
+
+	return x->age_ms < y->age_ms ? -1 : x->age_ms > y->age_ms;
+}
+
+static void mac_free(Ipop__MacEntry *m)
+{
+	g_free(m->mac.data);
+	g_free(m->peer_uid);
+	g_free(m);
+}
+
+/* A MAC table (switch mode, up to 8,192 entries) can exceed a frame on
+ * its own: a head keeps the most recently seen entries that fit in half
+ * the page and counts the rest in pg->macs_omitted.  The new cost. */
+static size_t trim_macs(Ipop__OverlayInfo *info, size_t cost,
+			struct tc_adapter_page *pg)
+{
+	qsort(info->mac_table, info->n_mac_table, sizeof(*info->mac_table),
+	      (int (*)(const void *, const void *))by_age);
+	while (info->n_mac_table > 0 && cost > pg->budget / 2) {
+		Ipop__MacEntry *m = info->mac_table[--info->n_mac_table];
+		cost -= MIN(
+		    cost, field_cost(ipop__mac_entry__get_packed_size(m)) - 1);
+		info->mac_table[info->n_mac_table] = NULL;
+		mac_free(m);
+		pg->macs_omitted++;
+	}
+	return cost;
+}
+
+Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
+					   struct tc_adapter_page *pg)
+{
+	struct after a = {.uid = pg->after ? pg->after : ""};
+	Ipop__OverlayInfo *info;
+	Ipop__PeerMapping *m;
+	size_t cost, mcost, i;
+
+	pg->done = false;
+	pg->last[0] = '\0';
+	a.out = g_ptr_array_new();
+	tc_overlay_foreach_mapping(ov, collect_after, &a);
+	g_ptr_array_sort(a.out, by_uid);
+	info = overlay_part(ov, pg->head, a.out->len);
+	cost = field_cost(ipop__overlay_info__get_packed_size(info)) + 4;
+	if (cost > pg->budget / 2 && info->n_mac_table > 0)
+		cost = trim_macs(info, cost, pg);
+	if (cost > pg->budget) {
+		tc_adapter_overlay_info_free(info);
+		g_ptr_array_free(a.out, TRUE);
+		return NULL;
+	}
+	for (i = 0; i < a.out->len; i++) {
+		if (pg->max && info->n_mappings >= pg->max)
+			break;
+		m = mapping_msg(a.out->pdata[i]);
+		mcost = field_cost(ipop__peer_mapping__get_packed_size(m));
+		if (cost + mcost > pg->budget) {
+			mapping_free(m);
+			break;
+		}
+		cost += mcost;
+		info->mappings[info->n_mappings++] = m;
+		g_strlcpy(pg->last, m->peer_uid, sizeof(pg->last));
+	}
+	pg->done = i == a.out->len;
+	pg->budget -= cost;
+	g_ptr_array_free(a.out, TRUE);
 	return info;
 }
 
@@ -356,22 +493,12 @@ void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info)
 {
 	size_t i;
 
-	for (i = 0; i < info->n_mappings; i++) {
-		g_free(info->mappings[i]->peer_uid);
-		g_free(info->mappings[i]->ipv4);
-		g_free(info->mappings[i]->ipv6);
-		g_free(info->mappings[i]->mac.data);
-		g_free(info->mappings[i]->peer_ipv4);
-		g_free(info->mappings[i]->label);
-		g_free(info->mappings[i]);
-	}
+	for (i = 0; i < info->n_mappings; i++)
+		mapping_free(info->mappings[i]);
 	for (i = 0; i < info->n_links; i++)
 		link_info_free(info->links[i]);
-	for (i = 0; i < info->n_mac_table; i++) {
-		g_free(info->mac_table[i]->mac.data);
-		g_free(info->mac_table[i]->peer_uid);
-		g_free(info->mac_table[i]);
-	}
+	for (i = 0; i < info->n_mac_table; i++)
+		mac_free(info->mac_table[i]);
 	g_free(info->mac_table);
 	g_free(info->mappings);
 	g_free(info->links);

@@ -51,4 +51,27 @@ Ipop__IceCredentials *tc_adapter_creds_msg(const struct tc_ice_creds *c);
 Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov);
 void tc_adapter_overlay_info_free(Ipop__OverlayInfo *info);
 
+/* One overlay's part of a GetState page.  head: the overlay's first page,
+ * which carries its links and MAC table (later pages carry only its own
+ * fields and mappings).  Mappings come in peer_uid order, those after
+ * `after` ("" = from the first), at most max of them (0: no limit), while
+ * the packed OverlayInfo stays within *budget bytes.  NULL when not even
+ * the part without mappings fits; else the part (free with
+ * tc_adapter_overlay_info_free), *budget less what it takes, *done true
+ * when the overlay's last mapping is in it, last its last peer_uid ("" for
+ * none).  A head whose MAC table would take more than half the budget keeps
+ * the most recently seen entries that fit and adds the others to
+ * macs_omitted. */
+struct tc_adapter_page {
+	bool head;
+	const char *after;
+	size_t max;
+	size_t budget;
+	bool done;
+	char last[IPOP_UID_SIZE];
+	unsigned macs_omitted;
+};
+Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
+					   struct tc_adapter_page *pg);
+
 #endif

@@ -18,13 +18,22 @@
 #include <glib-unix.h>
 
 #include "common/log.h"
+#include "common/names.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
+#include "proto/wire.h"
 #include "tincan/control.h"
 
 /* Above the data path (TAP and link sockets), so a saturated link cannot
  * hold a controller's request back for more than one data dispatch. */
 enum { CONTROL_PRIORITY = G_PRIORITY_HIGH };
+
+/* Connections the kernel holds for accept(): a burst of connects waits
+ * there instead of being refused while the loop catches up. */
+enum { LISTEN_BACKLOG = 128 };
+
+/* How often pre-Hello clients are checked against TC_CONTROL_HELLO_MS. */
+enum { SWEEP_MS = 500 };
 
 struct client {
 	struct tc_control *ctl;
@@ -36,6 +45,8 @@ struct client {
 	Ipop__Role role; /* ROLE_UNSPECIFIED until Hello */
 	pid_t pid;
 	uid_t uid;
+	bool privileged; /* root or tincan's own user */
+	gint64 since;	 /* monotonic us of the accept */
 };
 
 struct tc_control {
@@ -44,9 +55,15 @@ struct tc_control {
 	guint watch;
 	gid_t gid;
 	const struct tc_control_handler *h;
-	GList *clients;
+	GList *clients; /* newest first */
 	struct client *controller;
 	unsigned next_id;
+	guint sweep;		 /* drops clients past their Hello deadline */
+	unsigned evicted;	 /* pre-Hello clients closed in this burst */
+	unsigned late;		 /* pre-Hello clients past the deadline */
+	unsigned refused;	 /* connections refused in this burst */
+	gint64 burst_logged;	 /* monotonic us of the last burst line */
+	uint64_t events_dropped; /* see tc_control_get_stats */
 };
 
 static void client_free(struct client *cl)
@@ -126,11 +143,27 @@ static bool queue(struct client *cl, Ipop__Envelope *env)
 static bool respond(struct client *cl, uint64_t id, Ipop__Response *resp)
 {
 	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+	Ipop__Response big = IPOP__RESPONSE__INIT;
+	char why[200];
+	size_t n;
 
 	env.version = IPOP_PROTOCOL_VERSION;
 	env.request_id = id;
 	env.body_case = IPOP__ENVELOPE__BODY_RESPONSE;
 	env.response = resp;
+	n = ipop__envelope__get_packed_size(&env);
+	if (n > IPOP_FRAME_MAX) {
+		/* An answer the client would wait for forever if dropped. */
+		g_snprintf(why, sizeof(why),
+			   "the answer is %zu bytes, over the %d-byte frame "
+			   "limit: ask for less (GetState: paged=true, see "
+			   "PROTOCOL.md)",
+			   n, IPOP_FRAME_MAX);
+		g_message("control: client %u: %s", cl->id, why);
+		big.status = IPOP__STATUS__TOO_BIG;
+		big.message = why;
+		env.response = &big;
+	}
 	return queue(cl, &env);
 }
 
@@ -173,6 +206,7 @@ static const struct {
     {IPOP__REQUEST__KIND_GET_STATS, "GetStats", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_SET_LOG_LEVEL, "SetLogLevel", MAY_C},
     {IPOP__REQUEST__KIND_ECHO, "Echo", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_GET_METRICS, "GetMetrics", MAY_C | MAY_O},
 };
 
 /* The table's row for kind, or -1. */
@@ -280,12 +314,65 @@ static bool deny(struct client *cl, uint64_t id, Ipop__Request__KindCase kind)
 	return respond(cl, id, &resp);
 }
 
+struct text_check {
+	char why[IPOP_WIRE_PATH_MAX + 96];
+};
+
+static bool check_text(void *ctx, const char *path, const uint8_t *s,
+		       size_t len)
+{
+	struct text_check *t = ctx;
+	const char *problem = ipop_text_problem((const char *)s, len);
+
+	if (problem == NULL)
+		return true;
+	g_snprintf(t->why, sizeof(t->why),
+		   "%s %s (every string must be UTF-8 without NUL bytes)", path,
+		   problem);
+	return false;
+}
+
+/* Why the strings of the envelope just read are refused, or NULL.  They
+ * are checked on the wire: the unpacked copy ends at the first NUL. */
+static const char *bad_text(struct client *cl, struct text_check *t)
+{
+	size_t len;
+	const uint8_t *body = ipop_frame_reader_last(cl->reader, &len);
+	int r;
+
+	if (body == NULL)
+		return NULL;
+	r = ipop_wire_strings(&ipop__envelope__descriptor, body, len,
+			      check_text, t);
+	if (r == 0)
+		return NULL;
+	if (r < 0)
+		g_strlcpy(t->why, "undecodable request", sizeof(t->why));
+	/* The path names one of our fields, never the client's bytes. */
+	g_info("control: client %u (pid %d) sent bad text: %s", cl->id,
+	       (int)cl->pid, t->why);
+	return t->why;
+}
+
+/* Answers BAD_REQUEST for a request whose strings are refused; the
+ * connection stays open. */
+static bool bad_request(struct client *cl, uint64_t id, const char *why)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+
+	resp.status = IPOP__STATUS__BAD_REQUEST;
+	resp.message = ipop_cstr(why);
+	return respond(cl, id, &resp);
+}
+
 /* Handles one envelope; false if the client is gone. */
 static bool handle(struct client *cl, const Ipop__Envelope *env)
 {
 	const struct tc_control_handler *h = cl->ctl->h;
 	const Ipop__Request *req = env->request;
 	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	struct text_check text;
+	const char *why;
 	bool alive;
 
 	if (env->body_case != IPOP__ENVELOPE__BODY_REQUEST || !req ||
@@ -299,7 +386,13 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 		resp.message = ipop_cstr("not a request this tincan knows");
 		return respond(cl, env->request_id, &resp);
 	}
+	why = bad_text(cl, &text);
 	if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED) {
+		if (why != NULL) {
+			refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
+			       why);
+			return false;
+		}
 		if (req->kind_case == IPOP__REQUEST__KIND_HELLO)
 			return handle_hello(cl, env->request_id, req->hello);
 		refuse(cl, env->request_id, IPOP__STATUS__BAD_REQUEST,
@@ -321,6 +414,8 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 		 * UNSUPPORTED, as it always has. */
 		break;
 	}
+	if (why != NULL)
+		return bad_request(cl, env->request_id, why);
 	h->handle(h->ctx, req, &resp);
 	alive = respond(cl, env->request_id, &resp);
 	h->release(h->ctx, &resp);
@@ -380,11 +475,130 @@ static bool peer_allowed(struct tc_control *c, int fd, struct ucred *cred)
 	       (c->gid != (gid_t)-1 && cred->gid == c->gid);
 }
 
+enum tc_control_admit tc_control_admit(unsigned pending, unsigned total,
+				       bool privileged)
+{
+	if (pending >= TC_CONTROL_MAX_PENDING)
+		return TC_ADMIT_EVICT;
+	if (total < TC_CONTROL_MAX_CLIENTS)
+		return TC_ADMIT_ACCEPT;
+	if (pending > 0)
+		return TC_ADMIT_EVICT;
+	if (privileged && total < TC_CONTROL_MAX_CLIENTS + TC_CONTROL_RESERVED)
+		return TC_ADMIT_ACCEPT;
+	return TC_ADMIT_REFUSE;
+}
+
+/* One line for a burst of evictions, deadline drops and refusals, at most
+ * every BURST_LOG_US: a flood of connections must not flood the log. */
+enum { BURST_LOG_US = 1000 * 1000 };
+
+static void log_burst(struct tc_control *c, bool force)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (!c->evicted && !c->late && !c->refused)
+		return;
+	if (!force && now - c->burst_logged < BURST_LOG_US)
+		return;
+	g_warning("control: closed %u connections to make room and %u with "
+		  "no Hello within %d ms; refused %u (at most %d before "
+		  "Hello, %d clients)",
+		  c->evicted, c->late, TC_CONTROL_HELLO_MS, c->refused,
+		  TC_CONTROL_MAX_PENDING, TC_CONTROL_MAX_CLIENTS);
+	c->evicted = c->late = c->refused = 0;
+	c->burst_logged = now;
+}
+
+static unsigned count_pending(const struct tc_control *c)
+{
+	unsigned n = 0;
+	GList *it;
+
+	for (it = c->clients; it; it = it->next)
+		n += ((struct client *)it->data)->role ==
+		     IPOP__ROLE__ROLE_UNSPECIFIED;
+	return n;
+}
+
+/* Closes the oldest pre-Hello client, an unprivileged one if any; a
+ * privileged one only for a privileged newcomer, so nobody else can push
+ * root's connection out before its Hello.  false if none may go. */
+static bool evict_oldest(struct tc_control *c, bool privileged)
+{
+	struct client *victim = NULL, *cl;
+	GList *it;
+
+	for (it = g_list_last(c->clients); it; it = it->prev) {
+		cl = it->data;
+		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
+			continue;
+		if (!cl->privileged) {
+			victim = cl;
+			break;
+		}
+		if (!victim && privileged)
+			victim = cl;
+	}
+	if (!victim)
+		return false;
+	c->evicted++;
+	g_debug("control: client %u (pid %d) closed before its Hello to make "
+		"room",
+		victim->id, (int)victim->pid);
+	client_free(victim);
+	return true;
+}
+
+static gboolean on_sweep(gpointer data)
+{
+	struct tc_control *c = data;
+	gint64 cut = g_get_monotonic_time() - TC_CONTROL_HELLO_MS * 1000;
+	GList *it, *next;
+
+	for (it = c->clients; it; it = next) {
+		struct client *cl = it->data;
+		next = it->next;
+		if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED &&
+		    cl->since < cut) {
+			c->late++;
+			client_free(cl);
+		}
+	}
+	log_burst(c, false);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Makes room for a new client per tc_control_admit; false to refuse. */
+static bool admit(struct tc_control *c, const struct ucred *cred,
+		  bool privileged)
+{
+	switch (tc_control_admit(count_pending(c), g_list_length(c->clients),
+				 privileged)) {
+	case TC_ADMIT_ACCEPT:
+		return true;
+	case TC_ADMIT_EVICT:
+		if (evict_oldest(c, privileged)) {
+			log_burst(c, false);
+			return true;
+		}
+		/* Only root's connections wait: refuse the newcomer. */
+		/* fall through */
+	default:
+		c->refused++;
+		g_debug("control: too many clients; refused pid %d",
+			(int)cred->pid);
+		log_burst(c, false);
+		return false;
+	}
+}
+
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct tc_control *c = data;
 	struct client *cl;
 	struct ucred cred;
+	bool privileged;
 	int cfd;
 
 	(void)cond;
@@ -397,9 +611,8 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 		close(cfd);
 		return G_SOURCE_CONTINUE;
 	}
-	if (g_list_length(c->clients) >= TC_CONTROL_MAX_CLIENTS) {
-		g_warning("control: too many clients; refused pid %d",
-			  (int)cred.pid);
+	privileged = cred.uid == 0 || cred.uid == geteuid();
+	if (!admit(c, &cred, privileged)) {
 		close(cfd);
 		return G_SOURCE_CONTINUE;
 	}
@@ -409,6 +622,8 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
 	cl->fd = cfd;
 	cl->pid = cred.pid;
 	cl->uid = cred.uid;
+	cl->privileged = privileged;
+	cl->since = g_get_monotonic_time();
 	cl->reader = ipop_frame_reader_new();
 	cl->out = g_byte_array_new();
 	cl->in_watch = g_unix_fd_add_full(CONTROL_PRIORITY, cfd,
@@ -431,8 +646,9 @@ void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
 	for (it = c->clients; it; it = next) {
 		struct client *cl = it->data;
 		next = it->next; /* queue() may drop cl */
-		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
-			queue(cl, &env);
+		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED &&
+		    !queue(cl, &env))
+			c->events_dropped++;
 	}
 }
 
@@ -470,7 +686,7 @@ static int listen_on(const char *path, gid_t gid)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0660) < 0 ||
 	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) ||
-	    listen(fd, 16) < 0) {
+	    listen(fd, LISTEN_BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -497,6 +713,8 @@ struct tc_control *tc_control_new(const char *path, gid_t gid,
 	c->h = h;
 	c->watch = g_unix_fd_add_full(CONTROL_PRIORITY, fd, G_IO_IN, on_accept,
 				      c, NULL);
+	c->sweep =
+	    g_timeout_add_full(CONTROL_PRIORITY, SWEEP_MS, on_sweep, c, NULL);
 	g_message("control: listening on %s", path);
 	return c;
 }
@@ -507,9 +725,19 @@ void tc_control_free(struct tc_control *c)
 		return;
 	while (c->clients)
 		client_free(c->clients->data);
+	log_burst(c, true);
+	g_source_remove(c->sweep);
 	g_source_remove(c->watch);
 	close(c->fd);
 	unlink(c->path);
 	g_free(c->path);
 	g_free(c);
+}
+
+void tc_control_get_stats(const struct tc_control *c,
+			  struct tc_control_stats *st)
+{
+	st->clients = g_list_length(c->clients);
+	st->controller = c->controller != NULL;
+	st->events_dropped = c->events_dropped;
 }

@@ -40,7 +40,13 @@ enum {
 };
 
 /* IPv4 header. */
-enum { IP4_VIHL = 0, IP4_TOTLEN = 2, IP4_DST = 16, IP4_MINLEN = 20 };
+enum {
+	IP4_VIHL = 0,
+	IP4_TOTLEN = 2,
+	IP4_SRC = 12,
+	IP4_DST = 16,
+	IP4_MINLEN = 20,
+};
 
 /* IPv6 header. */
 enum {
@@ -165,6 +171,34 @@ static enum tc_frame_kind classify_arp(const uint8_t *arp, size_t avail,
 	if (tc_get16(arp + ARP_OP) == ARP_OP_REQUEST)
 		return TC_FRAME_ARP_REQUEST;
 	return group ? TC_FRAME_BROADCAST : TC_FRAME_DROP;
+}
+
+bool tc_frame_src_is_peer(const uint8_t *frame, size_t len,
+			  const struct tc_fwd_entry *e, bool check_v4)
+{
+	const uint8_t *l3 = frame + TC_ETH_HLEN;
+	const uint8_t *src;
+
+	if (!e || len < TC_ETH_HLEN)
+		return false;
+	switch (tc_get16(frame + ETH_TYPE)) {
+	case TC_ETHERTYPE_IPV4:
+		if (!ipv4_ok(l3, len - TC_ETH_HLEN))
+			return false;
+		return !check_v4 ||
+		       (e->has_v4 && memcmp(l3 + IP4_SRC, e->v4, 4) == 0);
+	case TC_ETHERTYPE_IPV6:
+		if (!ipv6_ok(l3, len - TC_ETH_HLEN))
+			return false;
+		src = l3 + IP6_SRC;
+		if ((src[0] == 0xfe && (src[1] & 0xc0) == 0x80) ||
+		    memcmp(src, (const uint8_t[IP6_ADDR_LEN]){0},
+			   IP6_ADDR_LEN) == 0)
+			return true;
+		return e->has_v6 && memcmp(src, e->v6, IP6_ADDR_LEN) == 0;
+	default:
+		return false;
+	}
 }
 
 /* untrusted: from the local kernel through the TAP */

@@ -45,6 +45,15 @@ struct tc_frame_info {
  * malformed is TC_FRAME_DROP. */
 void tc_frame_classify(const uint8_t *frame, size_t len,
 		       struct tc_frame_info *info);
+/* untrusted: from a peer.  True when the IP frame's source address is one
+ * the peer e may use: its mapped IPv4 address (checked only when check_v4;
+ * the SocialVPN translator checks that one itself), its mapped IPv6
+ * address, or an IPv6 link-local or unspecified address (ND, MLD).  False
+ * for a frame too short for its IP header, any other ethertype, a peer with
+ * no mapping (e NULL), or a source the peer does not own: a member must not
+ * send packets as another member. */
+bool tc_frame_src_is_peer(const uint8_t *frame, size_t len,
+			  const struct tc_fwd_entry *e, bool check_v4);
 /* If frame is an ARP request for an IPv4 address mapped in f, writes the ARP
  * reply (from the peer's synthetic MAC, to the requester) into out and
  * returns its length; 0 when the target is not mapped; -EINVAL when the

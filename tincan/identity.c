@@ -90,6 +90,9 @@ static int check_key_file(int fd, const char *path)
 		g_critical("identity: %s has mode %04o, looser than 0600; "
 			   "refusing it (fix the mode or remove the file)",
 			   path, (unsigned)mode);
+	else if (r == -EACCES)
+		g_critical("identity: %s belongs to another user; refusing it",
+			   path);
 	else if (r < 0)
 		g_critical("identity: cannot stat %s: %s", path,
 			   g_strerror(-r));
@@ -126,7 +129,9 @@ static int load_key(struct tc_identity *id, const char *path)
 {
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking, so a FIFO in place of the key is refused by the
+	 * check below instead of hanging the start-up in open(). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
@@ -185,8 +190,17 @@ static int create_key(struct tc_identity *id, const char *path)
 /* Makes sure state_dir exists, creating it (and its parents) 0700. */
 static int ensure_dir(const char *dir)
 {
-	if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+	struct stat st;
+
+	if (g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		/* Not refused (an operator's choice), but whoever may write
+		 * the dir may remove or replace the key. */
+		if (stat(dir, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+			g_warning("identity: state dir %s is writable by group "
+				  "or others (mode %04o): chmod 700 it",
+				  dir, (unsigned)(st.st_mode & 07777));
 		return 0;
+	}
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		int r = -errno;
 

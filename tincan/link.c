@@ -31,6 +31,8 @@ void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
 		return;
 	g_message("link %s/%.12s: %s -> %s (%s)", l->overlay, l->peer_uid,
 		  tc_link_state_name(l->state), tc_link_state_name(st), why);
+	if (l->state == TC_LINK_CONNECTED)
+		l->flaps++;
 	l->state = st;
 	ev.overlay = l->overlay;
 	ev.peer_uid = l->peer_uid;
@@ -464,6 +466,9 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	info->rtt_us = l->rtt_us;
 	info->last_handshake_unix_ms =
 	    tc_session_last_handshake_wall(l->session) / 1000000;
+	memcpy(info->drops, l->drops, sizeof(info->drops));
+	info->handshakes = tc_session_handshakes(l->session);
+	info->flaps = l->flaps;
 }
 
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l)
@@ -484,4 +489,33 @@ const char *tc_link_peer_uid(const struct tc_link *l)
 enum tc_link_state tc_link_state(const struct tc_link *l)
 {
 	return l->state;
+}
+
+void tc_link_count_drop(struct tc_link *l, int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		l->drops[TC_DROP_BAD_PACKET]++;
+		break;
+	case -EALREADY:
+		l->drops[TC_DROP_REPLAY]++;
+		break;
+	case -ENOKEY:
+		l->drops[TC_DROP_NO_KEY]++;
+		break;
+	case -EKEYEXPIRED:
+		l->drops[TC_DROP_KEY_EXPIRED]++;
+		break;
+	case -EPERM:
+		l->drops[TC_DROP_WRONG_KEY]++;
+		break;
+	case -EMSGSIZE:
+		l->drops[TC_DROP_TOO_BIG]++;
+		break;
+	case -EPROTO:
+		l->drops[TC_DROP_BAD_INNER]++;
+		break;
+	default:
+		break; /* no known reason: metrics show it as "other" */
+	}
 }

@@ -55,6 +55,18 @@ enum tc_inner {
 
 struct tc_link;
 
+/* Why a link dropped a packet (metrics.c names them). */
+enum tc_drop_reason {
+	TC_DROP_BAD_PACKET,  /* malformed, or failed authentication */
+	TC_DROP_REPLAY,	     /* a counter or initiation seen before */
+	TC_DROP_NO_KEY,	     /* no keypair to open it with or to send with */
+	TC_DROP_KEY_EXPIRED, /* its keypair is too old */
+	TC_DROP_WRONG_KEY,   /* a handshake from a key other than the pinned */
+	TC_DROP_TOO_BIG,     /* a frame too large to seal */
+	TC_DROP_BAD_INNER,   /* authenticated, but an unknown or bad message */
+	TC_DROP_REASONS,
+};
+
 /* What GetState reports of a link; strings borrowed from the link until
  * it changes or is freed. */
 struct tc_link_info {
@@ -67,6 +79,12 @@ struct tc_link_info {
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint32_t rtt_us;
 	uint64_t last_handshake_unix_ms;
+	/* For metrics.c: drops by reason (they may sum to less than dropped:
+	 * the rest has no known reason), handshakes completed, and how often
+	 * the link left CONNECTED. */
+	uint64_t drops[TC_DROP_REASONS];
+	unsigned handshakes;
+	uint64_t flaps;
 };
 
 struct tc_link_ops {

@@ -134,6 +134,7 @@ static void handle_partial(struct tc_link *l, uint8_t *body, size_t len)
 
 	if (len < TC_INNER_PARTIAL_LEN) {
 		l->dropped++;
+		tc_link_count_drop(l, -EPROTO);
 		return;
 	}
 	cs.start = tc_get16(body);
@@ -141,6 +142,7 @@ static void handle_partial(struct tc_link *l, uint8_t *body, size_t len)
 	len -= TC_INNER_PARTIAL_LEN;
 	if (!tc_csum_valid(&cs, len)) {
 		l->dropped++;
+		tc_link_count_drop(l, -EPROTO);
 		return;
 	}
 	deliver(l, body + TC_INNER_PARTIAL_LEN, len, &cs);
@@ -170,6 +172,7 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 		break;
 	default:
 		l->dropped++; /* untrusted: unknown inner type */
+		tc_link_count_drop(l, -EPROTO);
 		break;
 	}
 }
@@ -225,6 +228,7 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		break;
 	default:
 		l->dropped++;
+		tc_link_count_drop(l, r);
 		g_debug("link %s/%.12s: dropped %zu-byte packet: %s",
 			l->overlay, l->peer_uid, len, g_strerror(-r));
 		break;
@@ -519,6 +523,7 @@ int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 
 	if (r < 0) {
 		l->dropped++;
+		tc_link_count_drop(l, r);
 		return r;
 	}
 	l->tx_packets++;

@@ -75,6 +75,8 @@ struct tc_link {
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
 	uint8_t pt[TC_LINK_MAX_PACKET + 64];
+	uint64_t drops[TC_DROP_REASONS]; /* see tc_link_count_drop */
+	uint64_t flaps;			 /* times it left CONNECTED */
 };
 
 static inline void tc_link_now(struct tc_time *t)
@@ -104,5 +106,9 @@ void tc_link_stop_fast_rx(struct tc_link *l);
 /* libnice's receive callback (data is the link). */
 void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 		     gchar *buf, gpointer data);
+
+/* link.c: counts a dropped packet under the reason of err, the -errno that
+ * dropped it (-EPROTO: a bad inner message); next to each dropped++. */
+void tc_link_count_drop(struct tc_link *l, int err);
 
 #endif

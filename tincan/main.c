@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/paths.h"
+#include "tincan/metrics_http.h"
 #include "tincan/node.h"
 
 #ifndef IPOP_VERSION
@@ -30,6 +31,7 @@ struct args {
 	gchar *state_dir;
 	gchar *log_level;
 	gchar *group;
+	gchar *metrics;
 	gboolean foreground;
 	gboolean version;
 	gboolean loopback;
@@ -40,6 +42,23 @@ static gboolean on_signal(gpointer loop)
 	g_message("signal received, shutting down");
 	g_main_loop_quit(loop);
 	return G_SOURCE_CONTINUE;
+}
+
+/* A bad --metrics address is a start-up error, said before anything
+ * starts. */
+static int check_metrics(const char *addr)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char why[160];
+
+	if (!addr)
+		return 0;
+	if (tc_http_parse_addr(addr, &sa, &len, why, sizeof(why)) < 0) {
+		fprintf(stderr, "ipop-tincan: --metrics: %s\n", why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse(int argc, char **argv, struct args *a)
@@ -55,6 +74,10 @@ static int parse(int argc, char **argv, struct args *a)
 	     "LEVEL"},
 	    {"socket-group", 'g', 0, G_OPTION_ARG_STRING, &a->group,
 	     "group allowed to use the control socket", "NAME"},
+	    {"metrics", 'm', 0, G_OPTION_ARG_STRING, &a->metrics,
+	     "serve Prometheus metrics on http://ADDR:PORT/metrics "
+	     "(e.g. 127.0.0.1:9586 or [::1]:9586; off by default)",
+	     "ADDR:PORT"},
 	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &a->foreground,
 	     "stay in the foreground", NULL},
 	    {"allow-loopback", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
@@ -80,7 +103,7 @@ static int parse(int argc, char **argv, struct args *a)
 			argv[1]);
 		return -EINVAL;
 	}
-	return 0;
+	return check_metrics(a->metrics);
 }
 
 static int resolve_group(const char *name, gid_t *gid)
@@ -105,6 +128,7 @@ static void free_args(struct args *a)
 	g_free(a->state_dir);
 	g_free(a->log_level);
 	g_free(a->group);
+	g_free(a->metrics);
 }
 
 /* Lets closing agents release their TURN allocations. */
@@ -121,6 +145,7 @@ int main(int argc, char **argv)
 	struct args a = {0};
 	struct tc_node_options opt = {0};
 	struct tc_node *node;
+	struct tc_metrics_http *metrics = NULL;
 	GMainLoop *loop;
 	int rc = EXIT_FAILURE;
 
@@ -151,10 +176,18 @@ int main(int argc, char **argv)
 	node = tc_node_new(&opt);
 	if (!node)
 		goto out;
+	if (a.metrics) {
+		metrics = tc_metrics_http_new(a.metrics, tc_node_metrics, node);
+		if (!metrics) {
+			tc_node_free(node);
+			goto out;
+		}
+	}
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	g_main_loop_run(loop);
+	tc_metrics_http_free(metrics);
 	tc_node_free(node);
 	drain();
 	g_main_loop_unref(loop);

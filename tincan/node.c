@@ -19,6 +19,8 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/names.h"
+#include "common/uid.h"
 #include "proto/frame.h"
 #include "proto/pbutil.h"
 #include "tincan/adapter.h"
@@ -26,6 +28,7 @@
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
+#include "tincan/metrics.h"
 #include "tincan/node.h"
 #include "tincan/overlay.h"
 
@@ -33,7 +36,16 @@
 #define IPOP_VERSION "0.0.0"
 #endif
 
-enum { MAX_OVERLAYS = 64, WHY_LEN = 256 };
+enum {
+	MAX_OVERLAYS = 64,
+	WHY_LEN = 256,
+	/* The smallest packed PeerMapping (uid and MAC): more mappings than
+	 * IPOP_FRAME_MAX / this never fit in one frame. */
+	STATE_MAPPING_MIN = 52,
+	/* Room a page leaves for the Envelope, the Response and its
+	 * message around the NodeState. */
+	STATE_PAGE_SLACK = 1024,
+};
 
 struct tc_node {
 	struct tc_identity *id;
@@ -194,6 +206,8 @@ static void set_ice(struct tc_node *n, const Ipop__SetIceServers *req,
 		if (!server_ok(t->address, t->port) || !t->username ||
 		    !t->password || strlen(t->username) > IPOP_TURN_CRED_MAX ||
 		    strlen(t->password) > IPOP_TURN_CRED_MAX) {
+			/* earlier entries' passwords are already in c */
+			sodium_memzero(&c, sizeof(c));
 			fail(n, resp, IPOP__STATUS__BAD_REQUEST,
 			     "TURN server needs a numeric IP, port, user and "
 			     "password");
@@ -286,17 +300,13 @@ static void ice_public_free(Ipop__SetIceServers *s)
 	g_free(s);
 }
 
-/* NodeState of every overlay, or only of `only` when it is set. */
-static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
+static void state_free(Ipop__NodeState *st);
+
+/* NodeState's node fields, with room for every overlay. */
+static Ipop__NodeState *state_head(struct tc_node *n)
 {
 	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
-	GHashTableIter it;
-	gpointer ov;
 
-	if (only && *only && !find_overlay(n, only, resp)) {
-		g_free(st);
-		return;
-	}
 	ipop__node_state__init(st);
 	st->uid = g_strdup(n->id->uid);
 	st->public_key.data = g_memdup2(n->id->pub, IPOP_KEY_LEN);
@@ -305,11 +315,197 @@ static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
 	st->ice = ice_public(&n->ice);
 	st->overlays =
 	    g_new0(Ipop__OverlayInfo *, g_hash_table_size(n->overlays) + 1);
+	st->next_cursor = g_strdup("");
+	return st;
+}
+
+/* Mappings of every overlay (or of only), for a refusal that need not
+ * build an answer it would throw away. */
+static size_t count_mappings(struct tc_node *n, const char *only)
+{
+	struct tc_overlay_info oi;
+	GHashTableIter it;
+	gpointer ov;
+	size_t total = 0;
+
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &ov)) {
+		if (only && *only && strcmp(only, tc_overlay_name(ov)))
+			continue;
+		tc_overlay_get_info(ov, &oi);
+		total += oi.n_mappings;
+	}
+	return total;
+}
+
+static void too_big(struct tc_node *n, Ipop__Response *resp, size_t mappings)
+{
+	g_snprintf(n->why, sizeof(n->why),
+		   "the state (%zu mappings) does not fit in one %d-byte "
+		   "frame: send GetState with paged=true and follow "
+		   "next_cursor (ipopctl status does)",
+		   mappings, IPOP_FRAME_MAX);
+	fail(n, resp, IPOP__STATUS__TOO_BIG, n->why);
+}
+
+/* The whole NodeState of every overlay, or only of `only` when it is set
+ * (GetStats, unpaged GetState).  control.c answers TOO_BIG for what still
+ * does not fit in a frame. */
+static void get_state(struct tc_node *n, const char *only, Ipop__Response *resp)
+{
+	Ipop__NodeState *st;
+	GHashTableIter it;
+	gpointer ov;
+	size_t mappings;
+
+	if (only && *only && !find_overlay(n, only, resp))
+		return;
+	mappings = count_mappings(n, only);
+	if (mappings > IPOP_FRAME_MAX / STATE_MAPPING_MIN) {
+		too_big(n, resp, mappings);
+		return;
+	}
+	st = state_head(n);
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &ov)) {
 		if (only && *only && strcmp(only, tc_overlay_name(ov)))
 			continue;
 		st->overlays[st->n_overlays++] = tc_adapter_overlay_info(ov);
+	}
+	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
+	resp->state = st;
+}
+
+/* The cursor "OVERLAY/PEER_UID": go on in OVERLAY (or the next one by
+ * name if it is gone) after PEER_UID ("": from its head).  0 or -EINVAL. */
+static int parse_cursor(const char *cur, char name[IPOP_NAME_SIZE],
+			char uid[IPOP_UID_SIZE])
+{
+	const char *slash = strchr(cur, '/');
+	size_t nlen;
+
+	name[0] = uid[0] = '\0';
+	if (!*cur)
+		return 0;
+	if (!slash || (nlen = (size_t)(slash - cur)) == 0 ||
+	    nlen > IPOP_NAME_MAX)
+		return -EINVAL;
+	memcpy(name, cur, nlen);
+	name[nlen] = '\0';
+	if (!ipop_overlay_name_is_valid(name) ||
+	    (slash[1] && !ipop_uid_is_valid(slash + 1)))
+		return -EINVAL;
+	g_strlcpy(uid, slash + 1, IPOP_UID_SIZE);
+	return 0;
+}
+
+static int by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The overlay names a page may visit, sorted: those >= from, or only. */
+static GPtrArray *page_names(struct tc_node *n, const char *only,
+			     const char *from)
+{
+	GPtrArray *names = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		if ((!*only || !strcmp(only, key)) && strcmp(key, from) >= 0)
+			g_ptr_array_add(names, key);
+	g_ptr_array_sort(names, by_name);
+	return names;
+}
+
+/* Ends the page before the overlay `name`, or inside it after `uid`. */
+static bool page_ends(Ipop__NodeState *st, const char *name, const char *uid)
+{
+	st->more = true;
+	g_free(st->next_cursor);
+	st->next_cursor = g_strdup_printf("%s/%s", name, uid);
+	return true;
+}
+
+/* Fills st with the overlays' parts from (cname, cuid) on; false with a
+ * TOO_BIG answer when the page could hold nothing. */
+static bool fill_page(struct tc_node *n, const Ipop__GetState *req,
+		      GPtrArray *names, const char *cname, const char *cuid,
+		      Ipop__NodeState *st, Ipop__Response *resp)
+{
+	struct tc_adapter_page pg = {.max = req->limit};
+	size_t head = ipop__node_state__get_packed_size(st), i;
+	Ipop__OverlayInfo *part;
+
+	pg.budget = IPOP_FRAME_MAX -
+		    MIN(head + STATE_PAGE_SLACK, (size_t)IPOP_FRAME_MAX);
+	for (i = 0; i < names->len; i++) {
+		const char *name = names->pdata[i];
+		bool resume = !strcmp(name, cname) && *cuid;
+
+		pg.head = !resume;
+		pg.after = resume ? cuid : "";
+		pg.macs_omitted = 0;
+		part = tc_adapter_overlay_page(
+		    g_hash_table_lookup(n->overlays, name), &pg);
+		if (part && pg.macs_omitted && st->n_overlays > 0) {
+			/* A fresh page holds more of its MAC table. */
+			tc_adapter_overlay_info_free(part);
+			return page_ends(st, name, pg.after);
+		}
+		if (part && (part->n_mappings > 0 || pg.done)) {
+			st->overlays[st->n_overlays++] = part;
+			st->mac_entries_omitted += pg.macs_omitted;
+		} else if (st->n_overlays > 0) {
+			tc_adapter_overlay_info_free(part);
+			return page_ends(st, name, pg.after);
+		} else {
+			tc_adapter_overlay_info_free(part);
+			g_snprintf(n->why, sizeof(n->why),
+				   "overlay %s's links and MAC table alone do "
+				   "not fit in one %d-byte frame",
+				   name, IPOP_FRAME_MAX);
+			fail(n, resp, IPOP__STATUS__TOO_BIG, n->why);
+			return false;
+		}
+		if (!pg.done)
+			return page_ends(st, name, pg.last);
+		if (req->limit) {
+			pg.max -= MIN(pg.max, part->n_mappings);
+			if (pg.max == 0 && i + 1 < names->len)
+				return page_ends(st, names->pdata[i + 1], "");
+		}
+	}
+	return true;
+}
+
+/* One page of GetState{paged}: PROTOCOL.md's "Paging GetState". */
+static void get_state_page(struct tc_node *n, const Ipop__GetState *req,
+			   Ipop__Response *resp)
+{
+	const char *only = req->overlay ? req->overlay : "";
+	char cname[IPOP_NAME_SIZE], cuid[IPOP_UID_SIZE];
+	Ipop__NodeState *st;
+	GPtrArray *names;
+	bool ok;
+
+	if (*only && !find_overlay(n, only, resp))
+		return;
+	if (parse_cursor(req->cursor ? req->cursor : "", cname, cuid) < 0) {
+		fail(n, resp, IPOP__STATUS__BAD_REQUEST,
+		     "cursor must be a next_cursor tincan gave");
+		return;
+	}
+	st = state_head(n);
+	st->total_mappings = (uint32_t)count_mappings(n, only);
+	names = page_names(n, only, cname);
+	ok = fill_page(n, req, names, cname, cuid, st, resp);
+	g_ptr_array_free(names, TRUE);
+	if (!ok) {
+		state_free(st);
+		return;
 	}
 	resp->result_case = IPOP__RESPONSE__RESULT_STATE;
 	resp->state = st;
@@ -326,7 +522,42 @@ static void state_free(Ipop__NodeState *st)
 	g_free(st->uid);
 	g_free(st->public_key.data);
 	g_free(st->version);
+	g_free(st->next_cursor);
 	g_free(st);
+}
+
+struct find_uid {
+	const char *uid;
+	bool found;
+};
+
+static void match_uid(const struct tc_fwd_entry *e, void *ctx)
+{
+	struct find_uid *f = ctx;
+
+	f->found = f->found || !strcmp(e->uid, f->uid);
+}
+
+/* IPOP_MAPPINGS_MAX: a MapPeer that would add a mapping to a full overlay
+ * is refused (-ENOSPC); changing or removing one still works.  The scan
+ * only runs when the overlay is full. */
+static int mapping_room(struct tc_node *n, struct tc_overlay *ov,
+			const Ipop__MapPeer *m)
+{
+	struct find_uid f = {.uid = m->peer_uid ? m->peer_uid : ""};
+	struct tc_overlay_info oi;
+
+	tc_overlay_get_info(ov, &oi);
+	if (m->remove || oi.n_mappings < IPOP_MAPPINGS_MAX)
+		return 0;
+	tc_overlay_foreach_mapping(ov, match_uid, &f);
+	if (f.found)
+		return 0;
+	g_snprintf(n->why, sizeof(n->why),
+		   "overlay %s holds %u mappings, the most one overlay takes; "
+		   "remove some first",
+		   oi.name, oi.n_mappings);
+	return -ENOSPC;
 }
 
 /* The core call behind a link or mapping request: 0 or -errno, n->why. */
@@ -351,6 +582,8 @@ static int link_call(struct tc_node *n, struct tc_overlay *ov,
 		    ov, ar->peer_uid, tc_adapter_creds(ar->remote, &creds),
 		    n->why, sizeof(n->why));
 	case IPOP__REQUEST__KIND_MAP_PEER:
+		if (mapping_room(n, ov, req->map_peer) < 0)
+			return -ENOSPC;
 		tc_adapter_map_req(req->map_peer, &mr);
 		return tc_overlay_map_peer(ov, &mr, n->why, sizeof(n->why));
 	default:
@@ -390,6 +623,65 @@ static void link_request(struct tc_node *n, const Ipop__Request *req,
 		fail(n, resp, tc_adapter_status(err), n->why);
 }
 
+/* Zeroes a decoded message's bytes field in place (the message is the
+ * caller's, lent as const only so handlers do not change it by mistake). */
+static void wipe_bytes(const ProtobufCBinaryData *b)
+{
+	if (b->data && b->len)
+		sodium_memzero((void *)(uintptr_t)b->data, b->len);
+}
+
+void tc_node_metrics(void *data, GString *out)
+{
+	struct tc_node *n = data;
+	struct tc_metrics_node m = {.uid = n->id->uid, .version = IPOP_VERSION};
+	struct tc_control_stats cs = {0};
+	GPtrArray *ovs = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer ov;
+
+	if (n->ctl)
+		tc_control_get_stats(n->ctl, &cs);
+	m.control_clients = cs.clients;
+	m.controller = cs.controller;
+	m.events_dropped = cs.events_dropped;
+	g_hash_table_iter_init(&it, n->overlays);
+	while (g_hash_table_iter_next(&it, NULL, &ov))
+		g_ptr_array_add(ovs, ov);
+	tc_metrics_render_live(&m, (struct tc_overlay *const *)ovs->pdata,
+			       ovs->len, out);
+	g_ptr_array_free(ovs, TRUE);
+}
+
+/* The text must fit one frame with room for the envelope around it. */
+static void get_metrics(struct tc_node *n, Ipop__Response *resp)
+{
+	GString *s = g_string_new(NULL);
+	Ipop__Metrics *m;
+
+	tc_node_metrics(n, s);
+	if (s->len > IPOP_FRAME_MAX - 1024) {
+		g_snprintf(n->why, sizeof(n->why),
+			   "metrics text too large for the control socket "
+			   "(%zu bytes); use the --metrics listener",
+			   s->len);
+		g_string_free(s, TRUE);
+		fail(n, resp, IPOP__STATUS__TOO_BIG, n->why);
+		return;
+	}
+	m = g_new0(Ipop__Metrics, 1);
+	ipop__metrics__init(m);
+	m->text = g_string_free(s, FALSE);
+	resp->result_case = IPOP__RESPONSE__RESULT_METRICS;
+	resp->metrics = m;
+}
+
+static void metrics_free(Ipop__Metrics *m)
+{
+	g_free(m->text);
+	g_free(m);
+}
+
 static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 {
 	struct tc_node *n = data;
@@ -398,6 +690,9 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 	switch (req->kind_case) {
 	case IPOP__REQUEST__KIND_CREATE_OVERLAY:
 		create_overlay(n, req->create_overlay, resp);
+		/* The overlay keeps its own copy in protected memory; the
+		 * decoded one is freed by the caller without wiping. */
+		wipe_bytes(&req->create_overlay->psk);
 		break;
 	case IPOP__REQUEST__KIND_REMOVE_OVERLAY:
 		remove_overlay(n, req->remove_overlay, resp);
@@ -415,7 +710,10 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		get_local(n, req->get_local_candidates, resp);
 		break;
 	case IPOP__REQUEST__KIND_GET_STATE:
-		get_state(n, NULL, resp);
+		if (req->get_state->paged)
+			get_state_page(n, req->get_state, resp);
+		else
+			get_state(n, req->get_state->overlay, resp);
 		break;
 	case IPOP__REQUEST__KIND_GET_STATS:
 		get_state(n, req->get_stats->overlay, resp);
@@ -432,6 +730,9 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 		resp->result_case = IPOP__RESPONSE__RESULT_ECHO;
 		resp->echo = req->echo; /* borrowed from the request */
 		break;
+	case IPOP__REQUEST__KIND_GET_METRICS:
+		get_metrics(n, resp);
+		break;
 	default:
 		fail(n, resp, IPOP__STATUS__UNSUPPORTED, "unknown request");
 		break;
@@ -445,6 +746,8 @@ static void release(void *data, Ipop__Response *resp)
 		state_free(resp->state);
 	else if (resp->result_case == IPOP__RESPONSE__RESULT_LOCAL)
 		g_free(resp->local);
+	else if (resp->result_case == IPOP__RESPONSE__RESULT_METRICS)
+		metrics_free(resp->metrics);
 }
 
 struct tc_node *tc_node_new(const struct tc_node_options *opt)

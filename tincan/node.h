@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <glib.h>
+
 struct tc_node;
 
 struct tc_node_options {
@@ -24,5 +26,8 @@ struct tc_node *tc_node_new(const struct tc_node_options *opt);
 /* Removes every overlay (TAPs vanish, links close), closes the socket;
  * NULL is a no-op. */
 void tc_node_free(struct tc_node *n);
+/* Appends the node's metrics (Prometheus text, tincan/metrics.h) to out;
+ * n is a void * so it can be a tc_http_render_fn's context. */
+void tc_node_metrics(void *n, GString *out);
 
 #endif

@@ -331,6 +331,12 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 		return;
 	}
 	e = tc_fwd_by_uid(ov->fwd, tc_link_peer_uid(l));
+	/* A member sends only as itself (the translator checks SocialVPN's
+	 * IPv4 source against the peer's own address below). */
+	if (!tc_frame_src_is_peer(frame, len, e, !ov->translation)) {
+		ov->malformed++;
+		return;
+	}
 	/* A partial checksum field holds the pseudo-header sum, which the
 	 * rewrite's incremental update does not keep: it is set anew. */
 	if (ov->translation && type == TC_ETHERTYPE_IPV4 &&

@@ -279,6 +279,7 @@ QUERIES = [
     (10, "GetState", lambda: b"", 11),
     (11, "GetStats", lambda: fstr(1, "o1"), 11),
     (13, "Echo", lambda: field_bytes(1, b"matrix"), 13),
+    (20, "GetMetrics", lambda: b"", 20),
 ]
 
 

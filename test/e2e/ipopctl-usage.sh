@@ -147,7 +147,7 @@ expect 2 'wait-link OVERLAY PEER_UID' "usage line names the command's arguments"
 expect 0 'usage: ipopctl' "--help exits 0" -- --help
 missing=""
 for cmd in status create-overlay remove-overlay set-ice create-link candidates add-candidates \
-	map-peer remove-link stats wait-link events log-level echo help; do
+	map-peer remove-link stats wait-link events log-level echo metrics graph help; do
 	grep -Eq "^  $cmd " "$TMP/out" || missing="$missing $cmd"
 done
 if [[ -z $missing ]]; then ok "--help lists every command"; else not_ok "--help lacks:$missing"; fi

@@ -266,6 +266,28 @@ no_client()
 check "t1 has no control client connected" no_client t1
 check "ping keeps flowing for 3 s with no client connected" pings_keep_flowing
 
+# ---- a member sends only as itself -----------------------------------------------
+
+# h1 gives its TAP t3's overlay address too and pings h2 from it: t1 carries
+# the packets (the kernel picks t2's route), t2 must drop every one of them
+# as a spoofed source instead of handing them to h2.
+malformed_on() { ctl "$1" --json status | jq -er ".overlays[0].dropped_malformed"; }
+spoofed_dropped()
+{
+	local before after sent=5
+	before=$(malformed_on t2) || return 1
+	nsx h1 ip addr add 10.254.0.3/32 dev ipop0 || return 1
+	nsx h1 ping -n -q -c "$sent" -i 0.2 -W 1 -I 10.254.0.3 10.254.0.2 >/dev/null
+	nsx h1 ip addr del 10.254.0.3/32 dev ipop0
+	after=$(malformed_on t2) || return 1
+	echo "t2 dropped $((after - before)) of $sent packets from t1 sent as t3"
+	((after - before >= sent))
+}
+check "a member's packets sent from another member's address are dropped" \
+	spoofed_dropped
+check "ping h1 -> h2 from its own address still works afterwards" \
+	wait_until 5 ping_ok h1 10.254.0.2
+
 # ---- a peer pinned to the wrong public key ------------------------------------------
 
 # uid_of_key B64: the uid tincan derives from a public key (hex of a 20-byte

@@ -7,11 +7,15 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 
 #include "tincan/adapter.h"
+#include "tincan/offload.h"
 #include "tincan/overlay.h"
 
 static const struct {
@@ -235,6 +239,145 @@ START_TEST(test_event_local)
 }
 END_TEST
 
+static void no_event(void *node, const struct tc_event *ev)
+{
+	(void)node;
+	(void)ev;
+}
+
+/* A TAP-backed overlay in this (forked) test's own network namespace
+ * holding n mappings with uids from a hash, or NULL (skipped: no root). */
+static struct tc_overlay *paged_overlay(struct tc_env *env, unsigned n)
+{
+	static struct tc_identity id = {
+	    .uid = "00112233445566778899aabbccddeeff00112233"};
+	struct tc_overlay_req r = {.name = "pg",
+				   .tap_name = "tcpage0",
+				   .mode = TC_OVERLAY_L3,
+				   .ipv4 = "10.97.0.1",
+				   .ipv4_prefix = 16};
+	struct tc_overlay *ov;
+	char why[256], uid[IPOP_UID_SIZE], ip[INET_ADDRSTRLEN], label[64];
+	struct tc_map_req m = {0};
+	int err;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("# SKIP adapter:pages: needs root for a netns\n");
+		return NULL;
+	}
+	env->id = &id;
+	env->emit = no_event;
+	ov = tc_overlay_new(env, &r, &err, why, sizeof(why));
+	ck_assert_msg(ov != NULL, "%s", why);
+	for (unsigned i = 0; i < n; i++) {
+		char *h = g_compute_checksum_for_data(
+		    G_CHECKSUM_SHA1, (const guchar *)&i, sizeof(i));
+		g_strlcpy(uid, h, sizeof(uid));
+		g_free(h);
+		g_snprintf(ip, sizeof(ip), "10.97.%u.%u", 1 + i / 250,
+			   1 + i % 250);
+		g_snprintf(label, sizeof(label), "peer %u", i);
+		m.peer_uid = uid;
+		m.ipv4 = ip;
+		m.label = label;
+		ck_assert_int_eq(tc_overlay_map_peer(ov, &m, why, sizeof(why)),
+				 0);
+	}
+	return ov;
+}
+
+/* Pages of 4 KiB: every mapping once, in uid order, each part within its
+ * budget, links only in the head; a limit and a tiny budget behave. */
+START_TEST(test_overlay_pages)
+{
+	struct tc_env env = {0};
+	struct tc_overlay *ov = paged_overlay(&env, 300);
+	struct tc_adapter_page pg = {.head = true, .after = ""};
+	Ipop__OverlayInfo *part;
+	char last[IPOP_UID_SIZE] = "";
+	unsigned seen = 0, pages = 0;
+	size_t i;
+
+	if (!ov)
+		return;
+	do {
+		pg.budget = 4096;
+		part = tc_adapter_overlay_page(ov, &pg);
+		ck_assert_ptr_nonnull(part);
+		ck_assert_uint_le(ipop__overlay_info__get_packed_size(part),
+				  4096 - pg.budget);
+		ck_assert(part->n_mappings > 0);
+		ck_assert(pg.head || part->n_links == 0);
+		for (i = 0; i < part->n_mappings; i++) {
+			ck_assert_int_lt(
+			    strcmp(last, part->mappings[i]->peer_uid), 0);
+			g_strlcpy(last, part->mappings[i]->peer_uid,
+				  sizeof(last));
+		}
+		ck_assert_str_eq(pg.last, last);
+		seen += (unsigned)part->n_mappings;
+		pages++;
+		tc_adapter_overlay_info_free(part);
+		pg.head = false;
+		pg.after = last;
+	} while (!pg.done);
+	ck_assert_uint_eq(seen, 300);
+	ck_assert_uint_gt(pages, 5);
+
+	pg = (struct tc_adapter_page){
+	    .head = true, .after = "", .max = 7, .budget = 1 << 20};
+	part = tc_adapter_overlay_page(ov, &pg);
+	ck_assert_uint_eq(part->n_mappings, 7);
+	ck_assert(!pg.done);
+	tc_adapter_overlay_info_free(part);
+	pg = (struct tc_adapter_page){.head = true, .after = "", .budget = 8};
+	ck_assert_ptr_null(tc_adapter_overlay_page(ov, &pg));
+	tc_overlay_free(ov);
+}
+END_TEST
+
+/* A switch overlay's MAC table of 3,000 entries (~140 KB) does not fit a
+ * 32 KiB page: the head keeps what fits in half of it and counts the rest. */
+START_TEST(test_overlay_page_macs)
+{
+	static struct tc_identity id = {
+	    .uid = "00112233445566778899aabbccddeeff00112233"};
+	struct tc_overlay_req r = {
+	    .name = "sw", .tap_name = "tcpgsw0", .mode = TC_OVERLAY_SWITCH};
+	struct tc_adapter_page pg = {
+	    .head = true, .after = "", .budget = 32768};
+	uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+	struct tc_csum cs = {0};
+	struct tc_env env = {.id = &id, .emit = no_event};
+	Ipop__OverlayInfo *part;
+	struct tc_overlay *ov;
+	char why[256];
+	int err;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("# SKIP adapter:page-macs: needs root for a netns\n");
+		return;
+	}
+	ov = tc_overlay_new(&env, &r, &err, why, sizeof(why));
+	ck_assert_msg(ov != NULL, "%s", why);
+	frame[12] = 0x08; /* IPv4 ethertype */
+	for (unsigned i = 0; i < 3000; i++) {
+		frame[9] = (uint8_t)(i >> 16);
+		frame[10] = (uint8_t)(i >> 8);
+		frame[11] = (uint8_t)i;
+		tc_overlay_from_tap(ov, frame, sizeof(frame), &cs);
+	}
+	part = tc_adapter_overlay_page(ov, &pg);
+	ck_assert_ptr_nonnull(part);
+	ck_assert_uint_gt(part->n_mac_table, 100);
+	ck_assert_uint_gt(pg.macs_omitted, 0);
+	ck_assert_uint_eq(part->n_mac_table + pg.macs_omitted, 3000);
+	ck_assert_uint_le(ipop__overlay_info__get_packed_size(part), 32768 / 2);
+	tc_adapter_overlay_info_free(part);
+	tc_overlay_free(ov);
+}
+END_TEST
+
 extern Suite *suite_adapter(void);
 
 Suite *suite_adapter(void)
@@ -247,6 +390,8 @@ Suite *suite_adapter(void)
 	tcase_add_loop_test(tc, test_overlay_req, 0, G_N_ELEMENTS(modes));
 	tcase_add_loop_test(tc, test_overlay_refused, 0, G_N_ELEMENTS(refused));
 	tcase_add_test(tc, test_creds);
+	tcase_add_test(tc, test_overlay_pages);
+	tcase_add_test(tc, test_overlay_page_macs);
 	tcase_add_test(tc, test_event_link_state);
 	tcase_add_test(tc, test_event_unknown);
 	tcase_add_test(tc, test_event_local);

@@ -92,6 +92,47 @@ START_TEST(test_labels)
 	longest[IPOP_LABEL_MAX] = 'x';
 	longest[IPOP_LABEL_MAX + 1] = '\0';
 	ck_assert(!ipop_label_is_valid(longest));
+	/* Not UTF-8, and the C1 controls (U+009B is CSI on some terminals). */
+	ck_assert(!ipop_label_is_valid("caf\xe9"));
+	ck_assert(!ipop_label_is_valid("\xc2\x9b"
+				       "31m"));
+	ck_assert(!ipop_label_is_valid("\xc2\x85"));
+	ck_assert(
+	    ipop_label_is_valid("\xc2\xa0nbsp \xe2\x82\xac \xf0\x9f\x98\x80"));
+}
+END_TEST
+
+/* The control socket's rule for every string, on counted bytes. */
+static const struct {
+	const char *s;
+	size_t len;
+	const char *problem; /* NULL: valid */
+} text_cases[] = {
+    {"", 0, NULL},
+    {"hs", 2, NULL},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, NULL},
+    {"hs\0x", 4, "holds a NUL byte"},
+    {"\0", 1, "holds a NUL byte"},
+    {"hs\0", 3, "holds a NUL byte"},
+    {"caf\xe9", 4, "is not valid UTF-8"},	   /* Latin-1 */
+    {"\xc0\xaf", 2, "is not valid UTF-8"},	   /* overlong '/' */
+    {"\xed\xa0\x80", 3, "is not valid UTF-8"},	   /* a surrogate */
+    {"\xf4\x90\x80\x80", 4, "is not valid UTF-8"}, /* past U+10FFFF */
+    {"\xe2\x82", 2, "is not valid UTF-8"},	   /* cut short */
+    {"\xff", 1, "is not valid UTF-8"},
+};
+
+START_TEST(test_text)
+{
+	const char *p = ipop_text_problem(text_cases[_i].s, text_cases[_i].len);
+
+	if (text_cases[_i].problem == NULL)
+		ck_assert_msg(p == NULL, "case %d: %s", _i, p);
+	else
+		ck_assert_msg(p != NULL && !strcmp(p, text_cases[_i].problem),
+			      "case %d: %s", _i, p ? p : "(valid)");
+	ck_assert(ipop_text_is_valid(text_cases[_i].s, text_cases[_i].len) ==
+		  (text_cases[_i].problem == NULL));
 }
 END_TEST
 
@@ -365,6 +406,7 @@ Suite *suite_common(void)
 	tcase_add_test(tc, test_names_null);
 	tcase_add_test(tc, test_groups);
 	tcase_add_test(tc, test_labels);
+	tcase_add_loop_test(tc, test_text, 0, G_N_ELEMENTS(text_cases));
 	tcase_add_test(tc, test_log_levels);
 	tcase_add_loop_test(tc, test_log_str, 0, G_N_ELEMENTS(esc_cases));
 	tcase_add_test(tc, test_log_str_bound);

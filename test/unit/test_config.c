@@ -12,7 +12,11 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "controller/config.h"
 
@@ -37,12 +41,23 @@ static void setup(void)
 	put("loose", SECRET, 0644);
 	put("pw", "s3cret\n", 0600);
 	put("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	{
+		g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	}
+	put("foreign", SECRET, 0600);
+	if (geteuid() == 0) {
+		g_autofree char *f = g_build_filename(dir, "foreign", NULL);
+
+		ck_assert_int_eq(chown(f, 65534, 65534), 0);
+	}
 }
 
 static void teardown(void)
 {
-	static const char *const files[] = {"secret", "short", "loose", "pw",
-					    "ca.pem"};
+	static const char *const files[] = {"secret", "short", "loose",	 "pw",
+					    "ca.pem", "fifo",  "foreign"};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 		g_autofree char *p = g_build_filename(dir, files[i], NULL);
@@ -175,6 +190,61 @@ START_TEST(test_full)
 }
 END_TEST
 
+/* The kB that /proc/self/smaps reports locked for the mapping holding p,
+ * or -1 if no mapping holds it. */
+static long locked_kb(const void *p)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	uintptr_t a = (uintptr_t)p, lo, hi;
+	bool in = false;
+
+	ck_assert(g_file_get_contents("/proc/self/smaps", &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		long kb;
+
+		if (sscanf(lines[i], "%" SCNxPTR "-%" SCNxPTR " ", &lo, &hi) ==
+		    2)
+			in = a >= lo && a < hi;
+		else if (in && sscanf(lines[i], "Locked: %ld kB", &kb) == 1)
+			return kb;
+	}
+	return -1;
+}
+
+/* AddressSanitizer turns mlock into a no-op. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MLOCK_WORKS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MLOCK_WORKS 0
+#endif
+#endif
+#ifndef MLOCK_WORKS
+#define MLOCK_WORKS 1
+#endif
+
+/* The group secrets live in locked memory (sodium_malloc), not in the
+ * swappable heap (audit, issue 18). */
+START_TEST(test_psk_locked)
+{
+	struct ctl_config *c = parse_ok(full_yaml);
+	struct rlimit rl;
+
+	ck_assert(c->overlays[0].has_secret);
+	if (!MLOCK_WORKS || (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+			     geteuid() != 0 && rl.rlim_cur < 1024 * 1024)) {
+		fprintf(stderr, "# SKIP config:psk_locked: no mlock here "
+				"(AddressSanitizer or RLIMIT_MEMLOCK)\n");
+		ctl_config_free(c);
+		return;
+	}
+	ck_assert_int_gt(locked_kb(c->overlays[0].psk), 0);
+	ctl_config_free(c);
+}
+END_TEST
+
 #define MIN_XMPP "xmpp:\n  jid: bob@example.net\n  password: pw\n"
 #define MIN_OVERLAY                                                            \
 	"overlays:\n  - name: o\n    type: gvpn\n    tap: t0\n"                \
@@ -199,6 +269,67 @@ START_TEST(test_minimal)
 	ck_assert_ptr_null(c->overlays[0].ipv6);
 	ctl_config_free(c);
 	ctl_config_free(NULL);
+}
+END_TEST
+
+static void count_warning(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "readable by group or others") != NULL)
+		++*(int *)data;
+}
+
+/* The loader reads at most 1 MiB: /dev/zero is refused, not read until
+ * memory runs out; an inline password in a file others can read is
+ * accepted with a warning (audit, issue 18). */
+START_TEST(test_load_bounds)
+{
+	g_autofree char *file = g_build_filename(dir, "inline.yaml", NULL);
+	g_autoptr(GError) err = NULL;
+	struct ctl_config *c;
+	int warned = 0;
+	guint h;
+
+	ck_assert_ptr_null(ctl_config_load("/dev/zero", &err));
+	ck_assert_ptr_nonnull(strstr(err->message, "larger than"));
+	h = g_log_set_handler("controller", G_LOG_LEVEL_WARNING, count_warning,
+			      &warned);
+	put("inline.yaml", MIN_XMPP MIN_OVERLAY, 0600);
+	c = ctl_config_load(file, NULL);
+	ck_assert_ptr_nonnull(c);
+	ctl_config_free(c);
+	ck_assert_int_eq(warned, 0);
+	ck_assert_int_eq(g_chmod(file, 0644), 0);
+	c = ctl_config_load(file, NULL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->password, "pw");
+	ctl_config_free(c);
+	ck_assert_int_eq(warned, 1);
+	g_log_remove_handler("controller", h);
+	g_unlink(file);
+}
+END_TEST
+
+/* A secret file of another user is refused (audit, issue 18). */
+START_TEST(test_foreign_secret)
+{
+	g_autofree char *text =
+	    subst(MIN_XMPP MIN_OVERLAY "    secret_file: @D@/foreign\n");
+	g_autofree char *want =
+	    subst("t.yaml:10: key 'overlays[0].secret_file': '@D@/foreign' "
+		  "belongs to another user");
+	g_autoptr(GError) err = NULL;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "# SKIP config:foreign_secret: needs root\n");
+		return;
+	}
+	ck_assert_ptr_null(
+	    ctl_config_parse(text, strlen(text), "t.yaml", &err));
+	ck_assert_msg(strstr(err->message, want) == err->message, "got \"%s\"",
+		      err->message);
 }
 END_TEST
 
@@ -357,6 +488,9 @@ static const struct bad {
     {"xmpp:\n  jid: a@b\n  password: \"x\\0y\"\n",
      "t.yaml:3: NUL byte in a value"},
     /* unknown and duplicate keys */
+    /* A socket path that does not fit sun_path (audit, issue 18). */
+    {"tincan:\n  socket: /" X128 "\n" X O,
+     "t.yaml:2: key 'tincan.socket': longer than 107 bytes"},
     {X "  prot: 5222\n",
      "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, "
      "password_file, server, port, tls, ca_file)"},
@@ -439,6 +573,8 @@ static const struct bad {
     {"xmpp:\n  jid: a@b\n  password_file: @D@/loose\n",
      "t.yaml:3: key 'xmpp.password_file': '@D@/loose' is accessible by group "
      "or others (mode 0644)"},
+    {"xmpp:\n  jid: a@b\n  password_file: @D@/fifo\n",
+     "t.yaml:3: key 'xmpp.password_file': '@D@/fifo' is not a regular file"},
     {"xmpp:\n  jid: a@b\n  password_file: @D@\n",
      "t.yaml:3: key 'xmpp.password_file': '@D@' is not a regular file"},
     /* ice values */
@@ -570,6 +706,10 @@ static const struct bad {
     {X O "    secret_file: @D@/loose\n",
      "t.yaml:10: key 'overlays[0].secret_file': '@D@/loose' is accessible by "
      "group or others (mode 0644): run chmod 600 on it"},
+    /* A FIFO is refused, not waited on for ever (audit, issue 18). */
+    {X O "    secret_file: @D@/fifo\n",
+     "t.yaml:10: key 'overlays[0].secret_file': '@D@/fifo' is not a regular "
+     "file"},
     {X O "    secret_file: @D@/none\n",
      "t.yaml:10: key 'overlays[0].secret_file': cannot open '@D@/none': No "
      "such file"},
@@ -622,6 +762,9 @@ Suite *suite_config(void)
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_psk_locked);
+	tcase_add_test(tc, test_foreign_secret);
+	tcase_add_test(tc, test_load_bounds);
 	tcase_add_test(tc, test_minimal);
 	tcase_add_test(tc, test_svpn_switch);
 	tcase_add_test(tc, test_example);

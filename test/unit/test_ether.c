@@ -399,6 +399,42 @@ static size_t build_ipv6(uint8_t *f, const uint8_t *eth_dst, const uint8_t *dst)
 	return 14 + 48;
 }
 
+/* ---- a peer's frame comes from the peer ---- */
+
+START_TEST(test_src_is_peer)
+{
+	const struct tc_fwd_entry *e = tc_fwd_by_uid(fwd, UID_A);
+	static const uint8_t link_local[16] = {0xfe, 0x80, [15] = 0x09};
+	uint8_t f[128];
+	size_t len;
+
+	ck_assert_ptr_nonnull(e);
+	len = build_ipv4(f, peer_mac, req_v4);
+	memcpy(f + 14 + 12, peer_v4, 4);
+	ck_assert(tc_frame_src_is_peer(f, len, e, true));
+	ck_assert(!tc_frame_src_is_peer(f, len, NULL, true));
+	ck_assert(!tc_frame_src_is_peer(f, 14 + 19, e, true));
+	memcpy(f + 14 + 12, req_v4, 4); /* another member's address */
+	ck_assert(!tc_frame_src_is_peer(f, len, e, true));
+	/* translation: the translator checks the IPv4 source itself */
+	ck_assert(tc_frame_src_is_peer(f, len, e, false));
+
+	len = build_ipv6(f, peer_mac, req_v6);
+	ck_assert(!tc_frame_src_is_peer(f, len, e, true));
+	memcpy(f + 14 + 8, peer_v6, 16);
+	ck_assert(tc_frame_src_is_peer(f, len, e, true));
+	ck_assert(!tc_frame_src_is_peer(f, len - 1, e, true));
+	memcpy(f + 14 + 8, link_local, 16);
+	ck_assert(tc_frame_src_is_peer(f, len, e, true));
+	memcpy(f + 14 + 8, unspec_v6, 16);
+	ck_assert(tc_frame_src_is_peer(f, len, e, true));
+
+	f[12] = 0x08; /* ARP never crosses an L3 link */
+	f[13] = 0x06;
+	ck_assert(!tc_frame_src_is_peer(f, len, e, true));
+}
+END_TEST
+
 enum frame_case {
 	C_ARP_REQ,
 	C_ARP_REQ_UNICAST,
@@ -707,6 +743,11 @@ Suite *suite_ether(void)
 	tcase_add_test(tc, test_mac_from_uid);
 	tcase_add_test(tc, test_mac_is_group);
 	tcase_add_test(tc, test_csum);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("source");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_src_is_peer);
 	suite_add_tcase(s, tc);
 	return s;
 }

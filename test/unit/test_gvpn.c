@@ -4,9 +4,11 @@
  * tincan request and signal the policy makes.
  */
 #include <check.h>
+#include <string.h>
 
 #include <glib.h>
 
+#include "common/names.h"
 #include "controller/gvpn.h"
 #include "test/unit/fake_member.h"
 
@@ -268,6 +270,91 @@ START_TEST(test_stale_candidates_ignored)
 }
 END_TEST
 
+static void count_refusal(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "not admitting") != NULL)
+		++*(int *)data;
+}
+
+/* Anybody may advertise: refusals are logged at most 10 a second, so a
+ * stranger cannot flood the log (audit, issue 18). */
+START_TEST(test_refusals_bounded)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	struct ctl_sig adv;
+	int logged_n = 0;
+	guint h = g_log_set_handler("controller", G_LOG_LEVEL_MESSAGE,
+				    count_refusal, &logged_n);
+
+	r.sub = CTL_SUB_NONE;
+	for (int i = 0; i < 100; i++) {
+		char jid[32];
+
+		g_snprintf(jid, sizeof(jid), "eve@x/r%d", i);
+		fake_adv(&adv, "lab", "10.10.0.9");
+		ctl_member_signal(g, jid, &adv);
+	}
+	g_log_remove_handler("controller", h);
+	ck_assert_uint_eq(ctl_member_count(g), 0);
+	/* 10, or up to 20 if a second began during the loop. */
+	ck_assert_int_ge(logged_n, 10);
+	ck_assert_int_le(logged_n, 20);
+	fake_finish(&r, g);
+}
+END_TEST
+
+/* The label of the last MapPeer, recorded on the way to fake_io's log. */
+static char *seen_label;
+static void (*fake_request_fn)(void *ctx, Ipop__Request *req, const char *tag);
+
+static void label_request(void *ctx, Ipop__Request *req, const char *tag)
+{
+	if (req->kind_case == IPOP__REQUEST__KIND_MAP_PEER) {
+		g_free(seen_label);
+		seen_label = g_strdup(req->map_peer->label);
+	}
+	fake_request_fn(ctx, req, tag);
+}
+
+/* A member's full JID may be 3071 bytes and hold bidi and C1 controls; the
+ * mapping's label (at most 127 printable bytes, or tincan refuses the whole
+ * mapping) is the JID escaped and cut (audit, issue 18). */
+START_TEST(test_label_of_long_jid)
+{
+	g_autoptr(GString) jid = g_string_new("bob@x/");
+	struct ctl_member_io io;
+	struct ctl_members *g;
+	uint8_t key[32] = {1};
+	struct ctl_sig adv;
+	struct rec r;
+
+	for (int i = 0; i < 60; i++) /* U+202E, U+009B */
+		g_string_append(jid, "\xe2\x80\xae\xc2\x9b");
+	cfg_init();
+	io = fake_io(&r, NULL, NULL);
+	fake_request_fn = io.request;
+	io.request = label_request;
+	g = ctl_member_new(&cfg, FAKE_MY_UID, key, &ctl_gvpn_ops, &io);
+	ck_assert_ptr_nonnull(g);
+	fake_ready(g);
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, jid->str, &adv);
+	ck_assert_ptr_nonnull(seen_label);
+	ck_assert_uint_le(strlen(seen_label), IPOP_LABEL_MAX);
+	ck_assert(ipop_label_is_valid(seen_label));
+	ck_assert(g_utf8_validate(seen_label, -1, NULL));
+	ck_assert_ptr_null(strstr(seen_label, "\xe2\x80\xae"));
+	ck_assert_ptr_null(strstr(seen_label, "\xc2\x9b"));
+	ck_assert(g_str_has_prefix(seen_label, "bob@x/\\u{202E}"));
+	fake_finish(&r, g);
+	g_clear_pointer(&seen_label, g_free);
+}
+END_TEST
+
 Suite *suite_gvpn(void)
 {
 	Suite *s = suite_create("gvpn");
@@ -282,6 +369,8 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_adopt_keeps_links);
 	tcase_add_test(tc, test_relink_on_new_credentials);
 	tcase_add_test(tc, test_stale_candidates_ignored);
+	tcase_add_test(tc, test_label_of_long_jid);
+	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

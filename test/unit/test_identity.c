@@ -188,6 +188,75 @@ START_TEST(test_not_a_file_refused)
 }
 END_TEST
 
+/* A key file of another user is refused: its owner could swap the key in
+ * (audit, issue 18).  Needs root to give the file away. */
+START_TEST(test_foreign_owner_refused)
+{
+	g_autofree char *path = write_key(tmpdir, IPOP_KEY_LEN, 0600);
+	struct tc_identity *id;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "# SKIP identity:foreign_owner: needs root\n");
+		return;
+	}
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EACCES);
+	/* root's own file is fine. */
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	id = tc_identity_load(tmpdir);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+}
+END_TEST
+
+static void count_warning(const gchar *domain, GLogLevelFlags level,
+			  const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	if (strstr(msg, "writable by group or others") != NULL)
+		++*(int *)data;
+}
+
+/* A state dir others may write (and so remove or replace the key in) is
+ * used, with a warning (audit, issue 18). */
+START_TEST(test_open_dir_warned)
+{
+	g_autofree char *state = g_build_filename(tmpdir, "s", NULL);
+	struct tc_identity *id;
+	int warned = 0;
+	guint h = g_log_set_handler("tincan", G_LOG_LEVEL_WARNING,
+				    count_warning, &warned);
+
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	id = tc_identity_load(state);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+	ck_assert_int_eq(warned, 0);
+	ck_assert_int_eq(chmod(state, 0777), 0);
+	id = tc_identity_load(state);
+	ck_assert_ptr_nonnull(id);
+	tc_identity_free(id);
+	ck_assert_int_eq(warned, 1);
+	g_log_remove_handler("tincan", h);
+}
+END_TEST
+
+/* A FIFO in place of the key is refused at once: opening it used to block
+ * the start-up for ever, waiting for a writer (audit, issue 18). */
+START_TEST(test_fifo_refused)
+{
+	g_autofree char *path = g_build_filename(tmpdir, "identity.key", NULL);
+
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	errno = 0;
+	ck_assert_ptr_null(tc_identity_load(tmpdir));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 static const struct {
 	uint8_t fill_kind; /* 0: all zero, 1: bytes 0..31 */
 	const char *uid;
@@ -247,6 +316,9 @@ Suite *suite_identity(void)
 			    G_N_ELEMENTS(bad_modes));
 	tcase_add_test(tc, test_good_existing_key);
 	tcase_add_test(tc, test_not_a_file_refused);
+	tcase_add_test(tc, test_fifo_refused);
+	tcase_add_test(tc, test_foreign_owner_refused);
+	tcase_add_test(tc, test_open_dir_warned);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("uid");

@@ -254,6 +254,23 @@ START_TEST(test_subnet_full)
 }
 END_TEST
 
+/* A uid the address table refuses gets no mapping (map used to go on
+ * with an unset address; audit, issue 18). */
+START_TEST(test_map_bad_uid)
+{
+	struct rec r;
+	struct ctl_member_io io = fake_io(&r, MY_JID, dir);
+	const struct ctl_peer p = {"bob@x/dev", "not-a-uid", "172.31.0.2", ""};
+	struct ctl_mapping m;
+	void *state = NULL;
+
+	ck_assert_int_eq(ctl_svpn_ops.init(&state, &cfg, FAKE_MY_UID, &io), 0);
+	ck_assert(!ctl_svpn_ops.map(state, &p, false, &m));
+	ctl_svpn_ops.fini(state);
+	fake_free(&r);
+}
+END_TEST
+
 /* An address table that cannot be opened leaves the overlay unmanaged. */
 START_TEST(test_unusable_state_dir)
 {
@@ -288,6 +305,7 @@ Suite *suite_svpn(void)
 	tcase_add_test(tc, test_restart_keeps_view);
 	tcase_add_test(tc, test_subnet_full);
 	tcase_add_test(tc, test_unusable_state_dir);
+	tcase_add_test(tc, test_map_bad_uid);
 	suite_add_tcase(s, tc);
 	return s;
 }

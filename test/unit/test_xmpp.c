@@ -535,6 +535,9 @@ static void check_junk(void)
 	m_send("<message to='%s'><ipop xmlns='" CTL_SIGNAL_NS "' kind='%s' "
 	       "n='1'/></message>",
 	       "last");
+	/* A stranger's directed presence is not tracked (audit, issue 18):
+	 * it would grow the tables of available resources without bound. */
+	m_send("<presence to='%s'%s/>", "");
 	xmpp_id_handler_add(m_conn, m_on_pong, "p1", NULL);
 	m_send("<iq to='%s' type='get' id='p1'><ping xmlns='%s'/></iq>",
 	       "urn:xmpp:ping");
@@ -545,6 +548,7 @@ static void check_junk(void)
 	ck_assert_str_eq(g_hash_table_lookup(bob.sig, "kind"), "last");
 	ck_assert_uint_eq(g_hash_table_size(bob.sig), 2);
 	ck_assert_int_eq(sub_of(&bob, "evil@" DOMAIN), -1);
+	ck_assert(!g_hash_table_contains(bob.seen, "mallory@" DOMAIN "/m"));
 	ck_assert(ctl_xmpp_is_online(bob.x));
 	xmpp_conn_release(m_conn);
 	xmpp_ctx_free(m_ctx);

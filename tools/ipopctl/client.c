@@ -22,8 +22,8 @@ static volatile sig_atomic_t interrupted;
 static const char *status_name(Ipop__Status s)
 {
 	static const char *const names[] = {
-	    "OK",     "BAD_REQUEST", "NOT_FOUND",   "EXISTS",
-	    "DENIED", "INTERNAL",    "UNSUPPORTED", "VERSION_MISMATCH",
+	    "OK",	"BAD_REQUEST", "NOT_FOUND",	   "EXISTS",  "DENIED",
+	    "INTERNAL", "UNSUPPORTED", "VERSION_MISMATCH", "TOO_BIG",
 	};
 
 	if ((unsigned)s < G_N_ELEMENTS(names))

@@ -12,9 +12,10 @@
  * This header holds what every file of ipopctl shares: the exit codes, the
  * run's context (struct ctl), the parsed command line (struct args), the
  * command table's row and the command handlers, one family per file
- * (node.c, overlay.c, link.c, mapping.c, events.c).  main.c owns the table,
- * --help and the option parser; client.h the socket, parse.h the checks of
- * user input, render.h the tables, json.h the JSON output.
+ * (node.c, overlay.c, link.c, mapping.c, events.c, metrics.c, graph.c).
+ * main.c owns the table, --help and the option parser; client.h the socket,
+ * parse.h the checks of user input, render.h the tables, json.h the JSON
+ * output.
  */
 #ifndef IPOPCTL_H
 #define IPOPCTL_H
@@ -54,6 +55,7 @@ struct args {
 	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac, *peer_ipv4;
 	char *bridge, *label;
 	bool remove, translation;
+	char *overlay;	 /* graph --overlay */
 	GPtrArray *stun; /* char * from argv, not owned */
 	GPtrArray *turn;
 };
@@ -116,5 +118,8 @@ int cmd_wait_link(struct ctl *c, struct args *a);
 int cmd_map_peer(struct ctl *c, struct args *a);
 /* events.c */
 int cmd_events(struct ctl *c, struct args *a);
+/* metrics.c, graph.c */
+int cmd_metrics(struct ctl *c, struct args *a);
+int cmd_graph(struct ctl *c, struct args *a);
 
 #endif

@@ -12,8 +12,25 @@
 #include "tools/ipopctl/json.h"
 #include "tools/ipopctl/render.h"
 
+/* Appends the UTF-8 character at p, or U+FFFD for a byte that does not
+ * start one (JSON text must be UTF-8); returns the bytes used. */
+static size_t utf8_char(GString *s, const unsigned char *p)
+{
+	gunichar u = g_utf8_get_char_validated((const char *)p, -1);
+	size_t n;
+
+	if (u == (gunichar)-1 || u == (gunichar)-2) {
+		g_string_append(s, "\\ufffd");
+		return 1;
+	}
+	n = (size_t)g_utf8_skip[*p];
+	g_string_append_len(s, (const char *)p, (gssize)n);
+	return n;
+}
+
 /* Appends v as a JSON string: quotes, backslash and control characters are
- * escaped; bytes >= 0x80 pass through, so UTF-8 stays UTF-8. */
+ * escaped; valid UTF-8 passes through, anything else becomes U+FFFD (a
+ * label from tincan may hold any bytes). */
 void json_escape(GString *s, const char *v)
 {
 	const unsigned char *p;
@@ -45,6 +62,8 @@ void json_escape(GString *s, const char *v)
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				g_string_append_printf(s, "\\u%04x", *p);
+			else if (*p >= 0x80)
+				p += utf8_char(s, p) - 1;
 			else
 				g_string_append_c(s, (char)*p);
 		}

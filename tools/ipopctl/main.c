@@ -76,6 +76,12 @@ static const struct command commands[] = {
      "OVERLAY PEER_UID", "wait (up to --timeout) until the link is connected"},
     {"events", IPOP__ROLE__OBSERVER, cmd_events, 0, 0, "", "",
      "stream events as JSON lines until interrupted"},
+    {"metrics", IPOP__ROLE__OBSERVER, cmd_metrics, 0, 0, "", "",
+     "print tincan's metrics (Prometheus text, as --metrics serves them)"},
+    {"graph", IPOP__ROLE__OBSERVER, cmd_graph, 0, 0, " overlay ",
+     "[--overlay NAME]",
+     "write the topology seen from this node as Graphviz DOT"
+     " (dot -Tpng > topology.png)"},
     {"log-level", IPOP__ROLE__CONTROLLER, cmd_log_level, 1, 1, "", "LEVEL",
      "set tincan's log level (" IPOP_LOG_LEVELS ")"},
     {"echo", IPOP__ROLE__OBSERVER, cmd_echo, 0, -1, "", "[TEXT]",
@@ -221,6 +227,8 @@ static int command_opt(struct ctl *c, struct args *a, const char *name,
 		return set_once(c, &a->psk_file, name, val);
 	else if (strcmp(name, "mac") == 0)
 		return set_once(c, &a->mac, name, val);
+	else if (strcmp(name, "overlay") == 0)
+		return set_once(c, &a->overlay, name, val);
 	return 0;
 }
 

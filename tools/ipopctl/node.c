@@ -8,40 +8,67 @@
 
 #include <glib.h>
 
+#include "proto/pages.h"
 #include "tools/ipopctl/client.h"
 #include "tools/ipopctl/json.h"
 #include "tools/ipopctl/parse.h"
 #include "tools/ipopctl/render.h"
 
-static int get_state(struct ctl *c, Ipop__Envelope **env)
+/* The whole state of overlay only (NULL: every overlay), page by page
+ * (PROTOCOL.md, "Paging GetState"); each page has one --timeout.  CTL_OK
+ * with *st set (free with ipop__node_state__free_unpacked). */
+static int get_state(struct ctl *c, const char *only, Ipop__NodeState **st)
 {
+	struct ipop_state_pages *p = ipop_state_pages_new(only, 0);
+	Ipop__Envelope *env = NULL;
 	Ipop__Request req;
 	Ipop__GetState gs;
+	int r, more;
 
-	ipop__get_state__init(&gs);
-	ipop__request__init(&req);
-	req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
-	req.get_state = &gs;
-	return client_expect(c, &req, IPOP__RESPONSE__RESULT_STATE, "GetState",
-			     "NodeState", env);
+	*st = NULL;
+	do {
+		ipop_state_pages_request(p, &gs);
+		ipop__request__init(&req);
+		req.kind_case = IPOP__REQUEST__KIND_GET_STATE;
+		req.get_state = &gs;
+		r = client_expect(c, &req, IPOP__RESPONSE__RESULT_STATE,
+				  "GetState", "NodeState", &env);
+		if (r != CTL_OK)
+			goto out;
+		more = ipop_state_pages_add(p, env->response->state);
+		ipop__envelope__free_unpacked(env, NULL);
+	} while (more == 1);
+	if (more < 0) {
+		r = conn_err("%s: protocol error: GetState pages do not move "
+			     "on",
+			     c->socket_path);
+		goto out;
+	}
+	*st = ipop_state_pages_join(p);
+	if (*st == NULL)
+		r = conn_err("%s: GetState pages could not be joined",
+			     c->socket_path);
+out:
+	ipop_state_pages_free(p);
+	return r;
 }
 
 int cmd_status(struct ctl *c, struct args *a)
 {
-	Ipop__Envelope *env = NULL;
+	Ipop__NodeState *st = NULL;
 	int r;
 
 	(void)a;
 	r = client_open(c);
 	if (r == CTL_OK)
-		r = get_state(c, &env);
+		r = get_state(c, NULL, &st);
 	if (r != CTL_OK)
 		return r;
 	if (c->json)
-		json_state(env->response->state);
+		json_state(st);
 	else
-		render_state(env->response->state);
-	ipop__envelope__free_unpacked(env, NULL);
+		render_state(st);
+	ipop__node_state__free_unpacked(st, NULL);
 	return CTL_OK;
 }
 
@@ -98,9 +125,7 @@ static void print_stats(const Ipop__NodeState *st, const char *only, bool json)
 int cmd_stats(struct ctl *c, struct args *a)
 {
 	const char *only = a->npos > 0 ? a->pos[0] : NULL;
-	Ipop__Envelope *env = NULL;
-	Ipop__Request req;
-	Ipop__GetStats gs;
+	Ipop__NodeState *st = NULL;
 	int r;
 
 	if (only != NULL && (r = parse_overlay_name(c, "OVERLAY", only)) != 0)
@@ -108,17 +133,13 @@ int cmd_stats(struct ctl *c, struct args *a)
 	r = client_open(c);
 	if (r != CTL_OK)
 		return r;
-	ipop__get_stats__init(&gs);
-	gs.overlay = only != NULL ? a->pos[0] : gs.overlay;
-	ipop__request__init(&req);
-	req.kind_case = IPOP__REQUEST__KIND_GET_STATS;
-	req.get_stats = &gs;
-	r = client_expect(c, &req, IPOP__RESPONSE__RESULT_STATE, "GetStats",
-			  "NodeState", &env);
+	/* The paged GetState of the overlay rather than GetStats, which
+	 * answers TOO_BIG for an overlay with very many mappings. */
+	r = get_state(c, only, &st);
 	if (r != CTL_OK)
 		return r;
-	print_stats(env->response->state, only, c->json);
-	ipop__envelope__free_unpacked(env, NULL);
+	print_stats(st, only, c->json);
+	ipop__node_state__free_unpacked(st, NULL);
 	return CTL_OK;
 }
 

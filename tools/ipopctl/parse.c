@@ -207,6 +207,12 @@ static int psk_fd_check(struct ctl *c, const char *path, int fd)
 				 "--psk-file %s is accessible by group or"
 				 " others (mode %04o): run chmod 600 %s",
 				 path, (unsigned)mode, path);
+	if (r == -EACCES)
+		return usage_err(
+		    c,
+		    "--psk-file %s belongs to another user: it must"
+		    " be yours (or root's)",
+		    path);
 	if (r < 0)
 		return usage_err(c, "--psk-file %s: %s", path, g_strerror(-r));
 	return 0;

@@ -16,5 +16,7 @@ void put2(const char *harness, const char *name, const uint8_t *pre,
 	  size_t npre, const uint8_t *p, size_t n);
 void offload_seeds(void);
 void xlate_seeds(void);
+void control_seeds(void);
+void http_seeds(void);
 
 #endif

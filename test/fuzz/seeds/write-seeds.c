@@ -5,7 +5,8 @@
  * link harness's fixed keys; signalling payloads from ctl_sig_encode; small
  * configurations).  Usage: write-seeds DIR; writes DIR/<harness>/<name>.
  * seeds-offload.c and seeds-xlate.c write those harnesses' seeds (their
- * test/unit headers do not mix with each other or with netinet/in.h).
+ * test/unit headers do not mix with each other or with netinet/in.h);
+ * seeds-http.c the metrics listener's.
  * test/fuzz/make-seeds runs it, then merges and minimizes with libFuzzer.
  */
 #include <errno.h>
@@ -298,5 +299,7 @@ int main(int argc, char **argv)
 	signal_seeds();
 	config_seeds();
 	switch_seeds();
+	control_seeds();
+	http_seeds();
 	return 0;
 }
