@@ -234,6 +234,8 @@ PKG_OUT ?= $(BUILD)/packages
 .PHONY: deb rpm packages
 install: $(BINS)
 	$(Q)BUILD=$(BUILD) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) packaging/install-files
+	@echo "installed; the units run as the users ipop and ipop-controller (group ipop),"
+	@echo "which the packages create and make install does not: see packaging/README.md"
 deb:
 	$(Q)packaging/build deb $(PKG_OUT)
 rpm:

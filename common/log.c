@@ -1,26 +1,36 @@
 /*
  * Log writer: one line per message on stderr, with time, program, level and
- * domain, filtered by a level that control requests can change; and the
- * escaping of strings from outside before they are logged.
+ * domain, filtered by a level that control requests or signals can change;
+ * under journald (stderr is the stream JOURNAL_STREAM names) the time and
+ * program give way to a syslog priority prefix.  And the escaping of
+ * strings from outside before they are logged.
  */
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 
+/* prio: the syslog priority journald files the line under (sd-daemon's
+ * "<N>" prefix): err, crit, warning, notice, info, debug. */
 static const struct {
 	const char *name;
 	GLogLevelFlags flag;
+	int prio;
 } levels[] = {
-    {"error", G_LOG_LEVEL_ERROR},     {"critical", G_LOG_LEVEL_CRITICAL},
-    {"warning", G_LOG_LEVEL_WARNING}, {"message", G_LOG_LEVEL_MESSAGE},
-    {"info", G_LOG_LEVEL_INFO},	      {"debug", G_LOG_LEVEL_DEBUG},
+    {"error", G_LOG_LEVEL_ERROR, 3},	 {"critical", G_LOG_LEVEL_CRITICAL, 2},
+    {"warning", G_LOG_LEVEL_WARNING, 4}, {"message", G_LOG_LEVEL_MESSAGE, 5},
+    {"info", G_LOG_LEVEL_INFO, 6},	 {"debug", G_LOG_LEVEL_DEBUG, 7},
 };
 
 static unsigned current = 3; /* message */
 static const char *prog = "ipop";
 static const char *domain;
+static bool journal; /* stderr is journald's stream: no time, "<N>" */
+static bool installed;
 
 static unsigned rank(GLogLevelFlags f)
 {
@@ -64,13 +74,39 @@ char *ipop_log_one_line(const char *msg)
 	return g_string_free(out, FALSE);
 }
 
+/* Writes one line of level rank r (dom: the message's domain, shown when it
+ * is not ours), whatever the current level. */
+static void emit(unsigned r, const char *dom, const char *msg)
+{
+	bool other = dom && strcmp(dom, domain ? domain : "");
+	gchar *line = ipop_log_one_line(msg);
+	GDateTime *now;
+	gchar *ts;
+
+	if (line)
+		msg = line;
+	if (journal) {
+		fprintf(stderr, "<%d>[%s] %s%s%s\n", levels[r].prio,
+			levels[r].name, other ? dom : "", other ? ": " : "",
+			msg);
+	} else {
+		now = g_date_time_new_now_local();
+		ts = g_date_time_format(now, "%H:%M:%S.%f");
+		fprintf(stderr, "%.12s %s[%s] %s%s%s\n", ts, prog,
+			levels[r].name, other ? dom : "", other ? ": " : "",
+			msg);
+		g_free(ts);
+		g_date_time_unref(now);
+	}
+	fflush(stderr);
+	g_free(line);
+}
+
 static GLogWriterOutput writer(GLogLevelFlags flags, const GLogField *fields,
 			       gsize n, gpointer data)
 {
 	const char *msg = "", *dom = NULL;
 	unsigned r = rank(flags), limit = current;
-	GDateTime *now;
-	gchar *ts, *line;
 	gsize i;
 
 	(void)data;
@@ -85,26 +121,41 @@ static GLogWriterOutput writer(GLogLevelFlags flags, const GLogField *fields,
 		limit = 2;
 	if (r > limit)
 		return G_LOG_WRITER_HANDLED;
-	line = ipop_log_one_line(msg);
-	if (line)
-		msg = line;
-	now = g_date_time_new_now_local();
-	ts = g_date_time_format(now, "%H:%M:%S.%f");
-	fprintf(stderr, "%.12s %s[%s] %s%s%s\n", ts, prog, levels[r].name,
-		dom && strcmp(dom, domain ? domain : "") ? dom : "",
-		dom && strcmp(dom, domain ? domain : "") ? ": " : "", msg);
-	fflush(stderr);
-	g_free(line);
-	g_free(ts);
-	g_date_time_unref(now);
+	emit(r, dom, msg);
 	return G_LOG_WRITER_HANDLED;
+}
+
+/* True if JOURNAL_STREAM ("DEV:INODE", set by systemd for a unit whose
+ * output goes to journald) names the file stderr is now: a child that
+ * inherited the variable but writes elsewhere keeps its timestamps. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+	char tail;
+
+	if (!js ||
+	    sscanf(js, "%" SCNuMAX ":%" SCNuMAX "%c", &dev, &ino, &tail) != 2)
+		return false;
+	if (fstat(2, &st) < 0)
+		return false;
+	return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
 }
 
 void ipop_log_init(const char *prefix, const char *own_domain)
 {
 	prog = prefix;
 	domain = own_domain;
-	g_log_set_writer_func(writer, NULL, NULL);
+	journal = stderr_is_journal();
+	if (!installed) /* GLib allows one writer per process */
+		g_log_set_writer_func(writer, NULL, NULL);
+	installed = true;
+}
+
+bool ipop_log_to_journal(void)
+{
+	return journal;
 }
 
 /* The index of a level name, or -1. */
@@ -135,6 +186,20 @@ bool ipop_log_level_is_valid(const char *name)
 
 const char *ipop_log_level(void)
 {
+	return levels[current].name;
+}
+
+const char *ipop_log_step(int delta, const char *why)
+{
+	int to = (int)current + delta;
+	char line[96];
+
+	/* "error" would hide even critical messages: warning is the floor. */
+	to = CLAMP(to, 2, (int)G_N_ELEMENTS(levels) - 1);
+	current = (unsigned)to;
+	g_snprintf(line, sizeof(line), "log level now %s (%s)",
+		   levels[current].name, why ? why : "request");
+	emit(3, NULL, line);
 	return levels[current].name;
 }
 

@@ -1,7 +1,11 @@
 /*
  * Logging for every program: a GLib log writer to stderr with a runtime
  * level.  Messages of other domains (libnice, GLib) are shown from warning
- * up, or everything at debug.  Owns only the current level.
+ * up, or everything at debug.  Under systemd with output to journald
+ * (JOURNAL_STREAM names stderr) lines carry no time and no program name
+ * (the journal adds both) but a "<N>" syslog priority prefix, so
+ * `journalctl -p` filters them.  Owns only the current level and that
+ * choice.
  */
 #ifndef IPOP_LOG_H
 #define IPOP_LOG_H
@@ -13,8 +17,12 @@
 /* The level names, most severe first, as help texts and errors show them. */
 #define IPOP_LOG_LEVELS "error|critical|warning|message|info|debug"
 
-/* Installs the writer; prefix names the program in each line. */
+/* Installs the writer; prefix names the program in each line.  Decides
+ * here whether stderr is journald's stream.  A later call changes prefix,
+ * domain and that choice (the writer stays). */
 void ipop_log_init(const char *prefix, const char *own_domain);
+/* True if ipop_log_init found stderr to be journald's stream. */
+bool ipop_log_to_journal(void);
 /* Sets the level by name (one of IPOP_LOG_LEVELS); false for an unknown
  * name, which changes nothing. */
 bool ipop_log_set_level(const char *name);
@@ -22,6 +30,11 @@ bool ipop_log_set_level(const char *name);
 bool ipop_log_level_is_valid(const char *name);
 /* The current level's name. */
 const char *ipop_log_level(void);
+/* Moves the level delta steps towards debug (positive) or towards warning
+ * (negative; warning is the floor, debug the ceiling), logs "log level now
+ * LEVEL (why)" whatever the new level, and returns the new level's name.
+ * For signal handlers run from the main loop (not async-signal-safe). */
+const char *ipop_log_step(int delta, const char *why);
 
 enum {
 	IPOP_LOG_STR_LEN = 256, /* IPOP_LOG_STR's buffer: at most 255 bytes */

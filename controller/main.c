@@ -1,7 +1,8 @@
 /*
  * ipop-controller: the control-plane daemon.  Parses arguments, loads and
  * validates the configuration, runs the daemon in the GLib main loop until
- * SIGTERM or SIGINT, says goodbye and frees everything.
+ * SIGTERM or SIGINT, says goodbye and frees everything.  SIGUSR1 and
+ * SIGUSR2 make the log more or less verbose at run time.
  */
 #define G_LOG_DOMAIN "controller"
 
@@ -23,6 +24,8 @@
 struct args {
 	gchar *config;
 	gchar *log_level;
+	gchar *tincan_socket; /* overrides tincan.socket */
+	gchar *state_dir;     /* overrides state_dir */
 	gboolean check;
 	gboolean version;
 };
@@ -31,6 +34,20 @@ static gboolean on_signal(gpointer loop)
 {
 	g_message("signal received, shutting down");
 	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_usr1(gpointer data)
+{
+	(void)data;
+	ipop_log_step(+1, "SIGUSR1");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_usr2(gpointer data)
+{
+	(void)data;
+	ipop_log_step(-1, "SIGUSR2");
 	return G_SOURCE_CONTINUE;
 }
 
@@ -43,6 +60,10 @@ static int parse(int argc, char **argv, struct args *a)
 	    {"log-level", 'l', 0, G_OPTION_ARG_STRING, &a->log_level,
 	     "error|critical|warning|message|info|debug (default message)",
 	     "LEVEL"},
+	    {"tincan-socket", 0, 0, G_OPTION_ARG_FILENAME, &a->tincan_socket,
+	     "tincan's control socket (overrides tincan.socket)", "PATH"},
+	    {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &a->state_dir,
+	     "state directory (overrides state_dir)", "DIR"},
 	    {"check-config", 0, 0, G_OPTION_ARG_NONE, &a->check,
 	     "validate the configuration and exit", NULL},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
@@ -82,12 +103,16 @@ static int run(const struct ctl_config *cfg)
 	GMainLoop *loop = g_main_loop_new(NULL, FALSE);
 	guint s1 = g_unix_signal_add(SIGTERM, on_signal, loop);
 	guint s2 = g_unix_signal_add(SIGINT, on_signal, loop);
+	guint s3 = g_unix_signal_add(SIGUSR1, on_usr1, NULL);
+	guint s4 = g_unix_signal_add(SIGUSR2, on_usr2, NULL);
 
 	g_main_loop_run(loop);
 	ctl_daemon_shutdown(d);
 	ctl_daemon_free(d);
 	g_source_remove(s1);
 	g_source_remove(s2);
+	g_source_remove(s3);
+	g_source_remove(s4);
 	g_main_loop_unref(loop);
 	return EXIT_SUCCESS;
 }
@@ -116,8 +141,20 @@ int main(int argc, char **argv)
 		goto out;
 	cfg = ctl_config_load(a.config, &err);
 	if (!cfg) {
-		fprintf(stderr, "ipop-controller: %s\n", err->message);
+		/* One line; under journald filed as an error ("<3>"). */
+		fprintf(stderr, "%sipop-controller: %s\n",
+			ipop_log_to_journal() ? "<3>" : "", err->message);
 		goto out;
+	}
+	/* The instance units (ipop-controller@NAME) pair each configuration
+	 * with its own tincan and state, whatever the file says. */
+	if (a.tincan_socket) {
+		g_free(cfg->tincan_socket);
+		cfg->tincan_socket = g_strdup(a.tincan_socket);
+	}
+	if (a.state_dir) {
+		g_free(cfg->state_dir);
+		cfg->state_dir = g_strdup(a.state_dir);
 	}
 	if (a.check) {
 		printf("%s: configuration OK (%u overlay%s)\n", a.config,
@@ -130,5 +167,7 @@ out:
 	ctl_config_free(cfg);
 	g_free(a.config);
 	g_free(a.log_level);
+	g_free(a.tincan_socket);
+	g_free(a.state_dir);
 	return rc;
 }
