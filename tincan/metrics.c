@@ -115,6 +115,56 @@ static void link_labels(GString *s, const char *name,
 
 /* The node. */
 
+/* The handshake guard (PROTOCOL.md §12), summed over every link. */
+static void guard_sample(GString *s, const char *name, const char *key,
+			 const char *v, uint64_t n)
+{
+	open_sample(s, name);
+	if (key)
+		label(s, key, v);
+	value_u64(s, n);
+}
+
+static void guard_families(GString *s, const struct tc_guard_counters *g)
+{
+	family(s, "ipop_node_handshake_initiations_total", "counter",
+	       "Handshake initiations received, by what the guard did: "
+	       "passed to the Diffie-Hellman, or dropped for a bad mac1, "
+	       "an exhausted budget or a bad mac2 under load.");
+	guard_sample(s, "ipop_node_handshake_initiations_total", "result",
+		     "passed", g->init_passed);
+	guard_sample(s, "ipop_node_handshake_initiations_total", "result",
+		     "bad_mac1", g->drop_mac1);
+	guard_sample(s, "ipop_node_handshake_initiations_total", "result",
+		     "over_budget", g->drop_budget);
+	guard_sample(s, "ipop_node_handshake_initiations_total", "result",
+		     "bad_mac2", g->drop_mac2);
+	family(s, "ipop_node_handshake_initiations_received_total", "counter",
+	       "Handshake initiations of the right length received.");
+	guard_sample(s, "ipop_node_handshake_initiations_received_total", NULL,
+		     NULL, g->init_received);
+	family(s, "ipop_node_cookie_replies_total", "counter",
+	       "Cookie replies sent to initiators under load, and accepted "
+	       "from responders.");
+	guard_sample(s, "ipop_node_cookie_replies_total", "direction", "sent",
+		     g->cookie_sent);
+	guard_sample(s, "ipop_node_cookie_replies_total", "direction",
+		     "received", g->cookie_received);
+	family(s, "ipop_node_junk_datagrams_total", "counter",
+	       "Datagrams naming no message type, length or live session, "
+	       "dropped for the cost of a lookup.");
+	guard_sample(s, "ipop_node_junk_datagrams_total", NULL, NULL, g->junk);
+	family(s, "ipop_node_roams_total", "counter",
+	       "Times a peer's authenticated packets came from a new address "
+	       "and its link moved there.");
+	guard_sample(s, "ipop_node_roams_total", NULL, NULL, g->roams);
+	family(s, "ipop_node_handshake_under_load", "gauge",
+	       "1 while initiations arrive faster than the load threshold "
+	       "(cookies required).");
+	guard_sample(s, "ipop_node_handshake_under_load", NULL, NULL,
+		     g->under_load ? 1 : 0);
+}
+
 static void node_families(GString *s, const struct tc_metrics_node *n)
 {
 	size_t i, k, j, count;
@@ -152,6 +202,7 @@ static void node_families(GString *s, const struct tc_metrics_node *n)
 	       "Events a control client did not get (its queue was full).");
 	open_sample(s, "ipop_node_events_dropped_total");
 	value_u64(s, n->events_dropped);
+	guard_families(s, &n->guard);
 }
 
 /* Overlays and the peers they map. */

@@ -17,6 +17,7 @@
 
 #include <glib.h>
 
+#include "tincan/cookie.h"
 #include "tincan/fwd.h"
 #include "tincan/link.h"
 #include "tincan/overlay.h"
@@ -35,9 +36,10 @@ struct tc_metrics_overlay {
 struct tc_metrics_node {
 	const char *uid;
 	const char *version;
-	unsigned control_clients; /* connected to the control socket */
-	bool controller;	  /* one of them is the CONTROLLER */
-	uint64_t events_dropped;  /* events a client did not get */
+	unsigned control_clients;	/* connected to the control socket */
+	bool controller;		/* one of them is the CONTROLLER */
+	uint64_t events_dropped;	/* events a client did not get */
+	struct tc_guard_counters guard; /* the handshake guard's totals */
 	const struct tc_metrics_overlay *overlays;
 	size_t n_overlays;
 };

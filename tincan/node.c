@@ -659,6 +659,7 @@ void tc_node_metrics(void *data, GString *out)
 	m.control_clients = cs.clients;
 	m.controller = cs.controller;
 	m.events_dropped = cs.events_dropped;
+	tc_link_guard_totals(&m.guard);
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &ov))
 		g_ptr_array_add(ovs, ov);

@@ -215,6 +215,18 @@ status_shows_guard()
 			(.guard.under_load | type == "boolean")' >/dev/null
 }
 check "ipopctl status and --json show the guard's totals" status_shows_guard
+# metrics_show_guard: `ipopctl metrics` counts the flood's initiations and
+# the ones its budget dropped, as the Prometheus text.
+metrics_show_guard()
+{
+	local text got over
+	text=$(ctl "$R" metrics) || return 1
+	got=$(awk '$1 == "ipop_node_handshake_initiations_received_total" { print $2 }' <<<"$text")
+	over=$(awk '$1 == "ipop_node_handshake_initiations_total{result=\"over_budget\"}" { print $2 }' <<<"$text")
+	echo "metrics: ${got:-none} initiations received, ${over:-none} over budget"
+	((${got:-0} > 100000 && ${over:-0} > 100000))
+}
+check "ipopctl metrics counts the initiations and the budget's drops" metrics_show_guard
 
 phase "junk flood alternating with silence: measured" junk-flood junk
 check "junk flood: members lose < 1 % and keep > 80 % of throughput" \

@@ -74,6 +74,16 @@ static void fixture(void)
 	    .control_clients = 2,
 	    .controller = true,
 	    .events_dropped = 7,
+	    .guard = {.init_received = 100,
+		      .init_passed = 10,
+		      .drop_mac1 = 20,
+		      .drop_budget = 30,
+		      .drop_mac2 = 40,
+		      .cookie_sent = 5,
+		      .cookie_received = 6,
+		      .junk = 8,
+		      .roams = 9,
+		      .under_load = true},
 	    .overlays = &ov,
 	    .n_overlays = 1,
 	};
@@ -106,6 +116,35 @@ static const char expected[] =
     "(its queue was full).\n"
     "# TYPE ipop_node_events_dropped_total counter\n"
     "ipop_node_events_dropped_total 7\n"
+    "# HELP ipop_node_handshake_initiations_total Handshake initiations "
+    "received, by what the guard did: passed to the Diffie-Hellman, or "
+    "dropped for a bad mac1, an exhausted budget or a bad mac2 under load.\n"
+    "# TYPE ipop_node_handshake_initiations_total counter\n"
+    "ipop_node_handshake_initiations_total{result=\"passed\"} 10\n"
+    "ipop_node_handshake_initiations_total{result=\"bad_mac1\"} 20\n"
+    "ipop_node_handshake_initiations_total{result=\"over_budget\"} 30\n"
+    "ipop_node_handshake_initiations_total{result=\"bad_mac2\"} 40\n"
+    "# HELP ipop_node_handshake_initiations_received_total Handshake "
+    "initiations of the right length received.\n"
+    "# TYPE ipop_node_handshake_initiations_received_total counter\n"
+    "ipop_node_handshake_initiations_received_total 100\n"
+    "# HELP ipop_node_cookie_replies_total Cookie replies sent to initiators "
+    "under load, and accepted from responders.\n"
+    "# TYPE ipop_node_cookie_replies_total counter\n"
+    "ipop_node_cookie_replies_total{direction=\"sent\"} 5\n"
+    "ipop_node_cookie_replies_total{direction=\"received\"} 6\n"
+    "# HELP ipop_node_junk_datagrams_total Datagrams naming no message type, "
+    "length or live session, dropped for the cost of a lookup.\n"
+    "# TYPE ipop_node_junk_datagrams_total counter\n"
+    "ipop_node_junk_datagrams_total 8\n"
+    "# HELP ipop_node_roams_total Times a peer's authenticated packets came "
+    "from a new address and its link moved there.\n"
+    "# TYPE ipop_node_roams_total counter\n"
+    "ipop_node_roams_total 9\n"
+    "# HELP ipop_node_handshake_under_load 1 while initiations arrive faster "
+    "than the load threshold (cookies required).\n"
+    "# TYPE ipop_node_handshake_under_load gauge\n"
+    "ipop_node_handshake_under_load 1\n"
     "# HELP ipop_overlay_info An overlay, its TAP device and mode (always 1).\n"
     "# TYPE ipop_overlay_info gauge\n"
     "ipop_overlay_info{overlay=\"vpn\",tap=\"ipop0\",mode=\"l3\"} 1\n"
@@ -289,7 +328,7 @@ START_TEST(empty_node_announces_families)
 		type += g_str_has_prefix(lines[i], "# TYPE ");
 	}
 	ck_assert_uint_eq(help, type);
-	ck_assert_uint_eq(help, 23);
+	ck_assert_uint_eq(help, 29);
 	ck_assert_ptr_nonnull(strstr(s->str, "\nipop_node_overlays 0\n"));
 	ck_assert_ptr_null(strstr(s->str, "ipop_link_state{"));
 	g_strfreev(lines);
