@@ -298,6 +298,37 @@ static void drop(struct tc_link *l, size_t len, int r, const struct tc_time *t)
 	l->drops_unlogged = 0;
 }
 
+enum { TC_HS_FAIL_LOG_MS = 10000 };
+
+/* A handshake message (by type and length) the session refused: a wrong
+ * key or a broken message is what an operator needs to see, so it is
+ * logged at message level, though at most once per TC_HS_FAIL_LOG_MS. */
+static void handshake_refused(struct tc_link *l, const uint8_t *buf, size_t len,
+			      int r, const struct tc_time *t)
+{
+	const char *why;
+
+	if (!((buf[0] == TC_MSG_INIT && len == TC_INIT_LEN) ||
+	      (buf[0] == TC_MSG_RESP && len == TC_RESP_LEN)) ||
+	    r == -EPROTONOSUPPORT || r == -EALREADY)
+		return; /* not one, logged by drop(), or a mere replay */
+	if (l->hs_fail_log_ms &&
+	    t->mono_ms - l->hs_fail_log_ms < TC_HS_FAIL_LOG_MS) {
+		l->hs_fails_unlogged++;
+		return;
+	}
+	why = r == -EPERM ? "the peer's static key is not the one this link "
+			    "was created with"
+			  : g_strerror(-r);
+	g_message("link %s/%.12s: handshake %s refused: %s (%u more since "
+		  "the last such line)",
+		  l->overlay, l->peer_uid,
+		  buf[0] == TC_MSG_INIT ? "initiation" : "response", why,
+		  l->hs_fails_unlogged);
+	l->hs_fail_log_ms = t->mono_ms;
+	l->hs_fails_unlogged = 0;
+}
+
 static void send_cookie(struct tc_link *l, const uint8_t *init, size_t len,
 			const struct rx_src *src, const uint8_t *key,
 			size_t klen, const struct tc_time *t)
@@ -400,6 +431,7 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 			tc_guard_count(guard,
 				       &(struct tc_guard_counters){.junk = 1});
 		}
+		handshake_refused(l, buf, len, r, t);
 		drop(l, len, r, t);
 		break;
 	}

@@ -80,6 +80,10 @@ struct tc_link {
 	struct tc_guard_counters gc;
 	uint64_t drop_log_ms;
 	unsigned drops_unlogged;
+	/* Refused handshake messages: logged at most once per
+	 * TC_HS_FAIL_LOG_MS, with the count in between. */
+	uint64_t hs_fail_log_ms;
+	unsigned hs_fails_unlogged;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */

@@ -323,6 +323,18 @@ check "wrong key: t3's link to t1 is not connected either" link_is_down t3 "$U1"
 check "wrong key: ping h1 -> h3 fails" ping_fails h1 10.254.0.3
 check "wrong key: ping h3 -> h1 fails" ping_fails h3 10.254.0.1
 tap_note "t1's link state after the attempt: $(link_field t1 "$OV" "$UW" state)"
+# hs_refused_logged: the refused handshakes are in a tincan's log at the
+# default level, with the reason, and rate-limited (not one line per packet).
+hs_refused_logged()
+{
+	local n
+	n=$(cat "$(tincan_log t1)" "$(tincan_log t3)" |
+		grep -c "handshake .* refused: the peer's static key is not")
+	echo "$n 'handshake refused' lines in t1's and t3's logs"
+	((n >= 1 && n <= 6))
+}
+check "wrong key: the refused handshake is logged with its reason, rate-limited" \
+	hs_refused_logged
 must "remove-link t1 -> $UW" ctl t1 remove-link "$OV" "$UW"
 must "remove-link t3 -> t1" link_remove t3 "$OV" t1
 
