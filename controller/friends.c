@@ -2,10 +2,9 @@
  * The friends command: one short XMPP session as the configuration's
  * account, under a resource of its own ("friends-" and random hex), driven
  * by its own libstrophe loop (no daemon, no GLib main loop).  It fetches
- * the roster, sends initial presence with priority -1 so that the server
- * hands over the subscription requests still pending for the account (and
- * routes no chat to it), waits for a ping round trip and a short grace for
- * those, then acts:
+ * the roster, sends initial presence so that the server hands over the
+ * subscription requests still pending for the account, waits for a ping
+ * round trip and a short grace for those, then acts:
  *   list          prints "JID SUBSCRIPTION [asked] [pending]" per contact
  *   add JID       asks to follow JID (subscribe) and approves JID's pending
  *                 request if there is one (subscribed)
@@ -119,20 +118,11 @@ static void send_presence(struct fr *f, const char *to, const char *type)
 	xmpp_stanza_release(p);
 }
 
-/* Available, priority -1: the server hands over pending requests and
- * routes no bare-JID message here. */
+/* Available, priority 0: ejabberd hands over pending requests only to
+ * resources of non-negative priority (Prosody to any). */
 static void send_initial_presence(struct fr *f)
 {
-	xmpp_stanza_t *p = xmpp_presence_new(f->ctx);
-	xmpp_stanza_t *prio = xmpp_stanza_new(f->ctx);
-	xmpp_stanza_t *text = xmpp_stanza_new(f->ctx);
-
-	xmpp_stanza_set_name(prio, "priority");
-	xmpp_stanza_set_text(text, "-1");
-	xmpp_stanza_add_child_ex(prio, text, 0);
-	xmpp_stanza_add_child_ex(p, prio, 0);
-	xmpp_send(f->conn, p);
-	xmpp_stanza_release(p);
+	send_presence(f, NULL, NULL);
 }
 
 /* An iq of type with one child NAME in NS (and its id handler). */
