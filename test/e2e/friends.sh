@@ -76,9 +76,12 @@ must "g3 on the public network" pubhost_add g3 23
 must "$SRV configuration" xmpp_server_setup
 must "start $SRV in pub" xmpp_server_start
 must "start coturn in pub" turn_start
-check "in-band registration of alice, bob, carol, g1, g2, g3 (empty rosters)" \
-	xmpp_register a1 alice:pw-alice bob:pw-bob carol:pw-carol g1:pw-g1 \
-	g2:pw-g2 g3:pw-g3
+check "in-band registration of alice, bob, g1, g2, g3 (empty rosters)" \
+	xmpp_register a1 alice:pw-alice bob:pw-bob g1:pw-g1 g2:pw-g2 g3:pw-g3
+check "carol's account made with $SRV's admin command (docs/servers.md)" \
+	xmpp_admin_register carol pw-carol
+check "carol logs in (raw c2s stream, SASL PLAIN, bind)" \
+	xmpp_login_ok c1 carol pw-carol
 check "g1 and g2 are friends from the start (subscription exchange)" \
 	xmpp_client g1 mesh g1:pw-g1 g2:pw-g2
 
@@ -95,6 +98,27 @@ for g in g1 g2; do
 done
 check "--check-config accepts xmpp.auto_approve: true" \
 	"$CONTROLLER" --config "$(ctl_dir g1)/controller.yaml" --check-config
+
+# docs_configs: every ```yaml block of docs/planning.md passes
+# --check-config (next to a password file and a group secret).
+docs_configs()
+{
+	local dir=$E2E_TMP/docs n=0 f
+	mkdir -p "$dir" && chmod 0700 "$dir" || return 1
+	printf 'pw\n' >"$dir/xmpp-password" && chmod 0600 "$dir/xmpp-password"
+	printf 'docs group secret 0123456789' >"$dir/group-secret" &&
+		chmod 0600 "$dir/group-secret"
+	awk -v d="$dir" '/^```yaml$/ { n++; f = d "/doc" n ".yaml"; next }
+		/^```$/ { f = ""; next } f { print > f }' \
+		"$(dirname "$0")/../../docs/planning.md"
+	for f in "$dir"/doc*.yaml; do
+		[[ -e $f ]] || return 1
+		"$CONTROLLER" --config "$f" --check-config >/dev/null || return 1
+		n=$((n + 1))
+	done
+	((n == 3))
+}
+check "the 3 configurations of docs/planning.md pass --check-config" docs_configs
 
 for d in "${SOCIAL[@]}" "${GROUP[@]}"; do
 	must "start ipop-tincan $d" tincan_start "$d" "$d"

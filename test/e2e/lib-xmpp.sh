@@ -246,6 +246,19 @@ xmpp_client()
 		--port "$XMPP_PORT" --domain "$XMPP_DOMAIN" "$@"
 }
 
+# xmpp_admin_register USER PASS: an account made with the server's own
+# administration command, as docs/servers.md shows it (prosodyctl
+# register, ejabberdctl register).
+xmpp_admin_register()
+{
+	if [[ $IPOP_XMPP_SERVER == ejabberd ]]; then
+		ejabberdctl_run register "$1" "$XMPP_DOMAIN" "$2" >/dev/null
+	else
+		nsx pub timeout 20 prosodyctl --config "$E2E_TMP/prosody/prosody.cfg.lua" \
+			register "$1" "$XMPP_DOMAIN" "$2" >/dev/null
+	fi
+}
+
 # xmpp_register NS USER:PASS...: in-band registration from NS.
 xmpp_register() { xmpp_client "$1" register "${@:2}" >/dev/null; }
 
