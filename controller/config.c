@@ -160,6 +160,24 @@ static int set_ca_file(const struct cfg_walk *w, const struct cfg_node *n,
 	return 0;
 }
 
+/* xmpp.auto_approve: true approves every subscription request (and asks
+ * back); false, the default, approves only requests of contacts we follow
+ * or asked ourselves. */
+static int set_auto_approve(const struct cfg_walk *w, const struct cfg_node *n,
+			    const char *path, void *slot)
+{
+	static const struct cfg_choice values[] = {
+	    {"false", 0},
+	    {"true", 1},
+	};
+	int v;
+
+	if (get_choice(w, n, path, values, G_N_ELEMENTS(values), &v) < 0)
+		return -EINVAL;
+	*(bool *)slot = v != 0;
+	return 0;
+}
+
 static int only_one_password(const struct cfg_walk *w, const struct cfg_node *n,
 			     const char *path)
 {
@@ -204,6 +222,7 @@ static const struct cfg_field xmpp_fields[] = {
     {"port", set_port, CFG(port), false},
     {"tls", set_tls, CFG(tls), false},
     {"ca_file", set_ca_file, CFG(ca_file), false},
+    {"auto_approve", set_auto_approve, CFG(auto_approve), false},
 };
 
 static int set_xmpp(const struct cfg_walk *w, const struct cfg_node *n,

@@ -82,6 +82,7 @@ struct ctl_config {
 	    turn[CTL_MAX_SERVERS]; /* ice.turn: [{server, user, password}] */
 	unsigned n_overlays;
 	struct ctl_overlay_config overlays[CTL_MAX_OVERLAYS];
+	bool auto_approve; /* xmpp.auto_approve: approve every request */
 };
 
 /* Reads and validates the file.  NULL with *err set ("FILE:LINE: key

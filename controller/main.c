@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib-unix.h>
 #include <glib.h>
@@ -15,6 +16,7 @@
 
 #include "controller/config.h"
 #include "controller/daemon.h"
+#include "controller/friends.h"
 #include "common/log.h"
 
 #ifndef IPOP_VERSION
@@ -28,6 +30,8 @@ struct args {
 	gchar *state_dir;     /* overrides state_dir */
 	gboolean check;
 	gboolean version;
+	int n_rest; /* "friends ..." after the options */
+	char **rest;
 };
 
 static gboolean on_signal(gpointer loop)
@@ -84,7 +88,10 @@ static int parse(int argc, char **argv, struct args *a)
 			err->message);
 		return -1;
 	}
-	if (argc > 1) {
+	if (argc > 1 && !strcmp(argv[1], "friends")) {
+		a->n_rest = argc - 1;
+		a->rest = argv + 1;
+	} else if (argc > 1) {
 		fprintf(stderr, "ipop-controller: unexpected argument '%s'\n",
 			argv[1]);
 		return -1;
@@ -160,6 +167,10 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK (%u overlay%s)\n", a.config,
 		       cfg->n_overlays, cfg->n_overlays == 1 ? "" : "s");
 		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	if (a.n_rest > 0) {
+		rc = ctl_friends_main(cfg, a.n_rest, a.rest);
 		goto out;
 	}
 	rc = run(cfg);

@@ -364,6 +364,7 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	x->roster =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->avail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	x->asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	sessions = g_slist_prepend(sessions, x);
 	if (x->conn == NULL || setup_conn(x) < 0) {
@@ -403,6 +404,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 	sessions = g_slist_remove(sessions, x);
 	g_hash_table_destroy(x->roster);
 	g_hash_table_destroy(x->avail);
+	g_hash_table_destroy(x->asked);
 	g_free(x->bound);
 	g_free(x->full_jid);
 	g_free(x);

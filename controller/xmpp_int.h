@@ -35,6 +35,7 @@ struct ctl_xmpp {
 	bool freeing;
 	char *bound;	    /* bound full JID while online */
 	GHashTable *roster; /* bare JID -> enum ctl_sub */
+	GHashTable *asked;  /* bare JIDs we asked to follow (ask="subscribe") */
 	GHashTable *avail;  /* full JID -> session it was last seen in */
 };
 

@@ -3,8 +3,11 @@
  * (contacts gone while offline are reported removed) and followed through
  * server pushes, the full JIDs seen available (resources of the previous
  * session not seen again within SWEEP_MS are reported gone), subscription
- * requests (approved only for contacts we follow), and the iq requests we
- * answer (roster pushes, pings; anything else gets service-unavailable).
+ * requests (approved for contacts we follow or asked ourselves, or for
+ * anybody with xmpp.auto_approve; any other request stays pending on the
+ * server for the user to approve or refuse, see friends.c), and the iq
+ * requests we answer (roster pushes, pings; anything else gets
+ * service-unavailable).
  * Every stanza here is untrusted.
  */
 #define G_LOG_DOMAIN "controller"
@@ -106,6 +109,11 @@ static void roster_item(struct ctl_xmpp *x, xmpp_stanza_t *item,
 	}
 	if (seen != NULL)
 		g_hash_table_add(seen, g_strdup(jid));
+	if (sub != CTL_SUB_REMOVE &&
+	    g_strcmp0(xmpp_stanza_get_attribute(item, "ask"), "subscribe") == 0)
+		g_hash_table_add(x->asked, g_strdup(jid));
+	else
+		g_hash_table_remove(x->asked, jid);
 	if (sub == CTL_SUB_REMOVE)
 		g_hash_table_remove(x->roster, jid);
 	else if (g_hash_table_size(x->roster) < MAX_ROSTER ||
@@ -186,6 +194,7 @@ static int on_roster_result(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
 	if (type != NULL && strcmp(type, "result") == 0) {
 		seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					     NULL);
+		g_hash_table_remove_all(x->asked);
 		if (q != NULL)
 			roster_items(x, q, seen);
 		roster_drop_unseen(x, seen);
@@ -341,24 +350,46 @@ static void presence_change(struct ctl_xmpp *x, const char *from,
 		x->ops->on_presence(x->cb_ctx, from, available);
 }
 
-/* A contact we already follow (subscription to/both) asking to follow us
- * is approved; requests from anybody else are only logged. */
+/* A request completing a friendship we started (we follow the contact,
+ * or asked to) is approved; with xmpp.auto_approve every request is, and
+ * we ask back.  Any other request is left pending on the server, which
+ * delivers it again at every login until the user approves or refuses it
+ * (`ipop-controller friends approve|refuse JID`). */
 static void subscribe_request(struct ctl_xmpp *x, const char *from)
 {
 	g_autofree char *bare = ctl_xmpp_bare_of(from);
 	gpointer v;
 	enum ctl_sub sub = CTL_SUB_NONE;
+	bool follows, asked;
 
+	if (strchr(from, '/') != NULL || !strcmp(bare, x->cfg->jid)) {
+		g_debug("xmpp: subscription request from %s ignored",
+			IPOP_LOG_STR(from));
+		return;
+	}
 	if (g_hash_table_lookup_extended(x->roster, bare, NULL, &v))
 		sub = GPOINTER_TO_INT(v);
-	if (sub == CTL_SUB_TO || sub == CTL_SUB_BOTH) {
+	follows = sub == CTL_SUB_TO || sub == CTL_SUB_BOTH;
+	asked = g_hash_table_contains(x->asked, bare);
+	if (follows || asked) {
 		ctl_xmpp_send_presence(x, bare, "subscribed");
-		g_message("xmpp: approved subscription request of %s",
+		g_message("xmpp: approved subscription request of %s (%s)",
+			  IPOP_LOG_STR(bare),
+			  follows ? "a contact we follow" : "we asked it too");
+	} else if (x->cfg->auto_approve) {
+		ctl_xmpp_send_presence(x, bare, "subscribed");
+		ctl_xmpp_send_presence(x, bare, "subscribe");
+		g_hash_table_add(x->asked, g_strdup(bare));
+		g_message("xmpp: approved subscription request of %s and asked "
+			  "back (xmpp.auto_approve)",
 			  IPOP_LOG_STR(bare));
 	} else {
-		g_message("xmpp: subscription request of %s not approved "
-			  "(not a contact we follow)",
-			  IPOP_LOG_STR(bare));
+		g_message(
+		    "xmpp: subscription request of %s is pending: "
+		    "approve it with `ipop-controller --config %s friends "
+		    "approve %s`, or refuse it",
+		    IPOP_LOG_STR(bare), IPOP_LOG_STR(x->cfg->path),
+		    IPOP_LOG_STR(bare));
 	}
 }
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # End-to-end test of ipop-controller: a GroupVPN of four members signalling
-# through a real Prosody server, two of them behind NAT routers, with coturn
-# for STUN and TURN.
+# through a real XMPP server (Prosody, or ejabberd with
+# IPOP_XMPP_SERVER=ejabberd), two of them behind NAT routers, with coturn
+# for STUN and TURN.  Accounts are made by in-band registration and
+# friendships by real subscribe/subscribed exchanges from an XMPP client.
 #
 #                               ns "pub" (router)
-#          Prosody c2s 100.64.0.3:5222 (plain)   coturn TURN 100.64.0.1:3478
+#          XMPP c2s 100.64.0.3:5222 (plain)      coturn TURN 100.64.0.1:3478
 #                                                       STUN 100.64.0.2:3478
 #     100.64.11.1  100.64.12.1   100.64.3.1    100.64.4.1   100.64.21.1  100.64.22.1
 #          |            |            |             |            |            |
@@ -19,10 +21,12 @@
 #   every host runs ipop-tincan + ipop-controller, overlay "gvpn" on ipop0:
 #     m1..m4    10.77.0.1-4/24, group "lab", group secret file (same bytes)
 #     eve       10.77.0.66, group "lab", same secret, but no mutual
-#               subscription with anyone: the members' rosters say "from"
-#               eve (she sees them, they do not see her), while hers says
-#               "both", so her controller pushes advertisements at them
-#               like a client that ignores the subscription would
+#               subscription with anyone: she asked every member and they
+#               approved without asking back, so the members' rosters say
+#               "from" eve (she sees them, they do not see her); then hers
+#               is forged to "both" with the server's admin facility, so
+#               her controller pushes advertisements at them like a client
+#               that ignores the subscription would
 #     mallory   10.77.0.99, group "lab", mutual subscription with every
 #               member, but no group secret
 #
@@ -31,9 +35,10 @@
 # eve and mallory never hold a connected link nor appear in a member's links
 # (sampled all through the run) and cannot ping members; a member stopped
 # cleanly vanishes from the others' links within 10 s and rejoins when
-# started again; with Prosody stopped and restarted, pings across the overlay
+# started again; with the XMPP server stopped and restarted, pings across the overlay
 # keep flowing through the outage, the controllers reconnect, and a member
-# started after the restart joins.  Measurements are "# measured" lines.
+# started after the restart joins.  The server's name in the descriptions
+# is the one in use.  Measurements are "# measured" lines.
 
 # shellcheck disable=SC2317 # functions run through check/wait_until
 set -u -o pipefail
@@ -44,8 +49,10 @@ set -u -o pipefail
 # shellcheck disable=SC2034 # E2E_ERR is read by lib.sh's tap_fail
 
 e2e_require_root
-e2e_require_tools "$TINCAN" "$IPOPCTL" "$CONTROLLER" prosody iperf3 ss
+e2e_require_tools "$TINCAN" "$IPOPCTL" "$CONTROLLER" "$(xmpp_server_tool)" \
+	python3 iperf3 ss
 e2e_init
+SRV=$(xmpp_server_name)
 
 controller_snapshot || exit 1
 
@@ -57,7 +64,7 @@ declare -A UID_OF=() NAME_OF=()
 GROUP=lab
 SECRET="gvpn e2e group secret: 6b1f0c9e3d2a4758"
 
-# ---- network, Prosody, coturn -----------------------------------------------
+# ---- network, the XMPP server, coturn ------------------------------------------
 
 must "public router pub" pub_add
 must "m1 on the public network" pubhost_add m1 11
@@ -68,30 +75,35 @@ must "NAT router nat4" nat_add nat4 4
 must "m4 behind nat4" host_add nat4 4 m4 2
 must "eve on the public network" pubhost_add eve 21
 must "mallory on the public network" pubhost_add mallory 22
-must "Prosody configuration" prosody_setup
-
-all_but()
-{
-	local x
-	for x in "${MEMBERS[@]}"; do
-		[[ $x == "$1" ]] || echo "$x=$2"
-	done
-}
-for m in "${MEMBERS[@]}"; do
-	xmpp_account "$m" "pw-$m"
-	# shellcheck disable=SC2046
-	xmpp_roster "$m" $(all_but "$m" both) mallory=both eve=from
-done
-xmpp_account eve pw-eve
-# shellcheck disable=SC2046
-xmpp_roster eve $(all_but none both)
-xmpp_account mallory pw-mallory
-# shellcheck disable=SC2046
-xmpp_roster mallory $(all_but none both)
-
-must "start Prosody in pub" prosody_start
+must "$SRV configuration" xmpp_server_setup
+T=$(now_ms)
+must "start $SRV in pub" xmpp_server_start
+tap_note "measured: $SRV listening $(($(now_ms) - T)) ms after its start"
 must "start coturn in pub" turn_start
-check "m3 logs into Prosody through nat3 (raw c2s stream, SASL PLAIN, bind)" \
+
+# accounts USER...: "USER:pw-USER" each.
+accounts()
+{
+	local u
+	for u in "$@"; do echo "$u:pw-$u"; done
+}
+# shellcheck disable=SC2046
+check "in-band registration of the 6 accounts (from m1)" \
+	xmpp_register m1 $(accounts "${MEMBERS[@]}" "${OUTSIDERS[@]}")
+T=$(now_ms)
+# shellcheck disable=SC2046
+check "m1..m4 and mallory befriend each other pairwise by subscribe/subscribed exchanges (from m2)" \
+	xmpp_client m2 mesh $(accounts "${MEMBERS[@]}" mallory)
+# shellcheck disable=SC2046
+check "eve asks every member, they approve without asking back (from eve)" \
+	xmpp_client eve follow $(accounts eve "${MEMBERS[@]}")
+tap_note "measured: rosters made through XMPP in $(($(now_ms) - T)) ms"
+check "eve's own roster forged to both with $SRV's admin facility" \
+	xmpp_forge_both eve "${MEMBERS[@]}"
+check "$SRV stored m1's roster: m2..m4 and mallory both, eve from" \
+	test "$(xmpp_stored_roster m1 | sort | paste -sd' ')" = \
+	"eve from m2 both m3 both m4 both mallory both"
+check "m3 logs into $SRV through nat3 (raw c2s stream, SASL PLAIN, bind)" \
 	xmpp_login_ok m3 m3 pw-m3
 check "m4 leaves through nat4 (STUN sees 100.64.4.2)" \
 	test "$(stun_mapped m4)" = 100.64.4.2
@@ -272,7 +284,7 @@ pairs_wait 30 "$T" VIP "${P4[@]}"
 report_pairs "m4 started again: its 6 ordered pairs ping again"
 tap_note "measured: m4 back, all its pairs pinging $REPORT_MAX ms after restart"
 
-# ---- Prosody restarts under a running overlay -----------------------------------
+# ---- the XMPP server restarts under a running overlay ----------------------------
 
 # m2 sits out the restart: it is started afterwards and must still join.
 check "m2 stops cleanly before the XMPP restart" member_stop m2
@@ -318,21 +330,21 @@ bg_ping pub m1 m3
 wait_until 10 replies_at_least nat 5
 
 T=$(now_ms)
-check "Prosody stops (SIGTERM)" prosody_stop
+check "$SRV stops" xmpp_server_stop
 check "every running controller notices the XMPP server is gone" \
 	wait_until 10 all_logged "XMPP offline" OFF0
 # Keep the server down for a while; the overlay must carry traffic meanwhile.
 R0=$(replies nat)
 wait_until 10 replies_at_least nat $((R0 + 10))
 R1=$(replies nat)
-tap_note "Prosody down; m3 -> m4 replies during the outage so far: $((R1 - R0))"
-check "pings m3 -> m4 answered while Prosody is down" test $((R1 - R0)) -ge 10
+tap_note "$SRV down; m3 -> m4 replies during the outage so far: $((R1 - R0))"
+check "pings m3 -> m4 answered while $SRV is down" test $((R1 - R0)) -ge 10
 OUTAGE=$(($(now_ms) - T))
-must "Prosody starts again" prosody_start
+must "$SRV starts again" xmpp_server_start
 T=$(now_ms)
 if wait_until 40 all_logged "XMPP online as" ON0; then
 	tap_ok "every running controller reconnects to the restarted server"
-	tap_note "measured: controllers back online $(($(now_ms) - T)) ms after Prosody restarted (outage $OUTAGE ms)"
+	tap_note "measured: controllers back online $(($(now_ms) - T)) ms after $SRV restarted (outage $OUTAGE ms)"
 else
 	E2E_ERR=$(for n in "${RUNNING[@]}"; do echo "$n: $(grep -F "XMPP" "$(ctl_log "$n")" | tail -n 3)"; done)
 	tap_fail "every running controller reconnects to the restarted server"
@@ -361,12 +373,12 @@ for k in nat pub; do
 	nat) what="m3 -> m4" ;;
 	pub) what="m1 -> m3" ;;
 	esac
-	tap_note "measured: ping -i 0.2 $what across the Prosody restart: ${tx:-0} sent, ${rx:-0} received, $lost lost"
+	tap_note "measured: ping -i 0.2 $what across the $SRV restart: ${tx:-0} sent, ${rx:-0} received, $lost lost"
 	if [[ -n $tx ]] && ((tx > 0 && lost <= 1)); then
-		tap_ok "ping $what keeps working through the Prosody restart (<= 1 lost)"
+		tap_ok "ping $what keeps working through the $SRV restart (<= 1 lost)"
 	else
 		E2E_ERR="ping statistics: ${stats:-none}"
-		tap_fail "ping $what keeps working through the Prosody restart (<= 1 lost)"
+		tap_fail "ping $what keeps working through the $SRV restart (<= 1 lost)"
 	fi
 done
 

@@ -1,9 +1,13 @@
 # shellcheck shell=bash
 # XMPP helpers for the GroupVPN end-to-end test and demo, on top of lib.sh.
 #
-# This file owns what lib.sh does not: a private Prosody server in the
-# "pub" namespace (plain c2s, accounts and rosters written straight into its
-# data directory), hosts sitting directly on the public network, member
+# This file owns what lib.sh does not: a private XMPP server in the "pub"
+# namespace (plain c2s), either Prosody or ejabberd as IPOP_XMPP_SERVER says
+# (xmpp_server_setup/start/stop; accounts by in-band registration and
+# rosters by real subscription exchanges through xmpp-client.py; the older
+# prosody_* helpers, with accounts and rosters written straight into
+# Prosody's data directory, remain for the scenarios that want only a
+# quick server), hosts sitting directly on the public network, member
 # configurations for ipop-controller, and starting and stopping a member
 # (its ipop-tincan plus its controller).  Every process is tracked through
 # lib.sh, so its EXIT trap stops exactly what was started here.
@@ -17,6 +21,11 @@ XMPP_PORT=5222
 XMPP_DOMAIN=ipop.test
 XMPP_DATA=""		# Prosody's data directory (set by prosody_setup)
 PROSODY_PID=""
+# The server of xmpp_server_*: prosody (default) or ejabberd.
+IPOP_XMPP_SERVER=${IPOP_XMPP_SERVER:-prosody}
+XMPP_CLIENT=${XMPP_CLIENT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/xmpp-client.py}
+EJ_DIR=""		# ejabberd's private tree (set by ejabberd_setup)
+EJ_DIST_PORT=4370	# Erlang distribution, on pub's loopback only
 declare -A CTL_PID=()
 
 # e2e_dump_logs (replaces lib.sh's): the tail of every tracked log without
@@ -62,8 +71,9 @@ prosody_setup()
 		http_ports = { }
 		https_ports = { }
 		log = { info = "$E2E_TMP/prosody.log" }
-		modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix" }
+		modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "posix"; "register" }
 		modules_disabled = { "s2s"; "offline" }
+		allow_registration = true
 		authentication = "internal_plain"
 		storage = "internal"
 		c2s_require_encryption = false
@@ -91,6 +101,212 @@ prosody_stop()
 	wait "$PROSODY_PID" 2>/dev/null
 	PROSODY_PID=""
 	return 0
+}
+
+# ---- ejabberd ----------------------------------------------------------------
+
+# ejabberd_setup: a private ejabberd tree under the temp dir (config,
+# spool, logs; world-traversable, as ejabberdctl switches to user
+# ejabberd), plain c2s on XMPP_IP, in-band registration without throttle,
+# Erlang distribution on pub's loopback with a fresh cookie; adds XMPP_IP
+# to pub (call after pub_add).
+ejabberd_setup()
+{
+	local d=$E2E_TMP/ejabberd cookie
+	EJ_DIR=$d
+	mkdir -p "$d/etc" "$d/spool" "$d/log" || return 1
+	chmod 0755 "$d" "$d/etc"
+	chown ejabberd: "$d/spool" "$d/log" || return 1
+	ip -n "$(ns_name pub)" addr add "$XMPP_IP/32" dev lo || return 1
+	cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+	cat >"$d/etc/ejabberdctl.cfg" <<-EOF
+		# Private ejabberd for one ipop-c end-to-end run.
+		ERLANG_NODE=ejabberd@localhost
+		INET_DIST_INTERFACE=127.0.0.1
+		ERL_DIST_PORT=$EJ_DIST_PORT
+		ERL_OPTIONS="-setcookie $cookie"
+		EJABBERD_PID_PATH=$d/spool/ejabberd.pid
+	EOF
+	cat >"$d/etc/ejabberd.yml" <<-EOF
+		# Private ejabberd for one ipop-c end-to-end run (plain c2s: tests only).
+		hosts:
+		  - $XMPP_DOMAIN
+		loglevel: info
+		log_rotate_count: 0
+		listen:
+		  -
+		    port: $XMPP_PORT
+		    ip: "$XMPP_IP"
+		    module: ejabberd_c2s
+		    max_stanza_size: 262144
+		    shaper: none
+		    access: c2s
+		    starttls_required: false
+		auth_method: internal
+		auth_password_format: plain
+		registration_timeout: infinity
+		acl:
+		  local:
+		    user_regexp: ""
+		access_rules:
+		  c2s:
+		    allow: all
+		  register:
+		    allow: all
+		shaper_rules:
+		  max_user_sessions: 10
+		  c2s_shaper: none
+		modules:
+		  mod_admin_extra: {}
+		  mod_disco: {}
+		  mod_ping: {}
+		  mod_roster:
+		    versioning: false
+		  mod_register:
+		    access: register
+		    ip_access: all
+		    welcome_message: {}
+	EOF
+	# Erlang's resolver: the hosts file, then DNS (as Debian's default).
+	printf '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n' \
+		>"$d/etc/inetrc"
+	chmod 0644 "$d/etc/ejabberd.yml" "$d/etc/ejabberdctl.cfg" "$d/etc/inetrc"
+	e2e_track_log "$d/log/ejabberd.log"
+}
+
+# ejabberdctl_run ARGS...: ejabberdctl against the private node (from pub).
+ejabberdctl_run()
+{
+	nsx pub timeout 20 ejabberdctl --config-dir "$EJ_DIR/etc" \
+		--config "$EJ_DIR/etc/ejabberd.yml" \
+		--ctl-config "$EJ_DIR/etc/ejabberdctl.cfg" \
+		--spool "$EJ_DIR/spool" --logs "$EJ_DIR/log" "$@"
+}
+
+# ejabberd_start: ejabberd in the foreground in pub (tracked); waits until
+# c2s listens.
+ejabberd_start()
+{
+	nsbg pub "$E2E_TMP/ejabberd.out" ejabberdctl --config-dir "$EJ_DIR/etc" \
+		--config "$EJ_DIR/etc/ejabberd.yml" \
+		--ctl-config "$EJ_DIR/etc/ejabberdctl.cfg" \
+		--spool "$EJ_DIR/spool" --logs "$EJ_DIR/log" foreground
+	EJ_PID=$NSBG_PID
+	wait_until 20 ns_listens pub tcp "$XMPP_IP:$XMPP_PORT"
+}
+
+xmpp_not_listening() { ! ns_listens pub tcp "$XMPP_IP:$XMPP_PORT"; }
+
+# ejabberd_stop: `ejabberdctl stop`, then a bounded wait for the node.
+ejabberd_stop()
+{
+	[[ -n ${EJ_PID:-} ]] || return 1
+	ejabberdctl_run stop >/dev/null 2>&1 || kill -TERM "$EJ_PID" 2>/dev/null
+	if ! pid_wait_gone 15 "$EJ_PID"; then
+		ns_kill_all "$(ns_name pub)"	# the beam ignores the wrapper's TERM
+		return 1
+	fi
+	wait "$EJ_PID" 2>/dev/null
+	wait_until 10 xmpp_not_listening
+	EJ_PID=""
+}
+
+# ---- either server ------------------------------------------------------------
+
+xmpp_server_setup()
+{
+	case $IPOP_XMPP_SERVER in
+	prosody) prosody_setup ;;
+	ejabberd) ejabberd_setup ;;
+	*) echo "IPOP_XMPP_SERVER must be prosody or ejabberd" >&2; return 1 ;;
+	esac
+}
+xmpp_server_start() { "${IPOP_XMPP_SERVER}_start"; }
+xmpp_server_stop() { "${IPOP_XMPP_SERVER}_stop"; }
+
+# xmpp_server_name: "Prosody" or "ejabberd", for test descriptions.
+xmpp_server_name()
+{
+	[[ $IPOP_XMPP_SERVER == ejabberd ]] && echo ejabberd || echo Prosody
+}
+
+# xmpp_server_tool: the server's own program (for e2e_require_tools).
+xmpp_server_tool()
+{
+	[[ $IPOP_XMPP_SERVER == ejabberd ]] && echo ejabberdctl || echo prosody
+}
+
+# xmpp_client NS CMD ARGS...: the test client (xmpp-client.py) from
+# namespace NS, bounded.
+xmpp_client()
+{
+	local ns=$1
+	shift
+	nsx "$ns" timeout 60 python3 "$XMPP_CLIENT" --server "$XMPP_IP" \
+		--port "$XMPP_PORT" --domain "$XMPP_DOMAIN" "$@"
+}
+
+# xmpp_admin_register USER PASS: an account made with the server's own
+# administration command, as docs/servers.md shows it (prosodyctl
+# register, ejabberdctl register).
+xmpp_admin_register()
+{
+	if [[ $IPOP_XMPP_SERVER == ejabberd ]]; then
+		ejabberdctl_run register "$1" "$XMPP_DOMAIN" "$2" >/dev/null
+	else
+		nsx pub timeout 20 prosodyctl --config "$E2E_TMP/prosody/prosody.cfg.lua" \
+			register "$1" "$XMPP_DOMAIN" "$2" >/dev/null
+	fi
+}
+
+# xmpp_register NS USER:PASS...: in-band registration from NS.
+xmpp_register() { xmpp_client "$1" register "${@:2}" >/dev/null; }
+
+# xmpp_stored_roster USER: USER's roster as the server stored it, one
+# "contact subscription" line each (bare user names): Prosody's data file,
+# or `ejabberdctl get_roster`.
+xmpp_stored_roster()
+{
+	if [[ $IPOP_XMPP_SERVER == ejabberd ]]; then
+		ejabberdctl_run get_roster "$1" "$XMPP_DOMAIN" |
+			awk -F '\t' -v d="@$XMPP_DOMAIN" \
+				'index($1, d) { print substr($1, 1, index($1, d) - 1), $3 }'
+		return
+	fi
+	local f=$XMPP_DATA/roster/$1.dat
+	[[ -r $f ]] || return 0
+	tr -d ' \t\n' <"$f" |
+		grep -oP '\["[^"]+@\Q'"$XMPP_DOMAIN"'\E"\]=\{(?:[^{}]|\{[^{}]*\})*\}' |
+		sed -nE 's/^\["([^@"]+)@[^"]*"\].*\["subscription"\]="([a-z]+)".*/\1 \2/p'
+}
+
+# xmpp_stored_sub USER CONTACT: CONTACT's subscription in USER's stored
+# roster ("absent" when there is no entry).
+xmpp_stored_sub()
+{
+	xmpp_stored_roster "$1" | awk -v c="$2" '$1 == c { print $2; f = 1 }
+		END { if (!f) print "absent" }'
+}
+
+# xmpp_forge_both USER CONTACT...: make USER's own roster say `both` for
+# each CONTACT behind the contacts' backs, with the server's admin
+# facility (Prosody's roster file, ejabberdctl add_rosteritem).  XMPP
+# itself cannot produce this; it stands for a client that ignores the
+# subscription rules.  Call while USER is offline.
+xmpp_forge_both()
+{
+	local user=$1 c
+	shift
+	if [[ $IPOP_XMPP_SERVER == ejabberd ]]; then
+		for c in "$@"; do
+			ejabberdctl_run add_rosteritem "$user" "$XMPP_DOMAIN" \
+				"$c" "$XMPP_DOMAIN" "$c" "" both >/dev/null || return 1
+		done
+		return 0
+	fi
+	local e=()
+	for c in "$@"; do e+=("$c=both"); done
+	xmpp_roster "$user" "${e[@]}"
 }
 
 # xmpp_account USER PASS: an account, written straight into the data dir.

@@ -97,6 +97,7 @@ static const char full_yaml[] =
     "  port: 5223\n"
     "  tls: off\n"
     "  ca_file: @D@/ca.pem\n"
+    "  auto_approve: true\n"
     "ice:\n"
     "  stun: ['192.0.2.1:3479', 192.0.2.2, '[2001:db8::1]:19302', "
     "'2001:db8::2']\n"
@@ -184,6 +185,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(c->port, 5223);
 	ck_assert_int_eq(c->tls, CTL_TLS_OFF);
 	ck_assert_str_eq(c->ca_file, ca);
+	ck_assert(c->auto_approve);
 	check_full_ice(c);
 	check_full_overlays(c);
 	ctl_config_free(c);
@@ -261,6 +263,7 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(c->port, 5222);
 	ck_assert_int_eq(c->tls, CTL_TLS_REQUIRED);
 	ck_assert_ptr_null(c->ca_file);
+	ck_assert(!c->auto_approve);
 	ck_assert_uint_eq(c->n_stun, 0);
 	ck_assert_uint_eq(c->n_turn, 0);
 	ck_assert_uint_eq(c->n_overlays, 1);
@@ -493,7 +496,9 @@ static const struct bad {
      "t.yaml:2: key 'tincan.socket': longer than 107 bytes"},
     {X "  prot: 5222\n",
      "t.yaml:4: key 'xmpp.prot': unknown key (expected one of: jid, password, "
-     "password_file, server, port, tls, ca_file)"},
+     "password_file, server, port, tls, ca_file, auto_approve)"},
+    {X "  auto_approve: yes\n",
+     "t.yaml:4: key 'xmpp.auto_approve': must be false or true, not 'yes'"},
     {"xmmp:\n  jid: a@b\n", "t.yaml:1: key 'xmmp': unknown key (expected one "
 			    "of: tincan, state_dir, xmpp, ice, overlays)"},
     {X O "    gruop: g\n", "t.yaml:10: key 'overlays[0].gruop': unknown key"},

@@ -55,6 +55,7 @@ struct client {
 static struct client alice = {.name = "alice"};
 static struct client bob = {.name = "bob"};
 static struct client carol = {.name = "carol"};
+static struct client mallory = {.name = "mallory"};
 
 static void rm_rf(const char *dir)
 {
@@ -643,6 +644,55 @@ START_TEST(test_session)
 }
 END_TEST
 
+static bool pair_online(void)
+{
+	return alice.online >= 1 && mallory.online >= 1;
+}
+
+static bool mallory_mutual(void)
+{
+	return sub_of(&alice, "mallory@" DOMAIN) == CTL_SUB_BOTH &&
+	       sub_of(&mallory, "alice@" DOMAIN) == CTL_SUB_BOTH;
+}
+
+static bool mallory_followed(void)
+{
+	int s = sub_of(&mallory, "alice@" DOMAIN);
+
+	return s == CTL_SUB_TO || s == CTL_SUB_BOTH;
+}
+
+/* A stranger's request is left pending, and the server hands it over again
+ * at the next login; with auto_approve it is approved and asked back, and
+ * the requester, which asked first, approves that in turn. */
+START_TEST(test_requests)
+{
+	if (!have_prosody("requests"))
+		return;
+	port = free_port();
+	write_server(false);
+	prosody_start();
+	client_start(&alice);
+	client_start(&mallory);
+	ck_assert(wait_until(pair_online, 5000));
+	ck_assert_int_eq(
+	    ctl_xmpp_subscription(mallory.x, "alice@" DOMAIN, "subscribe"), 0);
+	ck_assert_msg(!wait_until(mallory_followed, 1500),
+		      "a stranger's request was approved");
+	ck_assert_int_ne(sub_of(&alice, "mallory@" DOMAIN), CTL_SUB_FROM);
+	client_stop(&alice);
+	client_start(&alice);
+	alice.cfg.auto_approve = true;
+	ck_assert_msg(wait_until(mallory_mutual, 5000),
+		      "auto_approve: alice %d, mallory %d",
+		      sub_of(&alice, "mallory@" DOMAIN),
+		      sub_of(&mallory, "alice@" DOMAIN));
+	client_stop(&alice);
+	client_stop(&mallory);
+	prosody_stop();
+}
+END_TEST
+
 static bool alice_online(void)
 {
 	return alice.online >= 1;
@@ -730,6 +780,7 @@ Suite *suite_xmpp(void)
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_session);
+	tcase_add_test(tc, test_requests);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(tt, dir_setup, dir_teardown);
 	tcase_set_timeout(tt, 30);
