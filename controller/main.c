@@ -75,13 +75,19 @@ static int parse(int argc, char **argv, struct args *a)
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
 	};
 	g_autoptr(GOptionContext) oc =
-	    g_option_context_new("- IPOP control plane (XMPP, GroupVPN)");
+	    g_option_context_new("[friends list|add|remove|approve|refuse "
+				 "[JID]] - IPOP control plane (XMPP, GroupVPN, "
+				 "SocialVPN, switch mode)");
 	g_autoptr(GError) err = NULL;
 
 	g_option_context_set_summary(
 	    oc,
 	    "Logs into XMPP, finds the members of its overlays and drives\n"
-	    "the local ipop-tincan so that every member reaches every other.");
+	    "the local ipop-tincan so that every member reaches every other.\n"
+	    "With 'friends ...' after the options it manages the account's\n"
+	    "friends instead (real roster and subscription stanzas) and "
+	    "exits;\n"
+	    "see ipop-controller(8), FRIENDS.");
 	g_option_context_add_main_entries(oc, entries, NULL);
 	if (!g_option_context_parse(oc, &argc, &argv, &err)) {
 		fprintf(stderr, "ipop-controller: %s (try --help)\n",
