@@ -135,6 +135,14 @@ for p in /usr/sbin/ipop-tincan /usr/bin/ipopctl \
 	/usr/lib/systemd/system/ipop-tincan@.service /etc/ipop; do
 	check "rpm ipop-tincan contains $p" has "$TMP/rpm-t.lst" "$p"
 done
+# The guides of docs/ ship beside the README (the deb may gzip them).
+for f in "$IPOP_ROOT"/docs/*.md; do
+	g=/usr/share/doc/ipop/$(basename "$f")
+	check "deb ipop-tincan contains the guide $g[.gz]" \
+		grep -qxE "${g//./\\.}(\\.gz)?" "$TMP/deb-t.lst"
+	check "rpm ipop-tincan contains the guide $g[.gz]" \
+		grep -qxE "${g//./\\.}(\\.gz)?" "$TMP/rpm-t.lst"
+done
 # Manual pages: gzipped in the deb (Debian policy); the rpm may or may not
 # compress them (brp-compress), so both spellings are accepted there.
 for p in man8/ipop-tincan.8 man8/ipopctl.8; do
