@@ -427,6 +427,8 @@ config_common()
 		      password: $TURN_PASS
 		overlays:
 	EOF
+	# It holds a TURN password: 0600, as ipop-controller.yaml(5) asks.
+	chmod 0600 "$d/controller.yaml"
 }
 
 # member_config NAME USER PASS VIP GROUP [SECRET_TEXT]: configuration of
