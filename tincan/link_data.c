@@ -317,9 +317,18 @@ static void handshake_refused(struct tc_link *l, const uint8_t *buf, size_t len,
 		l->hs_fails_unlogged++;
 		return;
 	}
-	why = r == -EPERM ? "the peer's static key is not the one this link "
-			    "was created with"
-			  : g_strerror(-r);
+	if (r == -EPERM)
+		why = "the peer's static key is not the one this link was "
+		      "created with";
+	else if (r == -EKEYREJECTED)
+		why = "its mac1 is not keyed by this node's public key (the "
+		      "peer was given another key for this node)";
+	else if (r == -EBADMSG)
+		why = "it does not open with the keys of this link (the peer "
+		      "and this node may have been given different keys, or "
+		      "it is forged)";
+	else
+		why = g_strerror(-r);
 	g_message("link %s/%.12s: handshake %s refused: %s (%u more since "
 		  "the last such line)",
 		  l->overlay, l->peer_uid,
@@ -360,6 +369,10 @@ static bool init_admitted(struct tc_link *l, const uint8_t *buf, size_t len,
 	case TC_GUARD_COOKIE:
 	case TC_GUARD_BAD_MAC2:
 		send_cookie(l, buf, len, src, key, klen, t);
+		return false;
+	case TC_GUARD_BAD_MAC1:
+		handshake_refused(l, buf, len, -EKEYREJECTED, t);
+		l->dropped++;
 		return false;
 	default:
 		l->dropped++;
