@@ -74,6 +74,26 @@ const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
 	return out;
 }
 
+const char *tc_adapter_request_overlay(const Ipop__Request *req)
+{
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_OVERLAY:
+		return req->create_overlay->name;
+	case IPOP__REQUEST__KIND_REMOVE_OVERLAY:
+		return req->remove_overlay->name;
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+		return req->create_link->overlay;
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+		return req->add_remote_candidates->overlay;
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+		return req->remove_link->overlay;
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		return req->map_peer->overlay;
+	default:
+		return NULL;
+	}
+}
+
 Ipop__Status tc_adapter_status(int err)
 {
 	switch (err) {
