@@ -10,9 +10,11 @@
 #include <glib.h>
 
 #include "common/limits.h"
+#include "common/names.h"
 #include "proto/pbutil.h"
 #include "tincan/adapter.h"
 #include "tincan/link.h"
+#include "tincan/owners.h"
 
 void tc_adapter_overlay_req(const Ipop__CreateOverlay *m,
 			    struct tc_overlay_req *r)
@@ -92,6 +94,20 @@ const char *tc_adapter_request_overlay(const Ipop__Request *req)
 	default:
 		return NULL;
 	}
+}
+
+const char *tc_adapter_claims_problem(const Ipop__Hello *h)
+{
+	size_t i;
+
+	if (h->role != IPOP__ROLE__CONTROLLER && (h->n_overlays || h->scoped))
+		return "only a CONTROLLER claims overlays";
+	if (h->n_overlays > TC_OWNERS_MAX_CLAIMS)
+		return "too many overlays claimed (at most 256)";
+	for (i = 0; i < h->n_overlays; i++)
+		if (!ipop_overlay_name_is_valid(h->overlays[i]))
+			return "a claimed overlay name is not " IPOP_NAME_RULE;
+	return NULL;
 }
 
 Ipop__Status tc_adapter_status(int err)

@@ -28,6 +28,10 @@ const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
  * NULL for a node-wide one (SetIceServers, SetLogLevel) and queries. */
 const char *tc_adapter_request_overlay(const Ipop__Request *req);
 
+/* Why a Hello's ownership fields are refused (PROTOCOL.md §4, §12): an
+ * OBSERVER claiming, too many or malformed names; NULL when fine. */
+const char *tc_adapter_claims_problem(const Ipop__Hello *h);
+
 /* The Status a client gets for a core error: -EINVAL BAD_REQUEST, -EEXIST
  * EXISTS, -ENOENT NOT_FOUND, 0 OK, anything else INTERNAL. */
 Ipop__Status tc_adapter_status(int err);

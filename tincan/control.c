@@ -47,9 +47,9 @@ struct client {
 	Ipop__Role role; /* ROLE_UNSPECIFIED until Hello */
 	pid_t pid;
 	uid_t uid;
-	bool privileged; /* root or tincan's own user */
-	char name[64];	 /* Hello.client_name, escaped for logs */
-	gint64 since;	 /* monotonic us of the accept */
+	bool privileged;	     /* root or tincan's own user */
+	char name[IPOP_LOG_STR_LEN]; /* Hello.client_name, escaped, cut */
+	gint64 since;		     /* monotonic us of the accept */
 };
 
 struct tc_control {
@@ -299,7 +299,7 @@ static int claim(struct client *cl, const char *name)
 	Ipop__OverlayTakenEvent ot = IPOP__OVERLAY_TAKEN_EVENT__INIT;
 	struct client *old;
 	unsigned prev;
-	char why[160];
+	char why[IPOP_LOG_STR_LEN + 96];
 	int r = tc_owners_claim(c->owners, cl->id, name, &prev);
 
 	if (r < 0 || !(old = find_client(c, prev)))
@@ -313,21 +313,6 @@ static int claim(struct client *cl, const char *name)
 	ev.overlay_taken = &ot;
 	tell(old, &ev);
 	return 0;
-}
-
-/* Why a Hello's claims are refused, or NULL. */
-static const char *bad_claims(const Ipop__Hello *h)
-{
-	size_t i;
-
-	if (h->role != IPOP__ROLE__CONTROLLER && (h->n_overlays || h->scoped))
-		return "only a CONTROLLER claims overlays";
-	if (h->n_overlays > TC_OWNERS_MAX_CLAIMS)
-		return "too many overlays claimed (at most 256)";
-	for (i = 0; i < h->n_overlays; i++)
-		if (!ipop_overlay_name_is_valid(h->overlays[i]))
-			return "a claimed overlay name is not " IPOP_NAME_RULE;
-	return NULL;
 }
 
 /* After a controller's Hello: whole-node, or owner of what it names. */
@@ -360,8 +345,9 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 		refuse(cl, id, IPOP__STATUS__BAD_REQUEST, "unknown role");
 		return false;
 	}
-	if (bad_claims(h)) {
-		refuse(cl, id, IPOP__STATUS__BAD_REQUEST, bad_claims(h));
+	if (tc_adapter_claims_problem(h)) {
+		refuse(cl, id, IPOP__STATUS__BAD_REQUEST,
+		       tc_adapter_claims_problem(h));
 		return false;
 	}
 	cl->role = h->role;
@@ -411,7 +397,7 @@ static bool deny_overlay(struct client *cl, uint64_t id,
 	Ipop__Response resp = IPOP__RESPONSE__INIT;
 	struct client *owner =
 	    find_client(c, tc_owners_owner(c->owners, overlay));
-	char who[96], why[256];
+	char who[IPOP_LOG_STR_LEN + 64], why[2 * IPOP_LOG_STR_LEN + 128];
 
 	if (owner)
 		g_snprintf(who, sizeof(who),
@@ -574,6 +560,9 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 	    tc_owners_may(cl->ctl->owners, cl->id, target) < 0)
 		return deny_overlay(cl, env->request_id, req->kind_case,
 				    target);
+	if (is_change(req->kind_case) && target == NULL)
+		g_message("control: client %u (%s) sends node-wide %s", cl->id,
+			  cl->name, tc_control_request_name(req->kind_case));
 	h->handle(h->ctx, req, &resp);
 	alive = respond(cl, env->request_id, &resp);
 	h->release(h->ctx, &resp);
