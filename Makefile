@@ -67,13 +67,14 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 all: $(BINS)
 
 help:
 	@echo "make              build ipop-tincan and ipopctl into $(BUILD)/"
 	@echo "make test         unit tests, then end-to-end tests (root; namespaces)"
 	@echo "make unit         unit tests only (no root needed)"
+	@echo "make python-proto Python classes from proto/ipop.proto (examples/static-mesh)"
 	@echo "make e2e          end-to-end tests only"
 	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
@@ -97,6 +98,14 @@ help:
 $(PROTO_C) $(BUILD)/proto/ipop.pb-c.h &: proto/ipop.proto
 	$(call msg,PROTOC,$<)
 	$(Q)mkdir -p $(BUILD)/proto && protoc-c --c_out=$(BUILD) $<
+
+# Python classes for examples/static-mesh and docs/write-a-controller.md
+# (Debian's protobuf-compiler and python3-protobuf); never checked in.
+PY_PROTO := $(BUILD)/python/ipop_pb2.py
+$(PY_PROTO): proto/ipop.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(dir $@) && protoc -Iproto --python_out=$(dir $@) $<
+python-proto: $(PY_PROTO)
 
 $(BUILD)/proto/ipop.pb-c.o: $(PROTO_C)
 	$(call msg,CC,$<)
@@ -145,7 +154,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS_EVERY)
 unit: $(BUILD)/unit-tests
 	$(Q)cd test/unit && ../../$(BUILD)/unit-tests
 
-e2e: $(BINS)
+e2e: $(BINS) $(PY_PROTO)
 	$(Q)$(AS_ROOT) test/run-e2e
 
 # A harness without libFuzzer: main() in replay.c feeds it files.
@@ -167,7 +176,7 @@ $(BUILD)/fuzz-seeds: $(FUZZ_SEEDS_OBJ) $(LIBS_EVERY)
 fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
 	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
 
-test: $(BINS) $(BUILD)/unit-tests $(FUZZ_REPLAY)
+test: $(BINS) $(PY_PROTO) $(BUILD)/unit-tests $(FUZZ_REPLAY)
 	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)
