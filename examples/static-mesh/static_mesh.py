@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -144,6 +145,7 @@ class Mesh:
             raise ValueError("this node (%s) is not in the peers file" % self.me)
         self.applied = {}  # peer uid -> ufrag of the remote creds our link holds
         self.taken = False
+        self.adopted = False  # adopt() ran on this connection
 
     def path(self, src, dst):
         return exchange_path(self.xdir, self.cfg.overlay, src, dst)
@@ -169,17 +171,19 @@ class Mesh:
         holds from the files this node wrote before, and add missing
         mappings.  Changes nothing that is already right."""
         self.applied.clear()
+        self.adopted = True
         for link in info.links:
             uid = link.peer_uid
-            if uid not in self.cfg.peers:
+            local = self.local_creds(uid, link)
+            if uid not in self.cfg.peers or local is None:
                 continue
             mine, answered = read_creds(self.path(self.me, uid))
             if self.me < uid:  # we offered: the answer file says what we took
                 theirs, ans_for = read_creds(self.path(uid, self.me))
                 if (link.state == ipop_pb2.CONNECTED and theirs
-                        and ans_for == link.local.ufrag):
+                        and ans_for == local.ufrag):
                     self.applied[uid] = theirs.ufrag
-            elif mine and mine.ufrag == link.local.ufrag:
+            elif mine and mine.ufrag == local.ufrag:
                 self.applied[uid] = answered
         mapped = {m.peer_uid: m.ipv4 for m in info.mappings}
         for uid, (_, addr) in self.cfg.peers.items():
@@ -189,6 +193,14 @@ class Mesh:
                     label="static-mesh")))
         log.info("adopted overlay %s: %d links, %d mappings", self.cfg.overlay,
                  len(info.links), len(info.mappings))
+
+    def local_creds(self, uid, link):
+        """The link's own ICE credentials once gathering is done, else None."""
+        if link is None or link.state == ipop_pb2.GATHERING:
+            return None
+        r = self.t.call(req(get_local_candidates=ipop_pb2.GetLocalCandidates(
+            overlay=self.cfg.overlay, peer_uid=uid)))
+        return r.local if r.local.candidates else None
 
     def new_link(self, uid, old):
         """(Re)creates the link to uid: RemoveLink first when old exists."""
@@ -217,13 +229,14 @@ class Mesh:
         if link is None or link.state == ipop_pb2.FAILED:
             self.new_link(uid, link)
             return
-        if not link.local.ufrag:
+        local = self.local_creds(uid, link)
+        if local is None:
             return  # still gathering
         mine, _ = read_creds(self.path(self.me, uid))
-        if mine != link.local:
-            write_creds(self.path(self.me, uid), link.local)
+        if mine != local:
+            write_creds(self.path(self.me, uid), local)
         theirs, ans_for = read_creds(self.path(uid, self.me))
-        if theirs is None or ans_for != link.local.ufrag:
+        if theirs is None or ans_for != local.ufrag:
             return  # no answer to this offer yet
         if self.applied.get(uid) != theirs.ufrag and not self.give_remote(uid, theirs):
             self.new_link(uid, link)  # they answered again: start over
@@ -237,10 +250,11 @@ class Mesh:
             self.new_link(uid, link)
             self.give_remote(uid, theirs)
             return
-        if link.local.ufrag:
+        local = self.local_creds(uid, link)
+        if local is not None:
             mine, answered = read_creds(self.path(self.me, uid))
-            if mine != link.local or answered != theirs.ufrag:
-                write_creds(self.path(self.me, uid), link.local, theirs.ufrag)
+            if mine != local or answered != theirs.ufrag:
+                write_creds(self.path(self.me, uid), local, theirs.ufrag)
 
     def tick(self):
         """One comparison of the mesh with tincan's state."""
@@ -272,7 +286,9 @@ def session(args, cfg):
             raise SystemExit("tincan does not know ownership (PROTOCOL.md §12)")
         mesh = Mesh(t, cfg, args.exchange)
         log.info("connected to tincan %s as owner of %s", t.node.uid[:8], cfg.overlay)
-        mesh.adopt(mesh.ensure_overlay())
+        info = mesh.ensure_overlay()
+        if not mesh.adopted:
+            mesh.adopt(info)
         while True:
             mesh.tick()
             time.sleep(TICK_S)
@@ -310,6 +326,10 @@ def main():
     p.add_argument("--exchange", help="directory shared by the members (run)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
+    # SIGTERM (systemd, kill) ends the program like Ctrl-C: the overlay and
+    # its links stay in tincan for the next run to adopt.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s static-mesh: %(message)s")
     if args.command == "identity":
