@@ -409,7 +409,8 @@ static bool deny_overlay(struct client *cl, uint64_t id,
 	g_snprintf(why, sizeof(why),
 		   "%s on overlay '%s' denied: this controller does not own "
 		   "it; %s (PROTOCOL.md §12)",
-		   tc_control_request_name(kind), overlay, who);
+		   /* untrusted: from the client */
+		   tc_control_request_name(kind), IPOP_LOG_STR(overlay), who);
 	g_info("control: client %u (pid %d) %s", cl->id, (int)cl->pid, why);
 	resp.status = IPOP__STATUS__DENIED;
 	resp.message = why;

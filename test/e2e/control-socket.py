@@ -453,6 +453,12 @@ r = a.call(2, overlay_req("own-c", "ctlownc"))
 check(denied(r, "own-c", "claim it first"),
       "a scoped controller may not create an overlay it did not claim (got %r)"
       % (r and r[:2],))
+r = a.call(3, fstr(1, "evil\n[forged3] y\x1b[31m"))
+time.sleep(0.2)
+text = log_text()
+check(denied(r, "evil\\x0a[forged3]") and b"\x1b" not in text
+      and not any(l.lstrip().startswith(b"[forged3") for l in text.split(b"\n")),
+      "a denied hostile overlay name is answered and logged escaped (got %r)" % (r and r[:2],))
 r = a.call(12, fstr(1, "info"))
 check(r is not None and r[0] == OK, "a scoped controller may send node-wide SetLogLevel")
 r = a.call(10, b"")
