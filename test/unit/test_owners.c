@@ -4,13 +4,19 @@
  * over just that overlay and names the old owner, claims go when their
  * controller disconnects, changes to another's overlay are refused, and a
  * controller that claims nothing keeps version 1's whole-node behaviour.
- * Each case is a script of steps over one table.
+ * Each case is a script of steps over one table.  And the wall around it:
+ * every request a controller alone may send either names the overlay it
+ * changes (tc_adapter_request_overlay) or is one of the node-wide ones, so
+ * a new request kind cannot slip past the ownership check.
  */
 #include <check.h>
 #include <errno.h>
+#include <string.h>
 
 #include <glib.h>
 
+#include "tincan/adapter.h"
+#include "tincan/control.h"
 #include "tincan/owners.h"
 
 enum op { END, WHOLE, CLAIM, RELEASE, DROP, MAY, OWNER };
@@ -170,6 +176,47 @@ START_TEST(test_claim_limit)
 }
 END_TEST
 
+/* Requests that change no overlay, or are answered by control.c itself. */
+static bool is_node_wide(unsigned kind)
+{
+	return kind == IPOP__REQUEST__KIND_SET_ICE_SERVERS ||
+	       kind == IPOP__REQUEST__KIND_SET_LOG_LEVEL ||
+	       kind == IPOP__REQUEST__KIND_CLAIM_OVERLAY ||
+	       kind == IPOP__REQUEST__KIND_RELEASE_OVERLAY;
+}
+
+START_TEST(test_every_change_names_its_overlay)
+{
+	const ProtobufCMessageDescriptor *d = &ipop__request__descriptor;
+	unsigned i, changes = 0;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		Ipop__Request req = IPOP__REQUEST__INIT;
+		void *body;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE ||
+		    tc_control_role_check(IPOP__ROLE__OBSERVER,
+					  (Ipop__Request__KindCase)f->id) !=
+			-EPERM)
+			continue;
+		changes++;
+		body = g_malloc0(
+		    ((const ProtobufCMessageDescriptor *)f->descriptor)
+			->sizeof_message);
+		protobuf_c_message_init(f->descriptor, body);
+		req.kind_case = (Ipop__Request__KindCase)f->id;
+		memcpy((char *)&req + f->offset, &body, sizeof(body));
+		ck_assert_msg(is_node_wide(f->id) !=
+				  (tc_adapter_request_overlay(&req) != NULL),
+			      "request %s: names its overlay or is node-wide",
+			      f->name);
+		g_free(body);
+	}
+	ck_assert_uint_ge(changes, 10);
+}
+END_TEST
+
 Suite *suite_owners(void)
 {
 	Suite *s = suite_create("owners");
@@ -177,6 +224,7 @@ Suite *suite_owners(void)
 
 	tcase_add_loop_test(tc, test_rules, 0, G_N_ELEMENTS(cases));
 	tcase_add_test(tc, test_claim_limit);
+	tcase_add_test(tc, test_every_change_names_its_overlay);
 	suite_add_tcase(s, tc);
 	return s;
 }
