@@ -67,7 +67,7 @@ AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 
-.PHONY: all help test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 # The attacker of test/e2e/attacker.sh (never installed).
 FLOOD := $(BUILD)/ipop-flood
 all: $(BINS) $(FLOOD)
@@ -76,6 +76,7 @@ help:
 	@echo "make              build ipop-tincan and ipopctl into $(BUILD)/"
 	@echo "make test         unit tests, then end-to-end tests (root; namespaces)"
 	@echo "make unit         unit tests only (no root needed)"
+	@echo "make python-proto Python classes from proto/ipop.proto (examples/static-mesh)"
 	@echo "make e2e          end-to-end tests only"
 	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
@@ -99,6 +100,14 @@ help:
 $(PROTO_C) $(BUILD)/proto/ipop.pb-c.h &: proto/ipop.proto
 	$(call msg,PROTOC,$<)
 	$(Q)mkdir -p $(BUILD)/proto && protoc-c --c_out=$(BUILD) $<
+
+# Python classes for examples/static-mesh and docs/write-a-controller.md
+# (Debian's protobuf-compiler and python3-protobuf); never checked in.
+PY_PROTO := $(BUILD)/python/ipop_pb2.py
+$(PY_PROTO): proto/ipop.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(dir $@) && protoc -Iproto --python_out=$(dir $@) $<
+python-proto: $(PY_PROTO)
 
 $(BUILD)/proto/ipop.pb-c.o: $(PROTO_C)
 	$(call msg,CC,$<)
@@ -151,7 +160,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBS_EVERY)
 unit: $(BUILD)/unit-tests
 	$(Q)cd test/unit && ../../$(BUILD)/unit-tests
 
-e2e: $(BINS) $(FLOOD)
+e2e: $(BINS) $(FLOOD) $(PY_PROTO)
 	$(Q)$(AS_ROOT) test/run-e2e
 
 # A harness without libFuzzer: main() in replay.c feeds it files.
@@ -173,7 +182,7 @@ $(BUILD)/fuzz-seeds: $(FUZZ_SEEDS_OBJ) $(LIBS_EVERY)
 fuzz-seeds: $(BUILD)/fuzz-seeds fuzz
 	$(Q)BUILD=$(BUILD) test/fuzz/make-seeds
 
-test: $(BINS) $(FLOOD) $(BUILD)/unit-tests $(FUZZ_REPLAY)
+test: $(BINS) $(FLOOD) $(PY_PROTO) $(BUILD)/unit-tests $(FUZZ_REPLAY)
 	$(Q)$(AS_ROOT) test/run-all
 
 demo: $(BINS)

@@ -373,6 +373,8 @@ struct ctl_daemon *ctl_daemon_new(const struct ctl_config *cfg)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)ctl_member_free);
 	d->bindings = g_ptr_array_new_with_free_func(g_free);
 	d->tincan = ctl_tincan_new(cfg->tincan_socket, &tincan_ops, d);
+	for (unsigned i = 0; i < cfg->n_overlays; i++)
+		ctl_tincan_claim(d->tincan, cfg->overlays[i].name);
 	g_message("controller for %s starting; tincan at %s", cfg->jid,
 		  cfg->tincan_socket);
 	return d;

@@ -55,7 +55,7 @@ struct ctl_members {
 	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
 	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
 	GHashTable *available; /* full JIDs of contacts online */
-	GHashTable *adopted;   /* uids of links tincan had on adopt */
+	GHashTable *adopted;   /* uid -> state of links tincan had on adopt */
 	guint prune;
 	guint resend; /* candidates of links still connecting */
 	struct ipop_log_budget refusals; /* anybody may advertise */
@@ -190,11 +190,16 @@ static void ensure_link(struct ctl_members *e, struct member *m)
 {
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__CreateLink cl = IPOP__CREATE_LINK__INIT;
+	gpointer st;
 
 	if (!e->ready || m->linked)
 		return;
 	m->linked = true;
-	if (!g_hash_table_contains(e->adopted, m->uid)) {
+	/* An adopted link keeps its state: a connected one is not dropped
+	 * when the member's controller says bye (member_gone). */
+	if (g_hash_table_lookup_extended(e->adopted, m->uid, NULL, &st))
+		m->state = (Ipop__LinkState)GPOINTER_TO_INT(st);
+	else {
 		cl.overlay = e->cfg->name;
 		cl.peer_uid = m->uid;
 		cl.peer_public_key.data = m->key;
@@ -614,8 +619,9 @@ void ctl_member_adopt(struct ctl_members *e, const Ipop__OverlayInfo *info)
 		return;
 	}
 	for (i = 0; i < info->n_links; i++)
-		g_hash_table_add(e->adopted,
-				 g_strdup(info->links[i]->peer_uid));
+		g_hash_table_insert(e->adopted,
+				    g_strdup(info->links[i]->peer_uid),
+				    GINT_TO_POINTER(info->links[i]->state));
 	g_message("overlay %s: adopted overlay with %zu links", e->cfg->name,
 		  info->n_links);
 	e->ready = true;

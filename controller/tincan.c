@@ -39,6 +39,8 @@ struct ctl_tincan {
 	bool hello_done;
 	bool replaced;
 	uint64_t next_id;
+	GPtrArray
+	    *claims; /* overlay names the Hello claims (PROTOCOL.md §12) */
 	struct ipop_frame_reader *reader;
 	GByteArray *out;
 	GQueue pending; /* struct pending *, in id order */
@@ -194,6 +196,10 @@ static bool dispatch(struct ctl_tincan *t, const Ipop__Envelope *env)
 		lost(t, "replaced by another controller");
 		return false;
 	}
+	if (env->event->kind_case == IPOP__EVENT__KIND_OVERLAY_TAKEN)
+		g_warning("tincan: %s; this controller leaves it alone until "
+			  "it reconnects",
+			  IPOP_LOG_STR(env->event->overlay_taken->reason));
 	if (t->hello_done && t->ops->on_event)
 		t->ops->on_event(t->ctx, env->event);
 	return t->fd >= 0;
@@ -251,6 +257,11 @@ static int try_connect(struct ctl_tincan *t)
 	hello.protocol_version = IPOP_PROTOCOL_VERSION;
 	hello.role = IPOP__ROLE__CONTROLLER;
 	hello.client_name = ipop_cstr("ipop-controller");
+	/* Scoped: this process owns its config's overlays and nothing else,
+	 * so several controllers can share one tincan. */
+	hello.scoped = true;
+	hello.n_overlays = t->claims->len;
+	hello.overlays = (char **)t->claims->pdata;
 	req.kind_case = IPOP__REQUEST__KIND_HELLO;
 	req.hello = &hello;
 	return send_request(t, &req, 0);
@@ -300,6 +311,7 @@ struct ctl_tincan *ctl_tincan_new(const char *path,
 	t->next_id = 1;
 	t->retry_ms = CTL_TINCAN_RETRY_MIN_MS;
 	t->out = g_byte_array_new();
+	t->claims = g_ptr_array_new_with_free_func(g_free);
 	g_queue_init(&t->pending);
 	t->retry = g_idle_add(on_retry, t);
 	t->sweep = g_timeout_add(1000, on_sweep, t);
@@ -316,8 +328,14 @@ void ctl_tincan_free(struct ctl_tincan *t)
 	close_socket(t);
 	fail_pending(t);
 	g_byte_array_free(t->out, TRUE);
+	g_ptr_array_free(t->claims, TRUE);
 	g_free(t->path);
 	g_free(t);
+}
+
+void ctl_tincan_claim(struct ctl_tincan *t, const char *overlay)
+{
+	g_ptr_array_add(t->claims, g_strdup(overlay));
 }
 
 /* A GetState read page by page for its caller, who gets one answer. */

@@ -1,6 +1,7 @@
 /*
  * The controller's client of tincan's control socket: connects (retrying
- * with backoff while tincan is away), says Hello as CONTROLLER, sends
+ * with backoff while tincan is away), says Hello as a CONTROLLER owning the
+ * overlays it was given (PROTOCOL.md §12), sends
  * requests with ids and routes each response to its callback, and hands
  * events to the owner.  Owns the socket, the frame reader and the pending
  * requests; knows nothing of policy.
@@ -40,6 +41,11 @@ struct ctl_tincan;
 /* Starts connecting to path (copied); borrows ops.  Never NULL. */
 struct ctl_tincan *ctl_tincan_new(const char *path,
 				  const struct ctl_tincan_ops *ops, void *ctx);
+/* Adds overlay (copied) to what the Hello claims: the client is a scoped
+ * CONTROLLER owning just these (PROTOCOL.md §12).  Call right after
+ * ctl_tincan_new, before the main loop runs; every reconnect claims them
+ * again. */
+void ctl_tincan_claim(struct ctl_tincan *t, const char *overlay);
 /* Closes; pending callbacks are called with NULL first.  NULL: no-op. */
 void ctl_tincan_free(struct ctl_tincan *t);
 /* Sends req (borrowed; packed at once).  fn(ctx, resp, data) is called

@@ -10,9 +10,11 @@
 #include <glib.h>
 
 #include "common/limits.h"
+#include "common/names.h"
 #include "proto/pbutil.h"
 #include "tincan/adapter.h"
 #include "tincan/link.h"
+#include "tincan/owners.h"
 
 void tc_adapter_overlay_req(const Ipop__CreateOverlay *m,
 			    struct tc_overlay_req *r)
@@ -72,6 +74,40 @@ const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
 	out->candidates = m->candidates;
 	out->n_candidates = m->n_candidates;
 	return out;
+}
+
+const char *tc_adapter_request_overlay(const Ipop__Request *req)
+{
+	switch (req->kind_case) {
+	case IPOP__REQUEST__KIND_CREATE_OVERLAY:
+		return req->create_overlay->name;
+	case IPOP__REQUEST__KIND_REMOVE_OVERLAY:
+		return req->remove_overlay->name;
+	case IPOP__REQUEST__KIND_CREATE_LINK:
+		return req->create_link->overlay;
+	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
+		return req->add_remote_candidates->overlay;
+	case IPOP__REQUEST__KIND_REMOVE_LINK:
+		return req->remove_link->overlay;
+	case IPOP__REQUEST__KIND_MAP_PEER:
+		return req->map_peer->overlay;
+	default:
+		return NULL;
+	}
+}
+
+const char *tc_adapter_claims_problem(const Ipop__Hello *h)
+{
+	size_t i;
+
+	if (h->role != IPOP__ROLE__CONTROLLER && (h->n_overlays || h->scoped))
+		return "only a CONTROLLER claims overlays";
+	if (h->n_overlays > TC_OWNERS_MAX_CLAIMS)
+		return "too many overlays claimed (at most 256)";
+	for (i = 0; i < h->n_overlays; i++)
+		if (!ipop_overlay_name_is_valid(h->overlays[i]))
+			return "a claimed overlay name is not " IPOP_NAME_RULE;
+	return NULL;
 }
 
 Ipop__Status tc_adapter_status(int err)
@@ -305,7 +341,7 @@ static void add_link(const struct tc_link *l, void *ctx)
 	m->rx_packets = li.rx_packets;
 	m->dropped = li.dropped;
 	m->rtt_us = li.rtt_us;
-	/* this link's share of the handshake guard (PROTOCOL.md §12) */
+	/* this link's share of the handshake guard (PROTOCOL.md §13) */
 	m->init_received = li.guard.init_received;
 	m->init_passed = li.guard.init_passed;
 	m->init_dropped_mac1 = li.guard.drop_mac1;

@@ -24,6 +24,14 @@ void tc_adapter_map_req(const Ipop__MapPeer *m, struct tc_map_req *r);
 const struct tc_ice_creds *tc_adapter_creds(const Ipop__IceCredentials *m,
 					    struct tc_ice_creds *out);
 
+/* The overlay a controller-only request changes (borrowed from req), or
+ * NULL for a node-wide one (SetIceServers, SetLogLevel) and queries. */
+const char *tc_adapter_request_overlay(const Ipop__Request *req);
+
+/* Why a Hello's ownership fields are refused (PROTOCOL.md §4, §12): an
+ * OBSERVER claiming, too many or malformed names; NULL when fine. */
+const char *tc_adapter_claims_problem(const Ipop__Hello *h);
+
 /* The Status a client gets for a core error: -EINVAL BAD_REQUEST, -EEXIST
  * EXISTS, -ENOENT NOT_FOUND, 0 OK, anything else INTERNAL. */
 Ipop__Status tc_adapter_status(int err);

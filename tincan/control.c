@@ -22,7 +22,9 @@
 #include "proto/frame.h"
 #include "proto/pbutil.h"
 #include "proto/wire.h"
+#include "tincan/adapter.h"
 #include "tincan/control.h"
+#include "tincan/owners.h"
 
 /* Above the data path (TAP and link sockets), so a saturated link cannot
  * hold a controller's request back for more than one data dispatch. */
@@ -45,8 +47,9 @@ struct client {
 	Ipop__Role role; /* ROLE_UNSPECIFIED until Hello */
 	pid_t pid;
 	uid_t uid;
-	bool privileged; /* root or tincan's own user */
-	gint64 since;	 /* monotonic us of the accept */
+	bool privileged;	     /* root or tincan's own user */
+	char name[IPOP_LOG_STR_LEN]; /* Hello.client_name, escaped, cut */
+	gint64 since;		     /* monotonic us of the accept */
 };
 
 struct tc_control {
@@ -55,8 +58,8 @@ struct tc_control {
 	guint watch;
 	gid_t gid;
 	const struct tc_control_handler *h;
-	GList *clients; /* newest first */
-	struct client *controller;
+	GList *clients;		  /* newest first */
+	struct tc_owners *owners; /* which controller owns which overlay */
 	unsigned next_id;
 	guint sweep;		 /* drops clients past their Hello deadline */
 	unsigned evicted;	 /* pre-Hello clients closed in this burst */
@@ -70,8 +73,7 @@ static void client_free(struct client *cl)
 {
 	struct tc_control *c = cl->ctl;
 
-	if (c->controller == cl)
-		c->controller = NULL;
+	tc_owners_drop(c->owners, cl->id);
 	c->clients = g_list_remove(c->clients, cl);
 	if (cl->in_watch)
 		g_source_remove(cl->in_watch);
@@ -204,6 +206,8 @@ static const struct {
     {IPOP__REQUEST__KIND_MAP_PEER, "MapPeer", MAY_C},
     {IPOP__REQUEST__KIND_GET_STATE, "GetState", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_GET_STATS, "GetStats", MAY_C | MAY_O},
+    {IPOP__REQUEST__KIND_CLAIM_OVERLAY, "ClaimOverlay", MAY_C},
+    {IPOP__REQUEST__KIND_RELEASE_OVERLAY, "ReleaseOverlay", MAY_C},
     {IPOP__REQUEST__KIND_SET_LOG_LEVEL, "SetLogLevel", MAY_C},
     {IPOP__REQUEST__KIND_ECHO, "Echo", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_GET_METRICS, "GetMetrics", MAY_C | MAY_O},
@@ -231,6 +235,12 @@ int tc_control_role_check(Ipop__Role role, Ipop__Request__KindCase kind)
 	return 0;
 }
 
+/* A request only a controller may send: one that changes something. */
+static bool is_change(Ipop__Request__KindCase kind)
+{
+	return tc_control_role_check(IPOP__ROLE__OBSERVER, kind) == -EPERM;
+}
+
 const char *tc_control_request_name(Ipop__Request__KindCase kind)
 {
 	int i = find_kind(kind);
@@ -238,17 +248,39 @@ const char *tc_control_request_name(Ipop__Request__KindCase kind)
 	return i < 0 ? "unknown request" : request_roles[i].name;
 }
 
+static struct client *find_client(struct tc_control *c, unsigned id)
+{
+	GList *it;
+
+	for (it = c->clients; it; it = it->next)
+		if (((struct client *)it->data)->id == id)
+			return it->data;
+	return NULL;
+}
+
+/* Sends ev to cl alone; false if cl was dropped. */
+static bool tell(struct client *cl, Ipop__Event *ev)
+{
+	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+
+	env.version = IPOP_PROTOCOL_VERSION;
+	env.body_case = IPOP__ENVELOPE__BODY_EVENT;
+	env.event = ev;
+	return queue(cl, &env);
+}
+
+/* A whole-node controller said Hello: the one before it is told and
+ * disconnected (version 1's rule); scoped controllers keep their claims. */
 static void replace_controller(struct client *cl)
 {
 	struct tc_control *c = cl->ctl;
-	struct client *old = c->controller;
-	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
+	struct client *old =
+	    find_client(c, tc_owners_set_whole(c->owners, cl->id));
 	Ipop__Event ev = IPOP__EVENT__INIT;
 	Ipop__ControllerReplacedEvent cr =
 	    IPOP__CONTROLLER_REPLACED_EVENT__INIT;
 	char why[96];
 
-	c->controller = cl;
 	if (!old)
 		return;
 	g_snprintf(why, sizeof(why), "replaced by client %u (pid %d)", cl->id,
@@ -256,11 +288,48 @@ static void replace_controller(struct client *cl)
 	cr.reason = why;
 	ev.kind_case = IPOP__EVENT__KIND_CONTROLLER_REPLACED;
 	ev.controller_replaced = &cr;
-	env.version = IPOP_PROTOCOL_VERSION;
-	env.body_case = IPOP__ENVELOPE__BODY_EVENT;
-	env.event = &ev;
-	if (queue(old, &env))
+	if (tell(old, &ev))
 		client_drop(old, why);
+}
+
+/* cl claims name, taking it from its owner, who is told and keeps the
+ * rest.  0 or -ENOSPC. */
+static int claim(struct client *cl, const char *name)
+{
+	struct tc_control *c = cl->ctl;
+	Ipop__Event ev = IPOP__EVENT__INIT;
+	Ipop__OverlayTakenEvent ot = IPOP__OVERLAY_TAKEN_EVENT__INIT;
+	struct client *old;
+	unsigned prev;
+	char why[IPOP_LOG_STR_LEN + 96];
+	int r = tc_owners_claim(c->owners, cl->id, name, &prev);
+
+	if (r < 0 || !(old = find_client(c, prev)))
+		return r;
+	g_snprintf(why, sizeof(why), "overlay '%s' taken by client %u (%s)",
+		   name, cl->id, cl->name);
+	g_message("control: client %u: %s", old->id, why);
+	ot.overlay = (char *)(uintptr_t)name;
+	ot.reason = why;
+	ev.kind_case = IPOP__EVENT__KIND_OVERLAY_TAKEN;
+	ev.overlay_taken = &ot;
+	tell(old, &ev);
+	return 0;
+}
+
+/* After a controller's Hello: whole-node, or owner of what it names. */
+static void take_ownership(struct client *cl, const Ipop__Hello *h)
+{
+	size_t i;
+
+	if (!h->scoped && h->n_overlays == 0) {
+		replace_controller(cl);
+		return;
+	}
+	for (i = 0; i < h->n_overlays; i++)
+		claim(cl, h->overlays[i]);
+	g_message("control: client %u owns %zu overlays", cl->id,
+		  h->n_overlays);
 }
 
 static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
@@ -278,13 +347,20 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 		refuse(cl, id, IPOP__STATUS__BAD_REQUEST, "unknown role");
 		return false;
 	}
+	if (tc_adapter_claims_problem(h)) {
+		refuse(cl, id, IPOP__STATUS__BAD_REQUEST,
+		       tc_adapter_claims_problem(h));
+		return false;
+	}
 	cl->role = h->role;
+	/* untrusted: from the client */
+	ipop_log_str(h->client_name && *h->client_name ? h->client_name : "?",
+		     cl->name, sizeof(cl->name));
 	g_message("control: client %u (pid %d, %s) is %s", cl->id, (int)cl->pid,
-		  /* untrusted: from the client */
-		  IPOP_LOG_STR(
-		      h->client_name && *h->client_name ? h->client_name : "?"),
-		  h->role == IPOP__ROLE__CONTROLLER ? "CONTROLLER"
-						    : "OBSERVER");
+		  cl->name,
+		  h->role != IPOP__ROLE__CONTROLLER ? "OBSERVER"
+		  : h->scoped || h->n_overlays	    ? "a scoped CONTROLLER"
+						    : "CONTROLLER");
 	cl->ctl->h->hello(cl->ctl->h->ctx, &reply);
 	resp.status = IPOP__STATUS__OK;
 	resp.result_case = IPOP__RESPONSE__RESULT_HELLO;
@@ -292,7 +368,7 @@ static bool handle_hello(struct client *cl, uint64_t id, const Ipop__Hello *h)
 	if (!respond(cl, id, &resp))
 		return false;
 	if (h->role == IPOP__ROLE__CONTROLLER)
-		replace_controller(cl);
+		take_ownership(cl, h);
 	return true;
 }
 
@@ -311,6 +387,68 @@ static bool deny(struct client *cl, uint64_t id, Ipop__Request__KindCase kind)
 	       tc_control_request_name(kind));
 	resp.status = IPOP__STATUS__DENIED;
 	resp.message = why;
+	return respond(cl, id, &resp);
+}
+
+/* Answers DENIED to a change of an overlay another controller owns (or
+ * nobody does); the connection stays open and nothing changes. */
+static bool deny_overlay(struct client *cl, uint64_t id,
+			 Ipop__Request__KindCase kind, const char *overlay)
+{
+	struct tc_control *c = cl->ctl;
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	struct client *owner =
+	    find_client(c, tc_owners_owner(c->owners, overlay));
+	char who[IPOP_LOG_STR_LEN + 64], why[2 * IPOP_LOG_STR_LEN + 128];
+
+	if (owner)
+		g_snprintf(who, sizeof(who),
+			   "controller client %u (%s) owns it", owner->id,
+			   owner->name);
+	else
+		g_strlcpy(who, "no controller owns it: claim it first",
+			  sizeof(who));
+	g_snprintf(why, sizeof(why),
+		   "%s on overlay '%s' denied: this controller does not own "
+		   "it; %s (PROTOCOL.md §12)",
+		   /* untrusted: from the client */
+		   tc_control_request_name(kind), IPOP_LOG_STR(overlay), who);
+	g_info("control: client %u (pid %d) %s", cl->id, (int)cl->pid, why);
+	resp.status = IPOP__STATUS__DENIED;
+	resp.message = why;
+	return respond(cl, id, &resp);
+}
+
+/* ClaimOverlay and ReleaseOverlay: answered here, where the clients are. */
+static bool handle_claim(struct client *cl, uint64_t id,
+			 const Ipop__Request *req)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	bool take = req->kind_case == IPOP__REQUEST__KIND_CLAIM_OVERLAY;
+	const char *name =
+	    take ? req->claim_overlay->name : req->release_overlay->name;
+	int r;
+
+	resp.status = IPOP__STATUS__OK;
+	if (!ipop_overlay_name_is_valid(name)) {
+		resp.status = IPOP__STATUS__BAD_REQUEST;
+		resp.message = ipop_cstr("overlay name is not " IPOP_NAME_RULE);
+		return respond(cl, id, &resp);
+	}
+	r = take ? claim(cl, name)
+		 : tc_owners_release(cl->ctl->owners, cl->id, name);
+	if (r == -ENOSPC) {
+		resp.status = IPOP__STATUS__INTERNAL;
+		resp.message =
+		    ipop_cstr("too many overlays claimed (at most 256)");
+	} else if (r < 0) {
+		resp.status = IPOP__STATUS__NOT_FOUND;
+		resp.message =
+		    ipop_cstr("this controller has not claimed that overlay");
+	} else {
+		g_message("control: client %u %s overlay %s", cl->id,
+			  take ? "claimed" : "released", name);
+	}
 	return respond(cl, id, &resp);
 }
 
@@ -372,7 +510,7 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 	const Ipop__Request *req = env->request;
 	Ipop__Response resp = IPOP__RESPONSE__INIT;
 	struct text_check text;
-	const char *why;
+	const char *why, *target;
 	bool alive;
 
 	if (env->body_case != IPOP__ENVELOPE__BODY_REQUEST || !req ||
@@ -416,6 +554,18 @@ static bool handle(struct client *cl, const Ipop__Envelope *env)
 	}
 	if (why != NULL)
 		return bad_request(cl, env->request_id, why);
+	if (req->kind_case == IPOP__REQUEST__KIND_CLAIM_OVERLAY ||
+	    req->kind_case == IPOP__REQUEST__KIND_RELEASE_OVERLAY)
+		return handle_claim(cl, env->request_id, req);
+	target = tc_adapter_request_overlay(req);
+	/* An empty name is the handler's BAD_REQUEST or NOT_FOUND. */
+	if (is_change(req->kind_case) && !(target && !*target) &&
+	    tc_owners_may(cl->ctl->owners, cl->id, target) < 0)
+		return deny_overlay(cl, env->request_id, req->kind_case,
+				    target);
+	if (is_change(req->kind_case) && target == NULL)
+		g_message("control: client %u (%s) sends node-wide %s", cl->id,
+			  cl->name, tc_control_request_name(req->kind_case));
 	h->handle(h->ctx, req, &resp);
 	alive = respond(cl, env->request_id, &resp);
 	h->release(h->ctx, &resp);
@@ -707,6 +857,7 @@ struct tc_control *tc_control_new(const char *path, gid_t gid,
 		return NULL;
 	}
 	c = g_new0(struct tc_control, 1);
+	c->owners = tc_owners_new();
 	c->path = g_strdup(path);
 	c->fd = fd;
 	c->gid = gid;
@@ -730,6 +881,7 @@ void tc_control_free(struct tc_control *c)
 	g_source_remove(c->watch);
 	close(c->fd);
 	unlink(c->path);
+	tc_owners_free(c->owners);
 	g_free(c->path);
 	g_free(c);
 }
@@ -737,7 +889,13 @@ void tc_control_free(struct tc_control *c)
 void tc_control_get_stats(const struct tc_control *c,
 			  struct tc_control_stats *st)
 {
+	const GList *it;
+
 	st->clients = g_list_length(c->clients);
-	st->controller = c->controller != NULL;
+	st->controller = false; /* any CONTROLLER, whole-node or scoped */
+	for (it = c->clients; it; it = it->next)
+		if (((const struct client *)it->data)->role ==
+		    IPOP__ROLE__CONTROLLER)
+			st->controller = true;
 	st->events_dropped = c->events_dropped;
 }

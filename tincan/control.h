@@ -1,8 +1,10 @@
 /*
  * The control socket: a Unix stream listener, its clients, framing, the
- * Hello exchange, roles (one CONTROLLER at a time; a new one replaces the
- * old), and event fan-out.  Owns the listening fd, every client and their
- * buffers; it does not interpret requests: those go to the handler.
+ * Hello exchange, roles, who owns which overlay (tincan/owners.h: scoped
+ * controllers own what they claim; one whole-node controller at a time, a
+ * new one replacing the old), and event fan-out.  Owns the listening fd, every
+ * client and their buffers; it does not interpret requests: those go to the
+ * handler.
  */
 #ifndef TC_CONTROL_H
 #define TC_CONTROL_H

@@ -115,7 +115,7 @@ static void link_labels(GString *s, const char *name,
 
 /* The node. */
 
-/* The handshake guard (PROTOCOL.md §12), summed over every link. */
+/* The handshake guard (PROTOCOL.md §13), summed over every link. */
 static void guard_sample(GString *s, const char *name, const char *key,
 			 const char *v, uint64_t n)
 {

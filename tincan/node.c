@@ -317,7 +317,7 @@ static Ipop__NodeState *state_head(struct tc_node *n)
 	st->overlays =
 	    g_new0(Ipop__OverlayInfo *, g_hash_table_size(n->overlays) + 1);
 	st->next_cursor = g_strdup("");
-	/* The handshake guard's totals (PROTOCOL.md §12); adapter.c copies
+	/* The handshake guard's totals (PROTOCOL.md §13); adapter.c copies
 	 * each link's share into its LinkInfo. */
 	tc_link_guard_totals(&gc);
 	st->init_received = gc.init_received;

@@ -214,12 +214,13 @@ def fstr(num, text):
 class Client:
     """One connection that has said Hello; skips events while it waits."""
 
-    def __init__(self, role, name=b"control-socket.py"):
+    def __init__(self, role, name=b"control-socket.py", extra=b""):
         self.s = connect()
         self.rid = 100
         self.role = role
+        self.events = []  # Event messages read while waiting, as fields
         self.hello = self.call(1, field_varint(1, 1) + field_varint(2, role)
-                               + fstr(3, name))
+                               + fstr(3, name) + extra)
 
     def call(self, kind, body):
         """Sends Request{kind: body}; (status, message, result fields)."""
@@ -231,6 +232,8 @@ class Client:
             if env is None:
                 return None
             f = fields(env)
+            if 12 in f:
+                self.events.append(fields(f[12][0]))
             if 11 in f and f.get(2, [0])[0] == self.rid:
                 r = fields(f[11][0])
                 return (r.get(1, [0])[0], r.get(2, [b""])[0].decode(), r)
@@ -403,6 +406,128 @@ check(b"evil\\x0a[forged] tincan[message]" in text and b"\\x1b[31m" in text
       and ("\u2026(%d bytes)" % len(hostile)).encode() in text,
       "the hostile client_name is logged escaped and cut with its length")
 check(b"x\\x0a[forged2] y\\x1b]0;title\\x07" in text, "the hostile overlay name is logged escaped")
+
+# ---- Ownership per overlay (PROTOCOL.md §12) ----
+
+NOT_FOUND = 2
+CLAIM, RELEASE = 22, 23
+
+
+def owner_of(*names):
+    """Hello fields of a controller that owns names (scoped)."""
+    return b"".join(fstr(10, n) for n in names) + field_varint(11, 1)
+
+
+def overlay_req(name, tap):
+    return fstr(1, name) + fstr(2, tap) + field_varint(3, 1)
+
+
+def names(c):
+    st = summary(c)
+    return [o[0].decode() for o in st[1]] if st else None
+
+
+def denied(r, *words):
+    return (r is not None and r[0] == DENIED
+            and all(w in r[1] for w in words))
+
+
+a = Client(CONTROLLER, b"owner-a", owner_of("own-a"))
+b = Client(CONTROLLER, b"owner-b", owner_of("own-b"))
+check(a.hello and a.hello[0] == OK and b.hello and b.hello[0] == OK,
+      "two scoped controllers say Hello, each claiming one overlay")
+r1 = a.call(2, overlay_req("own-a", "ctlowna"))
+r2 = b.call(2, overlay_req("own-b", "ctlownb"))
+check(r1 and r1[0] == OK and r2 and r2[0] == OK,
+      "each creates the overlay it claimed before it existed")
+before = summary(a)
+for kind, name, body in [
+        (3, "RemoveOverlay", fstr(1, "own-a")),
+        (5, "CreateLink", fstr(1, "own-a") + fstr(2, UID2) + fstr(3, PUB2)),
+        (9, "MapPeer", fstr(1, "own-a") + fstr(2, UID2) + fstr(3, "10.78.0.2"))]:
+    r = b.call(kind, body)
+    check(denied(r, name, "own-a", "owner-a"),
+          "controller B's %s on A's overlay is DENIED naming the owner (got %r)"
+          % (name, r and r[:2]))
+check(summary(a) == before, "B's denied requests changed nothing")
+r = a.call(2, overlay_req("own-c", "ctlownc"))
+check(denied(r, "own-c", "claim it first"),
+      "a scoped controller may not create an overlay it did not claim (got %r)"
+      % (r and r[:2],))
+r = a.call(3, fstr(1, "evil\n[forged3] y\x1b[31m"))
+time.sleep(0.2)
+text = log_text()
+check(denied(r, "evil\\x0a[forged3]") and b"\x1b" not in text
+      and not any(l.lstrip().startswith(b"[forged3") for l in text.split(b"\n")),
+      "a denied hostile overlay name is answered and logged escaped (got %r)" % (r and r[:2],))
+r = a.call(12, fstr(1, "info"))
+check(r is not None and r[0] == OK, "a scoped controller may send node-wide SetLogLevel")
+r = a.call(10, b"")
+check(r is not None and r[0] == OK and set(names(a)) == {"own-a", "own-b"},
+      "a scoped controller's GetState still shows every overlay")
+
+c = Client(CONTROLLER, b"owner-c", field_varint(11, 1))
+r = c.call(CLAIM, fstr(1, "own-b"))
+check(r is not None and r[0] == OK, "a third controller claims B's overlay")
+r = b.call(13, field_bytes(1, b"still"))
+taken = [e[5][0] for e in b.events if 5 in e]
+check(r is not None and r[0] == OK and taken
+      and fields(taken[0]).get(1) == [b"own-b"],
+      "B is told with OverlayTaken naming own-b and stays connected")
+r = b.call(3, fstr(1, "own-b"))
+check(denied(r, "own-b", "owner-c"), "B may no longer change own-b")
+check(not [e for e in a.events if 5 in e], "A, whose overlay was not taken, is told nothing")
+r = c.call(9, fstr(1, "own-b") + fstr(2, UID2) + fstr(3, "10.79.0.2"))
+check(r is not None and r[0] == OK, "the new owner changes own-b")
+
+r = a.call(RELEASE, fstr(1, "own-b"))
+check(r is not None and r[0] == NOT_FOUND, "releasing an overlay one does not own is NOT_FOUND")
+r = a.call(RELEASE, fstr(1, "own-a"))
+check(r is not None and r[0] == OK, "A releases own-a")
+r = a.call(3, fstr(1, "own-a"))
+check(denied(r, "own-a", "no controller owns it"),
+      "after its release A may not change own-a")
+r = a.call(CLAIM, fstr(1, "own-a"))
+check(r is not None and r[0] == OK, "A claims own-a again")
+a.close()
+time.sleep(0.2)
+check("own-a" in names(c), "own-a keeps running after its controller disconnects")
+d = Client(CONTROLLER, b"owner-d", owner_of("own-a"))
+r = d.call(3, fstr(1, "own-a"))
+check(d.hello[0] == OK and r is not None and r[0] == OK,
+      "a new controller claims the orphaned overlay and may remove it")
+
+# Old clients: a Hello that claims nothing is the whole-node controller.
+w1 = Client(CONTROLLER, b"whole-1")
+r = w1.call(2, overlay_req("legacy", "ctllegacy"))
+check(r is not None and r[0] == OK, "a whole-node controller creates an overlay nobody claimed")
+r = w1.call(3, fstr(1, "own-b"))
+check(denied(r, "own-b", "owner-c"), "but may not change an overlay a scoped controller claimed")
+w2 = Client(CONTROLLER, b"whole-2")
+env = read_frame(w1.s)
+ev = fields(fields(env)[12][0]) if env and 12 in fields(env) else {}
+check(4 in ev and closed(w1.s),
+      "a second whole-node controller replaces the first (ControllerReplaced, disconnected)")
+r = c.call(13, b"")
+check(r is not None and r[0] == OK and not any(4 in e for e in c.events),
+      "the scoped controller is not replaced by a whole-node one")
+r = w2.call(3, fstr(1, "legacy"))
+check(r is not None and r[0] == OK, "the new whole-node controller owns the unclaimed overlay")
+r = w2.call(CLAIM, fstr(1, "own-b"))
+c.call(13, b"")
+check(r is not None and r[0] == OK and any(5 in e for e in c.events),
+      "a whole-node controller may claim an overlay back; the scoped owner is told")
+r = w2.call(3, fstr(1, "own-b"))
+check(r is not None and r[0] == OK, "and then change it")
+for cl in (b, c, d, w1, w2):
+    cl.close()
+
+refused(frame(envelope(10, field_bytes(1, field_varint(1, 1) + field_varint(2, 2)
+                                       + fstr(10, "x")))),
+        BAD_REQUEST, "an OBSERVER that claims an overlay")
+refused(frame(envelope(10, field_bytes(1, field_varint(1, 1) + field_varint(2, 1)
+                                       + fstr(10, "bad name/")))),
+        BAD_REQUEST, "a claim of an overlay name that is not a name")
 
 echo_works("tincan still answers a new client's Echo")
 bystander.sendall(frame(envelope(10, field_bytes(13, field_bytes(1, b"x")), rid=9)))
