@@ -36,19 +36,8 @@ done
 TMP=$(mktemp -d /tmp/ipop-man.XXXXXX) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-N=0
-FAILED=0
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=1
-	echo "not ok $N - $1"
-}
+# shellcheck source=test/lib/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 # quiet DESC CMD...: ok when CMD exits 0 and writes nothing to stderr.
 quiet()

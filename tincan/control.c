@@ -723,24 +723,20 @@ static gboolean on_sweep(gpointer data)
 static bool admit(struct tc_control *c, const struct ucred *cred,
 		  bool privileged)
 {
-	switch (tc_control_admit(count_pending(c), g_list_length(c->clients),
-				 privileged)) {
-	case TC_ADMIT_ACCEPT:
+	enum tc_control_admit a = tc_control_admit(
+	    count_pending(c), g_list_length(c->clients), privileged);
+
+	if (a == TC_ADMIT_ACCEPT)
 		return true;
-	case TC_ADMIT_EVICT:
-		if (evict_oldest(c, privileged)) {
-			log_burst(c, false);
-			return true;
-		}
-		/* Only root's connections wait: refuse the newcomer. */
-		/* fall through */
-	default:
-		c->refused++;
-		g_debug("control: too many clients; refused pid %d",
-			(int)cred->pid);
+	/* Evicting fails when only root's connections wait: refuse. */
+	if (a == TC_ADMIT_EVICT && evict_oldest(c, privileged)) {
 		log_burst(c, false);
-		return false;
+		return true;
 	}
+	c->refused++;
+	g_debug("control: too many clients; refused pid %d", (int)cred->pid);
+	log_burst(c, false);
+	return false;
 }
 
 static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)

@@ -49,30 +49,8 @@ cleanup()
 }
 trap cleanup EXIT
 
-N=0
-FAILED=0
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=1
-	echo "not ok $N - $1"
-}
-# check DESC CMD...: one TAP line for a command's success.
-check()
-{
-	local desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-	fi
-}
+# shellcheck source=test/lib/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 VERSION=$(printf 'v:\n\t@echo $(VERSION)\n' |
 	make -s --no-print-directory -C "$IPOP_ROOT" -f Makefile -f - v)

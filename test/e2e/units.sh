@@ -52,29 +52,8 @@ cleanup()
 }
 trap cleanup EXIT
 
-N=0
-FAILED=0
-ok()
-{
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-not_ok()
-{
-	N=$((N + 1))
-	FAILED=1
-	echo "not ok $N - $1"
-}
-check()
-{
-	local desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-	fi
-}
+# shellcheck source=test/lib/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 # The debs, without the unit tests (packaging.sh builds them with).
 if DEB_BUILD_OPTIONS=nocheck "$IPOP_ROOT/packaging/build" deb "$T/pkg" \

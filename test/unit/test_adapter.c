@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,6 +248,33 @@ static void no_event(void *node, const struct tc_event *ev)
 
 /* A TAP-backed overlay in this (forked) test's own network namespace
  * holding n mappings with uids from a hash, or NULL (skipped: no root). */
+/* The overlay tests need a TAP, so root moves into a network namespace of
+ * its own; the unit tests may run in one process (CK_FORK=no, as make
+ * sanitize does), so the test goes back to where it came from after. */
+static int home_ns = -1;
+
+static bool private_netns(void)
+{
+	home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home_ns < 0)
+		return false;
+	if (unshare(CLONE_NEWNET) != 0) {
+		close(home_ns);
+		home_ns = -1;
+		return false;
+	}
+	return true;
+}
+
+static void back_home(void)
+{
+	if (home_ns < 0)
+		return;
+	ck_assert_int_eq(setns(home_ns, CLONE_NEWNET), 0);
+	close(home_ns);
+	home_ns = -1;
+}
+
 static struct tc_overlay *paged_overlay(struct tc_env *env, unsigned n)
 {
 	static struct tc_identity id = {
@@ -261,7 +289,7 @@ static struct tc_overlay *paged_overlay(struct tc_env *env, unsigned n)
 	struct tc_map_req m = {0};
 	int err;
 
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+	if (geteuid() != 0 || !private_netns()) {
 		printf("# SKIP adapter:pages: needs root for a netns\n");
 		return NULL;
 	}
@@ -333,6 +361,7 @@ START_TEST(test_overlay_pages)
 	pg = (struct tc_adapter_page){.head = true, .after = "", .budget = 8};
 	ck_assert_ptr_null(tc_adapter_overlay_page(ov, &pg));
 	tc_overlay_free(ov);
+	back_home();
 }
 END_TEST
 
@@ -354,7 +383,7 @@ START_TEST(test_overlay_page_macs)
 	char why[256];
 	int err;
 
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+	if (geteuid() != 0 || !private_netns()) {
 		printf("# SKIP adapter:page-macs: needs root for a netns\n");
 		return;
 	}
@@ -375,6 +404,7 @@ START_TEST(test_overlay_page_macs)
 	ck_assert_uint_le(ipop__overlay_info__get_packed_size(part), 32768 / 2);
 	tc_adapter_overlay_info_free(part);
 	tc_overlay_free(ov);
+	back_home();
 }
 END_TEST
 
