@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from pbwire import field_bytes as fb, field_varint as fv, fields
+
 SOCK = sys.argv[1]
 LOG = sys.argv[2]
 IPOPCTL = sys.argv[3]
@@ -39,56 +41,9 @@ def figure(text):
     print("# figure: " + text, flush=True)
 
 
-def varint(v):
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if not v:
-            return out + bytes([b])
-        out += bytes([b | 0x80])
-
-
-def fv(num, v):
-    return varint(num << 3) + varint(v)
-
-
-def fb(num, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return varint(num << 3 | 2) + varint(len(data)) + data
-
-
 def frame(rid, kind, body):
     env = fv(1, 1) + fv(2, rid) + fb(10, fb(kind, body))
     return struct.pack(">I", len(env)) + env
-
-
-def read_varint(buf, i):
-    v = shift = 0
-    while True:
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, i
-
-
-def fields(buf):
-    out, i = {}, 0
-    while i < len(buf):
-        key, i = read_varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(buf, i)
-        elif wt == 2:
-            n, i = read_varint(buf, i)
-            v, i = buf[i:i + n], i + n
-        else:
-            raise ValueError("wire type %d" % wt)
-        out.setdefault(num, []).append(v)
-    return out
 
 
 class Client:

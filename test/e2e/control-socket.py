@@ -19,6 +19,8 @@ import struct
 import sys
 import time
 
+from pbwire import field_bytes, field_varint, fields
+
 SOCK = sys.argv[1]
 LOG = sys.argv[2] if len(sys.argv) > 2 else None
 N = 0
@@ -33,25 +35,6 @@ def check(ok, desc):
     print(("ok" if ok else "not ok") + " %d - %s" % (N, desc), flush=True)
 
 
-def varint(v):
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def field_varint(num, v):
-    return varint(num << 3) + varint(v)
-
-
-def field_bytes(num, data):
-    return varint(num << 3 | 2) + varint(len(data)) + data
-
-
 def envelope(body_field, body, version=1, rid=1):
     return field_varint(1, version) + field_varint(2, rid) + field_bytes(body_field, body)
 
@@ -63,34 +46,6 @@ def hello(role, proto=1):
 
 def frame(payload):
     return struct.pack(">I", len(payload)) + payload
-
-
-def read_varint(buf, i):
-    v = shift = 0
-    while True:
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return v, i
-
-
-def fields(buf):
-    """Top-level fields of a protobuf message: {num: [values]}."""
-    out, i = {}, 0
-    while i < len(buf):
-        key, i = read_varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(buf, i)
-        elif wt == 2:
-            n, i = read_varint(buf, i)
-            v, i = buf[i:i + n], i + n
-        else:
-            raise ValueError("wire type %d" % wt)
-        out.setdefault(num, []).append(v)
-    return out
 
 
 def connect():
