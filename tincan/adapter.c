@@ -342,15 +342,7 @@ static void add_link(const struct tc_link *l, void *ctx)
 	m->dropped = li.dropped;
 	m->rtt_us = li.rtt_us;
 	/* this link's share of the handshake guard (PROTOCOL.md §13) */
-	m->init_received = li.guard.init_received;
-	m->init_passed = li.guard.init_passed;
-	m->init_dropped_mac1 = li.guard.drop_mac1;
-	m->init_dropped_budget = li.guard.drop_budget;
-	m->init_dropped_mac2 = li.guard.drop_mac2;
-	m->cookie_replies_sent = li.guard.cookie_sent;
-	m->cookie_replies_received = li.guard.cookie_received;
-	m->junk_dropped = li.guard.junk;
-	m->roams = li.guard.roams;
+	TC_ADAPTER_GUARD_COPY(m, &li.guard);
 	m->last_handshake_unix_ms = li.last_handshake_unix_ms;
 	info->links[info->n_links++] = m;
 }

@@ -82,4 +82,20 @@ struct tc_adapter_page {
 Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 					   struct tc_adapter_page *pg);
 
+/* The handshake guard's counters (struct tc_guard_counters *c) into the
+ * protobuf message m: LinkInfo (a link's share) and NodeState (the totals)
+ * name them alike (PROTOCOL.md §13). */
+#define TC_ADAPTER_GUARD_COPY(m, c)                                            \
+	do {                                                                   \
+		(m)->init_received = (c)->init_received;                       \
+		(m)->init_passed = (c)->init_passed;                           \
+		(m)->init_dropped_mac1 = (c)->drop_mac1;                       \
+		(m)->init_dropped_budget = (c)->drop_budget;                   \
+		(m)->init_dropped_mac2 = (c)->drop_mac2;                       \
+		(m)->cookie_replies_sent = (c)->cookie_sent;                   \
+		(m)->cookie_replies_received = (c)->cookie_received;           \
+		(m)->junk_dropped = (c)->junk;                                 \
+		(m)->roams = (c)->roams;                                       \
+	} while (0)
+
 #endif

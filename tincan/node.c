@@ -320,15 +320,7 @@ static Ipop__NodeState *state_head(struct tc_node *n)
 	/* The handshake guard's totals (PROTOCOL.md §13); adapter.c copies
 	 * each link's share into its LinkInfo. */
 	tc_link_guard_totals(&gc);
-	st->init_received = gc.init_received;
-	st->init_passed = gc.init_passed;
-	st->init_dropped_mac1 = gc.drop_mac1;
-	st->init_dropped_budget = gc.drop_budget;
-	st->init_dropped_mac2 = gc.drop_mac2;
-	st->cookie_replies_sent = gc.cookie_sent;
-	st->cookie_replies_received = gc.cookie_received;
-	st->junk_dropped = gc.junk;
-	st->roams = gc.roams;
+	TC_ADAPTER_GUARD_COPY(st, &gc);
 	st->under_load = gc.under_load;
 	return st;
 }
