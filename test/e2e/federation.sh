@@ -29,7 +29,9 @@
 # and alice's approval bring it back.  GroupVPN: ga's `friends add gb@b.test`
 # is approved and asked back by gb's controller (auto_approve) and ga's
 # controller approves back; g1 and g2 link and ping by virtual address; gb's
-# removal drops the link, ga's new request brings it back.
+# removal drops the link, ga's new request brings it back.  ejabberd
+# restarting: b.test's controllers come back online and both links are
+# there again.
 
 # shellcheck disable=SC2317 # functions run through check/wait_until
 set -u -o pipefail
@@ -101,6 +103,36 @@ done
 sed -i 's/^  tls: required$/&\n  auto_approve: true/' "$(ctl_dir g2)/controller.yaml"
 check "--check-config accepts g2's configuration" \
 	"$CONTROLLER" --config "$(ctl_dir g2)/controller.yaml" --check-config
+
+# s2s_lines: the s2s_* settings of a config (stdin), "key=value" or
+# "key:value", comments, a trailing ";" and blanks around = or : dropped.
+s2s_lines()
+{
+	sed -nE 's/[[:space:]]*(--|#).*//; s/;[[:space:]]*$//
+		s/^[[:space:]]*(s2s_[a-z_]+)[[:space:]]*([=:])[[:space:]]*/\1\2/p'
+}
+
+# docs_s2s_settings: every s2s_* setting in the code blocks of
+# docs/servers.md's federation section is in this run's configuration of
+# that server (Lua "=": Prosody's, YAML ":": ejabberd's), with the same
+# value unless the value is a path.
+docs_s2s_settings()
+{
+	local l cfg n=0
+	while read -r l; do
+		cfg=$FED_EJ_DIR/etc/ejabberd.yml
+		[[ $l == *=* ]] && cfg=$E2E_TMP/prosody-a/prosody.cfg.lua
+		[[ $l =~ ^(s2s_[a-z_]+[=:])[\"]?/ ]] && l=${BASH_REMATCH[1]}
+		s2s_lines <"$cfg" | grep -qF -- "$l" ||
+			{ echo "docs/servers.md: $l is not in $cfg"; return 1; }
+		n=$((n + 1))
+	done < <(awk '/^## Federation/ { f = 1; next } /^## / { f = 0 }
+		f && /^```/ { c = !c; next } f && c' \
+		"$(dirname "$0")/../../docs/servers.md" | s2s_lines)
+	((n >= 5))
+}
+check "the s2s settings docs/servers.md shows are the ones this run uses" \
+	docs_s2s_settings
 
 for d in "${MEMBERS[@]}"; do
 	must "start ipop-tincan $d" tincan_start "$d" "$d"
@@ -175,9 +207,13 @@ pr_s2s()
 	local out
 	out=$(fed_prosodyctl shell s2s show) || return 1
 	printf '%s\n' "$out" | sed 's/^/# prosodyctl shell s2s show | /'
-	grep -q 'a\.test.*->.*b\.test' <<<"$out" && grep -q 'b\.test.*->.*a\.test' <<<"$out"
+	# Session | Host | Dir | Remote | IPv | Security | SASL | Dialback
+	awk -F '[[:space:]]*[|][[:space:]]*' '$2 == "a.test" && $4 == "b.test" &&
+		$6 ~ /^TLS/ && $7 == "Succeeded" && $8 ~ /^Not used/ { d[$3] = 1 }
+		END { exit !(d["-->"] && d["<--"]) }' <<<"$out"
 }
-check "prosodyctl shell s2s show (docs/servers.md) lists both directions" pr_s2s
+check "prosodyctl shell s2s show (docs/servers.md): both directions TLS, SASL EXTERNAL, no dialback" \
+	pr_s2s
 check "alice's controller approved bob's request back by itself" \
 	grep -qF "approved subscription request of bob@$B (a contact we follow)" \
 	"$(ctl_log a1)"
@@ -222,6 +258,7 @@ check "b1 pings a1 again" view_ping b1 a1
 
 FR_MS=""
 check "g1 and g2 hold no link before asking" all_unlinked "g1 g2"
+check "and g1 cannot ping g2 by virtual IP (no reply)" ping_fails g1 10.79.0.2
 check "ga@a.test: friends add gb@b.test" friends g1 add "gb@$B"
 follows "gb's controller approves and asks back (auto_approve), ga's approves back: g1 and g2 link" \
 	20 all_linked "g1 g2"
@@ -239,6 +276,34 @@ check "ga: friends add gb@b.test again" friends g1 add "gb@$B"
 follows "re-added (gb's controller approves at once): g1 and g2 link again" 20 \
 	all_linked "g1 g2"
 check "g1 pings g2 by virtual IP again" ping_ok g1 10.79.0.2 2
+
+# ---- b.test's server restarts ----------------------------------------------------------------
+
+# Its users' controllers reconnect, the s2s streams are made again, and the
+# friendships (stored on both servers) bring the links back.
+FR_MS=""
+FOLLOWS_TAG="ejabberd b.test restart"
+declare -A ONLINE_BEFORE=([b1]=$(log_count "$(ctl_log b1)" "XMPP online as")
+	[g2]=$(log_count "$(ctl_log g2)" "XMPP online as"))
+t0=$(now_ms)
+check "ejabberd (b.test) stops" fed_ejabberd_stop
+tap_note "ejabberd stopped in $(secs "$t0") s; then a1-b1 $(linked a1 b1 &&
+	echo still linked || echo unlinked), g1-g2 $(linked g1 g2 &&
+	echo still linked || echo unlinked)"
+check "ejabberd starts again" fed_ejabberd_start
+back_online()
+{
+	local d
+	for d in b1 g2; do
+		(($(log_count "$(ctl_log "$d")" "XMPP online as") > ONLINE_BEFORE[$d])) ||
+			return 1
+	done
+}
+follows "b1's and g2's controllers are online again at b.test" 30 back_online
+follows "after the restart, a1-b1 and g1-g2 are linked" 20 \
+	all_linked "a1 b1" "g1 g2"
+check "a1 pings b1 after the restart" view_ping a1 b1
+check "g2 pings g1 after the restart" ping_ok g2 10.79.0.1 2
 
 # ---- shutdown ----------------------------------------------------------------------------------
 
