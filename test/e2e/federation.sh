@@ -172,7 +172,9 @@ s2s_up() { (($(fed_s2s_count "$A") > 0 && $(fed_s2s_count "$B") > 0)); }
 FOLLOWS_TAG="Prosody a.test -> ejabberd b.test"
 check "alice@a.test: friends add bob@b.test -> bob none asked" \
 	friends_says a1 "bob@$B none asked" add "bob@$B"
-follows "alice's request crosses s2s: bob's friends list shows it pending" 15 \
+follows "alice's request crosses s2s to bob's running controllers (logged as pending)" \
+	15 grep -qF "subscription request of alice@$A is pending" "$(ctl_log b1)"
+check "bob: friends list shows alice's request pending" \
 	list_has b1 "alice@$A none pending"
 # Without dialback on either side, an s2s stream completes only with SASL
 # EXTERNAL, that is with a certificate the other server verified.
@@ -244,8 +246,15 @@ follows "after the removal, a1<->b1 links and mappings are gone on both sides" \
 no_friend() { friends "$1" list && ! grep -q "^$2 both" <<<"$OUT"; }
 check "bob: friends list no longer holds alice as a friend" no_friend b1 "alice@$A"
 FOLLOWS_TAG="ejabberd b.test -> Prosody a.test"
+PENDING_BEFORE=$(log_count "$(ctl_log a1)" "subscription request of bob@$B is pending")
 check "bob: friends add alice@a.test again" friends b1 add "alice@$A"
-follows "bob's new request crosses s2s: alice's list shows it pending" 15 \
+pending_at_a1()
+{
+	(($(log_count "$(ctl_log a1)" "subscription request of bob@$B is pending") > PENDING_BEFORE))
+}
+follows "bob's new request crosses s2s to alice's running controller (logged as pending)" \
+	15 pending_at_a1
+check "alice: friends list shows bob's request pending" \
 	list_has a1 "bob@$B none pending"
 FOLLOWS_TAG="Prosody a.test -> ejabberd b.test"
 check "alice: friends approve bob@b.test" \
