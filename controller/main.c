@@ -2,10 +2,13 @@
  * ipop-controller: the control-plane daemon.  Parses arguments, loads and
  * validates the configuration, runs the daemon in the GLib main loop until
  * SIGTERM or SIGINT, says goodbye and frees everything.  SIGUSR1 and
- * SIGUSR2 make the log more or less verbose at run time.
+ * SIGUSR2 make the log more or less verbose at run time.  SIGPIPE is
+ * ignored: a peer that closes its end while we write (the XMPP server
+ * after our end of stream) is an error return, not the end of the process.
  */
 #define G_LOG_DOMAIN "controller"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +140,10 @@ int main(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	int rc = EXIT_FAILURE;
 
+	/* libstrophe writes TLS records with OpenSSL's plain write(), which
+	 * raises SIGPIPE when the server has already closed the socket (seen
+	 * at the end of `friends` over STARTTLS: exit 141 after the answer). */
+	signal(SIGPIPE, SIG_IGN);
 	if (parse(argc, argv, &a) < 0)
 		goto out;
 	if (a.version) {
