@@ -227,8 +227,31 @@ check "n0 routes n3 over n1 now" via_is n0 n3 n1
 
 # ---- an on-demand link takes over, then goes idle ----------------------------------
 
+# A TCP flow n0 -> n3 (over n1 now) while the on-demand link comes up:
+# frames move onto it held behind the last forwarded ones (§14.3).
+MOVE=$E2E_TMP/iperf.move.json
+nsx "${HOST[n3]}" timeout 20 iperf3 -s -1 -B "${ADDR[n3]}" >/dev/null 2>&1 &
+run_track_pid $!
+wait_until 5 ns_listens "${HOST[n3]}" tcp "${ADDR[n3]}:5201"
+nsx "${HOST[n0]}" timeout 20 iperf3 -c "${ADDR[n3]}" -t 4 -i 0.25 -J >"$MOVE" 2>&1 &
+IPERF_PID=$!
+run_track_pid $IPERF_PID
+sleep 1.5
 must "on-demand link n0 - n3" pair n0 n3 on-demand
 check "on-demand link n0 - n3 connected" up n0 n3
+wait "$IPERF_PID"
+# no_stall: every 0.25 s interval of the flow carried data.
+no_stall()
+{
+	local min
+	min=$(jq -er '[.intervals[].sum.bytes] | min' "$MOVE") || return 1
+	echo "smallest 0.25 s interval: $min bytes"
+	((min > 0))
+}
+check "iperf3 n0 -> n3 never stalled while moving onto the direct link" no_stall
+tap_note "measured move onto the on-demand link under iperf3: $(jq -r '"\(.end.sum_received.bits_per_second / 1e6 | floor) Mbit/s, \(.end.sum_sent.retransmits) retransmits"' "$MOVE" 2>/dev/null)"
+check "the flow ended on the direct link (n0 -> n3 tx bytes)" \
+	test "$(linkf n0 n3 tx_bytes)" -gt 1000000
 check "the link's kind is on-demand" kind_is n0 n3 on-demand
 tx0=$(mapping n0 n3 fwd_tx_packets)
 check "ping n0 -> n3 over the direct link" ping1 n0 n3
