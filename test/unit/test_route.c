@@ -16,7 +16,8 @@
 #include "tincan/pmtu.h"
 #include "tincan/route.h"
 
-/* uids with a chosen first byte: their order on the ring. */
+/* uids with a chosen first byte: their order on the ring (the last 8
+ * results stay valid). */
 static const char *uid_at(unsigned first)
 {
 	static char buf[8][IPOP_UID_SIZE];
@@ -105,7 +106,7 @@ static void neighbours(struct tc_route *r, const unsigned *firsts, size_t n)
 
 	for (i = 0; i < n; i++)
 		u[i] = uid_at(firsts[i]);
-	tc_route_set_neighbours(r, u, n);
+	tc_route_set_neighbours(r, u, n, n);
 }
 
 START_TEST(test_next_hop)
@@ -142,6 +143,39 @@ START_TEST(test_next_hop)
 	/* The destination itself, when linked, always wins greedily. */
 	neighbours(r, (const unsigned[]){0x7f, 0x80}, 2);
 	ck_assert_str_eq(tc_route_next_hop_id(r, &d->id), uid_at(0x80));
+	tc_route_free(r);
+}
+END_TEST
+
+/* A stale link (no probe reply lately) is a next hop of last resort. */
+START_TEST(test_stale_links)
+{
+	struct tc_route *r = tc_route_new(uid_at(0x10));
+	struct tc_route_dest *d = tc_route_dest(r, uid_at(0x80), true);
+	const char *u[3] = {uid_at(0x20), uid_at(0x60), uid_at(0x70)};
+	bool inst;
+
+	/* 0x70 is nearest but stale: the fresh 0x60 is taken. */
+	tc_route_set_neighbours(r, (const char *const[]){u[1], u[0], u[2]}, 3,
+				2);
+	ck_assert_str_eq(tc_route_next_hop(r, d, &inst), uid_at(0x60));
+	/* An installed route over a stale link yields to a fresh greedy hop. */
+	ck_assert_int_eq(tc_route_set(r, uid_at(0x80), uid_at(0x70)), 0);
+	ck_assert_str_eq(tc_route_next_hop(r, d, &inst), uid_at(0x60));
+	ck_assert(!inst);
+	/* No fresh link makes progress: the stale ones are tried. */
+	tc_route_set_neighbours(r, (const char *const[]){uid_at(0x90), u[2]}, 2,
+				1);
+	ck_assert_str_eq(tc_route_next_hop(r, d, &inst), uid_at(0x70));
+	ck_assert(inst);
+	ck_assert_int_eq(tc_route_unset(r, uid_at(0x80)), 0);
+	ck_assert_str_eq(tc_route_next_hop(r, d, &inst), uid_at(0x70));
+	ck_assert(!inst);
+	/* All stale. */
+	tc_route_set_neighbours(
+	    r, (const char *const[]){uid_at(0x20), uid_at(0x60), uid_at(0x70)},
+	    3, 0);
+	ck_assert_str_eq(tc_route_next_hop_id(r, &d->id), uid_at(0x70));
 	ck_assert_int_eq(tc_route_unset(r, uid_at(0x80)), -ENOENT);
 	tc_route_free(r);
 }
@@ -385,6 +419,7 @@ Suite *suite_route(void)
 	tcase_add_test(tc, test_hdr_round_trip);
 	tcase_add_test(tc, test_hdr_malformed);
 	tcase_add_test(tc, test_next_hop);
+	tcase_add_test(tc, test_stale_links);
 	tcase_add_test(tc, test_set_route_refusals);
 	tcase_add_test(tc, test_hop_limit);
 	tcase_add_test(tc, test_counters_and_rate);
