@@ -154,6 +154,7 @@ check "n0 counts frames forwarded to n3" test "$(mapping n0 n3 fwd_tx_packets)" 
 check "n3 counts frames forwarded from n0" test "$(mapping n3 n0 fwd_rx_packets)" -ge 1
 check "ping n3 -> n0 (replies over n4)" ping1 n3 n0
 
+ctl "${NODE[n0]}" status | sed 's/^/# status n0: /'
 read -r rtt_fwd _ < <(ping_rtt "${HOST[n0]}" "${ADDR[n3]}" 10)
 read -r rtt_dir _ < <(ping_rtt "${HOST[n0]}" "${ADDR[n1]}" 10)
 tap_note "measured ping RTT n0 -> n3 forwarded over n2: $rtt_fwd ms; n0 -> n1 direct: $rtt_dir ms"
