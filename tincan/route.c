@@ -146,8 +146,15 @@ struct tc_route_dest *tc_route_dest(struct tc_route *r, const char *uid,
 
 void tc_route_forget(struct tc_route *r, const char *uid)
 {
-	if (uid)
-		g_hash_table_remove(r->dests, uid);
+	struct tc_route_dest *d = tc_route_dest(r, uid, false);
+	char via[IPOP_UID_SIZE];
+
+	if (!d)
+		return;
+	g_strlcpy(via, d->via, sizeof(via));
+	g_hash_table_remove(r->dests, uid);
+	if (via[0])
+		g_strlcpy(tc_route_dest(r, uid, true)->via, via, sizeof(via));
 }
 
 void tc_route_foreach(struct tc_route *r,

@@ -104,7 +104,8 @@ void tc_route_id_hex(const struct ipop_ring_id *id, char out[IPOP_UID_SIZE]);
  * create. */
 struct tc_route_dest *tc_route_dest(struct tc_route *r, const char *uid,
 				    bool create);
-/* Drops uid's entry and its held frames (no-op without one). */
+/* Drops uid's counters and held frames (the member was unmapped); an
+ * installed route to it stays.  No-op without an entry. */
 void tc_route_forget(struct tc_route *r, const char *uid);
 /* Calls fn for every entry (the table must not change meanwhile). */
 void tc_route_foreach(struct tc_route *r,

@@ -251,6 +251,15 @@ START_TEST(test_counters_and_rate)
 	ck_assert(!tc_route_rate_due(d, 8400, 0, &rate));
 	tc_route_forget(r, uid_at(0x80));
 	ck_assert_ptr_null(tc_route_dest(r, uid_at(0x80), false));
+	/* An installed route outlives the mapping; the counters do not. */
+	d = tc_route_dest(r, uid_at(0x80), true);
+	tc_route_count_tx(d, 100, 9000, 1);
+	ck_assert_int_eq(tc_route_set(r, uid_at(0x80), uid_at(0x20)), 0);
+	tc_route_forget(r, uid_at(0x80));
+	d = tc_route_dest(r, uid_at(0x80), false);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->via, uid_at(0x20));
+	ck_assert_uint_eq(d->tx_packets, 0);
 	tc_route_free(r);
 }
 END_TEST
