@@ -369,6 +369,11 @@ static void print_overlay(const Ipop__OverlayInfo *o)
 		printf("  %-10s  %s\n", "bridge", o->bridge);
 	printf("  %-10s  %" PRIu64 " malformed, %" PRIu64 " at the TAP\n",
 	       "dropped", o->dropped_malformed, o->dropped_tap);
+	if (o->mode != IPOP__OVERLAY_MODE__SWITCH && !o->translation)
+		printf("  %-10s  %" PRIu64 " frames passed on; dropped %" PRIu64
+		       " without a route, %" PRIu64 " at the hop limit\n",
+		       "forwarding", o->forwarded_packets, o->dropped_no_route,
+		       o->dropped_hop_limit);
 	if (o->offload)
 		printf("  %-10s  TSO + checksum; %" PRIu64 " segments joined "
 		       "into %" PRIu64 " frames\n",
