@@ -291,8 +291,9 @@ static void drop(struct tc_link *l, size_t len, int r, const struct tc_time *t)
 		l->overlay, l->peer_uid, len, g_strerror(-r),
 		l->drops_unlogged);
 	if (r == -EPROTONOSUPPORT)
-		g_message("link %s/%.12s: the peer speaks handshake version 1; "
-			  "both ends need the same tincan version",
+		g_message("link %s/%.12s: the peer speaks an older handshake "
+			  "version (1 or 2, this node 3); both ends need the "
+			  "same tincan version",
 			  l->overlay, l->peer_uid);
 	l->drop_log_ms = t->mono_ms;
 	l->drops_unlogged = 0;
@@ -323,6 +324,11 @@ static void handshake_refused(struct tc_link *l, const uint8_t *buf, size_t len,
 	else if (r == -EKEYREJECTED)
 		why = "its mac1 is not keyed by this node's public key (the "
 		      "peer was given another key for this node)";
+	else if (r == -ENOPROTOOPT)
+		why = "the peer offers no transport cipher this node accepts "
+		      "(see --cipher on both ends)";
+	else if (r == -EPROTO)
+		why = "the peer chose a transport cipher it may not choose";
 	else if (r == -EBADMSG)
 		why = "it does not open with the keys of this link (the peer "
 		      "and this node may have been given different keys, or "

@@ -203,6 +203,7 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_u64(j, "dropped", l->dropped);
 	json_u64(j, "last_handshake_ms", l->last_handshake_unix_ms);
 	json_u64(j, "rtt_us", l->rtt_us);
+	json_str(j, "cipher", l->cipher);
 	json_guard(j, l);
 	json_close(j, '}');
 }

@@ -199,6 +199,7 @@ void render_link_cells(struct table *t, const Ipop__LinkInfo *l)
 	table_cellf(t, "%s", tx);
 	table_cellf(t, "%s", rx);
 	table_cellf(t, "%s", rtt);
+	table_cellf(t, "%s", l->cipher && l->cipher[0] ? l->cipher : "-");
 	table_cellf(t, "%s", ago);
 }
 
@@ -211,6 +212,7 @@ void render_link_header(struct table *t)
 	table_cellf(t, "TX");
 	table_cellf(t, "RX");
 	table_cellf(t, "RTT");
+	table_cellf(t, "CIPHER");
 	table_cellf(t, "HANDSHAKE AGO");
 }
 
