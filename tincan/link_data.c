@@ -30,6 +30,15 @@
 #include "tincan/bytes.h"
 #include "tincan/link_int.h"
 
+/* Scratch shared by every link (all run on the main loop and finish with
+ * a buffer before the next packet): tx for the control messages a link
+ * sends itself (handshake, probes, keepalives), rx for what a received
+ * packet opens to.  Kept out of struct tc_link, whose every instance had
+ * carried both, 128 KiB sized for the largest packet.  Zero-fill memory:
+ * pages never touched are never resident. */
+static uint8_t tx_buf[TC_LINK_MAX_PACKET + 64];
+static uint8_t rx_pt[TC_LINK_MAX_PACKET + 64];
+
 int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 {
 	gint n;
@@ -51,38 +60,43 @@ int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 }
 
 /* Encrypts an inner message (type, pre_len header bytes, body) into out:
- * its length or -errno. */
+ * its length or -errno.  The message is laid out where its ciphertext goes
+ * (after the DATA header) and sealed in place: the body is copied once,
+ * not staged first.  Sending reads only the monotonic clock (the session
+ * needs no wall time for it). */
 static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
 		size_t pre_len, const uint8_t *body, size_t len, uint8_t *out,
 		size_t cap)
 {
-	struct tc_time t;
+	struct tc_time t = {(uint64_t)g_get_monotonic_time() / 1000, 0};
+	uint8_t *pt = out + TC_DATA_HDR_LEN;
+	size_t n = 1 + pre_len + len;
 
-	if (1 + pre_len + len > TC_LINK_MAX_PACKET)
+	if (n > TC_LINK_MAX_PACKET)
 		return -EMSGSIZE;
-	tc_link_now(&t);
-	l->pt[0] = type;
+	if (cap < n + TC_DATA_OVERHEAD)
+		return -ENOSPC;
+	pt[0] = type;
 	if (pre_len)
-		memcpy(l->pt + 1, pre, pre_len);
+		memcpy(pt + 1, pre, pre_len);
 	if (len)
-		memcpy(l->pt + 1 + pre_len, body, len);
-	return tc_session_encrypt(l->session, &t, l->pt, 1 + pre_len + len, out,
-				  cap);
+		memcpy(pt + 1 + pre_len, body, len);
+	return tc_session_encrypt(l->session, &t, pt, n, out, cap);
 }
 
 int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
 		       size_t len)
 {
-	int n = seal(l, type, NULL, 0, body, len, l->buf, sizeof(l->buf));
+	int n = seal(l, type, NULL, 0, body, len, tx_buf, sizeof(tx_buf));
 
 	if (n < 0)
 		return n;
-	return tc_link_raw_send(l, l->buf, (size_t)n);
+	return tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t)
 {
-	int n = tc_session_initiate(l->session, t, l->buf, sizeof(l->buf));
+	int n = tc_session_initiate(l->session, t, tx_buf, sizeof(tx_buf));
 
 	if (n < 0) {
 		g_warning("link %s/%.12s: cannot build handshake: %s",
@@ -92,7 +106,7 @@ void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t)
 	l->last_init_ms = t->mono_ms;
 	g_debug("link %s/%.12s: handshake initiation sent", l->overlay,
 		l->peer_uid);
-	tc_link_raw_send(l, l->buf, (size_t)n);
+	tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
@@ -109,10 +123,10 @@ void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
 static void send_keepalive(struct tc_link *l, const struct tc_time *t)
 {
 	int n =
-	    tc_session_encrypt(l->session, t, NULL, 0, l->buf, sizeof(l->buf));
+	    tc_session_encrypt(l->session, t, NULL, 0, tx_buf, sizeof(tx_buf));
 
 	if (n > 0)
-		tc_link_raw_send(l, l->buf, (size_t)n);
+		tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
@@ -422,16 +436,16 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
 	    !init_admitted(l, buf, len, src, t))
 		return;
-	r = tc_session_receive(l->session, t, buf, len, l->pt, sizeof(l->pt),
+	r = tc_session_receive(l->session, t, buf, len, rx_pt, sizeof(rx_pt),
 			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
 		roam(l, src);
 		on_authenticated(l, t);
-		handle_inner(l, l->pt, out_len);
+		handle_inner(l, rx_pt, out_len);
 		break;
 	case TC_RX_REPLY:
-		send_response(l, l->pt, out_len);
+		send_response(l, rx_pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
 		send_keepalive(l, t);

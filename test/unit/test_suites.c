@@ -473,6 +473,37 @@ START_TEST(test_rekey_changes_suite)
 }
 END_TEST
 
+/* DATA sealed in place (the message already where its ciphertext goes, as
+ * link_data.c lays it out) opens to the message, under either suite. */
+START_TEST(test_seal_in_place)
+{
+	static const unsigned suites[] = {CHACHA, AES};
+	uint8_t pkt[BUF], msg[1400], out[BUF];
+	struct pair p;
+	size_t olen = 0;
+	int n;
+
+	if (suites[_i] == AES && !have_aes())
+		return;
+	pair_new(&p, suites[_i], suites[_i]);
+	ck_assert_int_eq(to_responder(&p, p.init), TC_RX_REPLY);
+	ck_assert_int_eq(to_initiator(&p, p.resp), TC_RX_ESTABLISHED);
+	randombytes_buf(msg, sizeof(msg));
+	memcpy(pkt + TC_DATA_HDR_LEN, msg, sizeof(msg));
+	n = tc_session_encrypt(p.i, &p.t, pkt + TC_DATA_HDR_LEN, sizeof(msg),
+			       pkt, sizeof(pkt));
+	ck_assert_int_eq(n, (int)sizeof(msg) + TC_DATA_OVERHEAD);
+	ck_assert(memcmp(pkt + TC_DATA_HDR_LEN, msg, 64) != 0);
+	ck_assert_int_eq(tc_session_receive(p.r, &p.t, pkt, (size_t)n, out,
+					    sizeof(out), &olen),
+			 TC_RX_DATA);
+	ck_assert_uint_eq(olen, sizeof(msg));
+	ck_assert_mem_eq(out, msg, sizeof(msg));
+	ck_assert_uint_eq(tc_session_suite(p.r), suites[_i]);
+	pair_free(&p);
+}
+END_TEST
+
 Suite *suite_suites(void)
 {
 	Suite *s = suite_create("suites");
@@ -489,6 +520,7 @@ Suite *suite_suites(void)
 	tcase_add_test(tc, test_downgrade_resp);
 	tcase_add_test(tc, test_old_versions);
 	tcase_add_test(tc, test_rekey_changes_suite);
+	tcase_add_loop_test(tc, test_seal_in_place, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
