@@ -408,8 +408,6 @@ void tc_link_free(struct tc_link *l)
 	g_free(l->local_pwd);
 	g_strfreev(l->local_cands);
 	g_free(l->remote_ufrag);
-	sodium_memzero(l->buf, sizeof(l->buf));
-	sodium_memzero(l->pt, sizeof(l->pt));
 	g_free(l);
 }
 
