@@ -59,16 +59,30 @@ int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Encrypts an inner message (type, pre_len header bytes, body) into out:
- * its length or -errno.  The message is laid out where its ciphertext goes
- * (after the DATA header) and sealed in place: the body is copied once,
- * not staged first.  Sending reads only the monotonic clock (the session
- * needs no wall time for it). */
-static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
-		size_t pre_len, const uint8_t *body, size_t len, uint8_t *out,
-		size_t cap)
+/* The monotonic ms of the first frame of the batch being filled (the
+ * session needs no wall time to send): one clock read per batch, not per
+ * frame.  A batch lives for one TAP wakeup, so it is never stale by more. */
+static const struct tc_link *clock_link;
+static uint64_t clock_ms;
+
+static uint64_t batch_clock(const struct tc_link *l)
 {
-	struct tc_time t = {(uint64_t)g_get_monotonic_time() / 1000, 0};
+	if (l->n_runs == 0 || clock_link != l) {
+		clock_link = l;
+		clock_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	}
+	return clock_ms;
+}
+
+/* Encrypts an inner message (type, pre_len header bytes, body) into out at
+ * now_ms: its length or -errno.  The message is laid out where its
+ * ciphertext goes (after the DATA header) and sealed in place, so no
+ * staging buffer is needed (the body is still copied once, into out). */
+static int seal(struct tc_link *l, uint64_t now_ms, uint8_t type,
+		const uint8_t *pre, size_t pre_len, const uint8_t *body,
+		size_t len, uint8_t *out, size_t cap)
+{
+	struct tc_time t = {now_ms, 0};
 	uint8_t *pt = out + TC_DATA_HDR_LEN;
 	size_t n = 1 + pre_len + len;
 
@@ -87,7 +101,8 @@ static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
 int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
 		       size_t len)
 {
-	int n = seal(l, type, NULL, 0, body, len, tx_buf, sizeof(tx_buf));
+	int n = seal(l, (uint64_t)g_get_monotonic_time() / 1000, type, NULL, 0,
+		     body, len, tx_buf, sizeof(tx_buf));
 
 	if (n < 0)
 		return n;
@@ -734,6 +749,7 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 	uint8_t pre[TC_INNER_PARTIAL_LEN];
 	size_t pre_len = 0, want;
 	struct tc_link_run *r;
+	uint64_t now_ms;
 	int n;
 
 	if (cs && cs->start) {
@@ -746,9 +762,10 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		return -EMSGSIZE;
 	if (!l->batch)
 		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
+	now_ms = batch_clock(l); /* before run_for: it may flush */
 	r = run_for(l, want);
-	n = seal(l, pre_len ? TC_INNER_FRAME_PARTIAL : TC_INNER_FRAME, pre,
-		 pre_len, frame, len, l->batch + l->batch_used,
+	n = seal(l, now_ms, pre_len ? TC_INNER_FRAME_PARTIAL : TC_INNER_FRAME,
+		 pre, pre_len, frame, len, l->batch + l->batch_used,
 		 TC_LINK_BATCH_BYTES - l->batch_used);
 	if (n < 0) {
 		if (r->n == 0)
