@@ -390,6 +390,7 @@ static void add_link(const struct tc_link *l, void *ctx)
 	m->rx_packets = li.rx_packets;
 	m->dropped = li.dropped;
 	m->rtt_us = li.rtt_us;
+	m->cipher = g_strdup(li.cipher);
 	/* this link's share of the handshake guard (PROTOCOL.md §13) */
 	TC_ADAPTER_GUARD_COPY(m, &li.guard);
 	m->last_handshake_unix_ms = li.last_handshake_unix_ms;
@@ -573,6 +574,7 @@ static void link_info_free(Ipop__LinkInfo *m)
 	g_free(m->overlay);
 	g_free(m->peer_uid);
 	g_free(m->peer_public_key.data);
+	g_free(m->cipher);
 	if (m->pair) {
 		g_free(m->pair->local_type);
 		g_free(m->pair->local_address);

@@ -127,3 +127,153 @@ int tc_aead_open(uint8_t *out, const uint8_t *ct, size_t len, const uint8_t *ad,
 	xor_stream(out, ct, len);
 	return 0;
 }
+
+/* Transport keys under either suite. */
+
+bool tc_aead_aes_available(void)
+{
+	return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available();
+}
+
+unsigned tc_aead_suites_local(void)
+{
+	return TC_SUITE_CHACHA20_POLY1305 |
+	       (tc_aead_aes_available() ? TC_SUITE_AES256_GCM : 0);
+}
+
+const char *tc_aead_suite_name(unsigned suite)
+{
+	switch (suite) {
+	case TC_SUITE_CHACHA20_POLY1305:
+		return "chacha20-poly1305";
+	case TC_SUITE_AES256_GCM:
+		return "aes-256-gcm";
+	default:
+		return "";
+	}
+}
+
+int tc_aead_suites_parse(const char *name, unsigned *set)
+{
+	if (name == NULL || set == NULL)
+		return -EINVAL;
+	if (strcmp(name, "auto") == 0) {
+		*set = tc_aead_suites_local();
+		return 0;
+	}
+	if (strcmp(name, "chacha20-poly1305") == 0) {
+		*set = TC_SUITE_CHACHA20_POLY1305;
+		return 0;
+	}
+	if (strcmp(name, "aes-256-gcm") == 0) {
+		if (!tc_aead_aes_available())
+			return -ENOTSUP;
+		*set = TC_SUITE_AES256_GCM;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+unsigned tc_aead_suite_best(unsigned set)
+{
+	if (set & TC_SUITE_AES256_GCM)
+		return TC_SUITE_AES256_GCM;
+	if (set & TC_SUITE_CHACHA20_POLY1305)
+		return TC_SUITE_CHACHA20_POLY1305;
+	return 0;
+}
+
+int tc_aead_key_set(struct tc_aead_key *k, unsigned suite,
+		    const uint8_t key[TC_AEAD_KEY_LEN])
+{
+	tc_aead_key_wipe(k);
+	switch (suite) {
+	case TC_SUITE_CHACHA20_POLY1305:
+		memcpy(k->u.chacha, key, TC_AEAD_KEY_LEN);
+		break;
+	case TC_SUITE_AES256_GCM:
+		if (!tc_aead_aes_available())
+			return -ENOTSUP;
+		crypto_aead_aes256gcm_beforenm(&k->u.aes, key);
+		break;
+	default:
+		return -EINVAL;
+	}
+	k->suite = suite;
+	return 0;
+}
+
+void tc_aead_key_wipe(struct tc_aead_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+}
+
+void tc_aead_key_seal_nonce(const struct tc_aead_key *k, uint8_t *out,
+			    const uint8_t *pt, size_t len, const uint8_t *ad,
+			    size_t adlen,
+			    const uint8_t nonce[TC_AEAD_NONCE_LEN])
+{
+	if (k->suite == TC_SUITE_AES256_GCM)
+		crypto_aead_aes256gcm_encrypt_afternm(
+		    out, NULL, pt, len, ad, adlen, NULL, nonce, &k->u.aes);
+	else if (len <= TC_AEAD_MAX)
+		tc_aead_seal(out, pt, len, ad, adlen, nonce, k->u.chacha);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt(
+		    out, NULL, pt, len, ad, adlen, NULL, nonce, k->u.chacha);
+}
+
+int tc_aead_key_open_nonce(const struct tc_aead_key *k, uint8_t *out,
+			   const uint8_t *ct, size_t len, const uint8_t *ad,
+			   size_t adlen, const uint8_t nonce[TC_AEAD_NONCE_LEN])
+{
+	if (len < TC_AEAD_TAG_LEN)
+		return -EBADMSG;
+	if (k->suite != TC_SUITE_AES256_GCM &&
+	    len - TC_AEAD_TAG_LEN > TC_AEAD_MAX)
+		return crypto_aead_chacha20poly1305_ietf_decrypt(
+			   out, NULL, NULL, ct, len, ad, adlen, nonce,
+			   k->u.chacha) == 0
+			   ? 0
+			   : -EBADMSG;
+	if (k->suite != TC_SUITE_AES256_GCM)
+		return tc_aead_open(out, ct, len, ad, adlen, nonce,
+				    k->u.chacha);
+	return crypto_aead_aes256gcm_decrypt_afternm(
+		   out, NULL, NULL, ct, len, ad, adlen, nonce, &k->u.aes) == 0
+		   ? 0
+		   : -EBADMSG;
+}
+
+/* Noise's nonce for counter n under k's cipher. */
+static void counter_nonce(const struct tc_aead_key *k, uint64_t n,
+			  uint8_t nonce[TC_AEAD_NONCE_LEN])
+{
+	int i;
+
+	memset(nonce, 0, 4);
+	for (i = 0; i < 8; i++)
+		nonce[4 + i] = k->suite == TC_SUITE_AES256_GCM
+				   ? (uint8_t)(n >> (56 - 8 * i))
+				   : (uint8_t)(n >> (8 * i));
+}
+
+void tc_aead_key_seal(const struct tc_aead_key *k, uint64_t n, uint8_t *out,
+		      const uint8_t *pt, size_t len, const uint8_t *ad,
+		      size_t adlen)
+{
+	uint8_t nonce[TC_AEAD_NONCE_LEN];
+
+	counter_nonce(k, n, nonce);
+	tc_aead_key_seal_nonce(k, out, pt, len, ad, adlen, nonce);
+}
+
+int tc_aead_key_open(const struct tc_aead_key *k, uint64_t n, uint8_t *out,
+		     const uint8_t *ct, size_t len, const uint8_t *ad,
+		     size_t adlen)
+{
+	uint8_t nonce[TC_AEAD_NONCE_LEN];
+
+	counter_nonce(k, n, nonce);
+	return tc_aead_key_open_nonce(k, out, ct, len, ad, adlen, nonce);
+}

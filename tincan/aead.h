@@ -11,12 +11,21 @@
  *
  * The keystream scratch is per thread (callable from any thread), allocated
  * once on a thread's first call; nothing is allocated per message.
+ *
+ * The transport keys of a link (struct tc_aead_key) use one of two suites,
+ * chosen in the link's handshake (session.h): this ChaCha20-Poly1305, or
+ * AES-256-GCM (libsodium's, which needs AES-NI and PCLMUL: only where
+ * crypto_aead_aes256gcm_is_available()), whose key schedule and GHASH
+ * powers are expanded once per key instead of once per packet.
  */
 #ifndef TC_AEAD_H
 #define TC_AEAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sodium.h>
 
 enum {
 	TC_AEAD_KEY_LEN = 32,
@@ -38,5 +47,65 @@ void tc_aead_seal(uint8_t *out, const uint8_t *pt, size_t len,
 int tc_aead_open(uint8_t *out, const uint8_t *ct, size_t len, const uint8_t *ad,
 		 size_t adlen, const uint8_t nonce[TC_AEAD_NONCE_LEN],
 		 const uint8_t key[TC_AEAD_KEY_LEN]);
+
+/* Transport suites.  Each is one bit, so a set of them is a bitmask (the
+ * handshake carries such a set: session.h). */
+enum tc_suite {
+	TC_SUITE_CHACHA20_POLY1305 = 1 << 0,
+	TC_SUITE_AES256_GCM = 1 << 1,
+	TC_SUITES_KNOWN = TC_SUITE_CHACHA20_POLY1305 | TC_SUITE_AES256_GCM,
+};
+
+/* True when this CPU runs libsodium's AES-256-GCM (AES-NI and PCLMUL). */
+bool tc_aead_aes_available(void);
+/* The suites this machine can run: ChaCha20-Poly1305, and AES-256-GCM
+ * when available. */
+unsigned tc_aead_suites_local(void);
+/* "chacha20-poly1305" or "aes-256-gcm" for one suite, "" otherwise. */
+const char *tc_aead_suite_name(unsigned suite);
+/* Parses "auto" (the local suites), "chacha20-poly1305" or "aes-256-gcm"
+ * into a set: 0, -EINVAL for another name, -ENOTSUP for AES-256-GCM on a
+ * CPU without it. */
+int tc_aead_suites_parse(const char *name, unsigned *set);
+/* Of the suites in set, the one a handshake picks: AES-256-GCM before
+ * ChaCha20-Poly1305 (faster where both ends have it); 0 for none. */
+unsigned tc_aead_suite_best(unsigned set);
+
+/* One direction's transport key under one suite. */
+struct tc_aead_key {
+	union {
+		crypto_aead_aes256gcm_state aes; /* 16-byte aligned */
+		uint8_t chacha[TC_AEAD_KEY_LEN];
+	} u;
+	unsigned suite; /* 0: no key */
+};
+
+/* Sets k to key under suite: 0, -ENOTSUP (AES-256-GCM unavailable) or
+ * -EINVAL (not one known suite). */
+int tc_aead_key_set(struct tc_aead_key *k, unsigned suite,
+		    const uint8_t key[TC_AEAD_KEY_LEN]);
+/* Wipes k (suite 0 afterwards). */
+void tc_aead_key_wipe(struct tc_aead_key *k);
+/* Seal and open with an explicit 96-bit nonce, as tc_aead_seal/_open (any
+ * length: above TC_AEAD_MAX libsodium's own ChaCha20-Poly1305 does the
+ * work).  k must hold a key.  For AES-256-GCM a refused message may leave
+ * out zeroed instead of untouched. */
+void tc_aead_key_seal_nonce(const struct tc_aead_key *k, uint8_t *out,
+			    const uint8_t *pt, size_t len, const uint8_t *ad,
+			    size_t adlen,
+			    const uint8_t nonce[TC_AEAD_NONCE_LEN]);
+int tc_aead_key_open_nonce(const struct tc_aead_key *k, uint8_t *out,
+			   const uint8_t *ct, size_t len, const uint8_t *ad,
+			   size_t adlen,
+			   const uint8_t nonce[TC_AEAD_NONCE_LEN]);
+/* With the message counter n as the nonce, the way Noise forms it for
+ * each cipher: 4 zero bytes, then n little-endian (ChaChaPoly) or
+ * big-endian (AESGCM). */
+void tc_aead_key_seal(const struct tc_aead_key *k, uint64_t n, uint8_t *out,
+		      const uint8_t *pt, size_t len, const uint8_t *ad,
+		      size_t adlen);
+int tc_aead_key_open(const struct tc_aead_key *k, uint64_t n, uint8_t *out,
+		     const uint8_t *ct, size_t len, const uint8_t *ad,
+		     size_t adlen);
 
 #endif

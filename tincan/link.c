@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "tincan/aead.h"
 #include "tincan/link_int.h"
 
 void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
@@ -408,8 +409,6 @@ void tc_link_free(struct tc_link *l)
 	g_free(l->local_pwd);
 	g_strfreev(l->local_cands);
 	g_free(l->remote_ufrag);
-	sodium_memzero(l->buf, sizeof(l->buf));
-	sodium_memzero(l->pt, sizeof(l->pt));
 	g_free(l);
 }
 
@@ -478,6 +477,7 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	    tc_session_last_handshake_wall(l->session) / 1000000;
 	memcpy(info->drops, l->drops, sizeof(info->drops));
 	info->handshakes = tc_session_handshakes(l->session);
+	info->cipher = tc_aead_suite_name(tc_session_suite(l->session));
 	info->flaps = l->flaps;
 	info->guard = l->gc;
 	info->kind = l->kind;

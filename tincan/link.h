@@ -91,6 +91,7 @@ struct tc_link_info {
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
 	uint32_t rtt_us;
 	uint64_t last_handshake_unix_ms;
+	const char *cipher; /* DATA's suite (aead.h), "" before a handshake */
 	/* For metrics.c: drops by reason (they may sum to less than dropped:
 	 * the rest has no known reason), handshakes completed, and how often
 	 * the link left CONNECTED. */

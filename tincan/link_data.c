@@ -30,6 +30,15 @@
 #include "tincan/bytes.h"
 #include "tincan/link_int.h"
 
+/* Scratch shared by every link (all run on the main loop and finish with
+ * a buffer before the next packet): tx for the control messages a link
+ * sends itself (handshake, probes, keepalives), rx for what a received
+ * packet opens to.  Kept out of struct tc_link, whose every instance had
+ * carried both, 128 KiB sized for the largest packet.  Zero-fill memory:
+ * pages never touched are never resident. */
+static uint8_t tx_buf[TC_LINK_MAX_PACKET + 64];
+static uint8_t rx_pt[TC_LINK_MAX_PACKET + 64];
+
 int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 {
 	gint n;
@@ -50,39 +59,59 @@ int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
-/* Encrypts an inner message (type, pre_len header bytes, body) into out:
- * its length or -errno. */
-static int seal(struct tc_link *l, uint8_t type, const uint8_t *pre,
-		size_t pre_len, const uint8_t *body, size_t len, uint8_t *out,
-		size_t cap)
-{
-	struct tc_time t;
+/* The monotonic ms of the first frame of the batch being filled (the
+ * session needs no wall time to send): one clock read per batch, not per
+ * frame.  A batch lives for one TAP wakeup, so it is never stale by more. */
+static const struct tc_link *clock_link;
+static uint64_t clock_ms;
 
-	if (1 + pre_len + len > TC_LINK_MAX_PACKET)
+static uint64_t batch_clock(const struct tc_link *l)
+{
+	if (l->n_runs == 0 || clock_link != l) {
+		clock_link = l;
+		clock_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	}
+	return clock_ms;
+}
+
+/* Encrypts an inner message (type, pre_len header bytes, body) into out at
+ * now_ms: its length or -errno.  The message is laid out where its
+ * ciphertext goes (after the DATA header) and sealed in place, so no
+ * staging buffer is needed (the body is still copied once, into out). */
+static int seal(struct tc_link *l, uint64_t now_ms, uint8_t type,
+		const uint8_t *pre, size_t pre_len, const uint8_t *body,
+		size_t len, uint8_t *out, size_t cap)
+{
+	struct tc_time t = {now_ms, 0};
+	uint8_t *pt = out + TC_DATA_HDR_LEN;
+	size_t n = 1 + pre_len + len;
+
+	if (n > TC_LINK_MAX_PACKET)
 		return -EMSGSIZE;
-	tc_link_now(&t);
-	l->pt[0] = type;
+	if (cap < n + TC_DATA_OVERHEAD)
+		return -ENOSPC;
+	pt[0] = type;
 	if (pre_len)
-		memcpy(l->pt + 1, pre, pre_len);
+		memcpy(pt + 1, pre, pre_len);
 	if (len)
-		memcpy(l->pt + 1 + pre_len, body, len);
-	return tc_session_encrypt(l->session, &t, l->pt, 1 + pre_len + len, out,
-				  cap);
+		memcpy(pt + 1 + pre_len, body, len);
+	return tc_session_encrypt(l->session, &t, pt, n, out, cap);
 }
 
 int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
 		       size_t len)
 {
-	int n = seal(l, type, NULL, 0, body, len, l->buf, sizeof(l->buf));
+	int n = seal(l, (uint64_t)g_get_monotonic_time() / 1000, type, NULL, 0,
+		     body, len, tx_buf, sizeof(tx_buf));
 
 	if (n < 0)
 		return n;
-	return tc_link_raw_send(l, l->buf, (size_t)n);
+	return tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t)
 {
-	int n = tc_session_initiate(l->session, t, l->buf, sizeof(l->buf));
+	int n = tc_session_initiate(l->session, t, tx_buf, sizeof(tx_buf));
 
 	if (n < 0) {
 		g_warning("link %s/%.12s: cannot build handshake: %s",
@@ -92,7 +121,7 @@ void tc_link_send_initiation(struct tc_link *l, const struct tc_time *t)
 	l->last_init_ms = t->mono_ms;
 	g_debug("link %s/%.12s: handshake initiation sent", l->overlay,
 		l->peer_uid);
-	tc_link_raw_send(l, l->buf, (size_t)n);
+	tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
@@ -109,10 +138,10 @@ void tc_link_send_probe(struct tc_link *l, uint8_t type, uint32_t seq,
 static void send_keepalive(struct tc_link *l, const struct tc_time *t)
 {
 	int n =
-	    tc_session_encrypt(l->session, t, NULL, 0, l->buf, sizeof(l->buf));
+	    tc_session_encrypt(l->session, t, NULL, 0, tx_buf, sizeof(tx_buf));
 
 	if (n > 0)
-		tc_link_raw_send(l, l->buf, (size_t)n);
+		tc_link_raw_send(l, tx_buf, (size_t)n);
 }
 
 static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
@@ -301,8 +330,9 @@ static void drop(struct tc_link *l, size_t len, int r, const struct tc_time *t)
 		l->overlay, l->peer_uid, len, g_strerror(-r),
 		l->drops_unlogged);
 	if (r == -EPROTONOSUPPORT)
-		g_message("link %s/%.12s: the peer speaks handshake version 1; "
-			  "both ends need the same tincan version",
+		g_message("link %s/%.12s: the peer speaks an older handshake "
+			  "version (1 or 2, this node 3); both ends need the "
+			  "same tincan version",
 			  l->overlay, l->peer_uid);
 	l->drop_log_ms = t->mono_ms;
 	l->drops_unlogged = 0;
@@ -333,6 +363,11 @@ static void handshake_refused(struct tc_link *l, const uint8_t *buf, size_t len,
 	else if (r == -EKEYREJECTED)
 		why = "its mac1 is not keyed by this node's public key (the "
 		      "peer was given another key for this node)";
+	else if (r == -ENOPROTOOPT)
+		why = "the peer offers no transport cipher this node accepts "
+		      "(see --cipher on both ends)";
+	else if (r == -EPROTO)
+		why = "the peer chose a transport cipher it may not choose";
 	else if (r == -EBADMSG)
 		why = "it does not open with the keys of this link (the peer "
 		      "and this node may have been given different keys, or "
@@ -426,16 +461,16 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
 	    !init_admitted(l, buf, len, src, t))
 		return;
-	r = tc_session_receive(l->session, t, buf, len, l->pt, sizeof(l->pt),
+	r = tc_session_receive(l->session, t, buf, len, rx_pt, sizeof(rx_pt),
 			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
 		roam(l, src);
 		on_authenticated(l, t);
-		handle_inner(l, l->pt, out_len);
+		handle_inner(l, rx_pt, out_len);
 		break;
 	case TC_RX_REPLY:
-		send_response(l, l->pt, out_len);
+		send_response(l, rx_pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
 		send_keepalive(l, t);
@@ -723,15 +758,17 @@ static int batch_inner(struct tc_link *l, uint8_t type, const uint8_t *pre,
 {
 	size_t want = 1 + pre_len + len + TC_DATA_OVERHEAD;
 	struct tc_link_run *r;
+	uint64_t now_ms;
 	int n;
 
 	if (want > TC_LINK_BATCH_SLOT)
 		return -EMSGSIZE;
 	if (!l->batch)
 		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
+	now_ms = batch_clock(l); /* before run_for: it may flush */
 	r = run_for(l, want);
-	n = seal(l, type, pre, pre_len, frame, len, l->batch + l->batch_used,
-		 TC_LINK_BATCH_BYTES - l->batch_used);
+	n = seal(l, now_ms, type, pre, pre_len, frame, len,
+		 l->batch + l->batch_used, TC_LINK_BATCH_BYTES - l->batch_used);
 	if (n < 0) {
 		if (r->n == 0)
 			l->n_runs--; /* the run was new: forget it */

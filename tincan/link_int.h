@@ -86,8 +86,6 @@ struct tc_link {
 	unsigned hs_fails_unlogged;
 
 	uint64_t tx_bytes, tx_packets, rx_bytes, rx_packets, dropped;
-	uint8_t buf[TC_LINK_MAX_PACKET + 64]; /* scratch, main loop only */
-	uint8_t pt[TC_LINK_MAX_PACKET + 64];
 	uint64_t drops[TC_DROP_REASONS]; /* see tc_link_count_drop */
 	uint64_t flaps;			 /* times it left CONNECTED */
 	enum tc_link_kind kind;

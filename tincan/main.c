@@ -17,8 +17,10 @@
 
 #include "common/log.h"
 #include "common/paths.h"
+#include "tincan/aead.h"
 #include "tincan/metrics_http.h"
 #include "tincan/node.h"
+#include "tincan/session.h"
 
 #ifndef IPOP_VERSION
 #define IPOP_VERSION "0.0.0"
@@ -32,6 +34,7 @@ struct args {
 	gchar *log_level;
 	gchar *group;
 	gchar *metrics;
+	gchar *cipher;
 	gboolean foreground;
 	gboolean version;
 	gboolean loopback;
@@ -42,6 +45,33 @@ static gboolean on_signal(gpointer loop)
 	g_message("signal received, shutting down");
 	g_main_loop_quit(loop);
 	return G_SOURCE_CONTINUE;
+}
+
+/* --cipher: which transport suites the links offer and accept.  A suite
+ * this CPU cannot run is a start-up error. */
+static int set_cipher(const char *name)
+{
+	unsigned set;
+	int r;
+
+	if (!name)
+		return 0;
+	r = tc_aead_suites_parse(name, &set);
+	if (r == -ENOTSUP) {
+		fprintf(stderr,
+			"ipop-tincan: --cipher %s: this CPU lacks AES-NI or "
+			"PCLMUL (libsodium's AES-256-GCM is not available)\n",
+			name);
+		return r;
+	}
+	if (r < 0 || tc_session_set_default_suites(set) < 0) {
+		fprintf(stderr,
+			"ipop-tincan: --cipher: '%s' is not auto, "
+			"chacha20-poly1305 or aes-256-gcm\n",
+			name);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* A bad --metrics address is a start-up error, said before anything
@@ -78,6 +108,11 @@ static int parse(int argc, char **argv, struct args *a)
 	     "serve Prometheus metrics on http://ADDR:PORT/metrics "
 	     "(e.g. 127.0.0.1:9586 or [::1]:9586; off by default)",
 	     "ADDR:PORT"},
+	    {"cipher", 'c', 0, G_OPTION_ARG_STRING, &a->cipher,
+	     "transport cipher of the links: auto (AES-256-GCM where both "
+	     "ends have AES-NI, else ChaCha20-Poly1305), chacha20-poly1305 "
+	     "or aes-256-gcm (default auto)",
+	     "NAME"},
 	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &a->foreground,
 	     "stay in the foreground", NULL},
 	    {"allow-loopback", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE,
@@ -103,6 +138,8 @@ static int parse(int argc, char **argv, struct args *a)
 			argv[1]);
 		return -EINVAL;
 	}
+	if (sodium_init() < 0 || set_cipher(a->cipher) < 0)
+		return -EINVAL;
 	return check_metrics(a->metrics);
 }
 
@@ -129,6 +166,7 @@ static void free_args(struct args *a)
 	g_free(a->log_level);
 	g_free(a->group);
 	g_free(a->metrics);
+	g_free(a->cipher);
 }
 
 /* Lets closing agents release their TURN allocations. */

@@ -396,6 +396,20 @@ static void path_samples(GString *s, const struct tc_link_info *l)
 	}
 }
 
+static void cipher_samples(GString *s, const struct tc_link_info *l)
+{
+	static const char *const ciphers[] = {"chacha20-poly1305",
+					      "aes-256-gcm"};
+	size_t j;
+
+	for (j = 0; j < G_N_ELEMENTS(ciphers); j++) {
+		link_labels(s, "ipop_link_cipher", l);
+		label(s, "cipher", ciphers[j]);
+		value(s, l->cipher && strcmp(l->cipher, ciphers[j]) == 0 ? "1"
+									 : "0");
+	}
+}
+
 static void rtt_sample(GString *s, const struct tc_link_info *l)
 {
 	char buf[32];
@@ -448,6 +462,10 @@ static void link_families(GString *s, const struct tc_metrics_node *n)
 	       "The selected path: host (direct), srflx (through NAT) or relay "
 	       "(TURN); 1 for the current one, all 0 before ICE selects one.");
 	each_link(s, n, path_samples);
+	family(s, "ipop_link_cipher", "gauge",
+	       "The transport cipher of the link's current keys: 1 for the one "
+	       "in use, all 0 before the first handshake.");
+	each_link(s, n, cipher_samples);
 	for (c = 0; c < G_N_ELEMENTS(link_counters); c++) {
 		family(s, link_counters[c].name, "counter",
 		       link_counters[c].help);

@@ -266,6 +266,18 @@ tc_noise_hs_new(bool initiator, const uint8_t *prologue, size_t prologue_len,
 	return hs;
 }
 
+struct tc_noise_hs *tc_noise_hs_dup(const struct tc_noise_hs *hs)
+{
+	struct tc_noise_hs *d;
+
+	if (hs == NULL)
+		return NULL;
+	d = sodium_malloc(sizeof(*d));
+	if (d != NULL)
+		memcpy(d, hs, sizeof(*d));
+	return d;
+}
+
 void tc_noise_hs_free(struct tc_noise_hs *hs)
 {
 	if (hs == NULL)

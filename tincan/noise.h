@@ -35,6 +35,9 @@ struct tc_noise_hs *
 tc_noise_hs_new(bool initiator, const uint8_t *prologue, size_t prologue_len,
 		const uint8_t s_priv[32], const uint8_t s_pub[32],
 		const uint8_t rs_pub[32], const uint8_t psk[32]);
+/* A copy of hs (its own secret memory), NULL without memory: lets a
+ * caller read a message and still refuse it on what the payload says. */
+struct tc_noise_hs *tc_noise_hs_dup(const struct tc_noise_hs *hs);
 /* Wipes and frees hs; NULL is a no-op. */
 void tc_noise_hs_free(struct tc_noise_hs *hs);
 /* For conformance tests: use this ephemeral private key instead of a random

@@ -6,9 +6,16 @@
  * replaced; it does no I/O and reads no clock.
  *
  * Choices the header leaves open:
- * - The Noise prologue is the fixed string "IPOP-C link v2" (v1 had no
- *   MACs), so a handshake cannot be replayed into another protocol built on
- *   the same pattern, nor into the other version.
+ * - The Noise prologue is the fixed string "IPOP-C link v3" (v2 had no
+ *   suites, v1 no MACs), so a handshake cannot be replayed into another
+ *   protocol built on the same pattern, nor into another version.
+ * - The suites: the initiator offers its set (fixed when the INIT is
+ *   built), the responder picks tc_aead_suite_best(offer & own) or refuses
+ *   the INIT (-ENOPROTOOPT) when that is empty, and the initiator refuses
+ *   (-EPROTO) a RESP whose choice is not best(offer & responder's set).
+ *   Each keypair keeps its suite: a rekey may change it, old packets
+ *   still open under the old keypair.  AES-256-GCM counters use Noise's
+ *   AESGCM nonce (big-endian), ChaCha20-Poly1305 Noise's ChaChaPoly one.
  * - mac1 and mac2 close the INIT outside the Noise message (as WireGuard's
  *   do): they are checked before the Noise state is even allocated.  The
  *   initiator keeps the latest cookie reply to its pending INIT and uses it
@@ -42,6 +49,7 @@
 
 #include <sodium.h>
 
+#include "tincan/aead.h"
 #include "tincan/cookie.h"
 #include "tincan/noise.h"
 #include "tincan/session.h"
@@ -53,6 +61,8 @@ enum {
 	HDR_IDX = 4,	   /* u32 sender (INIT/RESP) or receiver (DATA) */
 	RESP_RECEIVER = 8, /* u32 receiver index in RESP */
 	DATA_COUNTER = 8,  /* u64 counter in DATA */
+	INIT_PAYLOAD_LEN = TS_LEN + 4, /* ts, suites, 3 zero */
+	RESP_PAYLOAD_LEN = 8,	       /* chosen, suites, 6 zero */
 	INIT_NOISE = 8,
 	INIT_NOISE_LEN = TC_INIT_LEN - INIT_NOISE - 2 * TC_MAC_LEN,
 	INIT_MAC1 = TC_INIT_LEN - 2 * TC_MAC_LEN,
@@ -60,14 +70,17 @@ enum {
 	COOKIE_RECEIVER = 4,
 };
 
-static const uint8_t prologue[] = "IPOP-C link v2";
+static const uint8_t prologue[] = "IPOP-C link v3";
+
+/* tc_session_set_default_suites; 0: tc_aead_suites_local(). */
+static unsigned default_suites;
 
 struct keypair {
 	bool valid;
 	uint32_t local_idx;
 	uint32_t remote_idx;
-	uint8_t send_key[KEY_LEN];
-	uint8_t recv_key[KEY_LEN];
+	struct tc_aead_key send; /* its suite is the keypair's */
+	struct tc_aead_key recv;
 	uint64_t send_ctr;
 	uint64_t created_ms;
 	struct tc_replay replay;
@@ -77,6 +90,8 @@ struct tc_session {
 	pthread_mutex_t *lock; /* &lock_store: const calls lock too */
 	pthread_mutex_t lock_store;
 	bool initiator;
+	unsigned suites;   /* offered (initiator) or accepted (responder) */
+	unsigned hs_offer; /* initiator: the suites the pending INIT offered */
 	const uint8_t *s_priv;
 	const uint8_t *s_pub;
 	uint8_t peer_pub[KEY_LEN];
@@ -241,13 +256,20 @@ static uint32_t fresh_idx(const struct tc_session *s)
 	return idx;
 }
 
-/* Fills kp from a completed handshake. */
+/* Fills kp from a completed handshake, for suite (which this machine can
+ * run: both ends checked). */
 static void keypair_set(struct keypair *kp, struct tc_noise_hs *hs,
-			uint32_t local_idx, uint32_t remote_idx,
+			unsigned suite, uint32_t local_idx, uint32_t remote_idx,
 			const struct tc_time *t)
 {
+	uint8_t send_key[KEY_LEN], recv_key[KEY_LEN];
+
 	keypair_wipe(kp);
-	tc_noise_hs_split(hs, kp->send_key, kp->recv_key);
+	tc_noise_hs_split(hs, send_key, recv_key);
+	(void)tc_aead_key_set(&kp->send, suite, send_key);
+	(void)tc_aead_key_set(&kp->recv, suite, recv_key);
+	sodium_memzero(send_key, sizeof(send_key));
+	sodium_memzero(recv_key, sizeof(recv_key));
 	kp->local_idx = local_idx;
 	kp->remote_idx = remote_idx;
 	kp->created_ms = t->mono_ms;
@@ -303,6 +325,7 @@ struct tc_session *tc_session_new(bool initiator, const uint8_t s_priv[32],
 	/* Const accessors lock through this pointer, with no cast. */
 	s->lock = &s->lock_store;
 	s->initiator = initiator;
+	s->suites = tc_session_default_suites();
 	s->s_priv = s_priv;
 	s->s_pub = s_pub;
 	memcpy(s->peer_pub, peer_pub, KEY_LEN);
@@ -329,7 +352,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 			uint8_t *out, size_t cap)
 {
 	struct tc_noise_hs *hs;
-	uint8_t ts[TS_LEN];
+	uint8_t payload[INIT_PAYLOAD_LEN] = {0};
 	uint64_t wall;
 	uint32_t idx;
 	int rc;
@@ -346,10 +369,11 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	pthread_mutex_lock(s->lock);
 	wall =
 	    t->wall_ns > s->last_sent_wall ? t->wall_ns : s->last_sent_wall + 1;
-	tai64n(ts, wall);
+	tai64n(payload, wall);
+	payload[TS_LEN] = (uint8_t)s->suites;
 	idx = fresh_idx(s);
 	put_header(out, TC_MSG_INIT, idx);
-	rc = tc_noise_hs_write_ad(hs, out, INIT_NOISE, ts, sizeof(ts),
+	rc = tc_noise_hs_write_ad(hs, out, INIT_NOISE, payload, sizeof(payload),
 				  out + INIT_NOISE, INIT_NOISE_LEN);
 	if (rc != INIT_NOISE_LEN) {
 		pthread_mutex_unlock(s->lock);
@@ -363,6 +387,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	memcpy(s->hs_mac1, out + INIT_MAC1, TC_MAC_LEN);
 	tc_noise_hs_free(s->hs); /* a new INIT supersedes the old */
 	s->hs = hs;
+	s->hs_offer = s->suites;
 	s->hs_idx = idx;
 	s->hs_sent_ms = t->mono_ms;
 	s->last_sent_wall = wall;
@@ -376,12 +401,13 @@ static int recv_init(struct tc_session *s, const struct tc_time *t,
 		     size_t *out_len)
 {
 	struct tc_noise_hs *hs;
-	uint8_t ts[TS_LEN];
+	uint8_t ts[INIT_PAYLOAD_LEN], reply[RESP_PAYLOAD_LEN] = {0};
 	const uint8_t *rs;
 	uint32_t local, remote;
+	unsigned suite;
 	int rc;
 
-	if (!s->initiator && len == TC_INIT_V1_LEN)
+	if (!s->initiator && (len == TC_INIT_V1_LEN || len == TC_INIT_V2_LEN))
 		return -EPROTONOSUPPORT;
 	if (s->initiator || len != TC_INIT_LEN)
 		return -EBADMSG;
@@ -397,7 +423,7 @@ static int recv_init(struct tc_session *s, const struct tc_time *t,
 		return -ENOMEM;
 	rc = tc_noise_hs_read_ad(hs, pkt, INIT_NOISE, pkt + INIT_NOISE,
 				 INIT_NOISE_LEN, ts, sizeof(ts));
-	if (rc != TS_LEN) {
+	if (rc != INIT_PAYLOAD_LEN) {
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -411,16 +437,25 @@ static int recv_init(struct tc_session *s, const struct tc_time *t,
 		rc = -EALREADY;
 		goto out;
 	}
+	/* The offer's unknown bits and the reserved bytes are a later
+	 * version's business: ignored. */
+	suite = tc_aead_suite_best(ts[TS_LEN] & s->suites);
+	if (suite == 0) {
+		rc = -ENOPROTOOPT;
+		goto out;
+	}
+	reply[0] = (uint8_t)suite;
+	reply[1] = (uint8_t)s->suites;
 	local = fresh_idx(s);
 	put_header(out, TC_MSG_RESP, local);
 	put_le32(out + RESP_RECEIVER, remote);
-	rc = tc_noise_hs_write_ad(hs, out, RESP_NOISE, NULL, 0,
+	rc = tc_noise_hs_write_ad(hs, out, RESP_NOISE, reply, sizeof(reply),
 				  out + RESP_NOISE, cap - RESP_NOISE);
 	if (rc != TC_RESP_LEN - RESP_NOISE) {
 		rc = rc < 0 ? rc : -EBADMSG;
 		goto out;
 	}
-	keypair_set(&s->next, hs, local, remote, t);
+	keypair_set(&s->next, hs, suite, local, remote, t);
 	memcpy(s->last_ts, ts, TS_LEN);
 	*out_len = TC_RESP_LEN;
 	rc = TC_RX_REPLY;
@@ -429,26 +464,44 @@ out:
 	return rc;
 }
 
+/* Initiator: whether the responder chose as it must: one suite, the best
+ * of what we offered and it runs. */
+static bool choice_ok(const struct tc_session *s, const uint8_t *reply)
+{
+	unsigned chosen = reply[0], theirs = reply[1] & TC_SUITES_KNOWN;
+
+	return chosen != 0 &&
+	       chosen == tc_aead_suite_best(s->hs_offer & theirs);
+}
+
 /* Initiator: RESP in.  untrusted: pkt is from the peer. */
 static int recv_resp(struct tc_session *s, const struct tc_time *t,
 		     const uint8_t *pkt, size_t len, size_t *out_len)
 {
-	uint8_t empty[1];
+	uint8_t reply[RESP_PAYLOAD_LEN];
+	struct tc_noise_hs *hs;
 	int rc;
 
 	if (!s->initiator || len != TC_RESP_LEN)
 		return -EBADMSG;
 	if (s->hs == NULL || get_le32(pkt + RESP_RECEIVER) != s->hs_idx)
 		return -ENOKEY;
-	/* A failed read leaves s->hs as it was, so a forged RESP cannot
-	 * cancel the pending handshake. */
-	rc = tc_noise_hs_read_ad(s->hs, pkt, RESP_NOISE, pkt + RESP_NOISE,
-				 len - RESP_NOISE, empty, 0);
-	if (rc != 0)
-		return -EBADMSG;
+	/* Read on a copy: neither a forged RESP nor a refused choice
+	 * cancels the pending handshake. */
+	hs = tc_noise_hs_dup(s->hs);
+	if (hs == NULL)
+		return -ENOMEM;
+	rc = tc_noise_hs_read_ad(hs, pkt, RESP_NOISE, pkt + RESP_NOISE,
+				 len - RESP_NOISE, reply, sizeof(reply));
+	if (rc != RESP_PAYLOAD_LEN || !choice_ok(s, reply)) {
+		tc_noise_hs_free(hs);
+		return rc == RESP_PAYLOAD_LEN ? -EPROTO : -EBADMSG;
+	}
 	retire_current(s);
-	keypair_set(&s->cur, s->hs, s->hs_idx, get_le32(pkt + HDR_IDX), t);
+	keypair_set(&s->cur, hs, reply[0], s->hs_idx, get_le32(pkt + HDR_IDX),
+		    t);
 	handshake_completed(s, t);
+	tc_noise_hs_free(hs);
 	tc_noise_hs_free(s->hs);
 	s->hs = NULL;
 	*out_len = 0;
@@ -513,9 +566,9 @@ static int recv_data(struct tc_session *s, const struct tc_time *t,
 	plen = len - TC_DATA_OVERHEAD;
 	if (cap < plen || (out == NULL && plen > 0))
 		return -ENOSPC;
-	if (tc_noise_decrypt(kp->recv_key, ctr, pkt, TC_DATA_HDR_LEN,
-			     pkt + TC_DATA_HDR_LEN, len - TC_DATA_HDR_LEN,
-			     plen > 0 ? out : dummy) != 0)
+	if (tc_aead_key_open(&kp->recv, ctr, plen > 0 ? out : dummy,
+			     pkt + TC_DATA_HDR_LEN, len - TC_DATA_HDR_LEN, pkt,
+			     TC_DATA_HDR_LEN) != 0)
 		return -EBADMSG;
 	tc_replay_update(&kp->replay, ctr);
 	if (kp == &s->next)
@@ -580,13 +633,64 @@ int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 	}
 	put_header(out, TC_MSG_DATA, kp->remote_idx);
 	put_le64(out + DATA_COUNTER, kp->send_ctr);
-	tc_noise_encrypt(kp->send_key, kp->send_ctr, out, TC_DATA_HDR_LEN, pt,
-			 len, out + TC_DATA_HDR_LEN);
+	tc_aead_key_seal(&kp->send, kp->send_ctr, out + TC_DATA_HDR_LEN, pt,
+			 len, out, TC_DATA_HDR_LEN);
 	kp->send_ctr++;
 	rc = (int)(len + TC_DATA_OVERHEAD);
 out:
 	pthread_mutex_unlock(s->lock);
 	return rc;
+}
+
+/* Suites. */
+
+static int suites_ok(unsigned set)
+{
+	if (set == 0 || (set & ~(unsigned)TC_SUITES_KNOWN) != 0)
+		return -EINVAL;
+	if ((set & ~tc_aead_suites_local()) != 0)
+		return -ENOTSUP;
+	return 0;
+}
+
+int tc_session_set_default_suites(unsigned set)
+{
+	int rc = suites_ok(set);
+
+	if (rc == 0)
+		default_suites = set;
+	return rc;
+}
+
+unsigned tc_session_default_suites(void)
+{
+	return default_suites != 0 ? default_suites : tc_aead_suites_local();
+}
+
+int tc_session_set_suites(struct tc_session *s, unsigned set)
+{
+	int rc = suites_ok(set);
+
+	if (s == NULL)
+		return -EINVAL;
+	if (rc == 0) {
+		pthread_mutex_lock(s->lock);
+		s->suites = set;
+		pthread_mutex_unlock(s->lock);
+	}
+	return rc;
+}
+
+unsigned tc_session_suite(const struct tc_session *s)
+{
+	unsigned v;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(s->lock);
+	v = s->cur.valid ? s->cur.send.suite : 0;
+	pthread_mutex_unlock(s->lock);
+	return v;
 }
 
 /* Timers and queries. */

@@ -5,17 +5,29 @@
  * replay windows, rekey decisions and wiping of old keys.  It does no I/O and
  * reads no clock: callers pass the time in, so tests can drive it.
  *
- * Wire formats, version 2 (all integers little-endian):
- *   INIT   [type=1][3 zero][sender idx u32][noise msg1: e, s, ts(12)]
- *          [mac1 16][mac2 16]                                        = 148 B
- *   RESP   [type=2][3 zero][sender idx u32][receiver idx u32][noise msg2] = 60
- * B COOKIE [type=3][3 zero][receiver idx u32][nonce 24][cookie 32]    = 64 B
+ * Wire formats, version 3 (all integers little-endian):
+ *   INIT   [type=1][3 zero][sender idx u32]
+ *          [noise msg1: e, s, payload(16): ts(12) suites u8 3 zero]
+ *          [mac1 16][mac2 16]                                        = 152 B
+ *   RESP   [type=2][3 zero][sender idx u32][receiver idx u32]
+ *          [noise msg2: e, payload(8): chosen u8 suites u8 6 zero]   =  68 B
+ *   COOKIE [type=3][3 zero][receiver idx u32][nonce 24][cookie 32]   =  64 B
  *   DATA   [type=4][3 zero][receiver idx u32][counter u64][AEAD ciphertext]
- * mac1, mac2 and the cookie reply are cookie.h's.  Version 1 (before the
- * MACs) had a 116-byte INIT and another Noise prologue: a version-1 peer
- * and a version-2 peer drop each other's initiations by their length, and
- * a forged length cannot mix them, since the prologue differs.
- * The initiation payload is a 12-byte TAI64N timestamp; a responder accepts
+ * mac1, mac2 and the cookie reply are cookie.h's.  "suites" is a set of
+ * aead.h's tc_suite bits: in INIT the initiator's offer, in RESP the
+ * responder's own set, next to the one suite it chose for DATA (the
+ * fastest of the two sets' intersection, tc_aead_suite_best).  Both travel
+ * inside the Noise messages, encrypted and in the handshake hash: on the
+ * path they can be neither read nor changed (a changed bit fails the
+ * handshake), so no one but the two ends picks the suite.  The initiator
+ * checks the choice against both sets.  The Noise handshake itself is
+ * always ChaChaPoly; only DATA uses the chosen suite.
+ * Version 2 had a 148-byte INIT and a 60-byte RESP without suites,
+ * version 1 (before the MACs) a 116-byte INIT; each version has its own
+ * Noise prologue.  Peers of different versions drop each other's
+ * initiations by their length (-EPROTONOSUPPORT), and a forged length
+ * cannot mix them, since the prologue differs.
+ * The initiation payload starts with a TAI64N timestamp; a responder accepts
  * an initiation only if its timestamp is newer than the last accepted one,
  * so a replayed initiation gets no answer.  Only the initiator side of a
  * link starts handshakes (the ICE-controlling side), so two cannot cross.
@@ -35,9 +47,10 @@ enum tc_msg_type {
 };
 
 enum {
-	TC_INIT_LEN = 8 + 32 + 48 + 12 + 16 + 2 * 16,
-	TC_INIT_V1_LEN = 8 + 32 + 48 + 12 + 16, /* refused: see above */
-	TC_RESP_LEN = 12 + 32 + 16,
+	TC_INIT_LEN = 8 + 32 + 48 + 16 + 16 + 2 * 16,
+	TC_INIT_V2_LEN = 8 + 32 + 48 + 12 + 16 + 2 * 16, /* refused */
+	TC_INIT_V1_LEN = 8 + 32 + 48 + 12 + 16,		 /* refused */
+	TC_RESP_LEN = 12 + 32 + 8 + 16, /* not 64: COOKIE's length */
 	TC_DATA_HDR_LEN = 16,
 	TC_DATA_OVERHEAD = 16 + 16, /* header + tag */
 	TC_REPLAY_WINDOW = 8192,    /* counters tracked behind the top */
@@ -86,6 +99,17 @@ struct tc_session *tc_session_new(bool initiator, const uint8_t s_priv[32],
 				  const uint8_t psk[32]);
 /* Wipes every key and frees; NULL is a no-op. */
 void tc_session_free(struct tc_session *s);
+/* The suites (aead.h's tc_suite bits) every session created afterwards
+ * offers or accepts; the default is tc_aead_suites_local().  0, or -EINVAL
+ * for an empty set or an unknown bit, -ENOTSUP for a suite this machine
+ * cannot run. */
+int tc_session_set_default_suites(unsigned set);
+unsigned tc_session_default_suites(void);
+/* The same for one session, from its next handshake on. */
+int tc_session_set_suites(struct tc_session *s, unsigned set);
+/* The suite of the keypair DATA is sent with (0 before the first
+ * handshake completes). */
+unsigned tc_session_suite(const struct tc_session *s);
 /* Initiator: builds a fresh INIT into out (cap >= TC_INIT_LEN), with mac1
  * and, while a cookie from the responder is fresh, mac2.  Returns its
  * length, -EINVAL on a responder. */
@@ -95,16 +119,20 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
  * tc_rx value with *out_len set, or -errno: -EBADMSG (malformed or failed
  * authentication), -EALREADY (replay), -ENOKEY (no keypair for the index),
  * -EKEYEXPIRED (keypair too old), -EPERM (wrong static key),
- * -EPROTONOSUPPORT (a version-1 initiation).  An INIT's mac1 is checked
- * before any DH; its mac2 is the caller's business (cookie.h's guard, which
- * knows the sender's address).  A negative result never changes the
- * session. */
+ * -EPROTONOSUPPORT (an initiation of wire version 1 or 2), -ENOPROTOOPT
+ * (responder: the offer and our suites have none in common), -EPROTO
+ * (initiator: an authentic RESP whose choice of suite breaks the rule).  An
+ * INIT's mac1 is checked before any DH; its mac2 is the caller's business
+ * (cookie.h's guard, which knows the sender's address).  A negative result
+ * never changes the session. */
 int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
 		       size_t *out_len);
 /* Encrypts len bytes into a DATA packet in out (cap >= len +
- * TC_DATA_OVERHEAD).  Returns the packet length or -ENOKEY when no current
- * keypair may send (none yet, expired, or responder not yet confirmed). */
+ * TC_DATA_OVERHEAD).  pt may be out + TC_DATA_HDR_LEN (sealed in place);
+ * otherwise it must not overlap out.  Returns the packet length or -ENOKEY when
+ * no current keypair may send (none yet, expired, or responder not yet
+ * confirmed). */
 int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
 /* True when the initiator should start a new handshake now: no keys, keys

@@ -117,6 +117,26 @@ proc_rss_kb()
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+# proc_mem_kb PID: "RSS private Pss" in kB, private being Private_Clean +
+# Private_Dirty of /proc/PID/smaps_rollup (what the process alone holds;
+# most of its RSS is shared libraries).
+proc_mem_kb()
+{
+	awk '/^Rss:/ { r = $2 } /^Private_(Clean|Dirty):/ { p += $2 }
+		/^Pss:/ { s = $2 } END { if (r) print r, p, s }' \
+		"/proc/$1/smaps_rollup" 2>/dev/null
+}
+
+# mb KB: kB as MB with one decimal ("" for none).
+mb() { awk -v k="${1:-}" 'BEGIN { if (k > 0) printf "%.1f", k / 1024 }'; }
+
+# per_core MBPS CPU_A CPU_B: throughput per core of the busier daemon.
+per_core()
+{
+	awk -v t="$1" -v a="$2" -v b="$3" 'BEGIN { c = (a > b) ? a : b
+		if (t > 0 && c > 0) printf "%.0f", t / (c / 100) }'
+}
+
 # iperf_server NS: a one-shot iperf3 server on port 5201; sets IPERF_SPID
 # (the iperf3 process itself: ip netns exec execs it) and waits until that
 # process listens.
@@ -214,7 +234,7 @@ write_results()
 			echo "$line"
 			echo "|---|$(printf -- '---:|%.0s' "${METRICS[@]}")"
 			for s in $SYSTEMS; do
-				cells="| ${SYS_LABEL[$s]} |"
+				cells="| ${SYS_LABEL[$s]}${CIPHER_OF[$s]:+ [${CIPHER_OF[$s]}]} |"
 				for m in "${METRICS[@]}"; do
 					IFS=: read -r key dir dec _ <<<"$m"
 					v=$(med "$topo" "$s" "$key")
@@ -243,18 +263,28 @@ write_results()
 			echo "| control echo round trip, iperf3 -P 4 running ($topo), median of 20 ms | $(fmt "$v" 2) |"
 			v=$(med "$topo" ipop ctl_proc)
 			echo "| of which ipopctl process start/exit (ipopctl --help, no socket) ($topo), ms | $(fmt "$v" 2) |"
-			echo "| 32 MiB over TCP while iperf3 -P 2 loads the link, SHA-256 per round ($topo) | ${INTEGRITY[$topo]:-not run} |"
+			for s in ipop ipopcc base; do
+				[[ -n ${INTEGRITY[$topo|$s]:-} ]] &&
+					echo "| 32 MiB over TCP while iperf3 -P 2 loads the link, SHA-256 per round ($topo, $s) | ${INTEGRITY[$topo|$s]} |"
+			done
 		done
 		if ((DO_50)); then
-			v=$(med extra ipop rss0)
-			echo "| hub tincan RSS, overlay and no links, MB | $(fmt "${v:+$(awk -v k="$v" 'BEGIN { print k / 1024 }')}" 1) |"
-			v=$(med extra ipop rss50)
-			echo "| hub tincan RSS with $N50 links, MB | $(fmt "${v:+$(awk -v k="$v" 'BEGIN { print k / 1024 }')}" 1) |"
-			echo "| links connected in the $N50-link test | $(med extra ipop n50)/$N50 |"
+			echo
+			echo "## hub tincan memory by connected links (this tree, --cipher auto)"
+			echo
+			echo "| links | connected | RSS MB | private MB | Pss MB | private bytes per link (over 0 links) |"
+			echo "|---:|---:|---:|---:|---:|---:|"
+			echo "| 0 | — | $(mb "$(med extra ipop rss_0)") | $(mb "$(med extra ipop priv_0)") | $(mb "$(med extra ipop pss_0)") | — |"
+			for n in $LINK_COUNTS; do
+				v=$(med extra ipop "priv_$n")
+				b=$(med extra ipop priv_0)
+				echo "| $n | $(med extra ipop "up_$n") | $(mb "$(med extra ipop "rss_$n")") | $(mb "$v") | $(mb "$(med extra ipop "pss_$n")") | $(awk -v v="$v" -v b="$b" -v n="$n" 'BEGIN { if (v != "" && b != "") printf "%.0f", (v - b) * 1024 / n }') |"
+			done
 		fi
 		echo
 		echo "Settings: fastd salsa2012+umac, TAP mode; tinc 1.0 switch mode, default cipher;"
-		echo "iperf3 UDP payload ${UDP_LEN} B (over a ${OV_MTU}-byte overlay MTU a payload above $((OV_MTU - 28)) B is two IP fragments)."
+		echo "each tincan row names its transport cipher in brackets (read from ipopctl stats)."
+		echo "iperf3 UDP payloads ${UDP_SMALL} B and ${UDP_LEN} B (over a ${OV_MTU}-byte overlay MTU a payload above $((OV_MTU - 28)) B is two IP fragments)."
 	} >"$md"
 	{
 		echo "topology,system,metric,median,ratio_to_best_peer,best_peer_median,rounds"
@@ -269,9 +299,15 @@ write_results()
 				done
 			done
 		done
-		for key in rss0 rss50 n50; do
+		for key in rss_0 priv_0 pss_0; do
 			v=$(med extra ipop "$key")
-			[[ -n $v ]] && echo "fifty,ipop,$key,$v,,,$v"
+			[[ -n $v ]] && echo "links,ipop,$key,$v,,,$v"
+		done
+		for n in $LINK_COUNTS; do
+			for key in up rss priv pss; do
+				v=$(med extra ipop "${key}_$n")
+				[[ -n $v ]] && echo "links,ipop,${key}_$n,$v,,,$v"
+			done
 		done
 	} >"$csv"
 }

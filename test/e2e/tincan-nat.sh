@@ -159,6 +159,21 @@ check "ping h1 -> h2 over the overlay (IPv4)" wait_until 10 ping_ok h1 10.254.0.
 check "ping h2 -> h1 over the overlay (IPv4)" wait_until 10 ping_ok h2 10.254.0.1
 check "ping h1 -> h2 over the overlay (IPv6)" wait_until 10 ping_ok h1 fd00:254::2
 check "ipopctl stats counts packets both ways on t1" link_counts_both_ways t1 "$U2"
+
+# Both ends run --cipher auto: AES-256-GCM where this CPU has AES-NI and
+# PCLMUL (both tincans run on it), ChaCha20-Poly1305 otherwise.
+link_cipher_is()
+{
+	local a b
+	a=$(link_field t1 "$OV" "$U2" cipher) && b=$(link_field t2 "$OV" "$U1" cipher) || return 1
+	echo "t1 says $a, t2 says $b, expected $1"
+	[[ $a == "$1" && $b == "$1" ]]
+}
+WANT_CIPHER=chacha20-poly1305
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+	WANT_CIPHER=aes-256-gcm
+fi
+check "both ends report the link's cipher, $WANT_CIPHER (stats)" link_cipher_is "$WANT_CIPHER"
 measure_rtt h1 10.254.0.2 "(direct)"
 
 # ---- TCP throughput -----------------------------------------------------------------

@@ -14,6 +14,7 @@ esac
 TINCAN=${TINCAN:-$IPOP_BUILD/ipop-tincan}
 IPOPCTL=${IPOPCTL:-$IPOP_BUILD/ipopctl}
 declare -A TINCAN_PID=()
+TINCAN_EXTRA=()	# more options for every tincan_spawn (e.g. --cipher NAME)
 
 tincan_sock() { echo "$RUN_TMP/$1.sock"; }
 tincan_log() { echo "$RUN_TMP/$1.log"; }
@@ -36,7 +37,7 @@ tincan_spawn()
 	ip netns exec "$(ns_name "$ns")" "$TINCAN" --socket "$(tincan_sock "$name")" \
 		--state-dir "$RUN_TMP/$name.state" \
 		--log-level "${TINCAN_LOG_LEVEL:-debug}" \
-		--foreground >>"$(tincan_log "$name")" 2>&1 &
+		--foreground "${TINCAN_EXTRA[@]}" >>"$(tincan_log "$name")" 2>&1 &
 	TINCAN_PID[$name]=$!
 	run_track_pid $!
 }

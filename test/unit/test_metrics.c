@@ -46,6 +46,7 @@ static void fixture(void)
 	links[0].rx_packets = 10;
 	links[0].tx_packets = 20;
 	links[0].handshakes = 3;
+	links[0].cipher = "aes-256-gcm";
 	links[0].flaps = 1;
 	links[0].rtt_us = 1500;
 	links[0].last_handshake_unix_ms = 1700000000123ULL;
@@ -218,6 +219,21 @@ static const char expected[] =
     "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",type=\"srflx\"} 0\n"
     "ipop_link_path_type{overlay=\"vpn\",peer="
     "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",type=\"relay\"} 0\n"
+    "# HELP ipop_link_cipher The transport cipher of the link's current keys: "
+    "1 for the one in use, all 0 before the first handshake.\n"
+    "# TYPE ipop_link_cipher gauge\n"
+    "ipop_link_cipher{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",cipher=\"chacha20-poly1305\"}"
+    " "
+    "0\n"
+    "ipop_link_cipher{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",cipher=\"aes-256-gcm\"} 1\n"
+    "ipop_link_cipher{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",cipher=\"chacha20-poly1305\"}"
+    " "
+    "0\n"
+    "ipop_link_cipher{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",cipher=\"aes-256-gcm\"} 0\n"
     "# HELP ipop_link_rx_bytes_total Bytes of Ethernet frames received from "
     "the peer.\n"
     "# TYPE ipop_link_rx_bytes_total counter\n"
@@ -340,7 +356,7 @@ START_TEST(empty_node_announces_families)
 		type += g_str_has_prefix(lines[i], "# TYPE ");
 	}
 	ck_assert_uint_eq(help, type);
-	ck_assert_uint_eq(help, 30);
+	ck_assert_uint_eq(help, 31);
 	ck_assert_ptr_nonnull(strstr(s->str, "\nipop_node_overlays 0\n"));
 	ck_assert_ptr_null(strstr(s->str, "ipop_link_state{"));
 	g_strfreev(lines);

@@ -206,6 +206,7 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_u64(j, "rtt_us", l->rtt_us);
 	json_str(j, "kind", route_kind_name(l->kind));
 	json_u64(j, "idle_ms", l->idle_ms);
+	json_str(j, "cipher", l->cipher);
 	json_guard(j, l);
 	json_close(j, '}');
 }

@@ -200,6 +200,7 @@ void render_link_cells(struct table *t, const Ipop__LinkInfo *l)
 	table_cellf(t, "%s", tx);
 	table_cellf(t, "%s", rx);
 	table_cellf(t, "%s", rtt);
+	table_cellf(t, "%s", l->cipher && l->cipher[0] ? l->cipher : "-");
 	table_cellf(t, "%s", ago);
 	table_cellf(t, "%s", l->kind ? route_kind_name(l->kind) : "-");
 	table_cellf(t, "%.1fs", l->idle_ms / 1000.0);
@@ -214,6 +215,7 @@ void render_link_header(struct table *t)
 	table_cellf(t, "TX");
 	table_cellf(t, "RX");
 	table_cellf(t, "RTT");
+	table_cellf(t, "CIPHER");
 	table_cellf(t, "HANDSHAKE AGO");
 	table_cellf(t, "KIND");
 	table_cellf(t, "IDLE");

@@ -40,11 +40,11 @@ void table_print(const struct table *t, const char *indent);
 
 /* The columns of a link in a table: render_link_header's and
  * render_link_cells'. */
-enum { RENDER_LINK_COLS = 10 };
+enum { RENDER_LINK_COLS = 11 };
 
 /* Appends the header cells of the link columns. */
 void render_link_header(struct table *t);
-/* Appends the cells of a link (PEER .. HANDSHAKE AGO). */
+/* Appends the cells of a link (PEER .. CIPHER, HANDSHAKE AGO). */
 void render_link_cells(struct table *t, const Ipop__LinkInfo *l);
 /* Prints the node's whole state (status). */
 void render_state(const Ipop__NodeState *st);
