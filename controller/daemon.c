@@ -351,6 +351,10 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 		overlay = ev->link_state->overlay;
 	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
 		overlay = ev->local_candidates->overlay;
+	else if (ev->kind_case == IPOP__EVENT__KIND_ROUTE_TRAFFIC)
+		overlay = ev->route_traffic->overlay;
+	else if (ev->kind_case == IPOP__EVENT__KIND_LINK_IDLE)
+		overlay = ev->link_idle->overlay;
 	e = policy_of(d, overlay);
 	if (e)
 		ctl_member_event(e, ev);
