@@ -43,6 +43,8 @@ void tc_adapter_overlay_req(const Ipop__CreateOverlay *m,
 	r->psk = m->psk.data;
 	r->psk_len = m->psk.len;
 	r->bridge = m->bridge;
+	r->ondemand_bytes_per_s = m->ondemand_bytes_per_s;
+	r->ondemand_idle_ms = m->ondemand_idle_ms;
 }
 
 void tc_adapter_link_req(const Ipop__CreateLink *m, struct tc_link_req *r)
@@ -50,6 +52,11 @@ void tc_adapter_link_req(const Ipop__CreateLink *m, struct tc_link_req *r)
 	r->peer_uid = m->peer_uid;
 	r->peer_pub = m->peer_public_key.data;
 	r->peer_pub_len = m->peer_public_key.len;
+	/* An unknown kind is kept as unspecified: it only labels the link. */
+	r->kind =
+	    m->kind >= 0 && m->kind <= IPOP__LINK_KIND__LINK_KIND_ON_DEMAND
+		? (enum tc_link_kind)m->kind
+		: TC_LINK_KIND_UNSPECIFIED;
 }
 
 void tc_adapter_map_req(const Ipop__MapPeer *m, struct tc_map_req *r)
@@ -91,6 +98,10 @@ const char *tc_adapter_request_overlay(const Ipop__Request *req)
 		return req->remove_link->overlay;
 	case IPOP__REQUEST__KIND_MAP_PEER:
 		return req->map_peer->overlay;
+	case IPOP__REQUEST__KIND_SET_ROUTE:
+		return req->set_route->overlay;
+	case IPOP__REQUEST__KIND_SET_LINK_KIND:
+		return req->set_link_kind->overlay;
 	default:
 		return NULL;
 	}
@@ -226,6 +237,25 @@ static void unknown_event(const struct tc_event *e, struct tc_adapter_event *b)
 	b->ev.unknown_destination = m;
 }
 
+static void route_events(const struct tc_event *e, struct tc_adapter_event *b)
+{
+	if (e->kind == TC_EVENT_ROUTE_TRAFFIC) {
+		ipop__route_traffic_event__init(&b->route_traffic);
+		b->route_traffic.overlay = ipop_cstr(e->overlay);
+		b->route_traffic.peer_uid = ipop_cstr(e->peer_uid);
+		b->route_traffic.bytes_per_s = e->u.bytes_per_s;
+		b->ev.kind_case = IPOP__EVENT__KIND_ROUTE_TRAFFIC;
+		b->ev.route_traffic = &b->route_traffic;
+		return;
+	}
+	ipop__link_idle_event__init(&b->link_idle);
+	b->link_idle.overlay = ipop_cstr(e->overlay);
+	b->link_idle.peer_uid = ipop_cstr(e->peer_uid);
+	b->link_idle.idle_ms = e->u.idle_ms;
+	b->ev.kind_case = IPOP__EVENT__KIND_LINK_IDLE;
+	b->ev.link_idle = &b->link_idle;
+}
+
 Ipop__Event *tc_adapter_event(const struct tc_event *e,
 			      struct tc_adapter_event *buf)
 {
@@ -239,6 +269,10 @@ Ipop__Event *tc_adapter_event(const struct tc_event *e,
 		break;
 	case TC_EVENT_UNKNOWN_DEST:
 		unknown_event(e, buf);
+		break;
+	case TC_EVENT_ROUTE_TRAFFIC:
+	case TC_EVENT_LINK_IDLE:
+		route_events(e, buf);
 		break;
 	}
 	return &buf->ev;
@@ -259,9 +293,11 @@ static char *ntop(int af, const void *a)
 	return g_strdup(inet_ntop(af, a, buf, sizeof(buf)));
 }
 
-static Ipop__PeerMapping *mapping_msg(const struct tc_fwd_entry *e)
+static Ipop__PeerMapping *mapping_msg(const struct tc_overlay *ov,
+				      const struct tc_fwd_entry *e)
 {
 	Ipop__PeerMapping *m = g_new0(Ipop__PeerMapping, 1);
+	struct tc_overlay_route_view v;
 
 	ipop__peer_mapping__init(m);
 	m->peer_uid = g_strdup(e->uid);
@@ -272,6 +308,13 @@ static Ipop__PeerMapping *mapping_msg(const struct tc_fwd_entry *e)
 	m->peer_ipv4 =
 	    e->has_peer_v4 ? ntop(AF_INET, e->peer_v4) : g_strdup("");
 	m->label = g_strdup(e->label);
+	tc_overlay_route_view(ov, e->uid, &v);
+	m->via_uid = g_strdup(v.forwarded ? v.via_uid : "");
+	m->route_installed = v.forwarded && v.installed;
+	m->fwd_tx_packets = v.tx_packets;
+	m->fwd_tx_bytes = v.tx_bytes;
+	m->fwd_rx_packets = v.rx_packets;
+	m->fwd_rx_bytes = v.rx_bytes;
 	return m;
 }
 
@@ -283,14 +326,20 @@ static void mapping_free(Ipop__PeerMapping *m)
 	g_free(m->mac.data);
 	g_free(m->peer_ipv4);
 	g_free(m->label);
+	g_free(m->via_uid);
 	g_free(m);
 }
 
+struct add_mappings {
+	const struct tc_overlay *ov;
+	Ipop__OverlayInfo *info;
+};
+
 static void add_mapping(const struct tc_fwd_entry *e, void *ctx)
 {
-	Ipop__OverlayInfo *info = ctx;
+	struct add_mappings *a = ctx;
 
-	info->mappings[info->n_mappings++] = mapping_msg(e);
+	a->info->mappings[a->info->n_mappings++] = mapping_msg(a->ov, e);
 }
 
 static void add_mac(const uint8_t mac[6], const char *uid, uint64_t age_ms,
@@ -344,6 +393,8 @@ static void add_link(const struct tc_link *l, void *ctx)
 	/* this link's share of the handshake guard (PROTOCOL.md §13) */
 	TC_ADAPTER_GUARD_COPY(m, &li.guard);
 	m->last_handshake_unix_ms = li.last_handshake_unix_ms;
+	m->kind = (Ipop__LinkKind)li.kind;
+	m->idle_ms = li.idle_ms;
 	info->links[info->n_links++] = m;
 }
 
@@ -363,6 +414,9 @@ static void overlay_fields(const struct tc_overlay_info *oi,
 	info->offload = oi->offload;
 	info->joined_frames = oi->joined_frames;
 	info->joined_segments = oi->joined_segments;
+	info->forwarded_packets = oi->forwarded;
+	info->dropped_no_route = oi->dropped_no_route;
+	info->dropped_hop_limit = oi->dropped_hop_limit;
 	info->ipv4 = c->has_v4 ? ntop(AF_INET, c->v4) : g_strdup("");
 	info->ipv4_prefix = c->v4_prefix;
 	info->ipv6 = c->has_v6 ? ntop(AF_INET6, c->v6) : g_strdup("");
@@ -400,10 +454,12 @@ Ipop__OverlayInfo *tc_adapter_overlay_info(const struct tc_overlay *ov)
 {
 	struct tc_overlay_info oi;
 	Ipop__OverlayInfo *info;
+	struct add_mappings a = {.ov = ov};
 
 	tc_overlay_get_info(ov, &oi);
 	info = overlay_part(ov, true, oi.n_mappings);
-	tc_overlay_foreach_mapping(ov, add_mapping, info);
+	a.info = info;
+	tc_overlay_foreach_mapping(ov, add_mapping, &a);
 	return info;
 }
 
@@ -496,7 +552,7 @@ Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 	for (i = 0; i < a.out->len; i++) {
 		if (pg->max && info->n_mappings >= pg->max)
 			break;
-		m = mapping_msg(a.out->pdata[i]);
+		m = mapping_msg(ov, a.out->pdata[i]);
 		mcost = field_cost(ipop__peer_mapping__get_packed_size(m));
 		if (cost + mcost > pg->budget) {
 			mapping_free(m);

@@ -46,6 +46,8 @@ struct tc_adapter_event {
 	Ipop__LocalCandidatesEvent local;
 	Ipop__IceCredentials creds;
 	Ipop__UnknownDestinationEvent unknown;
+	Ipop__RouteTrafficEvent route_traffic;
+	Ipop__LinkIdleEvent link_idle;
 	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 };
 /* Builds the wire event of e in buf (borrowing from e): &buf->ev. */

@@ -204,6 +204,8 @@ static const struct {
      MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_REMOVE_LINK, "RemoveLink", MAY_C},
     {IPOP__REQUEST__KIND_MAP_PEER, "MapPeer", MAY_C},
+    {IPOP__REQUEST__KIND_SET_ROUTE, "SetRoute", MAY_C},
+    {IPOP__REQUEST__KIND_SET_LINK_KIND, "SetLinkKind", MAY_C},
     {IPOP__REQUEST__KIND_GET_STATE, "GetState", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_GET_STATS, "GetStats", MAY_C | MAY_O},
     {IPOP__REQUEST__KIND_CLAIM_OVERLAY, "ClaimOverlay", MAY_C},

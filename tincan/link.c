@@ -343,6 +343,7 @@ struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
 	l->controlling = strcmp(env->id->uid, peer_uid) < 0;
 	l->state = TC_LINK_GATHERING;
 	l->retry_ms = TC_LINK_FIRST_RETRY_MS;
+	l->last_data_ms = (uint64_t)g_get_monotonic_time() / 1000;
 	tc_cookie_keys_init(&l->own_keys, env->id->pub);
 	if (!tc_link_guard_hold()) {
 		g_warning("link %s/%.12s: cannot create the handshake guard",
@@ -479,6 +480,8 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	info->handshakes = tc_session_handshakes(l->session);
 	info->flaps = l->flaps;
 	info->guard = l->gc;
+	info->kind = l->kind;
+	info->idle_ms = tc_link_idle_ms(l);
 }
 
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l)
@@ -499,6 +502,36 @@ const char *tc_link_peer_uid(const struct tc_link *l)
 enum tc_link_state tc_link_state(const struct tc_link *l)
 {
 	return l->state;
+}
+
+uint32_t tc_link_rtt_us(const struct tc_link *l)
+{
+	return l->rtt_us;
+}
+
+void tc_link_set_kind(struct tc_link *l, enum tc_link_kind kind)
+{
+	l->kind = kind;
+}
+
+enum tc_link_kind tc_link_kind(const struct tc_link *l)
+{
+	return l->kind;
+}
+
+uint32_t tc_link_idle_ms(const struct tc_link *l)
+{
+	uint64_t now = (uint64_t)g_get_monotonic_time() / 1000;
+
+	return (uint32_t)MIN(now - l->last_data_ms, (uint64_t)UINT32_MAX);
+}
+
+bool tc_link_take_idle(struct tc_link *l, uint32_t idle_ms)
+{
+	if (l->idle_told || tc_link_idle_ms(l) < idle_ms)
+		return false;
+	l->idle_told = true;
+	return true;
 }
 
 void tc_link_count_drop(struct tc_link *l, int err)

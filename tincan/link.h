@@ -52,6 +52,17 @@ enum tc_inner {
 	 * frame whose TCP/UDP checksum is partial (struct tc_csum). */
 	TC_INNER_FRAME_PARTIAL = 4,
 	TC_INNER_PARTIAL_LEN = 4,
+	/* GroupVPN: a frame between two members, the header of route.h
+	 * first (PROTOCOL.md §14).  Only the overlay reads it. */
+	TC_INNER_FORWARD = 5,
+};
+
+/* Why the controller holds a link (PROTOCOL.md §14.2). */
+enum tc_link_kind {
+	TC_LINK_KIND_UNSPECIFIED = 0,
+	TC_LINK_KIND_SUCCESSOR = 1,
+	TC_LINK_KIND_CHORD = 2,
+	TC_LINK_KIND_ON_DEMAND = 3,
 };
 
 struct tc_link;
@@ -87,6 +98,8 @@ struct tc_link_info {
 	unsigned handshakes;
 	uint64_t flaps;
 	struct tc_guard_counters guard; /* handshake guard, this link's share */
+	enum tc_link_kind kind;
+	uint32_t idle_ms; /* since the last data frame either way */
 };
 
 struct tc_link_ops {
@@ -96,6 +109,10 @@ struct tc_link_ops {
 			 size_t len, const struct tc_csum *cs);
 	/* The link's state changed (event already emitted). */
 	void (*on_state)(void *owner, struct tc_link *l, enum tc_link_state st);
+	/* A TC_INNER_FORWARD body (after the type byte, borrowed for the
+	 * call); NULL: the type is refused like an unknown one. */
+	void (*on_forward)(void *owner, struct tc_link *l, uint8_t *body,
+			   size_t len);
 };
 
 /* Creates the link and starts gathering.  Borrows env (must outlive the
@@ -119,6 +136,10 @@ int tc_link_add_remote(struct tc_link *l, const struct tc_ice_creds *remote);
  * cannot carry data yet (counted as dropped). */
 int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		       const struct tc_csum *cs);
+/* The same for a forwarded frame: pre (pre_len bytes, the route.h header)
+ * then the frame, as one TC_INNER_FORWARD message. */
+int tc_link_send_forward(struct tc_link *l, const uint8_t *pre, size_t pre_len,
+			 const uint8_t *frame, size_t len);
 /* Sends what is batched (the overlay calls it after each TAP wakeup). */
 void tc_link_flush(struct tc_link *l);
 /* Fills info (borrowing from the link, see struct tc_link_info). */
@@ -133,5 +154,14 @@ void tc_link_guard_totals(struct tc_guard_counters *c);
 /* Whether tincan reads the link's socket itself (fast receive path). */
 bool tc_link_fast_rx(const struct tc_link *l);
 enum tc_link_state tc_link_state(const struct tc_link *l);
+uint32_t tc_link_rtt_us(const struct tc_link *l);
+void tc_link_set_kind(struct tc_link *l, enum tc_link_kind kind);
+enum tc_link_kind tc_link_kind(const struct tc_link *l);
+/* Milliseconds since the last data frame either way (probes and
+ * keepalives aside; since creation before any). */
+uint32_t tc_link_idle_ms(const struct tc_link *l);
+/* True once per idle spell: the link has been idle for idle_ms or more
+ * and this was not said since its last data frame. */
+bool tc_link_take_idle(struct tc_link *l, uint32_t idle_ms);
 
 #endif

@@ -140,6 +140,7 @@ static void deliver(struct tc_link *l, uint8_t *frame, size_t len,
 {
 	l->rx_packets++;
 	l->rx_bytes += len;
+	tc_link_data_seen(l);
 	if (l->ops->on_frame)
 		l->ops->on_frame(l->owner, l, frame, len, cs);
 }
@@ -183,12 +184,21 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 	case TC_INNER_PROBE_REPLY:
 		handle_probe(l, pt[0], pt + 1, len - 1);
 		break;
+	case TC_INNER_FORWARD:
+		if (!l->ops->on_forward)
+			goto bad;
+		l->rx_packets++;
+		l->rx_bytes += len - 1;
+		tc_link_data_seen(l);
+		l->ops->on_forward(l->owner, l, pt + 1, len - 1);
+		break;
 	case TC_INNER_CLOSE:
 		/* Authenticated: only the peer can say it.  The controller
 		 * learns at once instead of after TC_LINK_DEAD_MS. */
 		tc_link_set_state(l, TC_LINK_FAILED, "peer closed the link");
 		break;
 	default:
+	bad:
 		l->dropped++; /* untrusted: unknown inner type */
 		tc_link_count_drop(l, -EPROTO);
 		break;
@@ -707,28 +717,20 @@ static struct tc_link_run *run_for(struct tc_link *l, size_t n)
 	return r;
 }
 
-/* Encrypts a frame into the batch. */
-static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
-		       const struct tc_csum *cs)
+/* Encrypts an inner message (type, pre, frame) into the batch. */
+static int batch_inner(struct tc_link *l, uint8_t type, const uint8_t *pre,
+		       size_t pre_len, const uint8_t *frame, size_t len)
 {
-	uint8_t pre[TC_INNER_PARTIAL_LEN];
-	size_t pre_len = 0, want;
+	size_t want = 1 + pre_len + len + TC_DATA_OVERHEAD;
 	struct tc_link_run *r;
 	int n;
 
-	if (cs && cs->start) {
-		tc_put16(pre, cs->start);
-		tc_put16(pre + 2, cs->offset);
-		pre_len = sizeof(pre);
-	}
-	want = 1 + pre_len + len + TC_DATA_OVERHEAD;
 	if (want > TC_LINK_BATCH_SLOT)
 		return -EMSGSIZE;
 	if (!l->batch)
 		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
 	r = run_for(l, want);
-	n = seal(l, pre_len ? TC_INNER_FRAME_PARTIAL : TC_INNER_FRAME, pre,
-		 pre_len, frame, len, l->batch + l->batch_used,
+	n = seal(l, type, pre, pre_len, frame, len, l->batch + l->batch_used,
 		 TC_LINK_BATCH_BYTES - l->batch_used);
 	if (n < 0) {
 		if (r->n == 0)
@@ -741,11 +743,23 @@ static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 	return 0;
 }
 
-int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+/* Encrypts a frame into the batch. */
+static int batch_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		       const struct tc_csum *cs)
 {
-	int r = batch_frame(l, frame, len, cs);
+	uint8_t pre[TC_INNER_PARTIAL_LEN];
 
+	if (!cs || !cs->start)
+		return batch_inner(l, TC_INNER_FRAME, NULL, 0, frame, len);
+	tc_put16(pre, cs->start);
+	tc_put16(pre + 2, cs->offset);
+	return batch_inner(l, TC_INNER_FRAME_PARTIAL, pre, sizeof(pre), frame,
+			   len);
+}
+
+/* Counts a frame the batch took (r 0) or refused. */
+static int sent(struct tc_link *l, int r, size_t len)
+{
 	if (r < 0) {
 		l->dropped++;
 		tc_link_count_drop(l, r);
@@ -753,5 +767,20 @@ int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 	}
 	l->tx_packets++;
 	l->tx_bytes += len;
+	tc_link_data_seen(l);
 	return 0;
+}
+
+int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
+		       const struct tc_csum *cs)
+{
+	return sent(l, batch_frame(l, frame, len, cs), len);
+}
+
+int tc_link_send_forward(struct tc_link *l, const uint8_t *pre, size_t pre_len,
+			 const uint8_t *frame, size_t len)
+{
+	return sent(l,
+		    batch_inner(l, TC_INNER_FORWARD, pre, pre_len, frame, len),
+		    pre_len + len);
 }

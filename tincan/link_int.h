@@ -90,7 +90,17 @@ struct tc_link {
 	uint8_t pt[TC_LINK_MAX_PACKET + 64];
 	uint64_t drops[TC_DROP_REASONS]; /* see tc_link_count_drop */
 	uint64_t flaps;			 /* times it left CONNECTED */
+	enum tc_link_kind kind;
+	uint64_t last_data_ms; /* a frame sent or received (link.h) */
+	bool idle_told;	       /* tc_link_take_idle said it this spell */
 };
+
+/* A data frame went either way: the link is not idle. */
+static inline void tc_link_data_seen(struct tc_link *l)
+{
+	l->last_data_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	l->idle_told = false;
+}
 
 static inline void tc_link_now(struct tc_time *t)
 {

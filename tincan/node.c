@@ -592,6 +592,15 @@ static int link_call(struct tc_node *n, struct tc_overlay *ov,
 			return -ENOSPC;
 		tc_adapter_map_req(req->map_peer, &mr);
 		return tc_overlay_map_peer(ov, &mr, n->why, sizeof(n->why));
+	case IPOP__REQUEST__KIND_SET_ROUTE:
+		return tc_overlay_set_route(
+		    ov, req->set_route->dest_uid, req->set_route->via_uid,
+		    req->set_route->remove, n->why, sizeof(n->why));
+	case IPOP__REQUEST__KIND_SET_LINK_KIND:
+		return tc_overlay_set_link_kind(
+		    ov, req->set_link_kind->peer_uid,
+		    (enum tc_link_kind)req->set_link_kind->kind, n->why,
+		    sizeof(n->why));
 	default:
 		return 0;
 	}
@@ -600,26 +609,10 @@ static int link_call(struct tc_node *n, struct tc_overlay *ov,
 static void link_request(struct tc_node *n, const Ipop__Request *req,
 			 Ipop__Response *resp)
 {
-	const char *name = NULL;
+	const char *name = tc_adapter_request_overlay(req);
 	struct tc_overlay *ov;
 	int err = 0;
 
-	switch (req->kind_case) {
-	case IPOP__REQUEST__KIND_CREATE_LINK:
-		name = req->create_link->overlay;
-		break;
-	case IPOP__REQUEST__KIND_REMOVE_LINK:
-		name = req->remove_link->overlay;
-		break;
-	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
-		name = req->add_remote_candidates->overlay;
-		break;
-	case IPOP__REQUEST__KIND_MAP_PEER:
-		name = req->map_peer->overlay;
-		break;
-	default:
-		break;
-	}
 	ov = find_overlay(n, name, resp);
 	if (!ov)
 		return;
@@ -711,6 +704,8 @@ static void handle(void *data, const Ipop__Request *req, Ipop__Response *resp)
 	case IPOP__REQUEST__KIND_REMOVE_LINK:
 	case IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES:
 	case IPOP__REQUEST__KIND_MAP_PEER:
+	case IPOP__REQUEST__KIND_SET_ROUTE:
+	case IPOP__REQUEST__KIND_SET_LINK_KIND:
 		link_request(n, req, resp);
 		break;
 	case IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES:

@@ -135,6 +135,7 @@ static void start(struct tc_overlay *ov)
 					  (GDestroyNotify)tc_link_free);
 	ov->watch = g_unix_fd_add(ov->fd, G_IO_IN | G_IO_ERR | G_IO_HUP,
 				  tc_overlay_on_tap_readable, ov);
+	tc_overlay_route_start(ov);
 }
 
 struct tc_overlay *tc_overlay_new(const struct tc_env *env,
@@ -152,6 +153,8 @@ struct tc_overlay *tc_overlay_new(const struct tc_env *env,
 	ov->mode =
 	    req->mode == TC_OVERLAY_SWITCH ? TC_OVERLAY_SWITCH : TC_OVERLAY_L3;
 	ov->translation = req->translation;
+	ov->ondemand_bps = req->ondemand_bytes_per_s;
+	ov->ondemand_idle_ms = req->ondemand_idle_ms;
 	tc_mac_from_uid(env->id->uid, ov->cfg.mac);
 	if (req->psk_len == IPOP_PSK_LEN) {
 		ov->psk = sodium_malloc(IPOP_PSK_LEN);
@@ -179,6 +182,7 @@ void tc_overlay_free(struct tc_overlay *ov)
 		g_source_remove(ov->watch);
 	if (ov->expire)
 		g_source_remove(ov->expire);
+	tc_overlay_route_stop(ov);
 	if (ov->links)
 		g_hash_table_destroy(ov->links);
 	if (ov->gro_flush) {
@@ -231,6 +235,7 @@ int tc_overlay_create_link(struct tc_overlay *ov, const struct tc_link_req *req,
 			ov->psk, &tc_overlay_link_ops, ov);
 	if (!l)
 		FAIL(-EIO, "cannot create link (see log)");
+	tc_link_set_kind(l, req->kind);
 	g_hash_table_insert(ov->links, g_strdup(req->peer_uid), l);
 	return 0;
 }
@@ -242,6 +247,7 @@ int tc_overlay_remove_link(struct tc_overlay *ov, const char *uid, char *why,
 		FAIL(-ENOENT, "no link to %s", uid ? uid : "");
 	if (ov->sw)
 		tc_switch_forget_port(ov->sw, uid);
+	tc_overlay_route_links_changed(ov);
 	g_message("overlay %s: link to %.12s removed", ov->name, uid);
 	return 0;
 }
@@ -339,6 +345,8 @@ int tc_overlay_map_peer(struct tc_overlay *ov, const struct tc_map_req *req,
 	if (req->remove) {
 		if (tc_fwd_unmap(ov->fwd, req->peer_uid) < 0)
 			FAIL(-ENOENT, "no mapping for %s", req->peer_uid);
+		if (ov->route)
+			tc_route_forget(ov->route, req->peer_uid);
 		return 0;
 	}
 	err = map_entry(ov, req, &e, why, why_len);
@@ -375,6 +383,9 @@ void tc_overlay_get_info(const struct tc_overlay *ov,
 	info->n_mappings = tc_fwd_count(ov->fwd);
 	info->n_macs = ov->sw ? tc_switch_count(ov->sw) : 0;
 	info->n_links = g_hash_table_size(ov->links);
+	info->forwarded = ov->forwarded;
+	info->dropped_no_route = ov->dropped_no_route;
+	info->dropped_hop_limit = ov->dropped_hop_limit;
 }
 
 void tc_overlay_foreach_mapping(const struct tc_overlay *ov,

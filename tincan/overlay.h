@@ -45,13 +45,16 @@ struct tc_overlay_req {
 	bool translation;
 	const uint8_t *psk; /* psk_len bytes: 0 (none) or IPOP_PSK_LEN */
 	size_t psk_len;
-	const char *bridge; /* switch mode; "" or NULL: none */
+	const char *bridge;	       /* switch mode; "" or NULL: none */
+	uint64_t ondemand_bytes_per_s; /* PROTOCOL.md §14.3; 0 = off */
+	uint32_t ondemand_idle_ms;
 };
 
 struct tc_link_req {
 	const char *peer_uid;
 	const uint8_t *peer_pub; /* peer_pub_len bytes, IPOP_KEY_LEN wanted */
 	size_t peer_pub_len;
+	enum tc_link_kind kind;
 };
 
 struct tc_map_req {
@@ -76,6 +79,7 @@ struct tc_overlay_info {
 	uint64_t dropped_malformed, dropped_tap;
 	uint64_t joined_frames, joined_segments;
 	const struct tc_tap_config *cfg; /* addresses, prefixes, MTU, MAC */
+	uint64_t forwarded, dropped_no_route, dropped_hop_limit; /* §14 */
 	unsigned n_mappings, n_macs, n_links;
 };
 
@@ -122,6 +126,24 @@ void tc_overlay_foreach_mac(const struct tc_overlay *ov,
 void tc_overlay_foreach_link(const struct tc_overlay *ov,
 			     void (*fn)(const struct tc_link *l, void *ctx),
 			     void *ctx);
+
+/* GroupVPN forwarding (PROTOCOL.md §14), 0 or -errno with why filled:
+ * -EINVAL (malformed uid, via equal to dest or self, an overlay that does
+ * not forward), -ENOENT (remove without a route; no such link). */
+int tc_overlay_set_route(struct tc_overlay *ov, const char *dest,
+			 const char *via, bool remove, char *why,
+			 size_t why_len);
+int tc_overlay_set_link_kind(struct tc_overlay *ov, const char *uid,
+			     enum tc_link_kind kind, char *why, size_t why_len);
+/* How frames reach the mapped member uid (GetState). */
+struct tc_overlay_route_view {
+	bool forwarded;	     /* no connected direct link: via_uid applies */
+	const char *via_uid; /* borrowed; "" when unreachable */
+	bool installed;
+	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
+};
+void tc_overlay_route_view(const struct tc_overlay *ov, const char *uid,
+			   struct tc_overlay_route_view *v);
 
 /* Frame handling, exposed for tests: a frame read from the TAP (one
  * segment, not a TSO frame) with its checksum state. */

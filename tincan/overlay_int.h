@@ -19,6 +19,7 @@
 #include "tincan/link.h"
 #include "tincan/offload.h"
 #include "tincan/overlay.h"
+#include "tincan/route.h"
 #include "tincan/switch.h"
 #include "tincan/tap.h"
 
@@ -52,6 +53,15 @@ struct tc_overlay {
 	GSource *gro_flush; /* empties gro after each main loop pass */
 	bool gro_pending;
 	bool gro_refused; /* the kernel refused a joined frame */
+	/* GroupVPN forwarding (overlay_route.c): L3 without translation. */
+	struct tc_route *route; /* NULL: no forwarding */
+	bool links_pending;	/* frames passed on wait in link batches */
+	uint64_t ondemand_bps;	/* route_traffic threshold, 0 = off */
+	uint32_t ondemand_idle_ms;
+	guint route_tick; /* the on-demand events' timer */
+	guint hold_timer; /* the next end of a hold (route.h) */
+	uint64_t hold_at_ms;
+	uint64_t forwarded, dropped_no_route, dropped_hop_limit;
 };
 
 /* What the links of an overlay call back (decrypted frames). */
@@ -69,6 +79,31 @@ void tc_overlay_write_tap(struct tc_overlay *ov, const uint8_t *frame,
 GSource *tc_overlay_gro_source_new(struct tc_overlay *ov);
 /* The TAP watch (g_unix_fd_add callback; data is the overlay). */
 gboolean tc_overlay_on_tap_readable(gint fd, GIOCondition cond, gpointer data);
+/* A frame from a link or from a member over others (untrusted: from
+ * peer), checked against src's mapping as its sender and written to the
+ * TAP (L3 mode). */
+void tc_overlay_deliver(struct tc_overlay *ov, const char *src, uint8_t *frame,
+			size_t len, const struct tc_csum *cs);
+
+/* overlay_route.c.  Set up forwarding (L3 without translation) and tear
+ * it down. */
+void tc_overlay_route_start(struct tc_overlay *ov);
+void tc_overlay_route_stop(struct tc_overlay *ov);
+/* A unicast frame from the TAP for the mapped member uid: its direct
+ * link when connected (after a hold), else forwarded. */
+void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
+			   const uint8_t *frame, size_t len,
+			   const struct tc_csum *cs);
+/* The TCP payload per segment a TSO frame to dest must be cut into:
+ * gso_size, less TC_ROUTE_OVERHEAD when the frame will be forwarded. */
+uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,
+			      size_t len, uint16_t gso_size);
+/* The links changed: a link was added, removed or changed state. */
+void tc_overlay_route_links_changed(struct tc_overlay *ov);
+/* The link op for TC_INNER_FORWARD bodies. */
+void tc_overlay_on_forward(void *owner, struct tc_link *l, uint8_t *body,
+			   size_t len);
+
 /* The MAC ageing timer of switch mode (data is the overlay). */
 gboolean tc_overlay_on_expire(gpointer data);
 

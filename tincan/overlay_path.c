@@ -86,15 +86,35 @@ struct gro_source {
 	struct tc_overlay *ov;
 };
 
+/* Also sends what frames passed on between members left in link batches
+ * (overlay_route.c). */
+static gboolean gro_ready(GSource *src)
+{
+	const struct tc_overlay *ov = ((struct gro_source *)src)->ov;
+
+	return ov->gro_pending || ov->links_pending;
+}
+
 static gboolean gro_prepare(GSource *src, gint *timeout)
 {
 	*timeout = -1;
-	return ((struct gro_source *)src)->ov->gro_pending;
+	return gro_ready(src);
 }
 
 static gboolean gro_check(GSource *src)
 {
-	return ((struct gro_source *)src)->ov->gro_pending;
+	return gro_ready(src);
+}
+
+static void flush_links(struct tc_overlay *ov)
+{
+	GHashTableIter it;
+	gpointer l;
+
+	ov->links_pending = false;
+	g_hash_table_iter_init(&it, ov->links);
+	while (g_hash_table_iter_next(&it, NULL, &l))
+		tc_link_flush(l);
 }
 
 static gboolean gro_dispatch(GSource *src, GSourceFunc cb, gpointer data)
@@ -103,6 +123,10 @@ static gboolean gro_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 
 	(void)cb;
 	(void)data;
+	if (ov->links_pending)
+		flush_links(ov);
+	if (!ov->gro_pending)
+		return G_SOURCE_CONTINUE;
 	ov->gro_pending = false;
 	tc_gro_flush(ov->gro);
 	return G_SOURCE_CONTINUE;
@@ -148,17 +172,6 @@ static void emit_unknown(struct tc_overlay *ov, const struct tc_frame_info *fi,
 	ev.u.unknown.frame = frame;
 	ev.u.unknown.frame_len = MIN(len, (size_t)UNKNOWN_FRAME_BYTES);
 	ov->env->emit(ov->env->node, &ev);
-}
-
-static void send_to(struct tc_overlay *ov, const struct tc_fwd_entry *e,
-		    const uint8_t *frame, size_t len, const struct tc_csum *cs)
-{
-	struct tc_link *l = g_hash_table_lookup(ov->links, e->uid);
-
-	if (l)
-		tc_link_send_frame(l, frame, len, cs);
-	else
-		ov->tap_dropped++;
 }
 
 static void flood(struct tc_overlay *ov, const uint8_t *frame, size_t len,
@@ -285,7 +298,7 @@ void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 		return;
 	}
 	if (e)
-		send_to(ov, e, frame, len, cs);
+		tc_overlay_route_send(ov, e->uid, frame, len, cs);
 	else
 		emit_unknown(ov, &fi, frame, len,
 			     fi.kind == TC_FRAME_UNICAST_V4 ? fi.dst_v4 : NULL);
@@ -314,13 +327,19 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 			  size_t len, const struct tc_csum *cs)
 {
 	struct tc_overlay *ov = owner;
+
+	if (ov->sw)
+		switch_from_link(ov, l, frame, len, cs);
+	else
+		tc_overlay_deliver(ov, tc_link_peer_uid(l), frame, len, cs);
+}
+
+void tc_overlay_deliver(struct tc_overlay *ov, const char *src, uint8_t *frame,
+			size_t len, const struct tc_csum *cs)
+{
 	const struct tc_fwd_entry *e;
 	uint16_t type;
 
-	if (ov->sw) {
-		switch_from_link(ov, l, frame, len, cs);
-		return;
-	}
 	if (len < TC_ETH_HLEN || len > ov->cfg.mtu + TC_ETH_HLEN) {
 		ov->malformed++;
 		return;
@@ -330,7 +349,7 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 		ov->malformed++;
 		return;
 	}
-	e = tc_fwd_by_uid(ov->fwd, tc_link_peer_uid(l));
+	e = tc_fwd_by_uid(ov->fwd, src);
 	/* A member sends only as itself (the translator checks SocialVPN's
 	 * IPv4 source against the peer's own address below). */
 	if (!tc_frame_src_is_peer(frame, len, e, !ov->translation)) {
@@ -350,13 +369,21 @@ static void on_link_frame(void *owner, struct tc_link *l, uint8_t *frame,
 	if (e)
 		memcpy(frame + TC_ETH_ALEN, e->mac, TC_ETH_ALEN);
 	else
-		tc_mac_from_uid(tc_link_peer_uid(l), frame + TC_ETH_ALEN);
+		tc_mac_from_uid(src, frame + TC_ETH_ALEN);
 	link_to_tap(ov, frame, len, cs);
+}
+
+static void on_link_state(void *owner, struct tc_link *l, enum tc_link_state st)
+{
+	(void)l;
+	(void)st;
+	tc_overlay_route_links_changed(owner);
 }
 
 const struct tc_link_ops tc_overlay_link_ops = {
     .on_frame = on_link_frame,
-    .on_state = NULL,
+    .on_state = on_link_state,
+    .on_forward = tc_overlay_on_forward,
 };
 
 static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
@@ -379,6 +406,7 @@ static void from_tap(struct tc_overlay *ov, size_t n)
 	len = n - TC_OFFLOAD_VNET_LEN;
 	memcpy(&h, ov->rx, sizeof(h));
 	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		h.gso_size = tc_overlay_route_gso(ov, frame, len, h.gso_size);
 		if (tc_gso_segment(&h, frame, len,
 				   ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN,
 				   from_tap_segment, ov) < 0)
@@ -399,9 +427,7 @@ static void from_tap(struct tc_overlay *ov, size_t n)
 gboolean tc_overlay_on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct tc_overlay *ov = data;
-	GHashTableIter it;
 	size_t bytes = 0;
-	gpointer l;
 	int i;
 
 	if (cond & (G_IO_ERR | G_IO_HUP)) {
@@ -418,8 +444,6 @@ gboolean tc_overlay_on_tap_readable(gint fd, GIOCondition cond, gpointer data)
 		from_tap(ov, (size_t)n);
 	}
 	/* Links batch what they were given; send it now. */
-	g_hash_table_iter_init(&it, ov->links);
-	while (g_hash_table_iter_next(&it, NULL, &l))
-		tc_link_flush(l);
+	flush_links(ov);
 	return G_SOURCE_CONTINUE;
 }

@@ -63,6 +63,8 @@ enum tc_event_kind {
 	TC_EVENT_LINK_STATE,	   /* a link changed state */
 	TC_EVENT_LOCAL_CANDIDATES, /* a link finished gathering */
 	TC_EVENT_UNKNOWN_DEST,	   /* a frame from the TAP had no route */
+	TC_EVENT_ROUTE_TRAFFIC,	   /* forwarded traffic to/from peer_uid */
+	TC_EVENT_LINK_IDLE,	   /* an ON_DEMAND link carried nothing */
 };
 
 /* One event; overlay always set, peer_uid for link events. */
@@ -84,6 +86,8 @@ struct tc_event {
 			const uint8_t *frame;	/* its first bytes */
 			size_t frame_len;
 		} unknown;
+		uint64_t bytes_per_s; /* route_traffic */
+		uint32_t idle_ms;     /* link_idle */
 	} u;
 };
 
