@@ -172,6 +172,21 @@ static char *typed_addr(const char *type, const char *addr)
 		json_u64(j, "roams", (m)->roams);                              \
 	} while (0)
 
+/* PROTOCOL.md §14's link kinds as ipopctl names them. */
+static const char *kind_name(Ipop__LinkKind k)
+{
+	switch (k) {
+	case IPOP__LINK_KIND__LINK_KIND_SUCCESSOR:
+		return "successor";
+	case IPOP__LINK_KIND__LINK_KIND_CHORD:
+		return "chord";
+	case IPOP__LINK_KIND__LINK_KIND_ON_DEMAND:
+		return "on-demand";
+	default:
+		return "unspecified";
+	}
+}
+
 void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 {
 	const Ipop__CandidatePair *p = l->pair;
@@ -181,6 +196,8 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_str(j, "overlay", l->overlay[0] ? l->overlay : overlay);
 	json_str(j, "peer_uid", l->peer_uid);
 	json_str(j, "state", ipop_link_state_name(l->state));
+	json_str(j, "kind", kind_name(l->kind));
+	json_u64(j, "idle_ms", l->idle_ms);
 	json_bool(j, "controlling", l->controlling);
 	if (render_has_pair(p)) {
 		json_open(j, "pair", '{');
@@ -257,6 +274,10 @@ static void json_mappings(struct json *j, const Ipop__OverlayInfo *o)
 		json_str(j, "mac", mac);
 		json_str(j, "peer_ipv4", m->peer_ipv4);
 		json_str(j, "label", m->label);
+		json_str(j, "via_uid", m->via_uid);
+		json_bool(j, "route_installed", m->route_installed);
+		json_u64(j, "fwd_tx_packets", m->fwd_tx_packets);
+		json_u64(j, "fwd_rx_packets", m->fwd_rx_packets);
 		json_close(j, '}');
 		g_free(mac);
 	}
