@@ -35,6 +35,8 @@ set -u -o pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=test/e2e/lib-xmpp.sh
 . "$(dirname "$0")/lib-xmpp.sh"
+# shellcheck source=test/e2e/lib-gvpn.sh
+. "$(dirname "$0")/lib-gvpn.sh"
 # shellcheck disable=SC2034 # E2E_ERR is read by lib.sh's tap_fail
 
 e2e_require_root
@@ -94,35 +96,6 @@ for m in "${MEMBERS[@]}"; do
 	NAME_OF[${UID_OF[$m]}]=$m
 done
 
-# ---- helpers over `ipopctl --json status` ---------------------------------
-
-# kinds_of NAME: "peer_uid state kind" lines of NAME's links.
-kinds_of()
-{
-	ctl "$1" --json status |
-		jq -r '.overlays[]?.links[]? | "\(.peer_uid) \(.state) \(.kind)"'
-}
-
-# bounded_links NAME: number of NAME's links that are not on demand.
-bounded_links()
-{
-	kinds_of "$1" | awk '$3 != "on-demand"' | wc -l
-}
-
-# via NAME DST: the next hop tincan NAME forwards DST's frames to ("" with
-# a direct link or unreachable).
-via()
-{
-	ctl "$1" --json status | jq -r --arg u "${UID_OF[$2]}" \
-		'.overlays[]?.mappings[]? | select(.peer_uid == $u) | .via_uid // ""'
-}
-
-# link_kind NAME DST: the kind of NAME's link to DST and its state, or "".
-link_kind()
-{
-	kinds_of "$1" | awk -v u="${UID_OF[$2]}" '$1 == u { print $3, $2 }'
-}
-
 MAX_SEEN=0
 # sample_bound NAME...: the largest bounded link count now, folded into
 # MAX_SEEN; false if a member exceeds MAX_LINKS.
@@ -153,46 +126,6 @@ sampler()
 			((c > MAX_LINKS)) && echo "$m $c" >>"$E2E_TMP/bound.over"
 		done <"$E2E_TMP/alive"
 		sleep 0.5
-	done
-}
-
-# all_pairs TIMEOUT_S T0 NAME...: every ordered pair of NAMEs pings (each
-# source tries its destinations in turn, sources in parallel).  Sets
-# PAIRS_OK (count), PAIRS_BAD (list), PAIRS_MAX (ms since T0 of the last
-# first reply) and PAIRS_WORST (the longest one pair waited for its first
-# reply, "SRC->DST MS").
-all_pairs()
-{
-	local timeout=$1 t0=$2 a b pids=() f
-	shift 2
-	for a in "$@"; do
-		(
-			for b in "$@"; do
-				[[ $a == "$b" ]] && continue
-				s=$(now_ms)
-				if t=$(ping_until "$a" "${VIP[$b]}" "$timeout" 0.1); then
-					echo "$b $((t - t0)) $((t - s))"
-				else
-					echo "$b - -"
-				fi
-			done >"$E2E_TMP/pairs.$a"
-		) &
-		pids+=($!)
-		run_track_pid $!
-	done
-	for a in "${pids[@]}"; do wait "$a"; done
-	PAIRS_OK=0 PAIRS_BAD="" PAIRS_MAX=0 PAIRS_WORST="- 0"
-	for a in "$@"; do
-		f=$E2E_TMP/pairs.$a
-		while read -r b t w; do
-			if [[ $t == - ]]; then
-				PAIRS_BAD+=" $a->$b"
-			else
-				PAIRS_OK=$((PAIRS_OK + 1))
-				((t > PAIRS_MAX)) && PAIRS_MAX=$t
-				((w > ${PAIRS_WORST#* })) && PAIRS_WORST="$a->$b $w"
-			fi
-		done <"$f"
 	done
 }
 
