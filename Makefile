@@ -70,7 +70,7 @@ AS_ROOT := tools/as-root
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
 GVPN_SIM := $(BUILD)/gvpn-sim
 
-.PHONY: all help gvpn-sim python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help gvpn-sim bench-gvpn python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 # The attacker of test/e2e/attacker.sh (never installed).
 FLOOD := $(BUILD)/ipop-flood
 all: $(BINS) $(FLOOD) $(GVPN_SIM)
@@ -84,6 +84,7 @@ help:
 	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
+	@echo "make bench-gvpn   GroupVPN at 8, 16, 32 members: time to all pinging, links, RSS, signals (root)"
 	@echo "make gvpn-sim     GroupVPN topology simulation, N = 10 .. 100000 (SIM_ARGS=-c 8 -m 16 ...)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
@@ -204,6 +205,10 @@ demo-tincan: $(BINS)
 
 bench: $(BINS)
 	$(Q)$(AS_ROOT) tools/bench $(BENCH_ARGS)
+
+# GroupVPN at N = 8, 16, 32 members (BENCH_GVPN_ARGS="8 16 32 64").
+bench-gvpn: $(BINS)
+	$(Q)$(AS_ROOT) tools/bench-gvpn $(BENCH_GVPN_ARGS)
 
 # clang reports -Wcast-qual inside protobuf-c's generated INIT macros even
 # from a system header (gcc does not); the gcc build keeps the warning.
