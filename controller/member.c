@@ -347,6 +347,7 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	}
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
+	m->pending_bound = s->seen[0] != '\0';
 	/* A bounded overlay takes a link it does not want as on demand: the
 	 * peer wants it (traffic, or a topology view not yet ours). */
 	if (e->bounded && !m->linked && !ctl_links_wanted(e, m))
@@ -681,6 +682,15 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 		   resp->result_case == IPOP__RESPONSE__RESULT_LOCAL) {
 		send_candidates(e, m, resp->local);
 	} else if (!strcmp(op, "relink") && m) {
+		/* Candidates of a peer link bound to the link just removed
+		 * would bind our new link to one the peer must remake in
+		 * turn, and the two sides would remake each other's links
+		 * for ever.  Ours go out unbound instead; the peer remakes
+		 * once and binds them. */
+		if (m->pending_bound) {
+			g_free(m->pending);
+			m->pending = NULL;
+		}
 		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;

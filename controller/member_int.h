@@ -32,8 +32,9 @@ struct member {
 	bool ondemand; /* an on-demand link is wanted */
 	uint8_t kind;  /* what tincan was told */
 	Ipop__LinkState state;
-	char *pending; /* remote blob waiting for our link */
-	guint relink;  /* timer remaking a failed link */
+	char *pending;	    /* remote blob waiting for our link */
+	bool pending_bound; /* it came bound to one of our links (seen) */
+	guint relink;	    /* timer remaking a failed link */
 	/* Link generations: the ufrag of our current link, and the peer's
 	 * ufrag our link is bound to ("" when unknown). */
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
