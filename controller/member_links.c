@@ -142,8 +142,10 @@ void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why)
 	m->pending = NULL;
 }
 
-/* Brings one member's link in line with what is wanted of it. */
-static void apply(struct ctl_members *e, struct member *m)
+/* Brings one member's link in line with what is wanted of it: with make
+ * false only links that go or change kind, with make true new ones (all
+ * removals go out first, so this node never holds more than the bound). */
+static void apply(struct ctl_members *e, struct member *m, bool make)
 {
 	Ipop__LinkKind kind;
 	gpointer st;
@@ -156,11 +158,11 @@ static void apply(struct ctl_members *e, struct member *m)
 	    CTL_ADOPTED_KIND(st) == IPOP__LINK_KIND__LINK_KIND_ON_DEMAND)
 		m->ondemand = true;
 	kind = ctl_links_wanted(e, m);
-	if (kind && !m->linked)
+	if (make && kind && !m->linked)
 		ctl_member_ensure_link(e, m);
 	if (kind && m->linked && m->kind != kind)
 		set_kind(e, m, kind);
-	else if (!kind && m->linked && !m->away)
+	else if (!make && !kind && m->linked && !m->away)
 		ctl_links_drop(e, m, "no longer a neighbour");
 }
 
@@ -168,12 +170,15 @@ void ctl_links_update(struct ctl_members *e)
 {
 	GHashTableIter it;
 	gpointer m;
+	int make;
 
 	if (!e->bounded || !e->ready || compute(e) < 0)
 		return;
-	g_hash_table_iter_init(&it, e->by_jid);
-	while (g_hash_table_iter_next(&it, NULL, &m))
-		apply(e, m);
+	for (make = 0; make < 2; make++) {
+		g_hash_table_iter_init(&it, e->by_jid);
+		while (g_hash_table_iter_next(&it, NULL, &m))
+			apply(e, m, make);
+	}
 }
 
 void ctl_links_route_traffic(struct ctl_members *e,
