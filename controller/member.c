@@ -320,6 +320,39 @@ static void add_remote(struct ctl_members *e, struct member *m,
 	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
+/* True if blob (untrusted: from the peer) holds credentials with ufrag. */
+static bool blob_is_ufrag(const char *blob, const char *ufrag)
+{
+	g_autofree guchar *raw = NULL;
+	Ipop__IceCredentials *ic;
+	gsize len = 0;
+	bool same;
+
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw);
+	if (!ic)
+		return true; /* undecodable: no reason to remake anything */
+	same = ic->ufrag && !strcmp(ic->ufrag, ufrag);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
+	return same;
+}
+
+/* The peer's link is bound to a link of ours that is gone and ours to one
+ * of its links that is gone too: neither can take the other's candidates,
+ * and resending ours would only make the peer resend its own, for ever.
+ * Ours is remade, unbound (the candidates in hand are bound to it); the
+ * peer adds the new one, or remakes its own to it. */
+static void both_stale(struct ctl_members *e, struct member *m)
+{
+	g_message("overlay %s: our link to %s and its link to us are bound to "
+		  "links gone; remaking ours",
+		  e->cfg->name, IPOP_LOG_STR(m->jid));
+	g_free(m->pending);
+	m->pending = NULL;
+	m->pending_bound = false;
+	ctl_member_remove_link(e, m->uid, "relink");
+}
+
 static void on_link_signal(struct ctl_members *e, const char *jid,
 			   const struct ctl_sig *s)
 {
@@ -341,6 +374,11 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	    strcmp(s->seen, m->local_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
+		if (m->linked && m->remote_ufrag[0] &&
+		    !blob_is_ufrag(s->cands, m->remote_ufrag)) {
+			both_stale(e, m);
+			return;
+		}
 		if (m->linked)
 			ask_local(e, m);
 		return;
