@@ -18,9 +18,9 @@
 #   ondemand_idle 4 s.
 #
 # Asserted from `ipopctl --json status`, not from logs: no member holds
-# more than max_links links that are not on demand (sampled every 0.5 s
-# once the overlay first settled; excursions while it forms are counted;
-# after the SIGKILL below, links to the dead member, kept until they fail,
+# more than max_links links that are not on demand (sampled every 0.5 s;
+# excursions while it forms and within 2 s of the SIGKILL below are
+# counted and printed; links to the dead member, kept until they fail,
 # aside) and fewer than the 15 a full mesh needs; every member pings every
 # other (240 ordered pairs, time from the controllers' start printed); a
 # pair without a direct link is forwarded (via_uid set); iperf3 between two
@@ -306,19 +306,24 @@ fi
 
 kill "$SAMPLER" 2>/dev/null
 wait "$SAMPLER" 2>/dev/null
-# Members learn of each other one by one at start-up, so for a moment two
-# ends may disagree on an edge (one has dropped it, the other has not yet
-# and already holds its new one): counted, not failed, before the overlay
-# first settled (every pair pinging); after that, none.
+# Members learn of each other one by one at start-up, and of a death each
+# a moment apart, so for a moment two ends may disagree on an edge (one has
+# dropped it, the other has not yet and already holds its new one):
+# counted, not failed, before the overlay first settled (every pair
+# pinging) and within 2 s of the SIGKILL; at any other time, none.
 touch "$E2E_TMP/bound.over"
+TKW=${TK:-0}
 EARLY=$(awk -v t="$T_SETTLED" '$1 <= t' "$E2E_TMP/bound.over" | wc -l)
-LATE=$(awk -v t="$T_SETTLED" '$1 > t { print $2 "=" $3 }' "$E2E_TMP/bound.over")
-tap_note "measured: samples above max_links = $MAX_LINKS while the overlay formed: $EARLY (most seen all run: $(cat "$E2E_TMP/bound.max"))"
+KILLW=$(awk -v t="$T_SETTLED" -v k="$TKW" '$1 > t && $1 >= k && $1 <= k + 2000' \
+	"$E2E_TMP/bound.over" | wc -l)
+LATE=$(awk -v t="$T_SETTLED" -v k="$TKW" \
+	'$1 > t && !($1 >= k && $1 <= k + 2000) { print $2 "=" $3 }' "$E2E_TMP/bound.over")
+tap_note "measured: samples above max_links = $MAX_LINKS while the overlay formed: $EARLY, within 2 s of the SIGKILL: $KILLW (most seen all run: $(cat "$E2E_TMP/bound.max"))"
 if [[ -z $LATE ]]; then
-	tap_ok "sampled every 0.5 s from the settled overlay on: no member above max_links = $MAX_LINKS"
+	tap_ok "sampled every 0.5 s all run long: no member above max_links = $MAX_LINKS (but while the overlay formed or relinked around the kill)"
 else
 	E2E_ERR=$(sort -u <<<"$LATE" | head -n 10)
-	tap_fail "sampled every 0.5 s from the settled overlay on: no member above max_links = $MAX_LINKS"
+	tap_fail "sampled every 0.5 s all run long: no member above max_links = $MAX_LINKS (but while the overlay formed or relinked around the kill)"
 fi
 
 tap_done
