@@ -526,6 +526,13 @@ uint32_t tc_link_idle_ms(const struct tc_link *l)
 	return (uint32_t)MIN(now - l->last_data_ms, (uint64_t)UINT32_MAX);
 }
 
+uint32_t tc_link_rx_age_ms(const struct tc_link *l)
+{
+	uint64_t now = (uint64_t)g_get_monotonic_time() / 1000;
+
+	return (uint32_t)MIN(now - l->last_rx_ms, (uint64_t)UINT32_MAX);
+}
+
 bool tc_link_take_idle(struct tc_link *l, uint32_t idle_ms)
 {
 	if (l->idle_told || tc_link_idle_ms(l) < idle_ms)

@@ -157,6 +157,9 @@ enum tc_link_state tc_link_state(const struct tc_link *l);
 uint32_t tc_link_rtt_us(const struct tc_link *l);
 void tc_link_set_kind(struct tc_link *l, enum tc_link_kind kind);
 enum tc_link_kind tc_link_kind(const struct tc_link *l);
+/* Milliseconds since the last authenticated packet from the peer (its
+ * probe replies arrive every TC_LINK_PROBE_MS on a live link). */
+uint32_t tc_link_rx_age_ms(const struct tc_link *l);
 /* Milliseconds since the last data frame either way (probes and
  * keepalives aside; since creation before any). */
 uint32_t tc_link_idle_ms(const struct tc_link *l);

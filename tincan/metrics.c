@@ -220,6 +220,15 @@ static void overlay_gauge(GString *s, const char *name,
 	value_u64(s, v);
 }
 
+static void overlay_drop(GString *s, const struct tc_metrics_overlay *o,
+			 const char *reason, uint64_t v)
+{
+	open_sample(s, "ipop_overlay_dropped_frames_total");
+	label(s, "overlay", o->info.name);
+	label(s, "reason", reason);
+	value_u64(s, v);
+}
+
 static void overlay_families(GString *s, const struct tc_metrics_node *n)
 {
 	const struct tc_metrics_overlay *o;
@@ -246,18 +255,21 @@ static void overlay_families(GString *s, const struct tc_metrics_node *n)
 			      n->overlays[i].n_maps);
 	family(s, "ipop_overlay_dropped_frames_total", "counter",
 	       "Frames the overlay dropped: malformed (bad headers, spoofed "
-	       "sources) or refused by the TAP device (tap).");
+	       "sources), refused by the TAP device (tap), or GroupVPN "
+	       "frames with no link nearer their destination (no_route) or "
+	       "out of hops (hop_limit).");
 	for (i = 0; i < n->n_overlays; i++) {
 		o = &n->overlays[i];
-		open_sample(s, "ipop_overlay_dropped_frames_total");
-		label(s, "overlay", o->info.name);
-		label(s, "reason", "malformed");
-		value_u64(s, o->info.dropped_malformed);
-		open_sample(s, "ipop_overlay_dropped_frames_total");
-		label(s, "overlay", o->info.name);
-		label(s, "reason", "tap");
-		value_u64(s, o->info.dropped_tap);
+		overlay_drop(s, o, "malformed", o->info.dropped_malformed);
+		overlay_drop(s, o, "tap", o->info.dropped_tap);
+		overlay_drop(s, o, "no_route", o->info.dropped_no_route);
+		overlay_drop(s, o, "hop_limit", o->info.dropped_hop_limit);
 	}
+	family(s, "ipop_overlay_forwarded_frames_total", "counter",
+	       "GroupVPN: frames passed on between two other members.");
+	for (i = 0; i < n->n_overlays; i++)
+		overlay_gauge(s, "ipop_overlay_forwarded_frames_total",
+			      &n->overlays[i], n->overlays[i].info.forwarded);
 }
 
 static void peer_sample(GString *s, const char *overlay,

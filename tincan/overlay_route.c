@@ -39,22 +39,35 @@ static struct tc_link *link_of(const struct tc_overlay *ov, const char *uid)
 	return uid ? g_hash_table_lookup(ov->links, uid) : NULL;
 }
 
+/* The connected links as next hops, those heard from lately first (the
+ * route tick calls it too: staleness comes without a state change). */
 void tc_overlay_route_links_changed(struct tc_overlay *ov)
 {
-	GPtrArray *up;
+	GPtrArray *fresh, *stale;
 	GHashTableIter it;
 	gpointer uid, l;
+	size_t n_fresh;
 
 	if (!ov->route)
 		return;
-	up = g_ptr_array_new();
+	fresh = g_ptr_array_new();
+	stale = g_ptr_array_new();
 	g_hash_table_iter_init(&it, ov->links);
-	while (g_hash_table_iter_next(&it, &uid, &l))
-		if (is_up(l))
-			g_ptr_array_add(up, uid);
-	tc_route_set_neighbours(ov->route, (const char *const *)up->pdata,
-				up->len);
-	g_ptr_array_free(up, TRUE);
+	while (g_hash_table_iter_next(&it, &uid, &l)) {
+		if (!is_up(l))
+			continue;
+		if (tc_link_rx_age_ms(l) < TC_ROUTE_STALE_MS)
+			g_ptr_array_add(fresh, uid);
+		else
+			g_ptr_array_add(stale, uid);
+	}
+	n_fresh = fresh->len;
+	if (stale->len)
+		g_ptr_array_extend(fresh, stale, NULL, NULL);
+	tc_route_set_neighbours(ov->route, (const char *const *)fresh->pdata,
+				fresh->len, n_fresh);
+	g_ptr_array_free(fresh, TRUE);
+	g_ptr_array_free(stale, TRUE);
 }
 
 /* The forwarded path takes about twice the first hop (one intermediate
@@ -362,6 +375,7 @@ static gboolean on_route_tick(gpointer data)
 	struct tc_overlay *ov = data;
 	struct tick t = {.ov = ov, .now = tc_overlay_now_ms()};
 
+	tc_overlay_route_links_changed(ov);
 	tc_route_foreach(ov->route, rate_check, &t);
 	if (ov->ondemand_idle_ms)
 		idle_check(ov);

@@ -16,7 +16,7 @@ struct tc_route {
 	/* The connected links: uids and their ring points, in step. */
 	char (*nb_uid)[IPOP_UID_SIZE];
 	struct ipop_ring_id *nb_id;
-	size_t n_nb;
+	size_t n_nb, n_fresh; /* the first n_fresh are fresh */
 };
 
 enum {
@@ -146,8 +146,15 @@ struct tc_route_dest *tc_route_dest(struct tc_route *r, const char *uid,
 
 void tc_route_forget(struct tc_route *r, const char *uid)
 {
-	if (uid)
-		g_hash_table_remove(r->dests, uid);
+	struct tc_route_dest *d = tc_route_dest(r, uid, false);
+	char via[IPOP_UID_SIZE];
+
+	if (!d)
+		return;
+	g_strlcpy(via, d->via, sizeof(via));
+	g_hash_table_remove(r->dests, uid);
+	if (via[0])
+		g_strlcpy(tc_route_dest(r, uid, true)->via, via, sizeof(via));
 }
 
 void tc_route_foreach(struct tc_route *r,
@@ -185,7 +192,7 @@ int tc_route_unset(struct tc_route *r, const char *dest)
 }
 
 void tc_route_set_neighbours(struct tc_route *r, const char *const *uids,
-			     size_t n)
+			     size_t n, size_t n_fresh)
 {
 	size_t i, k = 0;
 
@@ -198,35 +205,59 @@ void tc_route_set_neighbours(struct tc_route *r, const char *const *uids,
 			continue;
 		g_strlcpy(r->nb_uid[k], uids[i], IPOP_UID_SIZE);
 		k++;
+		if (i < n_fresh)
+			r->n_fresh = k;
 	}
+	if (n_fresh == 0)
+		r->n_fresh = 0;
 	r->n_nb = k;
 }
 
-bool tc_route_is_neighbour(const struct tc_route *r, const char *uid)
+/* Whether uid is among the first n neighbours. */
+static bool among(const struct tc_route *r, const char *uid, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < r->n_nb; i++)
+	for (i = 0; i < n; i++)
 		if (!strcmp(r->nb_uid[i], uid))
 			return true;
 	return false;
 }
 
+bool tc_route_is_neighbour(const struct tc_route *r, const char *uid)
+{
+	return among(r, uid, r->n_nb);
+}
+
+static const char *greedy(const struct tc_route *r,
+			  const struct ipop_ring_id *dest, size_t n)
+{
+	int i = ipop_ring_next_hop(&r->self, dest, r->nb_id, n);
+
+	return i < 0 ? NULL : r->nb_uid[i];
+}
+
 const char *tc_route_next_hop_id(const struct tc_route *r,
 				 const struct ipop_ring_id *dest)
 {
-	int i = ipop_ring_next_hop(&r->self, dest, r->nb_id, r->n_nb);
+	const char *via = greedy(r, dest, r->n_fresh);
 
-	return i < 0 ? NULL : r->nb_uid[i];
+	return via ? via : greedy(r, dest, r->n_nb);
 }
 
 const char *tc_route_next_hop(const struct tc_route *r,
 			      const struct tc_route_dest *d, bool *installed)
 {
-	*installed = d->via[0] && tc_route_is_neighbour(r, d->via);
+	const char *via;
+
+	*installed = d->via[0] && among(r, d->via, r->n_fresh);
 	if (*installed)
 		return d->via;
-	return tc_route_next_hop_id(r, &d->id);
+	via = greedy(r, &d->id, r->n_fresh);
+	if (via)
+		return via;
+	*installed = d->via[0] && among(r, d->via, r->n_nb);
+	return *installed ? d->via : greedy(r, &d->id, r->n_nb);
 }
 
 static void count_window(struct tc_route_dest *d, size_t len, uint64_t now_ms)

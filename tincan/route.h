@@ -42,6 +42,10 @@ enum {
 	/* route_traffic: a rate over 1 s, an event at most every 2 s. */
 	TC_ROUTE_RATE_WINDOW_MS = 1000,
 	TC_ROUTE_EVENT_EVERY_MS = 2000,
+	/* A connected link that heard nothing (its probe replies included)
+	 * for this long is a next hop of last resort: its peer may be dead
+	 * before the link says so (TC_LINK_DEAD_MS). */
+	TC_ROUTE_STALE_MS = 1500,
 };
 
 /* The header of a forwarded frame; cs.start == 0: complete checksums. */
@@ -100,7 +104,8 @@ void tc_route_id_hex(const struct ipop_ring_id *id, char out[IPOP_UID_SIZE]);
  * create. */
 struct tc_route_dest *tc_route_dest(struct tc_route *r, const char *uid,
 				    bool create);
-/* Drops uid's entry and its held frames (no-op without one). */
+/* Drops uid's counters and held frames (the member was unmapped); an
+ * installed route to it stays.  No-op without an entry. */
 void tc_route_forget(struct tc_route *r, const char *uid);
 /* Calls fn for every entry (the table must not change meanwhile). */
 void tc_route_foreach(struct tc_route *r,
@@ -112,13 +117,16 @@ void tc_route_foreach(struct tc_route *r,
 int tc_route_set(struct tc_route *r, const char *dest, const char *via);
 int tc_route_unset(struct tc_route *r, const char *dest);
 
-/* The connected links, the candidate next hops (uids copied). */
+/* The connected links, the candidate next hops (uids copied): the first
+ * n_fresh of them heard from lately, the rest stale (TC_ROUTE_STALE_MS),
+ * used only when no fresh link makes progress. */
 void tc_route_set_neighbours(struct tc_route *r, const char *const *uids,
-			     size_t n);
+			     size_t n, size_t n_fresh);
 bool tc_route_is_neighbour(const struct tc_route *r, const char *uid);
 /* Where a frame for d goes: its installed route when that link is
- * connected (*installed true), else the greedy ring rule over the
- * connected links; NULL when no link is nearer.  Borrowed. */
+ * connected and fresh (*installed true), else the greedy ring rule over
+ * the fresh links, else the installed route or the greedy rule over the
+ * stale ones too; NULL when no link is nearer.  Borrowed. */
 const char *tc_route_next_hop(const struct tc_route *r,
 			      const struct tc_route_dest *d, bool *installed);
 /* The same for a destination given only by ring id (transit frames). */

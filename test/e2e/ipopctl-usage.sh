@@ -126,6 +126,15 @@ expect 2 'IP:PORT,USER,PASS' "TURN without password rejected" -- "${A[@]}" set-i
 STUN9=()
 for _ in {1..9}; do STUN9+=(--stun 192.0.2.1:3478); done
 expect 2 'at most 8 --stun' "more STUN servers than tincan takes rejected" -- "${A[@]}" set-ice "${STUN9[@]}"
+expect 2 'give VIA_UID, or --remove' "set-route needs VIA_UID or --remove" -- "${A[@]}" set-route ov "$UID_OK"
+expect 2 'give VIA_UID, or --remove' "set-route takes not both" -- "${A[@]}" set-route ov "$UID_OK" "$UID_OK" --remove
+expect 2 '40 lowercase hex' "set-route: malformed via uid rejected" -- "${A[@]}" set-route ov "$UID_OK" 0123
+expect 3 'cannot connect' "set-route --remove accepted" -- "${A[@]}" set-route ov "$UID_OK" --remove
+expect 2 'link kind must be' "set-link-kind: unknown kind rejected" -- "${A[@]}" set-link-kind ov "$UID_OK" ring
+expect 3 'cannot connect' "set-link-kind on-demand accepted" -- "${A[@]}" set-link-kind ov "$UID_OK" on-demand
+expect 2 'link kind must be' "create-link --kind: unknown kind rejected" -- "${A[@]}" create-link ov "$UID_OK" "$KEY_OK" --kind ring
+expect 2 'ondemand-rate must be' "create-overlay: non-numeric --ondemand-rate rejected" -- "${A[@]}" create-overlay ov --tap t0 --ondemand-rate fast
+expect 2 'ondemand-idle must be' "create-overlay: --ondemand-idle over 32 bits rejected" -- "${A[@]}" create-overlay ov --tap t0 --ondemand-idle 4294967296
 expect 2 'expected aa:bb:cc:dd:ee:ff' "malformed MAC rejected" -- "${A[@]}" map-peer ov "$UID_OK" --mac 02:00:00:00:00
 expect 2 'multicast' "multicast MAC rejected" -- "${A[@]}" map-peer ov "$UID_OK" --mac 01:00:5e:00:00:01
 expect 2 'not an IPv6' "bad mapped IPv6 rejected" -- "${A[@]}" map-peer ov "$UID_OK" --ipv6 fd00::zz
@@ -147,7 +156,8 @@ expect 2 'wait-link OVERLAY PEER_UID' "usage line names the command's arguments"
 expect 0 'usage: ipopctl' "--help exits 0" -- --help
 missing=""
 for cmd in status create-overlay remove-overlay set-ice create-link candidates add-candidates \
-	map-peer remove-link stats wait-link events log-level echo metrics graph help; do
+	map-peer remove-link set-route set-link-kind stats wait-link events log-level echo metrics \
+	graph help; do
 	grep -Eq "^  $cmd " "$TMP/out" || missing="$missing $cmd"
 done
 if [[ -z $missing ]]; then ok "--help lists every command"; else not_ok "--help lacks:$missing"; fi

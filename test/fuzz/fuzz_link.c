@@ -11,7 +11,10 @@
  * modes feed the handshake guard (cookie.h): raw bytes as an initiation
  * from a source address, under load or not; and a genuine INIT carrying
  * mac2 over a cookie, masked, which the guard under load passes only
- * unchanged.
+ * unchanged.  A carried plaintext of inner type TC_INNER_FORWARD (5) is
+ * also read as a GroupVPN forward header (route.h), the way a receiving
+ * overlay reads it: refused as -EPROTO, or accepted with its fields inside
+ * the message and encoded back to the very same bytes.
  */
 #include <assert.h>
 #include <errno.h>
@@ -22,6 +25,8 @@
 #include <sodium.h>
 
 #include "tincan/cookie.h"
+#include "tincan/link.h"
+#include "tincan/route.h"
 #include "tincan/session.h"
 
 enum { BUF = 4096 };
@@ -115,6 +120,26 @@ static bool apply_mask(uint8_t *p, size_t len, const uint8_t *mask, size_t mlen)
 	return changed;
 }
 
+/* untrusted: a forward header as a peer sends it (after the type). */
+static void forward_inner(const uint8_t *body, size_t len)
+{
+	struct tc_route_hdr h;
+	uint8_t again[TC_ROUTE_OVERHEAD];
+	int n = tc_route_hdr_decode(body, len, &h);
+
+	if (n < 0) {
+		assert(n == -EPROTO);
+		return;
+	}
+	assert(n == TC_ROUTE_HDR_LEN || n == TC_ROUTE_OVERHEAD);
+	assert((size_t)n <= len);
+	assert(memcmp(h.src.b, h.dst.b, IPOP_RING_ID_LEN) != 0);
+	assert(h.cs.start == 0 ||
+	       (size_t)h.cs.start + h.cs.offset + 2 <= len - (size_t)n);
+	assert(tc_route_hdr_encode(&h, again, sizeof(again)) == n);
+	assert(memcmp(again, body, (size_t)n) == 0);
+}
+
 static void carry(const uint8_t *msg, size_t len)
 {
 	size_t olen = 0;
@@ -127,6 +152,8 @@ static void carry(const uint8_t *msg, size_t len)
 	assert(tc_session_receive(res, &now, pkt, (size_t)n, out, sizeof(out),
 				  &olen) == TC_RX_DATA);
 	assert(olen == len && memcmp(out, msg, len) == 0);
+	if (olen > 0 && out[0] == TC_INNER_FORWARD)
+		forward_inner(out + 1, olen - 1);
 	assert(tc_session_receive(res, &now, pkt, (size_t)n, out, sizeof(out),
 				  &olen) == -EALREADY);
 }

@@ -64,6 +64,9 @@ static void fixture(void)
 	ov.info.cfg = &cfg;
 	ov.info.dropped_malformed = 3;
 	ov.info.dropped_tap = 4;
+	ov.info.dropped_no_route = 5;
+	ov.info.dropped_hop_limit = 6;
+	ov.info.forwarded = 7;
 	ov.links = links;
 	ov.n_links = 2;
 	ov.maps = maps;
@@ -155,12 +158,21 @@ static const char expected[] =
     "# TYPE ipop_overlay_mappings gauge\n"
     "ipop_overlay_mappings{overlay=\"vpn\"} 1\n"
     "# HELP ipop_overlay_dropped_frames_total Frames the overlay dropped: "
-    "malformed (bad headers, spoofed sources) or refused by the TAP device "
-    "(tap).\n"
+    "malformed (bad headers, spoofed sources), refused by the TAP device "
+    "(tap), or GroupVPN frames with no link nearer their destination "
+    "(no_route) or out of hops (hop_limit).\n"
     "# TYPE ipop_overlay_dropped_frames_total counter\n"
     "ipop_overlay_dropped_frames_total{overlay=\"vpn\",reason=\"malformed\"} "
     "3\n"
     "ipop_overlay_dropped_frames_total{overlay=\"vpn\",reason=\"tap\"} 4\n"
+    "ipop_overlay_dropped_frames_total{overlay=\"vpn\",reason=\"no_route\"} "
+    "5\n"
+    "ipop_overlay_dropped_frames_total{overlay=\"vpn\",reason=\"hop_limit\"} "
+    "6\n"
+    "# HELP ipop_overlay_forwarded_frames_total GroupVPN: frames passed on "
+    "between two other members.\n"
+    "# TYPE ipop_overlay_forwarded_frames_total counter\n"
+    "ipop_overlay_forwarded_frames_total{overlay=\"vpn\"} 7\n"
     "# HELP ipop_peer_info A peer mapped in an overlay: its label and overlay "
     "addresses (always 1).\n"
     "# TYPE ipop_peer_info gauge\n"
@@ -328,7 +340,7 @@ START_TEST(empty_node_announces_families)
 		type += g_str_has_prefix(lines[i], "# TYPE ");
 	}
 	ck_assert_uint_eq(help, type);
-	ck_assert_uint_eq(help, 29);
+	ck_assert_uint_eq(help, 30);
 	ck_assert_ptr_nonnull(strstr(s->str, "\nipop_node_overlays 0\n"));
 	ck_assert_ptr_null(strstr(s->str, "ipop_link_state{"));
 	g_strfreev(lines);

@@ -54,6 +54,7 @@ struct args {
 	int npos;
 	char *tap, *ipv4, *ipv6, *mtu, *mode, *psk_file, *mac, *peer_ipv4;
 	char *bridge, *label;
+	char *kind, *ondemand_rate, *ondemand_idle;
 	bool remove, translation;
 	char *overlay;	 /* graph --overlay */
 	GPtrArray *stun; /* char * from argv, not owned */
@@ -116,6 +117,12 @@ int cmd_candidates(struct ctl *c, struct args *a);
 int cmd_wait_link(struct ctl *c, struct args *a);
 /* mapping.c */
 int cmd_map_peer(struct ctl *c, struct args *a);
+/* route.c */
+int cmd_set_route(struct ctl *c, struct args *a);
+int cmd_set_link_kind(struct ctl *c, struct args *a);
+/* The name of a link kind, and the kind of a name (CTL_USAGE if none). */
+const char *route_kind_name(Ipop__LinkKind k);
+int parse_link_kind(struct ctl *c, const char *s, Ipop__LinkKind *out);
 /* events.c */
 int cmd_events(struct ctl *c, struct args *a);
 /* metrics.c, graph.c */

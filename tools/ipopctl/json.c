@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "proto/frame.h"
+#include "tools/ipopctl/ipopctl.h"
 #include "tools/ipopctl/json.h"
 #include "tools/ipopctl/render.h"
 
@@ -172,21 +173,6 @@ static char *typed_addr(const char *type, const char *addr)
 		json_u64(j, "roams", (m)->roams);                              \
 	} while (0)
 
-/* PROTOCOL.md §14's link kinds as ipopctl names them. */
-static const char *kind_name(Ipop__LinkKind k)
-{
-	switch (k) {
-	case IPOP__LINK_KIND__LINK_KIND_SUCCESSOR:
-		return "successor";
-	case IPOP__LINK_KIND__LINK_KIND_CHORD:
-		return "chord";
-	case IPOP__LINK_KIND__LINK_KIND_ON_DEMAND:
-		return "on-demand";
-	default:
-		return "unspecified";
-	}
-}
-
 void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 {
 	const Ipop__CandidatePair *p = l->pair;
@@ -196,8 +182,6 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_str(j, "overlay", l->overlay[0] ? l->overlay : overlay);
 	json_str(j, "peer_uid", l->peer_uid);
 	json_str(j, "state", ipop_link_state_name(l->state));
-	json_str(j, "kind", kind_name(l->kind));
-	json_u64(j, "idle_ms", l->idle_ms);
 	json_bool(j, "controlling", l->controlling);
 	if (render_has_pair(p)) {
 		json_open(j, "pair", '{');
@@ -220,6 +204,8 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_u64(j, "dropped", l->dropped);
 	json_u64(j, "last_handshake_ms", l->last_handshake_unix_ms);
 	json_u64(j, "rtt_us", l->rtt_us);
+	json_str(j, "kind", route_kind_name(l->kind));
+	json_u64(j, "idle_ms", l->idle_ms);
 	json_guard(j, l);
 	json_close(j, '}');
 }
@@ -277,7 +263,9 @@ static void json_mappings(struct json *j, const Ipop__OverlayInfo *o)
 		json_str(j, "via_uid", m->via_uid);
 		json_bool(j, "route_installed", m->route_installed);
 		json_u64(j, "fwd_tx_packets", m->fwd_tx_packets);
+		json_u64(j, "fwd_tx_bytes", m->fwd_tx_bytes);
 		json_u64(j, "fwd_rx_packets", m->fwd_rx_packets);
+		json_u64(j, "fwd_rx_bytes", m->fwd_rx_bytes);
 		json_close(j, '}');
 		g_free(mac);
 	}
@@ -327,6 +315,9 @@ static void json_overlay(struct json *j, const Ipop__OverlayInfo *o)
 	json_bool(j, "offload", o->offload);
 	json_u64(j, "joined_frames", o->joined_frames);
 	json_u64(j, "joined_segments", o->joined_segments);
+	json_u64(j, "forwarded_packets", o->forwarded_packets);
+	json_u64(j, "dropped_no_route", o->dropped_no_route);
+	json_u64(j, "dropped_hop_limit", o->dropped_hop_limit);
 	json_mappings(j, o);
 	json_macs(j, o);
 	json_open(j, "links", '[');
@@ -420,6 +411,18 @@ static bool json_event_body(struct json *j, const Ipop__Event *ev)
 		json_str(j, "dst_ipv6", ud->dst_ipv6);
 		json_str(j, "dst_mac", mac);
 		g_free(mac);
+		return true;
+	case IPOP__EVENT__KIND_ROUTE_TRAFFIC:
+		json_str(j, "event", "route_traffic");
+		json_str(j, "overlay", ev->route_traffic->overlay);
+		json_str(j, "peer_uid", ev->route_traffic->peer_uid);
+		json_u64(j, "bytes_per_s", ev->route_traffic->bytes_per_s);
+		return true;
+	case IPOP__EVENT__KIND_LINK_IDLE:
+		json_str(j, "event", "link_idle");
+		json_str(j, "overlay", ev->link_idle->overlay);
+		json_str(j, "peer_uid", ev->link_idle->peer_uid);
+		json_u64(j, "idle_ms", ev->link_idle->idle_ms);
 		return true;
 	case IPOP__EVENT__KIND_CONTROLLER_REPLACED:
 		json_str(j, "event", "controller_replaced");

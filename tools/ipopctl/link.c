@@ -25,6 +25,8 @@ int cmd_create_link(struct ctl *c, struct args *a)
 	    (r = parse_key(c, a->pos[2], key)) != 0)
 		return r;
 	ipop__create_link__init(&cl);
+	if (a->kind != NULL && (r = parse_link_kind(c, a->kind, &cl.kind)) != 0)
+		return r;
 	cl.overlay = a->pos[0];
 	cl.peer_uid = a->pos[1];
 	cl.peer_public_key.data = key;

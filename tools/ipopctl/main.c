@@ -44,10 +44,12 @@ static const struct command commands[] = {
     {"status", IPOP__ROLE__OBSERVER, cmd_status, 0, 0, "", "",
      "identity, ICE servers, overlays, mappings and links"},
     {"create-overlay", IPOP__ROLE__CONTROLLER, cmd_create_overlay, 1, 1,
-     " tap ipv4 ipv6 mtu mode psk-file translation bridge ",
+     " tap ipv4 ipv6 mtu mode psk-file translation bridge ondemand-rate"
+     " ondemand-idle ",
      "NAME --tap IFNAME [--ipv4 A.B.C.D/P] [--ipv6 ADDR/P] [--mtu N]"
      " [--mode l3|switch] [--bridge BRIDGE] [--psk-file FILE]"
-     " [--translation]",
+     " [--translation] [--ondemand-rate BYTES_PER_S]"
+     " [--ondemand-idle MS]",
      "create an overlay and its TAP (PSK file: 32 raw bytes or 64 hex;"
      " --translation: SocialVPN address translation)"},
     {"remove-overlay", IPOP__ROLE__CONTROLLER, cmd_remove_overlay, 1, 1, "",
@@ -55,9 +57,10 @@ static const struct command commands[] = {
     {"set-ice", IPOP__ROLE__CONTROLLER, cmd_set_ice, 0, 0, " stun turn ",
      "[--stun IP:PORT]... [--turn IP:PORT,USER,PASS]...",
      "replace the STUN/TURN servers (none given: clear them)"},
-    {"create-link", IPOP__ROLE__CONTROLLER, cmd_create_link, 3, 3, "",
-     "OVERLAY PEER_UID PEER_PUBKEY",
-     "start a link to a peer (PEER_PUBKEY: base64 of 32 bytes)"},
+    {"create-link", IPOP__ROLE__CONTROLLER, cmd_create_link, 3, 3, " kind ",
+     "OVERLAY PEER_UID PEER_PUBKEY [--kind KIND]",
+     "start a link to a peer (PEER_PUBKEY: base64 of 32 bytes; KIND:"
+     " successor, chord, on-demand)"},
     {"candidates", IPOP__ROLE__OBSERVER, cmd_candidates, 2, 2, "",
      "OVERLAY PEER_UID",
      "print the local candidate blob once gathering is done"},
@@ -70,6 +73,13 @@ static const struct command commands[] = {
      "map overlay addresses to a peer (or remove the mapping)"},
     {"remove-link", IPOP__ROLE__CONTROLLER, cmd_remove_link, 2, 2, "",
      "OVERLAY PEER_UID", "close and forget a link"},
+    {"set-route", IPOP__ROLE__CONTROLLER, cmd_set_route, 2, 3, " remove ",
+     "OVERLAY DEST_UID VIA_UID | OVERLAY DEST_UID --remove",
+     "GroupVPN: forward frames for DEST_UID to the link to VIA_UID"
+     " (or drop that route)"},
+    {"set-link-kind", IPOP__ROLE__CONTROLLER, cmd_set_link_kind, 3, 3, "",
+     "OVERLAY PEER_UID KIND",
+     "label a link successor, chord, on-demand or unspecified"},
     {"stats", IPOP__ROLE__OBSERVER, cmd_stats, 0, 1, "", "[OVERLAY]",
      "per-link counters"},
     {"wait-link", IPOP__ROLE__OBSERVER, cmd_wait_link, 2, 2, "",
@@ -227,6 +237,12 @@ static int command_opt(struct ctl *c, struct args *a, const char *name,
 		return set_once(c, &a->psk_file, name, val);
 	else if (strcmp(name, "mac") == 0)
 		return set_once(c, &a->mac, name, val);
+	else if (strcmp(name, "kind") == 0)
+		return set_once(c, &a->kind, name, val);
+	else if (strcmp(name, "ondemand-rate") == 0)
+		return set_once(c, &a->ondemand_rate, name, val);
+	else if (strcmp(name, "ondemand-idle") == 0)
+		return set_once(c, &a->ondemand_idle, name, val);
 	else if (strcmp(name, "overlay") == 0)
 		return set_once(c, &a->overlay, name, val);
 	return 0;

@@ -26,7 +26,7 @@ static int check_mode(struct ctl *c, const char *s, Ipop__OverlayMode *m)
 static int overlay_opts(struct ctl *c, struct args *a, Ipop__CreateOverlay *co,
 			uint8_t psk[IPOP_PSK_LEN])
 {
-	unsigned long mtu;
+	unsigned long mtu, v;
 	int r;
 
 	if (a->tap == NULL)
@@ -41,6 +41,22 @@ static int overlay_opts(struct ctl *c, struct args *a, Ipop__CreateOverlay *co,
 			return usage_err(c, "--mtu must be %d..%d, got '%s'",
 					 IPOP_MTU_MIN, IPOP_MTU_MAX, a->mtu);
 		co->mtu = (uint32_t)mtu;
+	}
+	if (a->ondemand_rate != NULL) {
+		if (!parse_ulong(a->ondemand_rate, 0, G_MAXULONG, &v))
+			return usage_err(c,
+					 "--ondemand-rate must be a number "
+					 "of bytes per second, got '%s'",
+					 a->ondemand_rate);
+		co->ondemand_bytes_per_s = v;
+	}
+	if (a->ondemand_idle != NULL) {
+		if (!parse_ulong(a->ondemand_idle, 0, G_MAXUINT32, &v))
+			return usage_err(c,
+					 "--ondemand-idle must be 0..%u ms, "
+					 "got '%s'",
+					 G_MAXUINT32, a->ondemand_idle);
+		co->ondemand_idle_ms = (uint32_t)v;
 	}
 	if (a->ipv4 != NULL && (r = parse_cidr(c, AF_INET, "ipv4", a->ipv4,
 					       &co->ipv4, &co->ipv4_prefix)))

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "proto/frame.h"
+#include "tools/ipopctl/ipopctl.h"
 #include "tools/ipopctl/render.h"
 
 /* "aa:bb:cc:dd:ee:ff" for any non-empty byte string, NULL when empty. */
@@ -200,6 +201,8 @@ void render_link_cells(struct table *t, const Ipop__LinkInfo *l)
 	table_cellf(t, "%s", rx);
 	table_cellf(t, "%s", rtt);
 	table_cellf(t, "%s", ago);
+	table_cellf(t, "%s", l->kind ? route_kind_name(l->kind) : "-");
+	table_cellf(t, "%.1fs", l->idle_ms / 1000.0);
 }
 
 void render_link_header(struct table *t)
@@ -212,6 +215,8 @@ void render_link_header(struct table *t)
 	table_cellf(t, "RX");
 	table_cellf(t, "RTT");
 	table_cellf(t, "HANDSHAKE AGO");
+	table_cellf(t, "KIND");
+	table_cellf(t, "IDLE");
 }
 
 /* Starts a section of an overlay's view that has n rows: with none, prints
@@ -248,13 +253,44 @@ static void print_links(const Ipop__OverlayInfo *o)
 	section_end(t);
 }
 
+/* Whether o has a connected link to uid. */
+static bool linked(const Ipop__OverlayInfo *o, const char *uid)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_links; i++)
+		if (!strcmp(o->links[i]->peer_uid, uid))
+			return o->links[i]->state ==
+			       IPOP__LINK_STATE__CONNECTED;
+	return false;
+}
+
+/* GroupVPN (L3 without translation): how frames reach the member. */
+static void route_cells(struct table *t, const Ipop__OverlayInfo *o,
+			const Ipop__PeerMapping *m)
+{
+	if (linked(o, m->peer_uid))
+		table_cellf(t, "direct");
+	else if (m->via_uid[0])
+		table_cellf(t, "via %.12s%s", m->via_uid,
+			    m->route_installed ? " (set-route)" : "");
+	else
+		table_cellf(t, "unreachable");
+	table_cellf(t, "%" PRIu64 "/%" PRIu64, m->fwd_tx_packets,
+		    m->fwd_rx_packets);
+}
+
 static void print_mappings(const Ipop__OverlayInfo *o)
 {
+	bool routes = o->mode != IPOP__OVERLAY_MODE__SWITCH && !o->translation;
 	struct table *t;
 	size_t i;
 	char *mac;
 
-	t = section("mappings", o->n_mappings, "none", o->translation ? 6 : 5);
+	t = section("mappings", o->n_mappings, "none",
+		    o->translation ? 6
+		    : routes	   ? 7
+				   : 5);
 	if (t == NULL)
 		return;
 	table_cellf(t, "PEER");
@@ -264,6 +300,10 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 	table_cellf(t, "MAC");
 	if (o->translation)
 		table_cellf(t, "ITS OWN IPV4");
+	if (routes) {
+		table_cellf(t, "ROUTE");
+		table_cellf(t, "FWD TX/RX");
+	}
 	for (i = 0; i < o->n_mappings; i++) {
 		const Ipop__PeerMapping *m = o->mappings[i];
 
@@ -276,6 +316,8 @@ static void print_mappings(const Ipop__OverlayInfo *o)
 		if (o->translation)
 			table_cellf(t, "%s",
 				    m->peer_ipv4[0] ? m->peer_ipv4 : "-");
+		if (routes)
+			route_cells(t, o, m);
 		g_free(mac);
 	}
 	section_end(t);
@@ -327,6 +369,11 @@ static void print_overlay(const Ipop__OverlayInfo *o)
 		printf("  %-10s  %s\n", "bridge", o->bridge);
 	printf("  %-10s  %" PRIu64 " malformed, %" PRIu64 " at the TAP\n",
 	       "dropped", o->dropped_malformed, o->dropped_tap);
+	if (o->mode != IPOP__OVERLAY_MODE__SWITCH && !o->translation)
+		printf("  %-10s  %" PRIu64 " frames passed on; dropped %" PRIu64
+		       " without a route, %" PRIu64 " at the hop limit\n",
+		       "forwarding", o->forwarded_packets, o->dropped_no_route,
+		       o->dropped_hop_limit);
 	if (o->offload)
 		printf("  %-10s  TSO + checksum; %" PRIu64 " segments joined "
 		       "into %" PRIu64 " frames\n",
