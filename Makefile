@@ -37,6 +37,8 @@ COMMON_SRC     := $(wildcard common/*.c)
 TINCAN_SRC     := $(filter-out tincan/main.c,$(wildcard tincan/*.c))
 CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
 IPOPCTL_SRC    := $(wildcard tools/ipopctl/*.c) $(wildcard tools/ipopctl.c)
+# The GroupVPN simulator: the controller's topology and common's ring only.
+GVPN_SIM_SRC   := $(wildcard tools/gvpn-sim/*.c)
 LIB_SRC  := $(PROTO_SRC) $(COMMON_SRC) $(TINCAN_SRC) $(CONTROLLER_SRC)
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_PROTO      := $(BUILD)/libipop-proto.a
@@ -57,7 +59,7 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst test/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_REPLAY := $(patsubst %,$(BUILD)/fuzz-replay/%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 30
-CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC)
+CHECKED_SRC := $(LIB_SRC) tincan/main.c controller/main.c $(IPOPCTL_SRC) $(GVPN_SIM_SRC)
 CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/ipopctl/*.h)
 
 # Targets that need root (namespaces, TAP devices, packages) run through
@@ -66,11 +68,12 @@ CHECKED_HDR := $(wildcard common/*.h proto/*.h tincan/*.h controller/*.h tools/i
 AS_ROOT := tools/as-root
 
 BINS := $(BUILD)/ipop-tincan $(BUILD)/ipop-controller $(BUILD)/ipopctl
+GVPN_SIM := $(BUILD)/gvpn-sim
 
-.PHONY: all help python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
+.PHONY: all help gvpn-sim bench-gvpn python-proto test unit e2e sanitize fuzz fuzz-replay fuzz-run fuzz-seeds analyze format-check clean deps demo demo-tincan bench install
 # The attacker of test/e2e/attacker.sh (never installed).
 FLOOD := $(BUILD)/ipop-flood
-all: $(BINS) $(FLOOD)
+all: $(BINS) $(FLOOD) $(GVPN_SIM)
 
 help:
 	@echo "make              build ipop-tincan and ipopctl into $(BUILD)/"
@@ -81,6 +84,8 @@ help:
 	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
+	@echo "make bench-gvpn   GroupVPN at 8, 16, 32 members: time to all pinging, links, RSS, signals (root)"
+	@echo "make gvpn-sim     GroupVPN topology simulation, N = 10 .. 100000 (SIM_ARGS=-c 8 -m 16 ...)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
 	@echo "make fuzz-run     run each harness FUZZ_SECONDS (default 30) over a copy of its"
@@ -142,6 +147,13 @@ $(BUILD)/ipopctl: $(call objs,$(IPOPCTL_SRC)) $(LIBS_IPOPCTL)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
+$(GVPN_SIM): $(call objs,$(GVPN_SIM_SRC)) $(BUILD)/controller/topology.o $(LIB_COMMON)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+gvpn-sim: $(GVPN_SIM)
+	$(Q)$(GVPN_SIM) $(SIM_ARGS)
+
 # One check binary for every suite: each test/unit/*.c defines
 # `Suite *suite_NAME(void)`; the list is generated from the sources.
 $(BUILD)/test/unit/suites.h: $(UNIT_SRC)
@@ -193,6 +205,10 @@ demo-tincan: $(BINS)
 
 bench: $(BINS)
 	$(Q)$(AS_ROOT) tools/bench $(BENCH_ARGS)
+
+# GroupVPN at N = 8, 16, 32 members (BENCH_GVPN_ARGS="8 16 32 64").
+bench-gvpn: $(BINS)
+	$(Q)$(AS_ROOT) tools/bench-gvpn $(BENCH_GVPN_ARGS)
 
 # clang reports -Wcast-qual inside protobuf-c's generated INIT macros even
 # from a system header (gcc does not); the gcc build keeps the warning.

@@ -498,6 +498,37 @@ static int set_pins(const struct cfg_walk *w, const struct cfg_node *n,
 	return cfg_walk_list(w, n, path, CTL_MAX_PINS, pin_item);
 }
 
+static int set_successors(const struct cfg_walk *w, const struct cfg_node *n,
+			  const char *path, void *slot)
+{
+	return get_uint(w, n, path, 1, CTL_TOPO_MAX_SUCCESSORS, slot);
+}
+
+static int set_chords(const struct cfg_walk *w, const struct cfg_node *n,
+		      const char *path, void *slot)
+{
+	return get_uint(w, n, path, 0, CTL_TOPO_MAX_CHORDS, slot);
+}
+
+static int set_max_links(const struct cfg_walk *w, const struct cfg_node *n,
+			 const char *path, void *slot)
+{
+	return get_uint(w, n, path, 2, CTL_TOPO_MAX_LINKS, slot);
+}
+
+static int set_ondemand_threshold(const struct cfg_walk *w,
+				  const struct cfg_node *n, const char *path,
+				  void *slot)
+{
+	return get_uint(w, n, path, 0, 999999999, slot);
+}
+
+static int set_ondemand_idle(const struct cfg_walk *w, const struct cfg_node *n,
+			     const char *path, void *slot)
+{
+	return get_uint(w, n, path, 0, CTL_ONDEMAND_IDLE_MAX, slot);
+}
+
 /* Handlers that fill several members get the whole overlay (offset 0). */
 static const struct cfg_field overlay_fields[] = {
     {"subnet", set_subnet, 0, false},
@@ -511,7 +542,53 @@ static const struct cfg_field overlay_fields[] = {
     {"group", set_group, OVL(group), false},
     {"secret_file", set_secret_file, 0, false},
     {"mtu", set_mtu, OVL(mtu), false},
+    /* From here on gvpn only (GVPN_KEYS). */
+    {"successors", set_successors, OVL(topo.successors), false},
+    {"chords", set_chords, OVL(topo.chords), false},
+    {"max_links", set_max_links, OVL(topo.max_links), false},
+    {"ondemand_threshold", set_ondemand_threshold, OVL(ondemand_threshold),
+     false},
+    {"ondemand_idle", set_ondemand_idle, OVL(ondemand_idle), false},
 };
+enum {
+	GVPN_KEYS = 5, /* the last five above */
+	GVPN_KEY0 = G_N_ELEMENTS(overlay_fields) - GVPN_KEYS,
+};
+
+/* The gvpn keys: only for gvpn; defaults for those not given; the degree
+ * bound must hold the ring. */
+static int gvpn_keys(const struct cfg_walk *w, const struct cfg_node *n,
+		     const char *path, struct ctl_overlay_config *o,
+		     uint32_t seen)
+{
+	uint32_t mask = ((1u << GVPN_KEYS) - 1) << GVPN_KEY0;
+	g_autofree char *kp = NULL;
+	const char *why;
+	unsigned k;
+
+	if (o->type != CTL_OVERLAY_GVPN) {
+		if (!(seen & mask))
+			return 0;
+		for (k = 0; !(seen & (1u << (GVPN_KEY0 + k))); k++)
+			;
+		kp = cfg_join(path, overlay_fields[GVPN_KEY0 + k].key);
+		return cfg_fail(w, n, kp, "only for type gvpn");
+	}
+	if (!(seen & 1u << GVPN_KEY0))
+		o->topo.successors = CTL_TOPO_DEFAULT_SUCCESSORS;
+	if (!(seen & 1u << (GVPN_KEY0 + 1)))
+		o->topo.chords = CTL_TOPO_DEFAULT_CHORDS;
+	if (!(seen & 1u << (GVPN_KEY0 + 2)))
+		o->topo.max_links = CTL_TOPO_DEFAULT_MAX_LINKS;
+	if (!(seen & 1u << (GVPN_KEY0 + 3)))
+		o->ondemand_threshold = CTL_ONDEMAND_THRESHOLD_DEFAULT;
+	if (!(seen & 1u << (GVPN_KEY0 + 4)))
+		o->ondemand_idle = CTL_ONDEMAND_IDLE_DEFAULT;
+	if (ctl_topo_params_check(&o->topo, &why) == 0)
+		return 0;
+	kp = cfg_join(path, "max_links");
+	return cfg_fail(w, n, kp, "%s", why);
+}
 
 /* Keys that belong to one type only. */
 static int only_for(const struct cfg_walk *w, const struct cfg_node *n,
@@ -546,6 +623,8 @@ static int overlay_item(const struct cfg_walk *w, const struct cfg_node *n,
 		return -EINVAL;
 	if (o->mtu == 0)
 		o->mtu = CTL_MTU_DEFAULT;
+	if (gvpn_keys(w, n, path, o, seen) < 0)
+		return -EINVAL;
 	if (o->type == CTL_OVERLAY_SVPN) {
 		const char *key = NULL;
 		g_autofree char *why = NULL;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/limits.h"
+#include "controller/topology.h"
 
 enum ctl_overlay_type {
 	CTL_OVERLAY_GVPN = 1,
@@ -30,6 +31,10 @@ enum {
 	CTL_PSK_LEN = IPOP_PSK_LEN,
 	CTL_MTU_DEFAULT = IPOP_MTU_DEFAULT,
 	CTL_MAX_PINS = 256,
+	/* gvpn: ondemand_threshold (bytes/s) and ondemand_idle (s) */
+	CTL_ONDEMAND_THRESHOLD_DEFAULT = 1000000,
+	CTL_ONDEMAND_IDLE_DEFAULT = 30,
+	CTL_ONDEMAND_IDLE_MAX = 86400,
 };
 
 /* SocialVPN: a device pinned to an address in this node's view. */
@@ -63,6 +68,13 @@ struct ctl_overlay_config {
 	unsigned subnet_prefix;
 	unsigned n_pins; /* svpn: `pins: [{device: UID, address: A}]` */
 	struct ctl_pin pins[CTL_MAX_PINS];
+	/* gvpn: the bounded overlay (`successors`, `chords`, `max_links`,
+	 * defaults CTL_TOPO_DEFAULT_*) and on-demand links
+	 * (`ondemand_threshold` in bytes/s, `ondemand_idle` in seconds;
+	 * 0 turns either off). */
+	struct ctl_topo_params topo;
+	unsigned ondemand_threshold;
+	unsigned ondemand_idle;
 };
 
 struct ctl_config {

@@ -103,6 +103,8 @@ static void io_signal(void *ctx, const char *to, const struct ctl_sig *s)
 	if (r < 0)
 		g_debug("signal to %s not sent: %s", IPOP_LOG_STR(to),
 			g_strerror(-r));
+	else /* counted by tools/bench-gvpn */
+		g_debug("signal %d sent to %s", s->kind, IPOP_LOG_STR(to));
 	g_hash_table_unref(attrs);
 }
 
@@ -351,6 +353,10 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 		overlay = ev->link_state->overlay;
 	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
 		overlay = ev->local_candidates->overlay;
+	else if (ev->kind_case == IPOP__EVENT__KIND_ROUTE_TRAFFIC)
+		overlay = ev->route_traffic->overlay;
+	else if (ev->kind_case == IPOP__EVENT__KIND_LINK_IDLE)
+		overlay = ev->link_idle->overlay;
 	e = policy_of(d, overlay);
 	if (e)
 		ctl_member_event(e, ev);

@@ -1,6 +1,8 @@
 /*
  * The GroupVPN rules of gvpn.h: an L3 overlay without translation whose
- * members are mapped to the addresses they advertise.  No state of its own.
+ * members are mapped to the addresses they advertise, linked along the
+ * bounded topology of the overlay's config, with on-demand links past
+ * ondemand_threshold.  No state of its own.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -26,9 +28,19 @@ static void overlay(void *state, const struct ctl_overlay_config *cfg,
 		    Ipop__CreateOverlay *co)
 {
 	(void)state;
-	(void)cfg;
 	co->mode = IPOP__OVERLAY_MODE__L3;
 	co->translation = false;
+	co->ondemand_bytes_per_s = cfg->ondemand_threshold;
+	co->ondemand_idle_ms = cfg->ondemand_idle * 1000u;
+}
+
+/* Links follow the topology of the overlay's successors, chords and
+ * max_links (member_links.c). */
+static bool bounded(const struct ctl_overlay_config *cfg,
+		    struct ctl_topo_params *out)
+{
+	*out = cfg->topo;
+	return true;
 }
 
 static bool map(void *state, const struct ctl_peer *p, bool remove,
@@ -44,4 +56,5 @@ const struct ctl_member_ops ctl_gvpn_ops = {
     .admits = admits,
     .overlay = overlay,
     .map = map,
+    .bounded = bounded,
 };

@@ -3,8 +3,10 @@
  * advertise the same group (and prove the group secret when the overlay
  * has one); every member has a static address in the overlay's subnet,
  * tincan maps each member to the addresses it advertised, and nothing is
- * translated.  This module owns those rules only; the membership engine
- * (member.h) runs them.
+ * translated.  Links form the bounded overlay of controller/topology.h
+ * (successors, chords, max_links) plus on-demand links; tincan forwards
+ * for members without a direct link.  This module owns those rules only; the
+ * membership engine (member.h) runs them.
  */
 #ifndef CTL_GVPN_H
 #define CTL_GVPN_H

@@ -16,50 +16,8 @@
 
 #include "common/log.h"
 #include "controller/member.h"
+#include "controller/member_int.h"
 #include "proto/pbutil.h"
-
-enum {
-	PRUNE_AFTER_MS = 15000,
-	REFUSALS_PER_SEC = 10, /* "not admitting" lines logged a second */
-};
-
-struct member {
-	char *jid; /* full JID */
-	char
-	    overlay[IPOP_NAME_SIZE]; /* the member's own name for the overlay */
-	char uid[IPOP_UID_SIZE];
-	uint8_t key[IPOP_KEY_LEN];
-	char ipv4[INET_ADDRSTRLEN];
-	char ipv6[INET6_ADDRSTRLEN];
-	bool linked; /* tincan has (or is making) the link */
-	bool away;   /* offline in XMPP, link still carrying */
-	Ipop__LinkState state;
-	char *pending; /* remote blob waiting for our link */
-	guint relink;  /* timer remaking a failed link */
-	/* Link generations: the ufrag of our current link, and the peer's
-	 * ufrag our link is bound to ("" when unknown). */
-	char local_ufrag[CTL_SIG_MAX_UFRAG];
-	char remote_ufrag[CTL_SIG_MAX_UFRAG];
-	char pending_ufrag[CTL_SIG_MAX_UFRAG];
-	gint64 cands_sent_us; /* when our candidates last went out */
-};
-
-struct ctl_members {
-	const struct ctl_overlay_config *cfg;
-	const struct ctl_member_ops *ops;
-	void *state; /* the policy's, from ops->init */
-	char my_uid[IPOP_UID_SIZE];
-	uint8_t my_key[IPOP_KEY_LEN];
-	struct ctl_member_io io;
-	bool ready;	       /* the overlay exists in tincan */
-	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
-	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
-	GHashTable *available; /* full JIDs of contacts online */
-	GHashTable *adopted;   /* uid -> state of links tincan had on adopt */
-	guint prune;
-	guint resend; /* candidates of links still connecting */
-	struct ipop_log_budget refusals; /* anybody may advertise */
-};
 
 static void member_free(struct member *m)
 {
@@ -90,8 +48,8 @@ static enum ctl_sub sub_of(struct ctl_members *e, const char *bare)
 	return e->io.subscription(e->io.ctx, bare);
 }
 
-static void request(struct ctl_members *e, Ipop__Request *req, const char *op,
-		    const char *uid)
+void ctl_member_request(struct ctl_members *e, Ipop__Request *req,
+			const char *op, const char *uid)
 {
 	g_autofree char *tag = g_strdup_printf("%s:%s", op, uid ? uid : "");
 
@@ -149,7 +107,7 @@ static void ask_local(struct ctl_members *e, struct member *m)
 	glc.peer_uid = m->uid;
 	req.kind_case = IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES;
 	req.get_local_candidates = &glc;
-	request(e, &req, "local", m->uid);
+	ctl_member_request(e, &req, "local", m->uid);
 }
 
 void ctl_mapping_advertised(const struct ctl_peer *p, struct ctl_mapping *out)
@@ -159,7 +117,7 @@ void ctl_mapping_advertised(const struct ctl_peer *p, struct ctl_mapping *out)
 	out->peer_ipv4[0] = '\0';
 }
 
-static void map_peer(struct ctl_members *e, struct member *m, bool remove)
+void ctl_member_map(struct ctl_members *e, struct member *m, bool remove)
 {
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__MapPeer mp = IPOP__MAP_PEER__INIT;
@@ -183,38 +141,45 @@ static void map_peer(struct ctl_members *e, struct member *m, bool remove)
 	mp.remove = remove;
 	req.kind_case = IPOP__REQUEST__KIND_MAP_PEER;
 	req.map_peer = &mp;
-	request(e, &req, "map", m->uid);
+	ctl_member_request(e, &req, "map", m->uid);
+	m->mapped = !remove;
 }
 
-static void ensure_link(struct ctl_members *e, struct member *m)
+void ctl_member_ensure_link(struct ctl_members *e, struct member *m)
 {
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__CreateLink cl = IPOP__CREATE_LINK__INIT;
+	Ipop__LinkKind kind = ctl_links_wanted(e, m);
 	gpointer st;
 
-	if (!e->ready || m->linked)
+	if (!e->ready || m->linked || (e->bounded && !kind))
 		return;
 	m->linked = true;
+	m->kind = (uint8_t)kind;
 	/* An adopted link keeps its state: a connected one is not dropped
-	 * when the member's controller says bye (member_gone). */
-	if (g_hash_table_lookup_extended(e->adopted, m->uid, NULL, &st))
-		m->state = (Ipop__LinkState)GPOINTER_TO_INT(st);
-	else {
+	 * when the member's controller says bye (member_gone).  Its kind
+	 * is what tincan has; ctl_links_update corrects it. */
+	if (g_hash_table_lookup_extended(e->adopted, m->uid, NULL, &st)) {
+		m->state = CTL_ADOPTED_STATE(st);
+		m->kind = (uint8_t)CTL_ADOPTED_KIND(st);
+	} else {
+		cl.kind = kind;
 		cl.overlay = e->cfg->name;
 		cl.peer_uid = m->uid;
 		cl.peer_public_key.data = m->key;
 		cl.peer_public_key.len = IPOP_KEY_LEN;
 		req.kind_case = IPOP__REQUEST__KIND_CREATE_LINK;
 		req.create_link = &cl;
-		request(e, &req, "create", m->uid);
+		ctl_member_request(e, &req, "create", m->uid);
 		g_message("overlay %s: linking to %s (uid %.12s)", e->cfg->name,
 			  IPOP_LOG_STR(m->jid), m->uid);
 	}
-	map_peer(e, m, false);
+	ctl_member_map(e, m, false);
 	ask_local(e, m);
 }
 
-static void remove_link(struct ctl_members *e, const char *uid, const char *op)
+void ctl_member_remove_link(struct ctl_members *e, const char *uid,
+			    const char *op)
 {
 	Ipop__Request req = IPOP__REQUEST__INIT;
 	Ipop__RemoveLink rl = IPOP__REMOVE_LINK__INIT;
@@ -223,7 +188,7 @@ static void remove_link(struct ctl_members *e, const char *uid, const char *op)
 	rl.peer_uid = ipop_cstr(uid);
 	req.kind_case = IPOP__REQUEST__KIND_REMOVE_LINK;
 	req.remove_link = &rl;
-	request(e, &req, op, uid);
+	ctl_member_request(e, &req, op, uid);
 	g_hash_table_remove(e->adopted, uid);
 }
 
@@ -232,12 +197,13 @@ static void drop_member(struct ctl_members *e, struct member *m,
 {
 	g_message("overlay %s: %s leaves (%s)", e->cfg->name,
 		  IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
-	if (m->linked) {
-		remove_link(e, m->uid, "remove");
-		map_peer(e, m, true);
-	}
+	if (m->linked)
+		ctl_member_remove_link(e, m->uid, "remove");
+	if (m->linked || m->mapped)
+		ctl_member_map(e, m, true);
 	g_hash_table_remove(e->by_uid, m->uid);
 	g_hash_table_remove(e->by_jid, m->jid); /* frees m */
+	ctl_links_update(e);
 }
 
 bool ctl_member_admits(const struct ctl_member_ops *ops,
@@ -319,7 +285,8 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 	m->away = false;
 	if (!s->ack)
 		advertise(e, jid, true);
-	ensure_link(e, m);
+	ctl_links_update(e);
+	ctl_member_ensure_link(e, m);
 }
 
 static void add_remote(struct ctl_members *e, struct member *m,
@@ -349,8 +316,41 @@ static void add_remote(struct ctl_members *e, struct member *m,
 		g_free(m->pending);
 		m->pending = g_strdup(blob);
 	}
-	request(e, &req, "add", m->uid);
+	ctl_member_request(e, &req, "add", m->uid);
 	ipop__ice_credentials__free_unpacked(ic, NULL);
+}
+
+/* True if blob (untrusted: from the peer) holds credentials with ufrag. */
+static bool blob_is_ufrag(const char *blob, const char *ufrag)
+{
+	g_autofree guchar *raw = NULL;
+	Ipop__IceCredentials *ic;
+	gsize len = 0;
+	bool same;
+
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw);
+	if (!ic)
+		return true; /* undecodable: no reason to remake anything */
+	same = ic->ufrag && !strcmp(ic->ufrag, ufrag);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
+	return same;
+}
+
+/* The peer's link is bound to a link of ours that is gone and ours to one
+ * of its links that is gone too: neither can take the other's candidates,
+ * and resending ours would only make the peer resend its own, for ever.
+ * Ours is remade, unbound (the candidates in hand are bound to it); the
+ * peer adds the new one, or remakes its own to it. */
+static void both_stale(struct ctl_members *e, struct member *m)
+{
+	g_message("overlay %s: our link to %s and its link to us are bound to "
+		  "links gone; remaking ours",
+		  e->cfg->name, IPOP_LOG_STR(m->jid));
+	g_free(m->pending);
+	m->pending = NULL;
+	m->pending_bound = false;
+	ctl_member_remove_link(e, m->uid, "relink");
 }
 
 static void on_link_signal(struct ctl_members *e, const char *jid,
@@ -374,14 +374,25 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	    strcmp(s->seen, m->local_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
+		if (m->linked && m->remote_ufrag[0] &&
+		    !blob_is_ufrag(s->cands, m->remote_ufrag)) {
+			both_stale(e, m);
+			return;
+		}
 		if (m->linked)
 			ask_local(e, m);
 		return;
 	}
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
+	m->pending_bound = s->seen[0] != '\0';
+	/* A bounded overlay takes a link it does not want as on demand: the
+	 * peer wants it (traffic, or a topology view not yet ours). */
+	if (e->bounded && !m->linked && !ctl_links_wanted(e, m))
+		m->ondemand = true;
 	if (!m->linked)
-		ensure_link(e, m); /* candidates go in once it exists */
+		ctl_member_ensure_link(e,
+				       m); /* candidates go in once it exists */
 	else if (g_hash_table_contains(e->adopted, m->uid) ||
 		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
 		add_remote(e, m, m->pending);
@@ -401,6 +412,7 @@ static void member_gone(struct ctl_members *e, struct member *m,
 	g_message("overlay %s: %s %s; keeping its working link until it fails",
 		  e->cfg->name, IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
 	m->away = true;
+	ctl_links_update(e); /* the others link around it */
 }
 
 void ctl_member_signal(struct ctl_members *e, const char *full_jid,
@@ -510,6 +522,8 @@ static void link_state(struct ctl_members *e,
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
 			  IPOP_LOG_STR(ls->pair ? ls->pair->local_type : "?"),
 			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
+	if (ls->state == IPOP__LINK_STATE__FAILED && ctl_links_failed(e, m))
+		return;
 	/* A link that failed is remade once, after a pause, by the side with
 	 * the smaller uid; the other side follows when its add fails. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
@@ -517,7 +531,7 @@ static void link_state(struct ctl_members *e,
 		g_message("overlay %s: link to %s failed; remaking it",
 			  e->cfg->name, IPOP_LOG_STR(m->jid));
 		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
-		remove_link(e, m->uid, "relink");
+		ctl_member_remove_link(e, m->uid, "relink");
 	}
 }
 
@@ -536,6 +550,12 @@ void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)
 			: NULL;
 		if (m && ev->local_candidates->local)
 			send_candidates(e, m, ev->local_candidates->local);
+		break;
+	case IPOP__EVENT__KIND_ROUTE_TRAFFIC:
+		ctl_links_route_traffic(e, ev->route_traffic);
+		break;
+	case IPOP__EVENT__KIND_LINK_IDLE:
+		ctl_links_idle(e, ev->link_idle);
 		break;
 	default:
 		break;
@@ -567,7 +587,7 @@ static void create_overlay(struct ctl_members *e)
 	e->ops->overlay(e->state, e->cfg, &co);
 	req.kind_case = IPOP__REQUEST__KIND_CREATE_OVERLAY;
 	req.create_overlay = &co;
-	request(e, &req, "overlay", NULL);
+	ctl_member_request(e, &req, "overlay", NULL);
 }
 
 static void link_everyone(struct ctl_members *e)
@@ -575,9 +595,13 @@ static void link_everyone(struct ctl_members *e)
 	GHashTableIter it;
 	gpointer m;
 
+	if (e->bounded) {
+		ctl_links_update(e);
+		return;
+	}
 	g_hash_table_iter_init(&it, e->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &m))
-		ensure_link(e, m);
+		ctl_member_ensure_link(e, m);
 }
 
 /* Links tincan had that no member claimed since adoption are stale. */
@@ -597,9 +621,10 @@ static gboolean on_prune(gpointer data)
 	for (i = 0; i < stale->len; i++) {
 		g_message("overlay %s: removing stale link %.12s", e->cfg->name,
 			  (char *)stale->pdata[i]);
-		remove_link(e, stale->pdata[i], "remove");
+		ctl_member_remove_link(e, stale->pdata[i], "remove");
 	}
 	g_ptr_array_free(stale, TRUE);
+	ctl_links_prune(e);
 	return G_SOURCE_REMOVE;
 }
 
@@ -613,15 +638,16 @@ void ctl_member_adopt(struct ctl_members *e, const Ipop__OverlayInfo *info)
 	g_hash_table_remove_all(e->adopted);
 	g_hash_table_iter_init(&it, e->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &m))
-		((struct member *)m)->linked = false;
+		((struct member *)m)->linked = ((struct member *)m)->mapped =
+		    false;
 	if (!info) {
 		create_overlay(e);
 		return;
 	}
 	for (i = 0; i < info->n_links; i++)
-		g_hash_table_insert(e->adopted,
-				    g_strdup(info->links[i]->peer_uid),
-				    GINT_TO_POINTER(info->links[i]->state));
+		g_hash_table_insert(
+		    e->adopted, g_strdup(info->links[i]->peer_uid),
+		    CTL_ADOPTED(info->links[i]->state, info->links[i]->kind));
 	g_message("overlay %s: adopted overlay with %zu links", e->cfg->name,
 		  info->n_links);
 	e->ready = true;
@@ -661,7 +687,7 @@ static void after_add(struct ctl_members *e, struct member *m,
 		/* The peer remade its link: ours must follow. */
 		g_message("overlay %s: %s has a new link; remaking ours",
 			  e->cfg->name, IPOP_LOG_STR(m->jid));
-		remove_link(e, m->uid, "relink");
+		ctl_member_remove_link(e, m->uid, "relink");
 		return;
 	}
 	g_message("overlay %s: candidates of %s refused: %s", e->cfg->name,
@@ -694,10 +720,19 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 		   resp->result_case == IPOP__RESPONSE__RESULT_LOCAL) {
 		send_candidates(e, m, resp->local);
 	} else if (!strcmp(op, "relink") && m) {
+		/* Candidates of a peer link bound to the link just removed
+		 * would bind our new link to one the peer must remake in
+		 * turn, and the two sides would remake each other's links
+		 * for ever.  Ours go out unbound instead; the peer remakes
+		 * once and binds them. */
+		if (m->pending_bound) {
+			g_free(m->pending);
+			m->pending = NULL;
+		}
 		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
-		ensure_link(e, m);
+		ctl_member_ensure_link(e, m);
 	} else if (resp->status != IPOP__STATUS__OK && strcmp(op, "local")) {
 		g_message("overlay %s: %s: %s", e->cfg->name, tag,
 			  IPOP_LOG_STR(resp->message));
@@ -763,6 +798,7 @@ struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
 				   const struct ctl_member_io *io)
 {
 	struct ctl_members *e = g_new0(struct ctl_members, 1);
+	const char *why;
 
 	e->cfg = cfg;
 	e->ops = ops;
@@ -776,6 +812,12 @@ struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	e->adopted =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	e->bounded = ops->bounded && ops->bounded(cfg, &e->topo);
+	if (e->bounded && ctl_topo_params_check(&e->topo, &why) < 0) {
+		g_warning("overlay %s: %s", cfg->name, why);
+		ctl_member_free(e);
+		return NULL;
+	}
 	if (ops->init && ops->init(&e->state, cfg, my_uid, &e->io) < 0) {
 		ctl_member_free(e);
 		return NULL;

@@ -13,8 +13,10 @@
  * Link setup is symmetric and idempotent: each side creates its own link to
  * the other on learning of it and sends its candidates; each side adds
  * the other's candidates to its link.  ICE and handshake roles follow uid
- * order inside tincan, so simultaneous starts cannot collide.  For now a
- * node links to every online member.
+ * order inside tincan, so simultaneous starts cannot collide.  A node links
+ * to every member unless its policy bounds the overlay (GroupVPN): then it
+ * maps every member but links only to its neighbours in the topology of
+ * controller/topology.h plus on-demand links (member_links.c).
  */
 #ifndef CTL_MEMBER_H
 #define CTL_MEMBER_H
@@ -100,6 +102,10 @@ struct ctl_member_ops {
 	 * NULL: this policy never maps (tincan learns MAC addresses). */
 	bool (*map)(void *state, const struct ctl_peer *p, bool remove,
 		    struct ctl_mapping *out);
+	/* True if cfg's overlay links only along a bounded topology, whose
+	 * parameters it writes to out.  NULL: every member is linked. */
+	bool (*bounded)(const struct ctl_overlay_config *cfg,
+			struct ctl_topo_params *out);
 };
 
 struct ctl_members;

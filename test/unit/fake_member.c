@@ -33,10 +33,22 @@ static void fake_request(void *ctx, Ipop__Request *req, const char *tag)
 				       co->translation, or_dash(co->ipv4),
 				       co->ipv4_prefix, or_dash(co->ipv6),
 				       co->ipv6_prefix, or_dash(co->bridge)));
+	if (req->kind_case == IPOP__REQUEST__KIND_CREATE_OVERLAY)
+		add(r, g_strdup_printf(
+			   "ondemand %llu %u",
+			   (unsigned long long)co->ondemand_bytes_per_s,
+			   co->ondemand_idle_ms));
 	if (req->kind_case == IPOP__REQUEST__KIND_MAP_PEER)
 		add(r, g_strdup_printf("map %s %s %s %s %d", mp->peer_uid,
 				       or_dash(mp->ipv4), or_dash(mp->ipv6),
 				       or_dash(mp->peer_ipv4), mp->remove));
+	if (req->kind_case == IPOP__REQUEST__KIND_CREATE_LINK)
+		add(r, g_strdup_printf("link %s %d", req->create_link->peer_uid,
+				       req->create_link->kind));
+	if (req->kind_case == IPOP__REQUEST__KIND_SET_LINK_KIND)
+		add(r,
+		    g_strdup_printf("kind %s %d", req->set_link_kind->peer_uid,
+				    req->set_link_kind->kind));
 }
 
 static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
@@ -87,6 +99,12 @@ void fake_cfg(struct ctl_overlay_config *cfg, enum ctl_overlay_type type,
 	cfg->group = (char *)(uintptr_t)group;
 	cfg->mtu = 1400;
 	memset(cfg->psk, 7, sizeof(cfg->psk));
+	/* What the config parser gives a gvpn overlay without the keys. */
+	cfg->topo = (struct ctl_topo_params){CTL_TOPO_DEFAULT_SUCCESSORS,
+					     CTL_TOPO_DEFAULT_CHORDS,
+					     CTL_TOPO_DEFAULT_MAX_LINKS};
+	cfg->ondemand_threshold = CTL_ONDEMAND_THRESHOLD_DEFAULT;
+	cfg->ondemand_idle = CTL_ONDEMAND_IDLE_DEFAULT;
 }
 
 struct ctl_members *fake_policy(struct rec *r,

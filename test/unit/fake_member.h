@@ -19,6 +19,9 @@
 /* Lines, one per output:
  *   "req TAG KIND"                      every request (KIND: kind_case)
  *   "overlay MODE TRANSL V4/P V6/P BR"  a CreateOverlay's fields
+ *   "ondemand BYTES_PER_S IDLE_MS"      and its on-demand thresholds
+ *   "link UID KIND"                     a CreateLink's peer and kind
+ *   "kind UID KIND"                     a SetLinkKind's
  *   "map UID V4 V6 PEERV4 REMOVE"       a MapPeer's fields ("-" for "")
  *   "sig TO KIND ACK"                   every signal
  *   "adv V4 V6"                         an advertisement's addresses */

@@ -115,6 +115,11 @@ static const char full_yaml[] =
     "    group: home@example.org\n"
     "    secret_file: @D@/secret\n"
     "    mtu: 1280\n"
+    "    successors: 3\n"
+    "    chords: 5\n"
+    "    max_links: 10\n"
+    "    ondemand_threshold: 0\n"
+    "    ondemand_idle: 60\n"
     "  - name: work.2\n"
     "    type: gvpn\n"
     "    tap: ipop-work\n"
@@ -158,6 +163,11 @@ static void check_full_overlays(const struct ctl_config *c)
 	ck_assert_uint_eq(o->ipv6_prefix, 64);
 	ck_assert_str_eq(o->group, "home@example.org");
 	ck_assert_uint_eq(o->mtu, 1280);
+	ck_assert_uint_eq(o->topo.successors, 3);
+	ck_assert_uint_eq(o->topo.chords, 5);
+	ck_assert_uint_eq(o->topo.max_links, 10);
+	ck_assert_uint_eq(o->ondemand_threshold, 0);
+	ck_assert_uint_eq(o->ondemand_idle, 60);
 	ck_assert(o->has_secret);
 	crypto_generichash(psk, sizeof(psk), (const uint8_t *)SECRET,
 			   strlen(SECRET), NULL, 0);
@@ -169,6 +179,12 @@ static void check_full_overlays(const struct ctl_config *c)
 	ck_assert(!o->has_secret);
 	ck_assert_ptr_null(o->ipv6);
 	ck_assert_uint_eq(o->mtu, CTL_MTU_DEFAULT);
+	ck_assert_uint_eq(o->topo.successors, CTL_TOPO_DEFAULT_SUCCESSORS);
+	ck_assert_uint_eq(o->topo.chords, CTL_TOPO_DEFAULT_CHORDS);
+	ck_assert_uint_eq(o->topo.max_links, CTL_TOPO_DEFAULT_MAX_LINKS);
+	ck_assert_uint_eq(o->ondemand_threshold,
+			  CTL_ONDEMAND_THRESHOLD_DEFAULT);
+	ck_assert_uint_eq(o->ondemand_idle, CTL_ONDEMAND_IDLE_DEFAULT);
 }
 
 START_TEST(test_full)
@@ -701,6 +717,17 @@ static const struct bad {
      "t.yaml:5: key 'overlays[0].tap': 'ipop/0' may only contain"},
     {X O_HEAD "    group: g!\n", "t.yaml:8: key 'overlays[0].group': 'g!' may "
 				 "only contain A-Z a-z 0-9 . _ - @"},
+    {X O "    successors: 0\n",
+     "t.yaml:10: key 'overlays[0].successors': must be 1-16"},
+    {X O "    chords: 33\n",
+     "t.yaml:10: key 'overlays[0].chords': must be 0-32"},
+    {X O "    ondemand_idle: 86401\n",
+     "t.yaml:10: key 'overlays[0].ondemand_idle': must be 0-86400"},
+    {X O "    successors: 3\n    max_links: 5\n",
+     "t.yaml:5: key 'overlays[0].max_links': max_links must be at least 2 * "
+     "successors"},
+    {X "overlays:\n  - name: o\n    type: svpn\n    tap: t0\n    chords: 3\n",
+     "t.yaml:5: key 'overlays[0].chords': only for type gvpn"},
     {X O "    mtu: 575\n",
      "t.yaml:10: key 'overlays[0].mtu': must be 576-9000"},
     {X O "    mtu: 9001\n",

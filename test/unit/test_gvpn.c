@@ -270,6 +270,93 @@ START_TEST(test_stale_candidates_ignored)
 }
 END_TEST
 
+/* The peer remade its link bound to ours (seen = our ufrag) while ours is
+ * bound to its old one: our add fails with EXISTS and we remake.  The new
+ * link must not take those candidates (they are bound to the link just
+ * removed, and the peer would have to remake in turn, for ever): ours go
+ * out unbound and the peer's next ones go in. */
+START_TEST(test_relink_drops_bound_candidates)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	Ipop__Response local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	struct ctl_sig adv, link;
+	char tag[80];
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	creds.ufrag = (char *)(uintptr_t) "mine";
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	ctl_member_tincan_reply(g, tag, &local);
+	fake_link(&link, &adv, "mine");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	fake_reply(g, "add", adv.uid, IPOP__STATUS__EXISTS);
+	ck_assert(logged(&r, "req relink:%s 8", adv.uid));
+	g_ptr_array_set_size(r.log, 0);
+	fake_reply(g, "relink", adv.uid, IPOP__STATUS__OK);
+	ck_assert(logged(&r, "req create:%s 5", adv.uid));
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	ck_assert(!logged(&r, "req add:%s 6", adv.uid));
+	/* The peer's remade link, bound to nothing yet or to our new one. */
+	fake_link(&link, &adv, "");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	fake_finish(&r, g);
+}
+END_TEST
+
+/* Our link is bound to the peer's link "abcd" and the peer's new link
+ * ("wxyz") to a link of ours that is gone: resending ours would only make
+ * the peer resend its own, for ever.  Ours is remade instead. */
+START_TEST(test_both_links_stale_remade)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	Ipop__Response local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT, other = creds;
+	struct ctl_sig adv, link;
+	uint8_t buf[64];
+	char tag[80];
+	size_t len;
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	creds.ufrag = (char *)(uintptr_t) "mine";
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	ctl_member_tincan_reply(g, tag, &local);
+	fake_link(&link, &adv, "mine");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	fake_reply(g, "add", adv.uid, IPOP__STATUS__OK); /* bound to abcd */
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "old1"); /* abcd again: only ours resent */
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req local:%s 7", adv.uid));
+	ck_assert(!logged(&r, "req relink:%s 8", adv.uid));
+	other.ufrag = (char *)(uintptr_t) "wxyz";
+	other.pwd = creds.pwd;
+	len = ipop__ice_credentials__pack(&other, buf);
+	link.cands = g_base64_encode(buf, len);
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req relink:%s 8", adv.uid));
+	g_free(link.cands);
+	g_ptr_array_set_size(r.log, 0);
+	fake_reply(g, "relink", adv.uid, IPOP__STATUS__OK);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	ck_assert(!logged(&r, "req add:%s 6", adv.uid)); /* nothing bound */
+	fake_finish(&r, g);
+}
+END_TEST
+
 static void count_refusal(const gchar *domain, GLogLevelFlags level,
 			  const gchar *msg, gpointer data)
 {
@@ -369,6 +456,8 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_adopt_keeps_links);
 	tcase_add_test(tc, test_relink_on_new_credentials);
 	tcase_add_test(tc, test_stale_candidates_ignored);
+	tcase_add_test(tc, test_relink_drops_bound_candidates);
+	tcase_add_test(tc, test_both_links_stale_remade);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,107 @@
+/*
+ * The membership engine's insides, shared by member.c (members, signals,
+ * candidates, adoption) and member_links.c (which links a bounded overlay
+ * holds: its topology, on-demand links, link kinds).  Not for policies.
+ */
+#ifndef CTL_MEMBER_INT_H
+#define CTL_MEMBER_INT_H
+
+#include "controller/member.h"
+#include "controller/topology.h"
+
+enum {
+	PRUNE_AFTER_MS = 15000,
+	REFUSALS_PER_SEC = 10, /* "not admitting" lines logged a second */
+};
+
+struct member {
+	char *jid; /* full JID */
+	char
+	    overlay[IPOP_NAME_SIZE]; /* the member's own name for the overlay */
+	char uid[IPOP_UID_SIZE];
+	uint8_t key[IPOP_KEY_LEN];
+	char ipv4[INET_ADDRSTRLEN];
+	char ipv6[INET6_ADDRSTRLEN];
+	bool linked; /* tincan has (or is making) the link */
+	bool away;   /* offline in XMPP, link still carrying */
+	bool mapped; /* tincan has its mapping */
+	/* Bounded overlays: why we want a link (topology edge kind, or an
+	 * on-demand link asked for by traffic or by the peer) and the kind
+	 * tincan has for it (Ipop__LinkKind values). */
+	uint8_t want;  /* enum ctl_topo_kind */
+	bool ondemand; /* an on-demand link is wanted */
+	uint8_t kind;  /* what tincan was told */
+	Ipop__LinkState state;
+	char *pending;	    /* remote blob waiting for our link */
+	bool pending_bound; /* it came bound to one of our links (seen) */
+	guint relink;	    /* timer remaking a failed link */
+	/* Link generations: the ufrag of our current link, and the peer's
+	 * ufrag our link is bound to ("" when unknown). */
+	char local_ufrag[CTL_SIG_MAX_UFRAG];
+	char remote_ufrag[CTL_SIG_MAX_UFRAG];
+	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	gint64 cands_sent_us; /* when our candidates last went out */
+};
+
+struct ctl_members {
+	const struct ctl_overlay_config *cfg;
+	const struct ctl_member_ops *ops;
+	void *state; /* the policy's, from ops->init */
+	char my_uid[IPOP_UID_SIZE];
+	uint8_t my_key[IPOP_KEY_LEN];
+	struct ctl_member_io io;
+	bool ready;   /* the overlay exists in tincan */
+	bool bounded; /* links follow topo, not everyone */
+	struct ctl_topo_params topo;
+	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
+	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
+	GHashTable *available; /* full JIDs of contacts online */
+	GHashTable *adopted;   /* uid -> ADOPTED(state, kind) of links tincan
+				* had on adopt */
+	guint prune;
+	guint resend; /* candidates of links still connecting */
+	struct ipop_log_budget refusals; /* anybody may advertise */
+};
+
+/* An adopted link's state and kind packed into a hash table value. */
+#define CTL_ADOPTED(state, kind)                                               \
+	GINT_TO_POINTER((int)(state) | (int)(kind) << 8)
+#define CTL_ADOPTED_STATE(v) ((Ipop__LinkState)(GPOINTER_TO_INT(v) & 0xff))
+#define CTL_ADOPTED_KIND(v) ((Ipop__LinkKind)(GPOINTER_TO_INT(v) >> 8))
+
+/* member.c */
+/* Sends req to tincan tagged "op:uid". */
+void ctl_member_request(struct ctl_members *e, Ipop__Request *req,
+			const char *op, const char *uid);
+/* MapPeer (or, remove, its removal) for m as the policy maps it. */
+void ctl_member_map(struct ctl_members *e, struct member *m, bool remove);
+/* Makes our link to m (with the kind it is wanted as) unless it exists or
+ * a bounded overlay does not want it. */
+void ctl_member_ensure_link(struct ctl_members *e, struct member *m);
+/* RemoveLink of uid tagged op; forgets an adopted link of it. */
+void ctl_member_remove_link(struct ctl_members *e, const char *uid,
+			    const char *op);
+
+/* member_links.c */
+/* The kind m's link is wanted as: LINK_KIND_UNSPECIFIED when unbounded,
+ * 0 (no link) when a bounded overlay does not want one. */
+Ipop__LinkKind ctl_links_wanted(const struct ctl_members *e,
+				const struct member *m);
+/* Bounded overlays: recomputes the topology from the members present and
+ * makes, re-kinds and removes links to match; maps every member.  Cheap
+ * to call after any change of the member set; no-op when unbounded. */
+void ctl_links_update(struct ctl_members *e);
+/* A link we no longer want goes: RemoveLink, our link state forgotten,
+ * the mapping kept (frames to m are forwarded over others). */
+void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why);
+/* tincan's route_traffic / link_idle events. */
+void ctl_links_route_traffic(struct ctl_members *e,
+			     const Ipop__RouteTrafficEvent *ev);
+void ctl_links_idle(struct ctl_members *e, const Ipop__LinkIdleEvent *ev);
+/* A link to m failed: true if it was one we do not want remade (an
+ * on-demand link, or an edge the topology no longer has); it is gone. */
+bool ctl_links_failed(struct ctl_members *e, struct member *m);
+/* At prune time: adopted links of members the topology does not want. */
+void ctl_links_prune(struct ctl_members *e);
+
+#endif
