@@ -134,9 +134,10 @@ static void make_policies(struct ctl_daemon *d)
 
 	for (i = 0; i < d->cfg->n_overlays; i++) {
 		struct binding *b = g_new0(struct binding, 1);
-		struct ctl_member_io io = {io_request,	    io_signal,
-					   io_subscription, b,
-					   d->cfg->jid,	    d->cfg->state_dir};
+		struct ctl_member_io io = {
+		    io_request, io_signal,   io_subscription,
+		    b,		d->cfg->jid, d->cfg->state_dir,
+		    0};
 		struct ctl_members *e;
 
 		b->d = d;

@@ -427,11 +427,18 @@ void ctl_member_signal(struct ctl_members *e, const char *full_jid,
 void ctl_member_online(struct ctl_members *e)
 {
 	GHashTableIter it;
-	gpointer jid;
+	gpointer jid, m;
 
 	g_hash_table_iter_init(&it, e->available);
 	while (g_hash_table_iter_next(&it, &jid, NULL))
 		advertise(e, jid, false);
+	/* Candidates of links made while signalling was down (a restarted
+	 * tincan) were lost: they go out now, not at the next resend. */
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		if (((struct member *)m)->linked &&
+		    ((struct member *)m)->state != IPOP__LINK_STATE__CONNECTED)
+			ask_local(e, m);
 }
 
 void ctl_member_presence(struct ctl_members *e, const char *full_jid,
@@ -484,11 +491,33 @@ void ctl_member_roster(struct ctl_members *e, const char *bare_jid,
 	g_ptr_array_free(gone, TRUE);
 }
 
+/* The member's link failed CTL_MEMBER_RELINK_MS ago and tincan did not
+ * repair it: remade (by the side with the smaller uid; the other side
+ * follows when the new candidates reach it). */
+struct relink {
+	struct ctl_members *e;
+	char uid[IPOP_UID_SIZE];
+};
+
+static unsigned relink_ms(const struct ctl_members *e)
+{
+	return e->io.relink_ms ? e->io.relink_ms : CTL_MEMBER_RELINK_MS;
+}
+
 static gboolean on_relink(gpointer data)
 {
-	struct member *m = data;
+	struct relink *r = data;
+	struct member *m = g_hash_table_lookup(r->e->by_uid, r->uid);
 
+	if (!m)
+		return G_SOURCE_REMOVE;
 	m->relink = 0;
+	if (m->state != IPOP__LINK_STATE__FAILED)
+		return G_SOURCE_REMOVE;
+	g_message("overlay %s: link to %s still failed after %d ms; remaking "
+		  "it",
+		  r->e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(r->e));
+	remove_link(r->e, m->uid, "relink");
 	return G_SOURCE_REMOVE;
 }
 
@@ -505,19 +534,28 @@ static void link_state(struct ctl_members *e,
 		drop_member(e, m, "offline and its link failed");
 		return;
 	}
+	if (ls->state == IPOP__LINK_STATE__CONNECTED && m->relink) {
+		g_source_remove(m->relink);
+		m->relink = 0;
+	}
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
 			  IPOP_LOG_STR(ls->pair ? ls->pair->local_type : "?"),
 			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
-	/* A link that failed is remade once, after a pause, by the side with
-	 * the smaller uid; the other side follows when its add fails. */
+	/* tincan repairs a failed link itself; one still failed after the
+	 * relink delay is remade by the side with the smaller uid. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(e->my_uid, m->uid) < 0) {
-		g_message("overlay %s: link to %s failed; remaking it",
-			  e->cfg->name, IPOP_LOG_STR(m->jid));
-		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
-		remove_link(e, m->uid, "relink");
+		struct relink *r = g_new0(struct relink, 1);
+
+		r->e = e;
+		g_strlcpy(r->uid, m->uid, sizeof(r->uid));
+		g_message("overlay %s: link to %s failed; tincan repairs it "
+			  "(remade if still failed in %d ms)",
+			  e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(e));
+		m->relink = g_timeout_add_full(G_PRIORITY_DEFAULT, relink_ms(e),
+					       on_relink, r, g_free);
 	}
 }
 

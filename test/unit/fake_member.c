@@ -65,7 +65,8 @@ struct ctl_member_io fake_io(struct rec *r, const char *my_jid,
 				   .subscription = fake_sub,
 				   .ctx = r,
 				   .my_jid = my_jid,
-				   .state_dir = state_dir};
+				   .state_dir = state_dir,
+				   .relink_ms = FAKE_RELINK_MS};
 
 	r->log = g_ptr_array_new_with_free_func(g_free);
 	r->sub = CTL_SUB_BOTH;

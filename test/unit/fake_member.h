@@ -15,6 +15,8 @@
 #include "controller/member.h"
 
 #define FAKE_MY_UID "1111111111111111111111111111111111111111"
+/* How long a failed link waits for tincan before the engine remakes it. */
+#define FAKE_RELINK_MS 50
 
 /* Lines, one per output:
  *   "req TAG KIND"                      every request (KIND: kind_case)
