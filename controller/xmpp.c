@@ -6,11 +6,11 @@
  * xmpp_run_once(ctx, 0) twice (output queued by a handler is written on
  * the next run); a one-shot G_IO_OUT watch catches the end of the
  * non-blocking connect and a short periodic timer serves libstrophe's
- * timed handlers.  It logs in, keeps the stream alive, reconnects with
- * exponential backoff and frees.  After login the roster and presence are
- * xmpp_roster.c's (it brings the session online), signalling stanzas
- * xmpp_stanza.c's.  It knows nothing of overlays (see signal.c and
- * member.c).  Single-threaded, like libstrophe.
+ * timed handlers.  It logs in, keeps the stream alive, reconnects (at once,
+ * then with capped, jittered exponential backoff) and frees.  After login the
+ * roster and presence are xmpp_roster.c's (it brings the session online),
+ * signalling stanzas xmpp_stanza.c's.  It knows nothing of overlays (see
+ * signal.c and member.c).  Single-threaded, like libstrophe.
  */
 #define G_LOG_DOMAIN "controller"
 
@@ -22,6 +22,7 @@
 #include <glib-unix.h>
 #include <strophe.h>
 
+#include "common/backoff.h"
 #include "common/log.h"
 #include "controller/xmpp.h"
 #include "controller/xmpp_int.h"
@@ -171,17 +172,48 @@ static gboolean on_retry(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd)
+{
+	uint32_t cap = offline_ms < CTL_XMPP_RETRY_FAST_FOR_MS
+			   ? CTL_XMPP_RETRY_FAST_MAX_MS
+			   : CTL_XMPP_BACKOFF_MAX_MS;
+
+	if (attempt == 0)
+		return 0;
+	return ipop_backoff_ms(CTL_XMPP_RETRY_FIRST_MS, cap, attempt - 1, rnd);
+}
+
 static void schedule_retry(struct ctl_xmpp *x)
 {
-	/* Up to a quarter more, so that controllers thrown off by a server
-	 * restart do not all come back at the same instant. */
-	unsigned delay = x->backoff_ms + (unsigned)g_random_int_range(
-					     0, (gint)x->backoff_ms / 4 + 1);
+	gint64 now = g_get_monotonic_time();
+	unsigned delay;
 
+	if (x->offline_us == 0)
+		x->offline_us = now;
+	delay = ctl_xmpp_retry_ms(x->attempt++,
+				  (uint64_t)(now - x->offline_us) / 1000,
+				  g_random_int());
 	ctl_xmpp_clear_source(&x->retry_id);
-	g_message("xmpp: reconnecting in %u ms", delay);
+	g_message("xmpp: reconnecting in %u ms (attempt %u)", delay,
+		  x->attempt);
 	x->retry_id = g_timeout_add(delay, on_retry, x);
-	x->backoff_ms = MIN(x->backoff_ms * 2, CTL_XMPP_BACKOFF_MAX_MS);
+}
+
+/* Online again after a loss: said once, with the cause and how long. */
+void ctl_xmpp_recovered(struct ctl_xmpp *x)
+{
+	if (x->offline_us == 0)
+		return;
+	x->recoveries++;
+	g_message("xmpp: recovered: online again %" G_GINT64_FORMAT
+		  " ms after the session was lost (%s), %u reconnect "
+		  "attempts; %u recoveries so far",
+		  (g_get_monotonic_time() - x->offline_us) / 1000,
+		  IPOP_LOG_STR(x->lost_why ? x->lost_why : "?"), x->attempt,
+		  x->recoveries);
+	x->offline_us = 0;
+	x->attempt = 0;
+	g_clear_pointer(&x->lost_why, g_free);
 }
 
 static const char *stream_error_name(xmpp_error_type_t t)
@@ -225,7 +257,6 @@ static void logged_in(struct ctl_xmpp *x)
 
 	x->logged_in = true;
 	x->session++;
-	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	g_message("xmpp: logged in as %s (%s)",
 		  IPOP_LOG_STR(bound ? bound : x->full_jid),
 		  xmpp_conn_is_secured(x->conn) ? "TLS" : "no TLS");
@@ -251,6 +282,10 @@ static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 			  x->cfg->server ? x->cfg->server : "(SRV)",
 			  x->cfg->port, IPOP_LOG_STR(why));
 	x->logged_in = false;
+	if (x->offline_us == 0) {
+		g_free(x->lost_why);
+		x->lost_why = g_strdup(why);
+	}
 	schedule_retry(x);
 	if (was_online && x->ops->on_offline != NULL)
 		x->ops->on_offline(x->cb_ctx, why);
@@ -365,7 +400,6 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->avail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	sessions = g_slist_prepend(sessions, x);
 	if (x->conn == NULL || setup_conn(x) < 0) {
 		ctl_xmpp_free(x);
@@ -406,6 +440,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 	g_hash_table_destroy(x->avail);
 	g_hash_table_destroy(x->asked);
 	g_free(x->bound);
+	g_free(x->lost_why);
 	g_free(x->full_jid);
 	g_free(x);
 }

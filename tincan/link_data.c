@@ -197,6 +197,7 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 
 static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 {
+	tc_link_repair_heard(l, t);
 	l->last_rx_ms = t->mono_ms;
 	if (l->state != TC_LINK_CONNECTED && tc_session_can_send(l->session, t))
 		tc_link_set_state(l, TC_LINK_CONNECTED,
