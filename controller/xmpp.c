@@ -15,6 +15,7 @@
 #define G_LOG_DOMAIN "controller"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/select.h>
 
@@ -384,6 +385,11 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	    !resource_ok(resource))
 		return NULL;
 	if (!initialised) {
+		/* libstrophe writes with send() and OpenSSL without
+		 * MSG_NOSIGNAL: a server that closes the connection while a
+		 * stanza is going out (a restart, a refused TLS login) would
+		 * otherwise kill the process instead of causing a reconnect. */
+		signal(SIGPIPE, SIG_IGN);
 		xmpp_initialize();
 		initialised = true;
 	}
