@@ -432,12 +432,13 @@ void ctl_member_online(struct ctl_members *e)
 	g_hash_table_iter_init(&it, e->available);
 	while (g_hash_table_iter_next(&it, &jid, NULL))
 		advertise(e, jid, false);
-	/* Candidates of links made while signalling was down (a restarted
-	 * tincan) were lost: they go out now, not at the next resend. */
+	/* Candidates sent while signalling was down were lost: those of a
+	 * link made then (a restarted tincan) or of an ICE restart (the
+	 * outage that cut XMPP may have cut the link too).  Each link's
+	 * current ones go out now, not at the next resend. */
 	g_hash_table_iter_init(&it, e->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &m))
-		if (((struct member *)m)->linked &&
-		    ((struct member *)m)->state != IPOP__LINK_STATE__CONNECTED)
+		if (((struct member *)m)->linked)
 			ask_local(e, m);
 }
 

@@ -106,6 +106,7 @@ struct tc_link {
 	uint64_t upgrade_due_ms; /* on a relay: next look for a direct path */
 	unsigned upgrade_attempt;
 	uint64_t outage_ms; /* last_rx_ms when the current silence began */
+	uint64_t tx_at_rx;  /* tx_packets when the last packet came */
 	uint64_t outage_roams;
 	const char *moved_by; /* what moved the link since the silence */
 	struct tc_repair_counters rc;

@@ -162,7 +162,7 @@ void tc_link_repair_selected(struct tc_link *l, guint stream)
 	l->next_relayed = lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
 			  rc->type == NICE_CANDIDATE_TYPE_RELAYED;
 	tc_link_now(&t);
-	if (tc_repair_should_promote(l->next_relayed, silent_ms(l, &t)))
+	if (tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
 		promote(l, &t);
 }
 
@@ -204,6 +204,7 @@ void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t)
 	uint64_t ms;
 	const char *how;
 
+	l->tx_at_rx = l->tx_packets;
 	if (!l->outage_ms)
 		return;
 	ms = t->mono_ms - l->outage_ms;
@@ -295,11 +296,12 @@ static void next_expired(struct tc_link *l, const struct tc_time *t)
 void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 {
 	uint64_t quiet = silent_ms(l, t);
+	bool busy = l->tx_packets != l->tx_at_rx;
 
-	if (l->last_rx_ms && quiet >= TC_REPAIR_SUSPECT_MS && !l->outage_ms)
+	if (l->last_rx_ms && !l->outage_ms && tc_repair_is_silent(quiet, busy))
 		silence_began(l, t);
 	if (l->next_selected &&
-	    tc_repair_should_promote(l->next_relayed, quiet))
+	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
 		promote(l, t);
 	next_expired(l, t);
 	if (l->controlling && l->outage_ms)
@@ -307,7 +309,7 @@ void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 	else if (l->controlling)
 		upgrade_when_due(l, t);
 	if (tc_session_can_send(l->session, t) &&
-	    t->mono_ms - l->last_probe_ms >= tc_repair_probe_ms(quiet)) {
+	    t->mono_ms - l->last_probe_ms >= tc_repair_probe_ms(quiet, busy)) {
 		l->last_probe_ms = t->mono_ms;
 		tc_link_send_probe(l, TC_INNER_PROBE, ++l->probe_seq,
 				   (uint64_t)g_get_monotonic_time());

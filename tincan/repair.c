@@ -5,13 +5,20 @@
 
 #include "tincan/repair.h"
 
-uint32_t tc_repair_probe_ms(uint64_t silent_ms)
+uint32_t tc_repair_probe_ms(uint64_t silent_ms, bool busy)
 {
-	if (silent_ms < TC_REPAIR_SUSPECT_MS)
-		return TC_REPAIR_PROBE_MS;
-	if (silent_ms < TC_REPAIR_BURST_FOR_MS)
+	if (silent_ms >= TC_REPAIR_BURST_FOR_MS)
+		return TC_REPAIR_IDLE_PROBE_MS;
+	if (silent_ms >= TC_REPAIR_SUSPECT_MS ||
+	    (busy && silent_ms >= TC_REPAIR_QUICK_MS))
 		return TC_REPAIR_BURST_MS;
-	return TC_REPAIR_IDLE_PROBE_MS;
+	return TC_REPAIR_PROBE_MS;
+}
+
+bool tc_repair_is_silent(uint64_t silent_ms, bool busy)
+{
+	return silent_ms >=
+	       (busy ? TC_REPAIR_BUSY_SUSPECT_MS : TC_REPAIR_SUSPECT_MS);
 }
 
 enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
@@ -28,11 +35,11 @@ enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 	return TC_REMOTE_RESTART;
 }
 
-bool tc_repair_should_promote(bool new_pair_relayed, uint64_t silent_ms)
+bool tc_repair_should_promote(bool new_pair_relayed, bool silent)
 {
 	/* A selected pair passed checks both ways: it works.  While the old
 	 * path is silent anything that works beats it; while it still works
 	 * a relay is no gain (a restart looking for a direct path waits for
 	 * one, or is abandoned). */
-	return silent_ms >= TC_REPAIR_SUSPECT_MS || !new_pair_relayed;
+	return silent || !new_pair_relayed;
 }

@@ -26,7 +26,13 @@
 enum {
 	TC_REPAIR_PROBE_MS = 1000,   /* probe interval while the peer talks */
 	TC_REPAIR_SUSPECT_MS = 1500, /* silence that starts the repair */
-	TC_REPAIR_BURST_MS = 200,    /* probe interval while silent */
+	/* While frames go out and nothing comes back the peer is missed
+	 * sooner: probes every TC_REPAIR_BURST_MS after TC_REPAIR_QUICK_MS,
+	 * the repair after TC_REPAIR_BUSY_SUSPECT_MS.  (An idle link hears
+	 * only the probe replies, one a second.) */
+	TC_REPAIR_QUICK_MS = 300,
+	TC_REPAIR_BUSY_SUSPECT_MS = 700,
+	TC_REPAIR_BURST_MS = 200,	 /* probe interval while silent */
 	TC_REPAIR_BURST_FOR_MS = 120000, /* then slower again: */
 	TC_REPAIR_IDLE_PROBE_MS = 2000,	 /* a link silent for long */
 	TC_REPAIR_DEAD_MS = 2500,	 /* silence after which it is FAILED */
@@ -38,8 +44,11 @@ enum {
 	TC_REPAIR_UPGRADE_MAX_MS = 60000,
 };
 
-/* The probe interval after silent_ms without an authenticated packet. */
-uint32_t tc_repair_probe_ms(uint64_t silent_ms);
+/* The probe interval after silent_ms without an authenticated packet;
+ * busy: frames were sent since the last one. */
+uint32_t tc_repair_probe_ms(uint64_t silent_ms, bool busy);
+/* Whether a silence of silent_ms (busy as above) is one to repair. */
+bool tc_repair_is_silent(uint64_t silent_ms, bool busy);
 
 /* What remote ICE credentials with a given ufrag are, for a link that
  * holds a current stream and maybe a next one (a restart in progress). */
@@ -66,7 +75,8 @@ enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 					 const char *ufrag);
 
 /* Whether a next stream whose selected pair is (relayed or not) takes over
- * from the current one, given how long the peer has been silent on it. */
-bool tc_repair_should_promote(bool new_pair_relayed, uint64_t silent_ms);
+ * from the current one, while the peer is silent on it (see
+ * tc_repair_is_silent) or not. */
+bool tc_repair_should_promote(bool new_pair_relayed, bool silent);
 
 #endif

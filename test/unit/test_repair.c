@@ -99,22 +99,35 @@ END_TEST
 
 START_TEST(test_probe_intervals)
 {
-	ck_assert_uint_eq(tc_repair_probe_ms(0), TC_REPAIR_PROBE_MS);
-	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_SUSPECT_MS - 1),
+	ck_assert_uint_eq(tc_repair_probe_ms(0, false), TC_REPAIR_PROBE_MS);
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_SUSPECT_MS - 1, false),
 			  TC_REPAIR_PROBE_MS);
-	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_SUSPECT_MS),
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_SUSPECT_MS, false),
 			  TC_REPAIR_BURST_MS);
-	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_BURST_FOR_MS - 1),
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_BURST_FOR_MS - 1, false),
 			  TC_REPAIR_BURST_MS);
-	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_BURST_FOR_MS),
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_BURST_FOR_MS, false),
+			  TC_REPAIR_IDLE_PROBE_MS);
+	/* Frames going out unanswered: the bursts start sooner. */
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_QUICK_MS - 1, true),
+			  TC_REPAIR_PROBE_MS);
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_QUICK_MS, true),
+			  TC_REPAIR_BURST_MS);
+	ck_assert_uint_eq(tc_repair_probe_ms(TC_REPAIR_BURST_FOR_MS, true),
 			  TC_REPAIR_IDLE_PROBE_MS);
 	/* The order the design relies on: a silence is suspected before the
-	 * link is declared dead, within 3 s, and a burst probe fits many
-	 * times into the second the underlay may take to come back. */
+	 * link is declared dead, within 3 s; an idle link (one probe reply a
+	 * second) is not suspected between two replies; a busy one is after
+	 * a few unanswered burst probes. */
+	ck_assert(!tc_repair_is_silent(TC_REPAIR_PROBE_MS + 300, false));
+	ck_assert(tc_repair_is_silent(TC_REPAIR_SUSPECT_MS, false));
+	ck_assert(!tc_repair_is_silent(TC_REPAIR_QUICK_MS, true));
+	ck_assert(tc_repair_is_silent(TC_REPAIR_BUSY_SUSPECT_MS, true));
+	ck_assert_uint_ge(TC_REPAIR_BUSY_SUSPECT_MS,
+			  TC_REPAIR_QUICK_MS + 2 * TC_REPAIR_BURST_MS);
 	ck_assert_uint_lt(TC_REPAIR_SUSPECT_MS, TC_REPAIR_DEAD_MS);
 	ck_assert_uint_le(TC_REPAIR_DEAD_MS, 3000);
 	ck_assert_uint_le(TC_REPAIR_BURST_MS, 250);
-	ck_assert_uint_gt(TC_REPAIR_SUSPECT_MS, TC_REPAIR_PROBE_MS);
 }
 END_TEST
 
@@ -216,12 +229,11 @@ END_TEST
 START_TEST(test_promotion)
 {
 	/* old path silent: anything that works takes over */
-	ck_assert(tc_repair_should_promote(true, TC_REPAIR_SUSPECT_MS));
-	ck_assert(tc_repair_should_promote(false, TC_REPAIR_SUSPECT_MS + 1));
+	ck_assert(tc_repair_should_promote(true, true));
+	ck_assert(tc_repair_should_promote(false, true));
 	/* old path alive: only a direct pair (the way back from a relay) */
-	ck_assert(tc_repair_should_promote(false, 10));
-	ck_assert(!tc_repair_should_promote(true, 10));
-	ck_assert(!tc_repair_should_promote(true, TC_REPAIR_SUSPECT_MS - 1));
+	ck_assert(tc_repair_should_promote(false, false));
+	ck_assert(!tc_repair_should_promote(true, false));
 }
 END_TEST
 
@@ -258,8 +270,9 @@ START_TEST(test_failed_link_left_to_tincan)
 }
 END_TEST
 
-/* Back online in XMPP: a link still connecting asks tincan for its
- * candidates again at once (they go to the peer when the answer comes). */
+/* Back online in XMPP: every link asks tincan for its candidates again
+ * at once (they go to the peer when the answer comes): those sent while
+ * XMPP was down were lost.  A member without a link does not. */
 START_TEST(test_online_resends_candidates)
 {
 	struct rec r;
@@ -274,8 +287,13 @@ START_TEST(test_online_resends_candidates)
 	ctl_member_online(g);
 	g_snprintf(line, sizeof(line), "req local:%s 7", adv.uid);
 	ck_assert(logged(&r, "%s", line));
-	/* A connected one does not. */
 	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
+	g_ptr_array_set_size(r.log, 0);
+	ctl_member_online(g);
+	ck_assert(logged(&r, "%s", line));
+	ck_assert_uint_eq(count_prefix(&r, "req local:"), 1);
+	/* Gone (tincan refused the link): nothing to resend. */
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__INTERNAL);
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_online(g);
 	ck_assert_uint_eq(count_prefix(&r, "req local:"), 0);
