@@ -9,9 +9,9 @@
  * Only the ICE-controlling side starts restarts; the other side answers
  * the new ufrag it is given (RFC 8445 §9) by restarting its own side, so
  * the controller only carries local_candidates events as for a new link.
- * A restart the peer began because its tincan restarted (a new ufrag out
- * of the blue on the controlling side) also needs new keys: the
- * controlling side starts a handshake when that stream takes over.
+ * The peer's end of a restarted stream may be a new link (its tincan
+ * restarted, or its controller remade the link to answer), so the
+ * controlling side starts a handshake (a rekey) when a stream takes over.
  */
 #define G_LOG_DOMAIN "tincan"
 
@@ -141,10 +141,11 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	/* lc and rc belong to the new stream, which stays. */
 	nice_agent_remove_stream(l->agent, old);
 	tc_link_use_pair(l, lc, rc);
-	/* The peer restarted by itself: its tincan may be new, without our
-	 * keys.  A handshake costs one round trip; data keeps the old keys
-	 * until it completes. */
-	if (l->next_peer && l->controlling)
+	/* The peer's end may be new (its tincan restarted, or its
+	 * controller remade the link to answer): fresh keys.  A handshake
+	 * costs one round trip, like a rekey; data keeps the old keys until
+	 * it completes. */
+	if (l->controlling)
 		tc_link_send_initiation(l, t);
 	l->next_peer = false;
 	tc_link_start_fast_rx(l);
