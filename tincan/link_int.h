@@ -100,6 +100,7 @@ struct tc_link {
 	bool next_selected;	 /* it selected a pair */
 	bool next_relayed;	 /* that pair goes through a TURN relay */
 	bool next_peer;		 /* started because the peer restarted */
+	bool next_failed;	 /* its checks all failed */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;

@@ -49,7 +49,7 @@ static void drop_next(struct tc_link *l)
 	l->next_stream = 0;
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
 	l->next_ready = l->next_selected = l->next_relayed = false;
-	l->next_peer = false;
+	l->next_peer = l->next_failed = false;
 	/* What GetLocalCandidates answers is the current stream's again. */
 	if (l->gathered)
 		tc_link_load_local(l, l->stream);
@@ -137,6 +137,7 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	l->have_remote = l->remote_ufrag != NULL;
 	l->ice_ready = l->next_ready;
 	l->next_selected = l->next_ready = l->next_relayed = false;
+	l->next_failed = false;
 	l->moved_by = "an ICE restart";
 	/* lc and rc belong to the new stream, which stays. */
 	nice_agent_remove_stream(l->agent, old);
@@ -172,12 +173,9 @@ void tc_link_repair_component(struct tc_link *l, guint stream, guint state)
 	if (stream != l->next_stream)
 		return;
 	l->next_ready = state == NICE_COMPONENT_STATE_READY;
-	if (state != NICE_COMPONENT_STATE_FAILED)
-		return;
-	g_message("link %s/%.12s: the ICE restart found no path", l->overlay,
-		  l->peer_uid);
-	COUNT(l, restarts_given_up);
-	drop_next(l);
+	/* Dropped by the next tick, not inside libnice's signal. */
+	if (state == NICE_COMPONENT_STATE_FAILED)
+		l->next_failed = true;
 }
 
 void tc_link_repair_pair_changed(struct tc_link *l, bool had_pair,
@@ -277,9 +275,17 @@ static void upgrade_when_due(struct tc_link *l, const struct tc_time *t)
 	restart(l, t, false, "on a relay: looking for a direct path");
 }
 
-/* A next stream that has not taken over in time goes. */
+/* A next stream whose checks all failed, or that has not taken over in
+ * time, goes. */
 static void next_expired(struct tc_link *l, const struct tc_time *t)
 {
+	if (l->next_stream && l->next_failed && !l->next_selected) {
+		g_message("link %s/%.12s: the ICE restart found no path",
+			  l->overlay, l->peer_uid);
+		COUNT(l, restarts_given_up);
+		drop_next(l);
+		return;
+	}
 	if (!l->next_stream ||
 	    t->mono_ms - l->next_started_ms < TC_REPAIR_RESTART_WAIT_MS)
 		return;
