@@ -6,9 +6,12 @@
  * relay-upgrade backoff, and the repair counters; the life of the agent
  * and the selected pair are link.c's.
  *
- * Only the ICE-controlling side starts restarts; the other side answers
- * the new ufrag it is given (RFC 8445 §9) by restarting its own side, so
- * the controller only carries local_candidates events as for a new link.
+ * Either side restarts when its peer falls silent (the one that notices
+ * first wins; two restarts that cross bind to each other, see
+ * tc_repair_classify); a side given a new ufrag it did not expect (RFC
+ * 8445 §9) restarts its own side to answer, so the controller only
+ * carries local_candidates events as for a new link.  Only the
+ * ICE-controlling side looks for a way off a relay.
  * The peer's end of a restarted stream may be a new link (its tincan
  * restarted, or its controller remade the link to answer), so the
  * controlling side starts a handshake (a rekey) when a stream takes over.
@@ -236,7 +239,7 @@ static void silence_began(struct tc_link *l, const struct tc_time *t)
 	g_message("link %s/%.12s: peer silent for %" G_GUINT64_FORMAT
 		  " ms; probing every %d ms%s",
 		  l->overlay, l->peer_uid, silent_ms(l, t), TC_REPAIR_BURST_MS,
-		  l->controlling ? ", restarting ICE" : "");
+		  l->next_stream ? "" : ", restarting ICE");
 }
 
 /* Our restarts: at once when the silence begins, then backing off. */
@@ -311,7 +314,7 @@ void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
 		promote(l, t);
 	next_expired(l, t);
-	if (l->controlling && l->outage_ms)
+	if (l->outage_ms)
 		restart_when_due(l, t);
 	else if (l->controlling)
 		upgrade_when_due(l, t);

@@ -7,8 +7,8 @@
  *
  * A link that hears nothing from its peer for TC_REPAIR_SUSPECT_MS probes
  * every TC_REPAIR_BURST_MS (an immediate path check: when the underlay
- * comes back, traffic resumes within one burst interval), and its
- * ICE-controlling side starts an ICE restart alongside the current stream
+ * comes back, traffic resumes within one burst interval) and starts an
+ * ICE restart alongside the current stream
  * (make before break: new credentials and freshly gathered candidates,
  * carried by the controller as a local_candidates event).  The new stream
  * takes over when it selects a pair while the old path is still silent, or

@@ -182,13 +182,21 @@ START_TEST(test_restarts_settle)
 	int next_remote[2] = {0, 0}, fresh = 200, rounds = 0, inbox[2];
 	char a[16], b[16], c[16];
 
-	/* Side 0 restarts; side 1's tincan also restarted (fresh link whose
-	 * first remote was side 0's old ufrag): the nastiest overlap. */
-	next_local[0] = ++fresh;
-	local[1] = ++fresh;
-	cur[1] = 1;
-	inbox[1] = next_local[0]; /* side 0's restart reaches side 1 */
-	inbox[0] = local[1];	  /* side 1's new link reaches side 0 */
+	if (_i == 0) {
+		/* Side 0 restarts; side 1's tincan also restarted (a fresh
+		 * link whose first remote was side 0's old ufrag). */
+		next_local[0] = ++fresh;
+		local[1] = ++fresh;
+		cur[1] = 1;
+		inbox[1] = next_local[0]; /* side 0's restart reaches 1 */
+		inbox[0] = local[1];	  /* side 1's new link reaches 0 */
+	} else {
+		/* Both sides noticed the silence and restarted at once. */
+		next_local[0] = ++fresh;
+		next_local[1] = ++fresh;
+		inbox[1] = next_local[0];
+		inbox[0] = next_local[1];
+	}
 	while ((inbox[0] || inbox[1]) && rounds++ < 20) {
 		for (int i = 0; i < 2; i++) {
 			struct tc_repair_streams s = {
@@ -313,7 +321,7 @@ Suite *suite_repair(void)
 	tcase_add_test(tc, test_xmpp_retry_schedule);
 	tcase_add_test(tc, test_probe_intervals);
 	tcase_add_loop_test(tc, test_remote_classify, 0, G_N_ELEMENTS(remotes));
-	tcase_add_test(tc, test_restarts_settle);
+	tcase_add_loop_test(tc, test_restarts_settle, 0, 2);
 	tcase_add_test(tc, test_promotion);
 	tcase_add_test(tc, test_failed_link_left_to_tincan);
 	tcase_add_test(tc, test_online_resends_candidates);
