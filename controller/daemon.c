@@ -348,10 +348,16 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 	const char *overlay = NULL;
 	struct ctl_members *e;
 
-	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE)
+	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE) {
 		overlay = ev->link_state->overlay;
-	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
+		/* The fault that silenced the link may have stranded our XMPP
+		 * session too (a NAT that forgot its mappings): a keepalive
+		 * revives it before tincan's ICE restart needs it. */
+		if (ev->link_state->state == IPOP__LINK_STATE__FAILED)
+			ctl_xmpp_nudge(d->xmpp);
+	} else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES) {
 		overlay = ev->local_candidates->overlay;
+	}
 	e = policy_of(d, overlay);
 	if (e)
 		ctl_member_event(e, ev);

@@ -323,14 +323,17 @@ static void start_connect(struct ctl_xmpp *x)
 	}
 }
 
-static gboolean on_keepalive(gpointer data)
+void ctl_xmpp_nudge(struct ctl_xmpp *x)
 {
-	struct ctl_xmpp *x = data;
-
-	if (x->online) {
+	if (x != NULL && x->online) {
 		xmpp_send_raw(x->conn, " ", 1);
 		ctl_xmpp_kick(x);
 	}
+}
+
+static gboolean on_keepalive(gpointer data)
+{
+	ctl_xmpp_nudge(data);
 	return G_SOURCE_CONTINUE;
 }
 

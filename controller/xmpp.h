@@ -76,6 +76,11 @@ int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
  * after the connection was lost) when the session has been offline for
  * offline_ms, with rnd a random draw. */
 unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd);
+/* Sends a whitespace keepalive now (when online).  After a NAT on the way
+ * lost its state, the session receives nothing until it sends: a link
+ * that failed calls for this, so the signalling its repair needs flows.
+ * NULL is a no-op. */
+void ctl_xmpp_nudge(struct ctl_xmpp *x);
 /* True when online. */
 bool ctl_xmpp_is_online(const struct ctl_xmpp *x);
 /* Our bound full JID, or NULL when offline. */
