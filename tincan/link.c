@@ -257,6 +257,8 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	if (stream != l->stream && stream != l->next_stream)
 		return;
 	tc_link_load_local(l, stream);
+	if (stream == l->next_stream)
+		l->next_gathered = true;
 	g_message("link %s/%.12s: gathered %zu local candidates%s", l->overlay,
 		  l->peer_uid, l->local.n_candidates,
 		  stream == l->next_stream ? " (ICE restart)" : "");

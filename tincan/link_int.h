@@ -101,6 +101,8 @@ struct tc_link {
 	bool next_relayed;	 /* that pair goes through a TURN relay */
 	bool next_peer;		 /* started because the peer restarted */
 	bool next_failed;	 /* its checks all failed */
+	bool next_gathered;	 /* its candidates are in l->local */
+	guint announce;		 /* idle source re-sending local_candidates */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;

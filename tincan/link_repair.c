@@ -52,7 +52,7 @@ static void drop_next(struct tc_link *l)
 	l->next_stream = 0;
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
 	l->next_ready = l->next_selected = l->next_relayed = false;
-	l->next_peer = l->next_failed = false;
+	l->next_peer = l->next_failed = l->next_gathered = false;
 	/* What GetLocalCandidates answers is the current stream's again. */
 	if (l->gathered)
 		tc_link_load_local(l, l->stream);
@@ -78,9 +78,35 @@ static int restart(struct tc_link *l, const struct tc_time *t, bool peer,
 
 void tc_link_repair_free(struct tc_link *l)
 {
+	if (l->announce)
+		g_source_remove(l->announce);
+	l->announce = 0;
 	/* The agent's close removes the stream; only our copy goes. */
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
 	l->next_stream = 0;
+}
+
+static gboolean on_announce(gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_event ev = {.kind = TC_EVENT_LOCAL_CANDIDATES};
+
+	l->announce = 0;
+	ev.overlay = l->overlay;
+	ev.peer_uid = l->peer_uid;
+	ev.u.local = &l->local;
+	l->env->emit(l->env->node, &ev);
+	return G_SOURCE_REMOVE;
+}
+
+/* Our restart's candidates went out before the peer's new end existed
+ * (its tincan restarted): they go out again, bound now, once the
+ * controller has the answer to the request that bound them (an idle
+ * callback runs after the reply is written). */
+static void announce_later(struct tc_link *l)
+{
+	if (l->next_gathered && !l->announce)
+		l->announce = g_idle_add(on_announce, l);
 }
 
 guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
@@ -111,6 +137,7 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 			return 0;
 		break;
 	case TC_REMOTE_SET_NEXT:
+		announce_later(l);
 		break;
 	}
 	nice_agent_set_remote_credentials(l->agent, l->next_stream, ufrag, pwd);
@@ -140,7 +167,7 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	l->have_remote = l->remote_ufrag != NULL;
 	l->ice_ready = l->next_ready;
 	l->next_selected = l->next_ready = l->next_relayed = false;
-	l->next_failed = false;
+	l->next_failed = l->next_gathered = false;
 	l->moved_by = "an ICE restart";
 	/* lc and rc belong to the new stream, which stays. */
 	nice_agent_remove_stream(l->agent, old);
