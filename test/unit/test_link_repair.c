@@ -6,8 +6,9 @@
  * restarted: same identity, new ICE credentials, no keys): the other side
  * must take the new credentials as an ICE restart of the peer, restart its
  * own side on a second stream, move onto it and carry frames again, still
- * the same link object.  Run once with the controlling side restarting and
- * once with the controlled one.
+ * the same link object.  Run with the controlling side restarting and with
+ * the controlled one, each at once and after the kept side noticed the
+ * silence and restarted ICE by itself.
  */
 #include <check.h>
 #include <string.h>
@@ -111,6 +112,17 @@ static bool both_connected(struct side *a, struct side *b)
 	return a->state == TC_LINK_CONNECTED && b->state == TC_LINK_CONNECTED;
 }
 
+/* The kept side (first) restarted by itself: new candidates announced
+ * while its peer's link is gone. */
+static bool restarted_alone(struct side *kept, struct side *gone)
+{
+	struct tc_link_info info;
+
+	(void)gone;
+	tc_link_get_info(kept->link, &info);
+	return info.repair.restarts > 0 && tc_link_local(kept->link);
+}
+
 static bool both_got(struct side *a, struct side *b)
 {
 	return a->frames > 0 && b->frames > 0;
@@ -154,14 +166,23 @@ START_TEST(test_peer_restart_is_an_ice_restart)
 		      "no first connection: %d %d", a.state, b.state);
 	ck_assert(exchange(&a, &b));
 
-	/* _i 0: the controlling side's tincan restarts; 1: the other. */
+	/* _i 0, 2: the controlling side's tincan restarts; 1, 3: the other.
+	 * 2, 3: the new one comes only after the kept side noticed the
+	 * silence and restarted by itself. */
 	tc_link_get_info(a.link, &info);
-	kept = (info.controlling == (_i == 1)) ? &a : &b;
+	kept = (info.controlling == (_i % 2 == 1)) ? &a : &b;
 	restarted = kept == &a ? &b : &a;
 	before = kept->link;
 	restarted->carry = false; /* a new link is not told of the old */
 	tc_link_free(restarted->link);
 	restarted->link = NULL;
+	if (_i >= 2) {
+		unsigned ev = kept->events;
+
+		ck_assert(run_until(restarted_alone, kept, restarted,
+				    TC_LINK_DEAD_MS + 1000));
+		ck_assert_uint_gt(kept->events, ev);
+	}
 	make_link(restarted);
 	while (!tc_link_local(restarted->link))
 		g_main_context_iteration(NULL, TRUE);
@@ -175,8 +196,9 @@ START_TEST(test_peer_restart_is_an_ice_restart)
 	ck_assert_msg(exchange(&a, &b), "no frames after the restart");
 	ck_assert_ptr_eq(kept->link, before);
 	tc_link_get_info(kept->link, &info);
-	ck_assert_uint_eq(info.repair.peer_restarts, 1);
-	ck_assert_uint_eq(info.repair.restarts, 0);
+	ck_assert_uint_eq(info.repair.restarts + info.repair.peer_restarts, 1);
+	ck_assert_uint_eq(info.repair.restarts, _i >= 2 ? 1 : 0);
+	ck_assert_uint_eq(info.repair.recoveries, _i >= 2 ? 1 : 0);
 	ck_assert_uint_ge(info.handshakes, 2);
 	/* The kept side announced its restarted credentials. */
 	ck_assert_uint_ge(kept->events, 2);
@@ -195,7 +217,7 @@ Suite *suite_link_repair(void)
 	TCase *tc = tcase_create("loopback");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_peer_restart_is_an_ice_restart, 0, 2);
+	tcase_add_loop_test(tc, test_peer_restart_is_an_ice_restart, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }
