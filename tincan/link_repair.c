@@ -333,7 +333,7 @@ static void next_expired(struct tc_link *l, const struct tc_time *t)
 void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 {
 	uint64_t quiet = silent_ms(l, t);
-	bool busy = l->tx_packets != l->tx_at_rx;
+	bool busy = tc_repair_busy(l->tx_packets - l->tx_at_rx, l->rtt_us);
 
 	if (l->last_rx_ms && !l->outage_ms && tc_repair_is_silent(quiet, busy))
 		silence_began(l, t);

@@ -21,6 +21,11 @@ bool tc_repair_is_silent(uint64_t silent_ms, bool busy)
 	       (busy ? TC_REPAIR_BUSY_SUSPECT_MS : TC_REPAIR_SUSPECT_MS);
 }
 
+bool tc_repair_busy(uint64_t frames_since_rx, uint32_t rtt_us)
+{
+	return frames_since_rx > 0 && rtt_us < TC_REPAIR_BUSY_MAX_RTT_US;
+}
+
 enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 					 const char *ufrag)
 {

@@ -32,10 +32,11 @@ enum {
 	 * only the probe replies, one a second.) */
 	TC_REPAIR_QUICK_MS = 300,
 	TC_REPAIR_BUSY_SUSPECT_MS = 700,
-	TC_REPAIR_BURST_MS = 200,	 /* probe interval while silent */
-	TC_REPAIR_BURST_FOR_MS = 120000, /* then slower again: */
-	TC_REPAIR_IDLE_PROBE_MS = 2000,	 /* a link silent for long */
-	TC_REPAIR_DEAD_MS = 2500,	 /* silence after which it is FAILED */
+	TC_REPAIR_BUSY_MAX_RTT_US = 150000, /* slower paths: idle rules */
+	TC_REPAIR_BURST_MS = 200,	    /* probe interval while silent */
+	TC_REPAIR_BURST_FOR_MS = 120000,    /* then slower again: */
+	TC_REPAIR_IDLE_PROBE_MS = 2000,	    /* a link silent for long */
+	TC_REPAIR_DEAD_MS = 2500, /* silence after which it is FAILED */
 	TC_REPAIR_RESTART_FIRST_MS = 1000, /* after the first restart */
 	TC_REPAIR_RESTART_MAX_MS = 30000,
 	TC_REPAIR_RESTART_WAIT_MS = 5000,  /* a restart that selected no pair
@@ -49,6 +50,10 @@ enum {
 uint32_t tc_repair_probe_ms(uint64_t silent_ms, bool busy);
 /* Whether a silence of silent_ms (busy as above) is one to repair. */
 bool tc_repair_is_silent(uint64_t silent_ms, bool busy);
+/* Whether a link counts as busy (see above): frames went out since the
+ * peer's last packet, on a path whose round trip (rtt_us, 0 when not
+ * measured yet) leaves a burst probe time to come back. */
+bool tc_repair_busy(uint64_t frames_since_rx, uint32_t rtt_us);
 
 /* What remote ICE credentials with a given ufrag are, for a link that
  * holds a current stream and maybe a next one (a restart in progress). */

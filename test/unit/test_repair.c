@@ -123,6 +123,16 @@ START_TEST(test_probe_intervals)
 	ck_assert(tc_repair_is_silent(TC_REPAIR_SUSPECT_MS, false));
 	ck_assert(!tc_repair_is_silent(TC_REPAIR_QUICK_MS, true));
 	ck_assert(tc_repair_is_silent(TC_REPAIR_BUSY_SUSPECT_MS, true));
+	/* Busy: frames out since the last packet in, on a fast path. */
+	ck_assert(!tc_repair_busy(0, 1000));
+	ck_assert(tc_repair_busy(1, 0));
+	ck_assert(tc_repair_busy(50, TC_REPAIR_BUSY_MAX_RTT_US - 1));
+	ck_assert(!tc_repair_busy(50, TC_REPAIR_BUSY_MAX_RTT_US));
+	/* A burst probe sent at TC_REPAIR_QUICK_MS is back before the busy
+	 * threshold on any path counted busy. */
+	ck_assert_uint_ge(TC_REPAIR_BUSY_SUSPECT_MS,
+			  TC_REPAIR_QUICK_MS + TC_REPAIR_BURST_MS +
+			      TC_REPAIR_BUSY_MAX_RTT_US / 1000);
 	ck_assert_uint_ge(TC_REPAIR_BUSY_SUSPECT_MS,
 			  TC_REPAIR_QUICK_MS + 2 * TC_REPAIR_BURST_MS);
 	ck_assert_uint_lt(TC_REPAIR_SUSPECT_MS, TC_REPAIR_DEAD_MS);
