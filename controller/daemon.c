@@ -351,12 +351,15 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE) {
 		overlay = ev->link_state->overlay;
 		/* The fault that silenced the link may have stranded our XMPP
-		 * session too (a NAT that forgot its mappings): a keepalive
-		 * revives it before tincan's ICE restart needs it. */
+		 * session too (a NAT that forgot its mappings): it is checked
+		 * (and remade) before tincan's repair needs it. */
 		if (ev->link_state->state == IPOP__LINK_STATE__FAILED)
 			ctl_xmpp_nudge(d->xmpp);
 	} else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES) {
 		overlay = ev->local_candidates->overlay;
+		/* New candidates (a new link or an ICE restart) must reach
+		 * the peer: the same check. */
+		ctl_xmpp_nudge(d->xmpp);
 	}
 	e = policy_of(d, overlay);
 	if (e)

@@ -264,12 +264,72 @@ static void logged_in(struct ctl_xmpp *x)
 	ctl_xmpp_request_roster(x);
 }
 
+static int on_pong(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
+{
+	struct ctl_xmpp *x = data;
+
+	(void)conn;
+	(void)st; /* a result or an error: the server answered either way */
+	ctl_xmpp_clear_source(&x->ping_timer);
+	x->ping_id[0] = '\0';
+	return 0;
+}
+
+static void ping_done(struct ctl_xmpp *x)
+{
+	ctl_xmpp_clear_source(&x->ping_timer);
+	if (x->ping_id[0] && x->conn)
+		xmpp_id_handler_delete(x->conn, on_pong, x->ping_id);
+	x->ping_id[0] = '\0';
+}
+
+/* No answer to the ping: the session is dead though its socket is not
+ * (a NAT on the way dropped it); a new one is made at once. */
+static gboolean on_ping_timeout(gpointer data)
+{
+	struct ctl_xmpp *x = data;
+
+	x->ping_timer = 0;
+	g_message("xmpp: no answer to a ping within %d ms; reconnecting",
+		  CTL_XMPP_PING_TIMEOUT_MS);
+	ping_done(x);
+	xmpp_disconnect(x->conn);
+	ctl_xmpp_kick(x);
+	return G_SOURCE_REMOVE;
+}
+
+void ctl_xmpp_nudge(struct ctl_xmpp *x)
+{
+	const char *domain;
+	xmpp_stanza_t *iq, *ping;
+	g_autofree char *id = NULL;
+
+	if (x == NULL || !x->online || x->ping_timer)
+		return;
+	domain = strchr(x->cfg->jid, '@');
+	id = ctl_xmpp_next_id(x, "ping");
+	iq = xmpp_iq_new(x->sctx, "get", id);
+	xmpp_stanza_set_to(iq, domain ? domain + 1 : x->cfg->jid);
+	ping = xmpp_stanza_new(x->sctx);
+	xmpp_stanza_set_name(ping, "ping");
+	xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
+	xmpp_stanza_add_child_ex(iq, ping, 0);
+	g_strlcpy(x->ping_id, id, sizeof(x->ping_id));
+	xmpp_id_handler_add(x->conn, on_pong, x->ping_id, x);
+	xmpp_send(x->conn, iq);
+	xmpp_stanza_release(iq);
+	x->ping_timer =
+	    g_timeout_add(CTL_XMPP_PING_TIMEOUT_MS, on_ping_timeout, x);
+	ctl_xmpp_kick(x);
+}
+
 static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 {
 	bool was_online = x->online;
 	g_autofree char *why = describe(x->logged_in, error, se);
 
 	drop_watches(x);
+	ping_done(x);
 	ctl_xmpp_roster_cancel(x);
 	ctl_xmpp_clear_source(&x->sweep_id);
 	x->online = false;
@@ -323,17 +383,14 @@ static void start_connect(struct ctl_xmpp *x)
 	}
 }
 
-void ctl_xmpp_nudge(struct ctl_xmpp *x)
+static gboolean on_keepalive(gpointer data)
 {
-	if (x != NULL && x->online) {
+	struct ctl_xmpp *x = data;
+
+	if (x->online) {
 		xmpp_send_raw(x->conn, " ", 1);
 		ctl_xmpp_kick(x);
 	}
-}
-
-static gboolean on_keepalive(gpointer data)
-{
-	ctl_xmpp_nudge(data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -434,6 +491,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 	ctl_xmpp_clear_source(&x->kick_id);
 	ctl_xmpp_clear_source(&x->keepalive_id);
 	ctl_xmpp_clear_source(&x->sweep_id);
+	ping_done(x);
 	if (x->conn != NULL) {
 		if (x->online)
 			ctl_xmpp_send_presence(x, NULL, "unavailable");

@@ -25,7 +25,8 @@ enum {
 	CTL_XMPP_RETRY_FAST_MAX_MS = 1500,
 	CTL_XMPP_RETRY_FAST_FOR_MS = 120000,
 	CTL_XMPP_BACKOFF_MAX_MS = 30000,
-	CTL_XMPP_MAX_PAYLOAD = 16384, /* bytes of one signalling stanza */
+	CTL_XMPP_MAX_PAYLOAD = 16384,	 /* bytes of one signalling stanza */
+	CTL_XMPP_PING_TIMEOUT_MS = 1000, /* see ctl_xmpp_nudge */
 };
 
 /* Roster subscription state of a contact. */
@@ -76,10 +77,12 @@ int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
  * after the connection was lost) when the session has been offline for
  * offline_ms, with rnd a random draw. */
 unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd);
-/* Sends a whitespace keepalive now (when online).  After a NAT on the way
- * lost its state, the session receives nothing until it sends: a link
- * that failed calls for this, so the signalling its repair needs flows.
- * NULL is a no-op. */
+/* Checks the session now (when online and no check is pending): an XMPP
+ * ping (XEP-0199) to the server, and a new session at once when it is
+ * not answered within CTL_XMPP_PING_TIMEOUT_MS.  A NAT on the way that
+ * lost its state leaves a session that neither receives nor fails; a
+ * link repairing itself (tincan's events) calls for this, so the
+ * signalling its repair needs flows.  NULL is a no-op. */
 void ctl_xmpp_nudge(struct ctl_xmpp *x);
 /* True when online. */
 bool ctl_xmpp_is_online(const struct ctl_xmpp *x);

@@ -28,11 +28,13 @@ struct ctl_xmpp {
 	gint64 offline_us;   /* when it was lost (monotonic), 0 if never */
 	char *lost_why;	     /* why, for the line that says it is back */
 	unsigned recoveries; /* times it came back online after a loss */
-	unsigned serial;     /* stanza ids */
-	unsigned session;    /* logins so far */
-	char roster_id[32];  /* pending roster request, "" if none */
-	bool logged_in;	     /* libstrophe reported CONNECT */
-	bool online;	     /* roster received and presence sent */
+	guint ping_timer;    /* a ping waits for its answer (see nudge) */
+	char ping_id[32];
+	unsigned serial;    /* stanza ids */
+	unsigned session;   /* logins so far */
+	char roster_id[32]; /* pending roster request, "" if none */
+	bool logged_in;	    /* libstrophe reported CONNECT */
+	bool online;	    /* roster received and presence sent */
 	bool pumping;
 	bool activity; /* libstrophe logged something this run */
 	bool freeing;

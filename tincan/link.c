@@ -309,11 +309,33 @@ static void add_local_addresses(struct tc_link *l)
 	freeifaddrs(ifs);
 }
 
-static void configure_servers(struct tc_link *l, guint stream)
+/* A stream looking for a direct path only (direct_only) gets no TURN
+ * allocation, so it cannot select a relay; its reflexive address comes
+ * from the STUN server, or from the TURN server asked as one (set on the
+ * agent for this stream's gathering only, see tc_link_open_stream). */
+static void stun_only(struct tc_link *l)
+{
+	const struct tc_ice_config *ice = l->env->ice;
+
+	if (ice->n_stun > 0)
+		g_object_set(l->agent, "stun-server", ice->stun[0].address,
+			     "stun-server-port", (guint)ice->stun[0].port,
+			     NULL);
+	else if (ice->n_turn > 0)
+		g_object_set(l->agent, "stun-server", ice->turn[0].address,
+			     "stun-server-port", (guint)ice->turn[0].port,
+			     NULL);
+}
+
+static void configure_servers(struct tc_link *l, guint stream, bool direct_only)
 {
 	const struct tc_ice_config *ice = l->env->ice;
 	unsigned i;
 
+	if (direct_only) {
+		stun_only(l);
+		return;
+	}
 	for (i = 0; i < ice->n_turn; i++)
 		nice_agent_set_relay_info(
 		    l->agent, stream, 1, ice->turn[i].address,
@@ -347,11 +369,14 @@ static int start_agent(struct tc_link *l)
 			 G_CALLBACK(on_selected_pair), l);
 	g_signal_connect(l->agent, "component-state-changed",
 			 G_CALLBACK(on_component_state), l);
-	return tc_link_open_stream(l, &l->stream) ? 0 : -EADDRNOTAVAIL;
+	return tc_link_open_stream(l, &l->stream, false) ? 0 : -EADDRNOTAVAIL;
 }
 
-guint tc_link_open_stream(struct tc_link *l, guint *slot)
+guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only)
 {
+	const struct tc_ice_config *ice = l->env->ice;
+	bool ok;
+
 	guint id = nice_agent_add_stream(l->agent, 1);
 
 	if (!id) {
@@ -359,12 +384,16 @@ guint tc_link_open_stream(struct tc_link *l, guint *slot)
 			  l->peer_uid);
 		return 0;
 	}
-	configure_servers(l, id);
+	configure_servers(l, id, direct_only);
 	nice_agent_attach_recv(l->agent, id, 1, l->env->ctx, tc_link_on_recv,
 			       l);
 	/* Gathering may end at once, in the call: the id must be known. */
 	*slot = id;
-	if (!nice_agent_gather_candidates(l->agent, id)) {
+	ok = nice_agent_gather_candidates(l->agent, id);
+	/* The other streams keep TURN without STUN (see configure_servers). */
+	if (direct_only && ice->n_turn > 0)
+		g_object_set(l->agent, "stun-server", NULL, NULL);
+	if (!ok) {
 		g_warning("link %s/%.12s: cannot gather candidates", l->overlay,
 			  l->peer_uid);
 		nice_agent_remove_stream(l->agent, id);

@@ -126,10 +126,11 @@ static inline void tc_link_now(struct tc_time *t)
 void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
 		       const char *why);
 
-/* link.c: a new stream of the agent with its servers, receive callback
- * and gathering started: its id, also stored in *slot before gathering
- * starts (it may end in the call), or 0 (logged). */
-guint tc_link_open_stream(struct tc_link *l, guint *slot);
+/* link.c: a new stream of the agent with its servers (direct_only: no
+ * TURN, so no relay candidates), receive callback and gathering started:
+ * its id, also stored in *slot before gathering starts (it may end in the
+ * call), or 0 (logged). */
+guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only);
 /* link.c: fills l->local from a gathered stream's credentials and
  * candidates. */
 void tc_link_load_local(struct tc_link *l, guint stream);

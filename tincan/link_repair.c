@@ -58,12 +58,17 @@ static void drop_next(struct tc_link *l)
 		tc_link_load_local(l, l->stream);
 }
 
-/* Opens a next stream (replacing one in progress): 0 or -errno. */
+/* Opens a next stream (replacing one in progress): 0 or -errno.  While
+ * the current path works, a restart can only be looking for a direct path
+ * (ours off a relay, or the peer's we answer): its stream gathers no
+ * relay candidates. */
 static int restart(struct tc_link *l, const struct tc_time *t, bool peer,
 		   const char *why)
 {
+	bool direct_only = !l->outage_ms && l->state == TC_LINK_CONNECTED;
+
 	drop_next(l);
-	if (!tc_link_open_stream(l, &l->next_stream))
+	if (!tc_link_open_stream(l, &l->next_stream, direct_only))
 		return -ENOMEM;
 	l->next_peer = peer;
 	l->next_started_ms = t->mono_ms;
@@ -71,8 +76,8 @@ static int restart(struct tc_link *l, const struct tc_time *t, bool peer,
 		COUNT(l, peer_restarts);
 	else
 		COUNT(l, restarts);
-	g_message("link %s/%.12s: ICE restart (%s)", l->overlay, l->peer_uid,
-		  why);
+	g_message("link %s/%.12s: ICE restart (%s%s)", l->overlay, l->peer_uid,
+		  why, direct_only ? ", direct paths only" : "");
 	return 0;
 }
 
@@ -169,6 +174,10 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	l->next_selected = l->next_ready = l->next_relayed = false;
 	l->next_failed = l->next_gathered = false;
 	l->moved_by = "an ICE restart";
+	/* The new path needs a round trip (a handshake) before the peer is
+	 * heard: no new restart meanwhile. */
+	l->restart_due_ms =
+	    MAX(l->restart_due_ms, t->mono_ms + TC_REPAIR_RESTART_FIRST_MS);
 	/* lc and rc belong to the new stream, which stays. */
 	nice_agent_remove_stream(l->agent, old);
 	tc_link_use_pair(l, lc, rc);
