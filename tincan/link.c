@@ -257,8 +257,10 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	if (stream != l->stream && stream != l->next_stream)
 		return;
 	tc_link_load_local(l, stream);
-	if (stream == l->next_stream)
+	if (stream == l->next_stream) {
 		l->next_gathered = true;
+		tc_link_stun_done(l);
+	}
 	g_message("link %s/%.12s: gathered %zu local candidates%s", l->overlay,
 		  l->peer_uid, l->local.n_candidates,
 		  stream == l->next_stream ? " (ICE restart)" : "");
@@ -334,6 +336,7 @@ static void configure_servers(struct tc_link *l, guint stream, bool direct_only)
 
 	if (direct_only) {
 		stun_only(l);
+		l->stun_set = true;
 		return;
 	}
 	for (i = 0; i < ice->n_turn; i++)
@@ -372,9 +375,17 @@ static int start_agent(struct tc_link *l)
 	return tc_link_open_stream(l, &l->stream, false) ? 0 : -EADDRNOTAVAIL;
 }
 
+/* A direct-only stream's gathering is over: the other streams keep TURN
+ * without STUN (see configure_servers). */
+void tc_link_stun_done(struct tc_link *l)
+{
+	if (l->stun_set && l->env->ice->n_turn > 0)
+		g_object_set(l->agent, "stun-server", NULL, NULL);
+	l->stun_set = false;
+}
+
 guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only)
 {
-	const struct tc_ice_config *ice = l->env->ice;
 	bool ok;
 
 	guint id = nice_agent_add_stream(l->agent, 1);
@@ -390,10 +401,8 @@ guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only)
 	/* Gathering may end at once, in the call: the id must be known. */
 	*slot = id;
 	ok = nice_agent_gather_candidates(l->agent, id);
-	/* The other streams keep TURN without STUN (see configure_servers). */
-	if (direct_only && ice->n_turn > 0)
-		g_object_set(l->agent, "stun-server", NULL, NULL);
 	if (!ok) {
+		tc_link_stun_done(l);
 		g_warning("link %s/%.12s: cannot gather candidates", l->overlay,
 			  l->peer_uid);
 		nice_agent_remove_stream(l->agent, id);

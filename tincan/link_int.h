@@ -102,7 +102,8 @@ struct tc_link {
 	bool next_peer;		 /* started because the peer restarted */
 	bool next_failed;	 /* its checks all failed */
 	bool next_gathered;	 /* its candidates are in l->local */
-	guint announce;		 /* idle source re-sending local_candidates */
+	bool stun_set;	/* the agent has a STUN server for a direct-only one */
+	guint announce; /* idle source re-sending local_candidates */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;
@@ -131,6 +132,9 @@ void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
  * its id, also stored in *slot before gathering starts (it may end in the
  * call), or 0 (logged). */
 guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only);
+/* link.c: a direct-only stream's gathering ended (or it went): the agent's
+ * STUN server is unset again. */
+void tc_link_stun_done(struct tc_link *l);
 /* link.c: fills l->local from a gathered stream's credentials and
  * candidates. */
 void tc_link_load_local(struct tc_link *l, guint stream);

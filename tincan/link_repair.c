@@ -50,6 +50,7 @@ static void drop_next(struct tc_link *l)
 		return;
 	nice_agent_remove_stream(l->agent, l->next_stream);
 	l->next_stream = 0;
+	tc_link_stun_done(l);
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
 	l->next_ready = l->next_selected = l->next_relayed = false;
 	l->next_peer = l->next_failed = l->next_gathered = false;
@@ -272,6 +273,13 @@ static void silence_began(struct tc_link *l, const struct tc_time *t)
 	l->outage_ms = l->last_rx_ms;
 	l->outage_roams = l->gc.roams;
 	l->moved_by = NULL;
+	/* A restart begun while the peer still spoke (the way off a relay)
+	 * looks for something else: a new one starts now. */
+	if (l->next_stream && l->next_started_ms <= l->outage_ms &&
+	    !l->next_selected) {
+		drop_next(l);
+		l->restart_due_ms = 0;
+	}
 	g_message("link %s/%.12s: peer silent for %" G_GUINT64_FORMAT
 		  " ms; probing every %d ms%s",
 		  l->overlay, l->peer_uid, silent_ms(l, t), TC_REPAIR_BURST_MS,

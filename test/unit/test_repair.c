@@ -319,6 +319,37 @@ START_TEST(test_online_resends_candidates)
 }
 END_TEST
 
+/* A member whose XMPP session went (the server says unavailable: its
+ * controller remade the session, or stopped) while its link is failed
+ * and repairing keeps the link for the relink delay; the link not back by
+ * then, the member and its link go. */
+START_TEST(test_gone_while_repairing)
+{
+	struct rec r;
+	struct ctl_members *g = engine(&r);
+	struct ctl_sig adv;
+	gint64 end;
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_presence(g, "bob@x/dev", true);
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__CONNECTED);
+	fake_link_event(g, "gv", adv.uid, IPOP__LINK_STATE__FAILED);
+	g_ptr_array_set_size(r.log, 0);
+	ctl_member_presence(g, "bob@x/dev", false);
+	ck_assert_uint_eq(ctl_member_count(g), 1);
+	ck_assert_uint_eq(count_prefix(&r, "req remove:"), 0);
+	end = g_get_monotonic_time() + 20 * FAKE_RELINK_MS * 1000;
+	while (ctl_member_count(g) == 1 && g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(2000);
+	ck_assert_uint_eq(ctl_member_count(g), 0);
+	ck_assert_uint_eq(count_prefix(&r, "req remove:"), 1);
+	fake_finish(&r, g);
+}
+END_TEST
+
 extern Suite *suite_repair(void);
 
 Suite *suite_repair(void)
@@ -335,6 +366,7 @@ Suite *suite_repair(void)
 	tcase_add_test(tc, test_promotion);
 	tcase_add_test(tc, test_failed_link_left_to_tincan);
 	tcase_add_test(tc, test_online_resends_candidates);
+	tcase_add_test(tc, test_gone_while_repairing);
 	suite_add_tcase(s, tc);
 	return s;
 }
