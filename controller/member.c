@@ -391,9 +391,24 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
  * still run: an XMPP server restart reports everyone unavailable, and a
  * restarted or replaced controller says bye.  A link that still works is
  * kept until it fails; one that does not is removed now. */
+static void arm_relink(struct ctl_members *e, struct member *m);
+
 static void member_gone(struct ctl_members *e, struct member *m,
 			const char *why)
 {
+	/* A failed link may be repairing itself (tincan restarts ICE), and
+	 * a member's XMPP session that was remade (a ping unanswered) makes
+	 * the server report it gone: such a link is kept like a working
+	 * one, and dropped if it has not come back by the relink delay. */
+	if (m->state == IPOP__LINK_STATE__FAILED) {
+		g_message("overlay %s: %s %s; its link is failed, kept while "
+			  "it repairs",
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  IPOP_LOG_STR(why));
+		m->away = true;
+		arm_relink(e, m);
+		return;
+	}
 	if (m->state != IPOP__LINK_STATE__CONNECTED) {
 		drop_member(e, m, why);
 		return;
@@ -513,6 +528,10 @@ static gboolean on_relink(gpointer data)
 	if (!m)
 		return G_SOURCE_REMOVE;
 	m->relink = 0;
+	if (m->away && m->state != IPOP__LINK_STATE__CONNECTED) {
+		drop_member(r->e, m, "offline and its link did not recover");
+		return G_SOURCE_REMOVE;
+	}
 	if (m->state != IPOP__LINK_STATE__FAILED)
 		return G_SOURCE_REMOVE;
 	g_message("overlay %s: link to %s still failed after %d ms; remaking "
@@ -548,16 +567,24 @@ static void link_state(struct ctl_members *e,
 	 * relink delay is remade by the side with the smaller uid. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(e->my_uid, m->uid) < 0) {
-		struct relink *r = g_new0(struct relink, 1);
-
-		r->e = e;
-		g_strlcpy(r->uid, m->uid, sizeof(r->uid));
 		g_message("overlay %s: link to %s failed; tincan repairs it "
-			  "(remade if still failed in %d ms)",
+			  "(remade if still failed in %u ms)",
 			  e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(e));
-		m->relink = g_timeout_add_full(G_PRIORITY_DEFAULT, relink_ms(e),
-					       on_relink, r, g_free);
+		arm_relink(e, m);
 	}
+}
+
+static void arm_relink(struct ctl_members *e, struct member *m)
+{
+	struct relink *r;
+
+	if (m->relink)
+		return;
+	r = g_new0(struct relink, 1);
+	r->e = e;
+	g_strlcpy(r->uid, m->uid, sizeof(r->uid));
+	m->relink = g_timeout_add_full(G_PRIORITY_DEFAULT, relink_ms(e),
+				       on_relink, r, g_free);
 }
 
 void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)
