@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 
 #include <glib.h>
 #include <glib-unix.h>
@@ -142,6 +143,7 @@ static int on_socket(xmpp_conn_t *conn, void *sock)
 		g_warning("xmpp: socket %d unusable with select()", fd);
 		return -1;
 	}
+	x->fd = fd;
 	x->in_id = g_unix_fd_add(fd, G_IO_IN | G_IO_ERR | G_IO_HUP, on_fd, x);
 	x->out_id = g_unix_fd_add(fd, G_IO_OUT, on_fd_out, x);
 	return xmpp_sockopt_cb_keepalive(conn, sock);
@@ -293,7 +295,12 @@ static gboolean on_ping_timeout(gpointer data)
 	g_message("xmpp: no answer to a ping within %d ms; reconnecting",
 		  CTL_XMPP_PING_TIMEOUT_MS);
 	ping_done(x);
-	xmpp_disconnect(x->conn);
+	/* Not a polite close: that waits for a server that does not answer.
+	 * The socket shut, libstrophe reports the loss on its next read. */
+	if (x->fd >= 0)
+		shutdown(x->fd, SHUT_RDWR);
+	else
+		xmpp_disconnect(x->conn);
 	ctl_xmpp_kick(x);
 	return G_SOURCE_REMOVE;
 }
@@ -330,6 +337,7 @@ static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 
 	drop_watches(x);
 	ping_done(x);
+	x->fd = -1;
 	ctl_xmpp_roster_cancel(x);
 	ctl_xmpp_clear_source(&x->sweep_id);
 	x->online = false;
@@ -457,6 +465,7 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	x->cfg = cfg;
 	x->ops = ops;
 	x->cb_ctx = ctx;
+	x->fd = -1;
 	x->full_jid = g_strdup_printf("%s/%s", cfg->jid, resource);
 	x->log.handler = on_strophe_log;
 	x->log.userdata = x;

@@ -28,6 +28,7 @@ struct ctl_xmpp {
 	gint64 offline_us;   /* when it was lost (monotonic), 0 if never */
 	char *lost_why;	     /* why, for the line that says it is back */
 	unsigned recoveries; /* times it came back online after a loss */
+	int fd;		     /* the connection's socket, -1 if none */
 	guint ping_timer;    /* a ping waits for its answer (see nudge) */
 	char ping_id[32];
 	unsigned serial;    /* stanza ids */
