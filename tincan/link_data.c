@@ -421,14 +421,17 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
+		tc_link_repair_spoke(l, t);
 		roam(l, src);
 		on_authenticated(l, t);
 		handle_inner(l, l->pt, out_len);
 		break;
 	case TC_RX_REPLY:
+		tc_link_repair_spoke(l, t);
 		send_response(l, l->pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
+		tc_link_repair_spoke(l, t);
 		send_keepalive(l, t);
 		on_authenticated(l, t);
 		break;
@@ -464,7 +467,9 @@ void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 	(void)stream;
 	(void)comp;
 	tc_link_now(&t);
+	l->rx_stream = stream;
 	receive(l, (const uint8_t *)buf, len, &src, &t);
+	l->rx_stream = 0;
 }
 
 /* Receive buffers of the fast path, shared by every link: all run on the

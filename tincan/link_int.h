@@ -102,8 +102,9 @@ struct tc_link {
 	bool next_peer;		 /* started because the peer restarted */
 	bool next_failed;	 /* its checks all failed */
 	bool next_gathered;	 /* its candidates are in l->local */
-	bool stun_set;	/* the agent has a STUN server for a direct-only one */
-	guint announce; /* idle source re-sending local_candidates */
+	bool stun_set;	 /* the agent has a STUN server for a direct-only one */
+	guint rx_stream; /* libnice delivers a packet of this stream now */
+	guint announce;	 /* idle source re-sending local_candidates */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;
@@ -161,6 +162,10 @@ void tc_link_repair_component(struct tc_link *l, guint stream, guint state);
 /* The selected pair changed from (old_relayed) to (relayed): counted. */
 void tc_link_repair_pair_changed(struct tc_link *l, bool had_pair,
 				 bool old_relayed, bool relayed);
+/* The peer proved itself (authenticated data, a valid initiation or the
+ * handshake's end) on the packet being received: on the next stream, that
+ * stream takes over (before any answer goes out). */
+void tc_link_repair_spoke(struct tc_link *l, const struct tc_time *t);
 void tc_link_repair_free(struct tc_link *l);
 
 /* link_data.c */

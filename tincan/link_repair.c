@@ -188,6 +188,10 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	 * it completes. */
 	if (l->controlling)
 		tc_link_send_initiation(l, t);
+	/* Speaking on the new stream moves the peer there too. */
+	if (tc_session_can_send(l->session, t))
+		tc_link_send_probe(l, TC_INNER_PROBE, ++l->probe_seq,
+				   (uint64_t)g_get_monotonic_time());
 	l->next_peer = false;
 	tc_link_start_fast_rx(l);
 }
@@ -204,8 +208,19 @@ void tc_link_repair_selected(struct tc_link *l, guint stream)
 	l->next_relayed = lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
 			  rc->type == NICE_CANDIDATE_TYPE_RELAYED;
 	tc_link_now(&t);
-	if (tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
+	if (l->controlling &&
+	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
 		promote(l, &t);
+}
+
+/* Only the ICE-controlling side moves onto a restarted stream by its
+ * own judgement; the other side moves when the peer speaks on it, so the
+ * two ends cannot settle on different streams (each side's checks can
+ * succeed against a stream of the peer's that the peer is not using). */
+void tc_link_repair_spoke(struct tc_link *l, const struct tc_time *t)
+{
+	if (l->rx_stream && l->rx_stream == l->next_stream)
+		promote(l, t);
 }
 
 void tc_link_repair_component(struct tc_link *l, guint stream, guint state)
@@ -336,7 +351,7 @@ static void next_expired(struct tc_link *l, const struct tc_time *t)
 	if (!l->next_stream ||
 	    t->mono_ms - l->next_started_ms < TC_REPAIR_RESTART_WAIT_MS)
 		return;
-	if (l->next_selected && !l->next_relayed) {
+	if (l->controlling && l->next_selected && !l->next_relayed) {
 		promote(l, t);
 		return;
 	}
@@ -354,7 +369,7 @@ void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 
 	if (l->last_rx_ms && !l->outage_ms && tc_repair_is_silent(quiet, busy))
 		silence_began(l, t);
-	if (l->next_selected &&
+	if (l->controlling && l->next_selected &&
 	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
 		promote(l, t);
 	next_expired(l, t);
