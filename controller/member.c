@@ -41,6 +41,8 @@ struct member {
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	/* The peer's newer ufrag our next candidates answer, or "". */
+	char answer_ufrag[CTL_SIG_MAX_UFRAG];
 	gint64 cands_sent_us; /* when our candidates last went out */
 };
 
@@ -132,7 +134,10 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
-	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
+	g_strlcpy(s.seen,
+		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
+		  sizeof(s.seen));
+	m->answer_ufrag[0] = '\0';
 	m->cands_sent_us = g_get_monotonic_time();
 	g_debug("overlay %s: candidates to %s", e->cfg->name,
 		IPOP_LOG_STR(m->jid));
@@ -353,6 +358,23 @@ static void add_remote(struct ctl_members *e, struct member *m,
 	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
+/* The ufrag of a candidate blob (untrusted: from a peer), "" if none. */
+static void blob_ufrag(const char *blob, char *out, size_t n)
+{
+	g_autofree guchar *raw = NULL;
+	Ipop__IceCredentials *ic;
+	gsize len = 0;
+
+	out[0] = '\0';
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw);
+	if (!ic)
+		return;
+	if (ic->ufrag && strlen(ic->ufrag) < n)
+		g_strlcpy(out, ic->ufrag, n);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
+}
+
 static void on_link_signal(struct ctl_members *e, const char *jid,
 			   const struct ctl_sig *s)
 {
@@ -374,6 +396,9 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	    strcmp(s->seen, m->local_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
+		/* Ours go out bound to the peer's ufrag of now: after two ICE
+		 * restarts at once, each side's view of the other is old. */
+		blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
 		if (m->linked)
 			ask_local(e, m);
 		return;
@@ -396,10 +421,8 @@ static void arm_relink(struct ctl_members *e, struct member *m);
 static void member_gone(struct ctl_members *e, struct member *m,
 			const char *why)
 {
-	/* A failed link may be repairing itself (tincan restarts ICE), and
-	 * a member's XMPP session that was remade (a ping unanswered) makes
-	 * the server report it gone: such a link is kept like a working
-	 * one, and dropped if it has not come back by the relink delay. */
+	/* A failed link may be repairing itself (and a remade XMPP session
+	 * reports its member gone): kept until the relink delay. */
 	if (m->state == IPOP__LINK_STATE__FAILED) {
 		g_message("overlay %s: %s %s; its link is failed, kept while "
 			  "it repairs",
