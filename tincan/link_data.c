@@ -212,7 +212,9 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 static void send_response(struct tc_link *l, const uint8_t *resp, size_t len)
 {
 	g_clear_pointer(&l->held_resp, g_free);
-	if (tc_link_raw_send(l, resp, len) == 0) {
+	/* An initiation that came on a restarted stream not yet ours is
+	 * answered there, once it is (link_repair.c). */
+	if (!l->next_spoken && tc_link_raw_send(l, resp, len) == 0) {
 		g_debug("link %s/%.12s: handshake response sent", l->overlay,
 			l->peer_uid);
 		return;

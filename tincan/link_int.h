@@ -104,7 +104,8 @@ struct tc_link {
 	bool next_gathered;	 /* its candidates are in l->local */
 	bool stun_set;	 /* the agent has a STUN server for a direct-only one */
 	guint rx_stream; /* libnice delivers a packet of this stream now */
-	guint announce;	 /* idle source re-sending local_candidates */
+	bool next_spoken; /* the peer proved itself on the next stream */
+	guint announce;	  /* idle source re-sending local_candidates */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;

@@ -54,6 +54,7 @@ static void drop_next(struct tc_link *l)
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
 	l->next_ready = l->next_selected = l->next_relayed = false;
 	l->next_peer = l->next_failed = l->next_gathered = false;
+	l->next_spoken = false;
 	/* What GetLocalCandidates answers is the current stream's again. */
 	if (l->gathered)
 		tc_link_load_local(l, l->stream);
@@ -173,7 +174,7 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	l->have_remote = l->remote_ufrag != NULL;
 	l->ice_ready = l->next_ready;
 	l->next_selected = l->next_ready = l->next_relayed = false;
-	l->next_failed = l->next_gathered = false;
+	l->next_failed = l->next_gathered = l->next_spoken = false;
 	l->moved_by = "an ICE restart";
 	/* The new path needs a round trip (a handshake) before the peer is
 	 * heard: no new restart meanwhile. */
@@ -208,8 +209,9 @@ void tc_link_repair_selected(struct tc_link *l, guint stream)
 	l->next_relayed = lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
 			  rc->type == NICE_CANDIDATE_TYPE_RELAYED;
 	tc_link_now(&t);
-	if (l->controlling &&
-	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
+	if (l->controlling
+		? tc_repair_should_promote(l->next_relayed, l->outage_ms != 0)
+		: l->next_spoken)
 		promote(l, &t);
 }
 
@@ -219,7 +221,12 @@ void tc_link_repair_selected(struct tc_link *l, guint stream)
  * succeed against a stream of the peer's that the peer is not using). */
 void tc_link_repair_spoke(struct tc_link *l, const struct tc_time *t)
 {
-	if (l->rx_stream && l->rx_stream == l->next_stream)
+	if (!l->rx_stream || l->rx_stream != l->next_stream)
+		return;
+	/* Before our agent selected the pair the peer spoke on, the move
+	 * (and any answer, held meanwhile) waits for the selection. */
+	l->next_spoken = true;
+	if (l->next_selected)
 		promote(l, t);
 }
 
