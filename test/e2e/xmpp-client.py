@@ -34,6 +34,8 @@ NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_ROSTER = "jabber:iq:roster"
 NS_REGISTER = "jabber:iq:register"
 WAIT = 8.0
+ASK_TRIES = 3  # subscription requests sent before giving up
+ASK_WAIT = 2.0  # seconds for each but the last to be delivered
 
 
 class Fail(Exception):
@@ -178,12 +180,13 @@ class Session:
                       "xmpp-stanzas'/></error></iq>"
                       % (quoteattr(el.get("id", "")), quoteattr(frm or "")))
 
-    def wait(self, pred, what):
-        """The first stanza (old or new) matching pred."""
+    def wait(self, pred, what, secs=None):
+        """The first stanza (old or new) matching pred, within secs (WAIT
+        when None)."""
         for i, el in enumerate(self.backlog):
             if pred(el):
                 return self.backlog.pop(i)
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + (WAIT if secs is None else secs)
         while True:
             try:
                 el = self.read(deadline)
@@ -203,11 +206,11 @@ class Session:
                   "%s to be %s in %s's roster" % (jid, "/".join(
                       str(x) for x in subs), self.jid))
 
-    def wait_presence(self, frm, ptype):
+    def wait_presence(self, frm, ptype, secs=None):
         return self.wait(lambda e: e.tag == "{%s}presence" % NS_C
                          and bare(e.get("from")) == frm
                          and e.get("type") == ptype,
-                         "presence %s from %s" % (ptype, frm))
+                         "presence %s from %s" % (ptype, frm), secs)
 
     def presence(self, to, ptype):
         self.send("<presence to=%s type=%s/>" % (quoteattr(to),
@@ -246,8 +249,7 @@ def befriend(opt, a, pa, b, pb):
     sa.available()
     sb.available()
     for x, y in ((sa, sb), (sb, sa)):
-        x.presence(y.jid, "subscribe")
-        y.wait_presence(x.jid, "subscribe")
+        ask(x, y)
         note("%s received the request of %s" % (y.jid, x.jid))
         y.presence(x.jid, "subscribed")
         x.wait_presence(y.jid, "subscribed")
@@ -289,10 +291,26 @@ def split_account(acct):
     return acct.split(":", 1)
 
 
+def ask(x, y):
+    """x asks y until y has the request.  A request that reaches the
+    server before y's available presence is processed is kept as pending
+    and not delivered to y's session (seen with ejabberd): asking again
+    is harmless and delivers it."""
+    for attempt in range(ASK_TRIES):
+        x.presence(y.jid, "subscribe")
+        try:
+            y.wait_presence(x.jid, "subscribe",
+                            None if attempt == ASK_TRIES - 1 else ASK_WAIT)
+            return
+        except Fail as e:
+            if attempt == ASK_TRIES - 1:
+                raise
+            note("%s; asking again" % e)
+
+
 def exchange(x, y):
     """x asks y, y approves."""
-    x.presence(y.jid, "subscribe")
-    y.wait_presence(x.jid, "subscribe")
+    ask(x, y)
     y.presence(x.jid, "subscribed")
     x.wait_presence(y.jid, "subscribed")
 
