@@ -37,7 +37,7 @@ COMMON_SRC     := $(wildcard common/*.c)
 TINCAN_SRC     := $(filter-out tincan/main.c,$(wildcard tincan/*.c))
 CONTROLLER_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
 IPOPCTL_SRC    := $(wildcard tools/ipopctl/*.c) $(wildcard tools/ipopctl.c)
-# The GroupVPN simulator: the controller's topology and common's ring only.
+# The GroupVPN simulator: common's topology and ring only.
 GVPN_SIM_SRC   := $(wildcard tools/gvpn-sim/*.c)
 LIB_SRC  := $(PROTO_SRC) $(COMMON_SRC) $(TINCAN_SRC) $(CONTROLLER_SRC)
 objs = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -147,7 +147,7 @@ $(BUILD)/ipopctl: $(call objs,$(IPOPCTL_SRC)) $(LIBS_IPOPCTL)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
-$(GVPN_SIM): $(call objs,$(GVPN_SIM_SRC)) $(BUILD)/controller/topology.o $(LIB_COMMON)
+$(GVPN_SIM): $(call objs,$(GVPN_SIM_SRC)) $(LIB_COMMON)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 

@@ -501,19 +501,19 @@ static int set_pins(const struct cfg_walk *w, const struct cfg_node *n,
 static int set_successors(const struct cfg_walk *w, const struct cfg_node *n,
 			  const char *path, void *slot)
 {
-	return get_uint(w, n, path, 1, CTL_TOPO_MAX_SUCCESSORS, slot);
+	return get_uint(w, n, path, 1, IPOP_TOPO_MAX_SUCCESSORS, slot);
 }
 
 static int set_chords(const struct cfg_walk *w, const struct cfg_node *n,
 		      const char *path, void *slot)
 {
-	return get_uint(w, n, path, 0, CTL_TOPO_MAX_CHORDS, slot);
+	return get_uint(w, n, path, 0, IPOP_TOPO_MAX_CHORDS, slot);
 }
 
 static int set_max_links(const struct cfg_walk *w, const struct cfg_node *n,
 			 const char *path, void *slot)
 {
-	return get_uint(w, n, path, 2, CTL_TOPO_MAX_LINKS, slot);
+	return get_uint(w, n, path, 2, IPOP_TOPO_MAX_LINKS, slot);
 }
 
 static int set_ondemand_threshold(const struct cfg_walk *w,
@@ -575,16 +575,16 @@ static int gvpn_keys(const struct cfg_walk *w, const struct cfg_node *n,
 		return cfg_fail(w, n, kp, "only for type gvpn");
 	}
 	if (!(seen & 1u << GVPN_KEY0))
-		o->topo.successors = CTL_TOPO_DEFAULT_SUCCESSORS;
+		o->topo.successors = IPOP_TOPO_DEFAULT_SUCCESSORS;
 	if (!(seen & 1u << (GVPN_KEY0 + 1)))
-		o->topo.chords = CTL_TOPO_DEFAULT_CHORDS;
+		o->topo.chords = IPOP_TOPO_DEFAULT_CHORDS;
 	if (!(seen & 1u << (GVPN_KEY0 + 2)))
-		o->topo.max_links = CTL_TOPO_DEFAULT_MAX_LINKS;
+		o->topo.max_links = IPOP_TOPO_DEFAULT_MAX_LINKS;
 	if (!(seen & 1u << (GVPN_KEY0 + 3)))
 		o->ondemand_threshold = CTL_ONDEMAND_THRESHOLD_DEFAULT;
 	if (!(seen & 1u << (GVPN_KEY0 + 4)))
 		o->ondemand_idle = CTL_ONDEMAND_IDLE_DEFAULT;
-	if (ctl_topo_params_check(&o->topo, &why) == 0)
+	if (ipop_topo_params_check(&o->topo, &why) == 0)
 		return 0;
 	kp = cfg_join(path, "max_links");
 	return cfg_fail(w, n, kp, "%s", why);

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/limits.h"
-#include "controller/topology.h"
+#include "common/topology.h"
 
 enum ctl_overlay_type {
 	CTL_OVERLAY_GVPN = 1,
@@ -69,10 +69,10 @@ struct ctl_overlay_config {
 	unsigned n_pins; /* svpn: `pins: [{device: UID, address: A}]` */
 	struct ctl_pin pins[CTL_MAX_PINS];
 	/* gvpn: the bounded overlay (`successors`, `chords`, `max_links`,
-	 * defaults CTL_TOPO_DEFAULT_*) and on-demand links
+	 * defaults IPOP_TOPO_DEFAULT_*) and on-demand links
 	 * (`ondemand_threshold` in bytes/s, `ondemand_idle` in seconds;
 	 * 0 turns either off). */
-	struct ctl_topo_params topo;
+	struct ipop_topo_params topo;
 	unsigned ondemand_threshold;
 	unsigned ondemand_idle;
 };

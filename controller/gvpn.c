@@ -37,7 +37,7 @@ static void overlay(void *state, const struct ctl_overlay_config *cfg,
 /* Links follow the topology of the overlay's successors, chords and
  * max_links (member_links.c). */
 static bool bounded(const struct ctl_overlay_config *cfg,
-		    struct ctl_topo_params *out)
+		    struct ipop_topo_params *out)
 {
 	*out = cfg->topo;
 	return true;

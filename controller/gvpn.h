@@ -3,7 +3,7 @@
  * advertise the same group (and prove the group secret when the overlay
  * has one); every member has a static address in the overlay's subnet,
  * tincan maps each member to the addresses it advertised, and nothing is
- * translated.  Links form the bounded overlay of controller/topology.h
+ * translated.  Links form the bounded overlay of common/topology.h
  * (successors, chords, max_links) plus on-demand links; tincan forwards
  * for members without a direct link.  This module owns those rules only; the
  * membership engine (member.h) runs them.

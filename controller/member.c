@@ -813,7 +813,7 @@ struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
 	e->adopted =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	e->bounded = ops->bounded && ops->bounded(cfg, &e->topo);
-	if (e->bounded && ctl_topo_params_check(&e->topo, &why) < 0) {
+	if (e->bounded && ipop_topo_params_check(&e->topo, &why) < 0) {
 		g_warning("overlay %s: %s", cfg->name, why);
 		ctl_member_free(e);
 		return NULL;

@@ -16,7 +16,7 @@
  * order inside tincan, so simultaneous starts cannot collide.  A node links
  * to every member unless its policy bounds the overlay (GroupVPN): then it
  * maps every member but links only to its neighbours in the topology of
- * controller/topology.h plus on-demand links (member_links.c).
+ * common/topology.h plus on-demand links (member_links.c).
  */
 #ifndef CTL_MEMBER_H
 #define CTL_MEMBER_H
@@ -105,7 +105,7 @@ struct ctl_member_ops {
 	/* True if cfg's overlay links only along a bounded topology, whose
 	 * parameters it writes to out.  NULL: every member is linked. */
 	bool (*bounded)(const struct ctl_overlay_config *cfg,
-			struct ctl_topo_params *out);
+			struct ipop_topo_params *out);
 };
 
 struct ctl_members;

@@ -7,7 +7,7 @@
 #define CTL_MEMBER_INT_H
 
 #include "controller/member.h"
-#include "controller/topology.h"
+#include "common/topology.h"
 
 enum {
 	PRUNE_AFTER_MS = 15000,
@@ -28,7 +28,7 @@ struct member {
 	/* Bounded overlays: why we want a link (topology edge kind, or an
 	 * on-demand link asked for by traffic or by the peer) and the kind
 	 * tincan has for it (Ipop__LinkKind values). */
-	uint8_t want;  /* enum ctl_topo_kind */
+	uint8_t want;  /* enum ipop_topo_kind */
 	bool ondemand; /* an on-demand link is wanted */
 	uint8_t kind;  /* what tincan was told */
 	Ipop__LinkState state;
@@ -52,7 +52,7 @@ struct ctl_members {
 	struct ctl_member_io io;
 	bool ready;   /* the overlay exists in tincan */
 	bool bounded; /* links follow topo, not everyone */
-	struct ctl_topo_params topo;
+	struct ipop_topo_params topo;
 	GHashTable *by_jid;    /* full JID -> struct member * (owned) */
 	GHashTable *by_uid;    /* uid -> struct member * (borrowed) */
 	GHashTable *available; /* full JIDs of contacts online */

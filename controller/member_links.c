@@ -66,7 +66,7 @@ static struct point *points(struct ctl_members *e, size_t *n, size_t *self)
 	g_hash_table_iter_init(&it, e->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct member *m = v;
-		m->want = CTL_TOPO_NONE;
+		m->want = IPOP_TOPO_NONE;
 		if (!m->away && ipop_ring_id_parse(m->uid, &p[k].id) == 0)
 			p[k++].m = m;
 	}
@@ -85,26 +85,26 @@ static int compute(struct ctl_members *e)
 	size_t n, self, i, cnt;
 	g_autofree struct point *p = points(e, &n, &self);
 	g_autofree struct ipop_ring_id *ids = g_new(struct ipop_ring_id, n + 1);
-	struct ctl_topo *t;
-	const struct ctl_topo_adj *a;
+	struct ipop_topo *t;
+	const struct ipop_topo_adj *a;
 
 	if (self == n)
 		return -EINVAL; /* our own uid is checked at start-up */
 	for (i = 0; i < n; i++)
 		ids[i] = p[i].id;
-	t = ctl_topo_build(ids, n, &e->topo);
+	t = ipop_topo_build(ids, n, &e->topo);
 	if (!t) {
 		g_warning("overlay %s: cannot compute the topology of %zu "
 			  "members",
 			  e->cfg->name, n);
 		return -ENOMEM;
 	}
-	a = ctl_topo_adj(t, self, &cnt);
+	a = ipop_topo_adj(t, self, &cnt);
 	for (i = 0; i < cnt; i++)
 		p[a[i].peer].m->want = a[i].kind;
 	g_debug("overlay %s: %zu members, %zu neighbours of this node",
 		e->cfg->name, n, cnt);
-	ctl_topo_free(t);
+	ipop_topo_free(t);
 	return 0;
 }
 

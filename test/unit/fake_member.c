@@ -100,9 +100,9 @@ void fake_cfg(struct ctl_overlay_config *cfg, enum ctl_overlay_type type,
 	cfg->mtu = 1400;
 	memset(cfg->psk, 7, sizeof(cfg->psk));
 	/* What the config parser gives a gvpn overlay without the keys. */
-	cfg->topo = (struct ctl_topo_params){CTL_TOPO_DEFAULT_SUCCESSORS,
-					     CTL_TOPO_DEFAULT_CHORDS,
-					     CTL_TOPO_DEFAULT_MAX_LINKS};
+	cfg->topo = (struct ipop_topo_params){IPOP_TOPO_DEFAULT_SUCCESSORS,
+					      IPOP_TOPO_DEFAULT_CHORDS,
+					      IPOP_TOPO_DEFAULT_MAX_LINKS};
 	cfg->ondemand_threshold = CTL_ONDEMAND_THRESHOLD_DEFAULT;
 	cfg->ondemand_idle = CTL_ONDEMAND_IDLE_DEFAULT;
 }

@@ -179,9 +179,9 @@ static void check_full_overlays(const struct ctl_config *c)
 	ck_assert(!o->has_secret);
 	ck_assert_ptr_null(o->ipv6);
 	ck_assert_uint_eq(o->mtu, CTL_MTU_DEFAULT);
-	ck_assert_uint_eq(o->topo.successors, CTL_TOPO_DEFAULT_SUCCESSORS);
-	ck_assert_uint_eq(o->topo.chords, CTL_TOPO_DEFAULT_CHORDS);
-	ck_assert_uint_eq(o->topo.max_links, CTL_TOPO_DEFAULT_MAX_LINKS);
+	ck_assert_uint_eq(o->topo.successors, IPOP_TOPO_DEFAULT_SUCCESSORS);
+	ck_assert_uint_eq(o->topo.chords, IPOP_TOPO_DEFAULT_CHORDS);
+	ck_assert_uint_eq(o->topo.max_links, IPOP_TOPO_DEFAULT_MAX_LINKS);
 	ck_assert_uint_eq(o->ondemand_threshold,
 			  CTL_ONDEMAND_THRESHOLD_DEFAULT);
 	ck_assert_uint_eq(o->ondemand_idle, CTL_ONDEMAND_IDLE_DEFAULT);

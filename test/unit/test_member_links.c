@@ -25,7 +25,7 @@ static struct ctl_members *ring_policy(struct rec *r)
 	fake_cfg(&cfg, CTL_OVERLAY_GVPN, "gv", "lab");
 	cfg.ipv4 = (char *)(uintptr_t) "10.10.0.1";
 	cfg.ipv4_prefix = 24;
-	cfg.topo = (struct ctl_topo_params){1, 0, 2};
+	cfg.topo = (struct ipop_topo_params){1, 0, 2};
 	cfg.ondemand_threshold = 5000;
 	cfg.ondemand_idle = 7;
 	return fake_ready(fake_policy(r, &cfg, &ctl_gvpn_ops, NULL, NULL));
@@ -272,7 +272,7 @@ START_TEST(test_bad_params_refused)
 	uint8_t key[IPOP_KEY_LEN] = {1};
 
 	fake_cfg(&cfg, CTL_OVERLAY_GVPN, "gv", "lab");
-	cfg.topo = (struct ctl_topo_params){3, 0, 4};
+	cfg.topo = (struct ipop_topo_params){3, 0, 4};
 	ck_assert_ptr_null(
 	    ctl_member_new(&cfg, FAKE_MY_UID, key, &ctl_gvpn_ops, &io));
 	fake_free(&r);

@@ -1,5 +1,5 @@
 /*
- * Tests of controller/topology.c over random member sets: the degree bound
+ * Tests of common/topology.c over random member sets: the degree bound
  * holds, edges are symmetric, the graph is connected, the greedy rule of
  * common/ring.c reaches every member from every member in O(log n) hops,
  * one join or leave changes few edges, the same set always gives the same
@@ -11,12 +11,12 @@
 
 #include <glib.h>
 
-#include "controller/topology.h"
+#include "common/topology.h"
 
 /* Sizes and parameters the table-driven tests run over. */
 static const struct {
 	size_t n;
-	struct ctl_topo_params p;
+	struct ipop_topo_params p;
 } cases[] = {
     {1, {1, 0, 2}},	{2, {1, 0, 2}},	    {3, {2, 4, 4}},
     {16, {1, 2, 4}},	{16, {2, 12, 24}},  {100, {1, 3, 5}},
@@ -50,13 +50,13 @@ static struct ipop_ring_id *random_ids(GRand *r, size_t n)
 	return ids;
 }
 
-static struct ctl_topo *build_case(int c, struct ipop_ring_id **ids)
+static struct ipop_topo *build_case(int c, struct ipop_ring_id **ids)
 {
 	GRand *r = g_rand_new_with_seed(1000 + (guint32)c);
-	struct ctl_topo *t;
+	struct ipop_topo *t;
 
 	*ids = random_ids(r, cases[c].n);
-	t = ctl_topo_build(*ids, cases[c].n, &cases[c].p);
+	t = ipop_topo_build(*ids, cases[c].n, &cases[c].p);
 	ck_assert_ptr_nonnull(t);
 	g_rand_free(r);
 	return t;
@@ -65,15 +65,15 @@ static struct ctl_topo *build_case(int c, struct ipop_ring_id **ids)
 START_TEST(test_degree_bound_and_symmetry)
 {
 	struct ipop_ring_id *ids;
-	struct ctl_topo *t = build_case(_i, &ids);
+	struct ipop_topo *t = build_case(_i, &ids);
 	size_t i, k, cnt, n = cases[_i].n, sum = 0;
 
 	for (i = 0; i < n; i++) {
-		const struct ctl_topo_adj *a = ctl_topo_adj(t, i, &cnt);
+		const struct ipop_topo_adj *a = ipop_topo_adj(t, i, &cnt);
 		ck_assert_uint_le(cnt, cases[_i].p.max_links);
 		for (k = 0; k < cnt; k++) {
 			ck_assert_uint_ne(a[k].peer, i);
-			ck_assert_int_eq(ctl_topo_kind(t, a[k].peer, i),
+			ck_assert_int_eq(ipop_topo_kind(t, a[k].peer, i),
 					 a[k].kind);
 			if (k)
 				ck_assert_uint_lt(a[k - 1].peer, a[k].peer);
@@ -81,11 +81,11 @@ START_TEST(test_degree_bound_and_symmetry)
 		sum += cnt;
 		/* The ring is always there. */
 		if (n > 1)
-			ck_assert_int_eq(ctl_topo_kind(t, i, (i + 1) % n),
-					 CTL_TOPO_SUCCESSOR);
+			ck_assert_int_eq(ipop_topo_kind(t, i, (i + 1) % n),
+					 IPOP_TOPO_SUCCESSOR);
 	}
-	ck_assert_uint_eq(sum, 2 * ctl_topo_edges(t));
-	ctl_topo_free(t);
+	ck_assert_uint_eq(sum, 2 * ipop_topo_edges(t));
+	ipop_topo_free(t);
 	g_free(ids);
 }
 END_TEST
@@ -93,7 +93,7 @@ END_TEST
 START_TEST(test_connected)
 {
 	struct ipop_ring_id *ids;
-	struct ctl_topo *t = build_case(_i, &ids);
+	struct ipop_topo *t = build_case(_i, &ids);
 	size_t n = cases[_i].n, head = 0, tail = 0, k, cnt;
 	size_t *queue = g_new(size_t, n);
 	bool *seen = g_new0(bool, n);
@@ -101,8 +101,8 @@ START_TEST(test_connected)
 	queue[tail++] = 0;
 	seen[0] = true;
 	while (head < tail) {
-		const struct ctl_topo_adj *a =
-		    ctl_topo_adj(t, queue[head++], &cnt);
+		const struct ipop_topo_adj *a =
+		    ipop_topo_adj(t, queue[head++], &cnt);
 		for (k = 0; k < cnt; k++)
 			if (!seen[a[k].peer]) {
 				seen[a[k].peer] = true;
@@ -112,23 +112,23 @@ START_TEST(test_connected)
 	ck_assert_uint_eq(tail, n);
 	g_free(queue);
 	g_free(seen);
-	ctl_topo_free(t);
+	ipop_topo_free(t);
 	g_free(ids);
 }
 END_TEST
 
 /* Greedy hops from s to d as tincan would forward, failing on no progress
  * or on a member visited twice. */
-static unsigned walk(const struct ctl_topo *t, const struct ipop_ring_id *ids,
+static unsigned walk(const struct ipop_topo *t, const struct ipop_ring_id *ids,
 		     size_t s, size_t d)
 {
-	struct ipop_ring_id hops[CTL_TOPO_MAX_LINKS];
-	size_t n = ctl_topo_members(t), cur = s, k, cnt;
+	struct ipop_ring_id hops[IPOP_TOPO_MAX_LINKS];
+	size_t n = ipop_topo_members(t), cur = s, k, cnt;
 	bool *seen = g_new0(bool, n);
 	unsigned h = 0;
 
 	while (cur != d) {
-		const struct ctl_topo_adj *a = ctl_topo_adj(t, cur, &cnt);
+		const struct ipop_topo_adj *a = ipop_topo_adj(t, cur, &cnt);
 		int pick;
 
 		ck_assert(!seen[cur]);
@@ -147,7 +147,7 @@ static unsigned walk(const struct ctl_topo *t, const struct ipop_ring_id *ids,
 START_TEST(test_greedy_reaches_everyone)
 {
 	struct ipop_ring_id *ids;
-	struct ctl_topo *t = build_case(_i, &ids);
+	struct ipop_topo *t = build_case(_i, &ids);
 	size_t n = cases[_i].n, s, d;
 	GRand *r = g_rand_new_with_seed(7);
 	double sum = 0;
@@ -171,42 +171,42 @@ START_TEST(test_greedy_reaches_everyone)
 		ck_assert_uint_le(max, 2 * log2_up(n));
 	}
 	g_rand_free(r);
-	ctl_topo_free(t);
+	ipop_topo_free(t);
 	g_free(ids);
 }
 END_TEST
 
 /* Edges present in exactly one of a (m members) and b (mapped into a's
  * indices by map), counting a kind change as one. */
-static unsigned diff(const struct ctl_topo *a, const struct ctl_topo *b,
+static unsigned diff(const struct ipop_topo *a, const struct ipop_topo *b,
 		     const size_t *map)
 {
-	size_t nb = ctl_topo_members(b), i, k, cnt;
+	size_t nb = ipop_topo_members(b), i, k, cnt;
 	unsigned d = 0, common = 0;
 
 	for (i = 0; i < nb; i++) {
-		const struct ctl_topo_adj *e = ctl_topo_adj(b, i, &cnt);
+		const struct ipop_topo_adj *e = ipop_topo_adj(b, i, &cnt);
 		for (k = 0; k < cnt; k++) {
-			enum ctl_topo_kind ka =
-			    ctl_topo_kind(a, map[i], map[e[k].peer]);
+			enum ipop_topo_kind ka =
+			    ipop_topo_kind(a, map[i], map[e[k].peer]);
 			if (i > e[k].peer)
 				continue;
-			if (ka == CTL_TOPO_NONE)
+			if (ka == IPOP_TOPO_NONE)
 				d++;
 			else
 				common++, d += ka != e[k].kind;
 		}
 	}
-	return d + (unsigned)(ctl_topo_edges(a) - common);
+	return d + (unsigned)(ipop_topo_edges(a) - common);
 }
 
 START_TEST(test_few_changes_on_join_and_leave)
 {
-	const struct ctl_topo_params p = {2, 12, 24};
+	const struct ipop_topo_params p = {2, 12, 24};
 	GRand *r = g_rand_new_with_seed(99);
 	size_t n = 500, i, pos, trial;
 	struct ipop_ring_id *ids = random_ids(r, n + 1);
-	struct ctl_topo *big = ctl_topo_build(ids, n + 1, &p), *small;
+	struct ipop_topo *big = ipop_topo_build(ids, n + 1, &p), *small;
 	struct ipop_ring_id *less = g_new(struct ipop_ring_id, n);
 	size_t *map = g_new(size_t, n);
 	unsigned d, total = 0;
@@ -220,17 +220,17 @@ START_TEST(test_few_changes_on_join_and_leave)
 			map[i] = i < pos ? i : i + 1;
 			less[i] = ids[map[i]];
 		}
-		small = ctl_topo_build(less, n, &p);
+		small = ipop_topo_build(less, n, &p);
 		d = diff(big, small, map);
 		/* The leaver's own links (at most max_links) and about as
 		 * many again around it; against ~4,700 edges. */
 		ck_assert_uint_le(d, 3 * p.max_links);
 		total += d;
-		ctl_topo_free(small);
+		ipop_topo_free(small);
 	}
 	ck_assert_uint_le(total / 10, 2 * p.max_links);
 	g_rand_free(r);
-	ctl_topo_free(big);
+	ipop_topo_free(big);
 	g_free(ids);
 	g_free(less);
 	g_free(map);
@@ -240,20 +240,20 @@ END_TEST
 START_TEST(test_deterministic)
 {
 	struct ipop_ring_id *ids;
-	struct ctl_topo *t = build_case(_i, &ids);
-	struct ctl_topo *u = ctl_topo_build(ids, cases[_i].n, &cases[_i].p);
+	struct ipop_topo *t = build_case(_i, &ids);
+	struct ipop_topo *u = ipop_topo_build(ids, cases[_i].n, &cases[_i].p);
 	size_t i, c1, c2, n = cases[_i].n;
 
 	ck_assert_ptr_nonnull(u);
-	ck_assert_uint_eq(ctl_topo_edges(t), ctl_topo_edges(u));
+	ck_assert_uint_eq(ipop_topo_edges(t), ipop_topo_edges(u));
 	for (i = 0; i < n; i++) {
-		const struct ctl_topo_adj *a = ctl_topo_adj(t, i, &c1);
-		const struct ctl_topo_adj *b = ctl_topo_adj(u, i, &c2);
+		const struct ipop_topo_adj *a = ipop_topo_adj(t, i, &c1);
+		const struct ipop_topo_adj *b = ipop_topo_adj(u, i, &c2);
 		ck_assert_uint_eq(c1, c2);
 		ck_assert(!memcmp(a, b, c1 * sizeof(*a)));
 	}
-	ctl_topo_free(t);
-	ctl_topo_free(u);
+	ipop_topo_free(t);
+	ipop_topo_free(u);
 	g_free(ids);
 }
 END_TEST
@@ -261,7 +261,7 @@ END_TEST
 START_TEST(test_refuses_bad_input)
 {
 	static const struct {
-		struct ctl_topo_params p;
+		struct ipop_topo_params p;
 		int ok;
 	} params[] = {
 	    {{0, 3, 8}, 0},	{{17, 3, 40}, 0}, {{2, 33, 8}, 0},
@@ -269,14 +269,14 @@ START_TEST(test_refuses_bad_input)
 	    {{16, 32, 256}, 1}, {{2, 12, 24}, 1},
 	};
 	struct ipop_ring_id ids[3];
-	const struct ctl_topo_params ok = {1, 1, 2};
-	struct ctl_topo *t;
+	const struct ipop_topo_params ok = {1, 1, 2};
+	struct ipop_topo *t;
 	const char *why = NULL;
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(params); i++) {
 		why = NULL;
-		ck_assert_int_eq(ctl_topo_params_check(&params[i].p, &why),
+		ck_assert_int_eq(ipop_topo_params_check(&params[i].p, &why),
 				 params[i].ok ? 0 : -EINVAL);
 		ck_assert(params[i].ok || why != NULL);
 	}
@@ -284,30 +284,30 @@ START_TEST(test_refuses_bad_input)
 	ids[0].b[19] = 1;
 	ids[1].b[19] = 1; /* duplicate */
 	ids[2].b[19] = 3;
-	ck_assert_ptr_null(ctl_topo_build(ids, 3, &ok));
+	ck_assert_ptr_null(ipop_topo_build(ids, 3, &ok));
 	ids[1].b[19] = 4; /* unsorted */
-	ck_assert_ptr_null(ctl_topo_build(ids, 3, &ok));
+	ck_assert_ptr_null(ipop_topo_build(ids, 3, &ok));
 	ids[1].b[19] = 2;
-	ck_assert_ptr_null(ctl_topo_build(ids, 3, &params[0].p));
-	t = ctl_topo_build(ids, 0, &ok); /* nobody: an empty graph */
+	ck_assert_ptr_null(ipop_topo_build(ids, 3, &params[0].p));
+	t = ipop_topo_build(ids, 0, &ok); /* nobody: an empty graph */
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(ctl_topo_edges(t), 0);
-	ctl_topo_free(t);
+	ck_assert_uint_eq(ipop_topo_edges(t), 0);
+	ipop_topo_free(t);
 }
 END_TEST
 
 START_TEST(test_chord_levels_and_find)
 {
-	unsigned lv[CTL_TOPO_MAX_CHORDS], k, nl;
+	unsigned lv[IPOP_TOPO_MAX_CHORDS], k, nl;
 	struct ipop_ring_id ids[4];
 	size_t i;
 
-	ck_assert_uint_eq(ctl_topo_chord_levels(1, 12, lv), 0);
-	nl = ctl_topo_chord_levels(16, 12, lv); /* all 4 of Chord's */
+	ck_assert_uint_eq(ipop_topo_chord_levels(1, 12, lv), 0);
+	nl = ipop_topo_chord_levels(16, 12, lv); /* all 4 of Chord's */
 	ck_assert_uint_eq(nl, 4);
 	for (k = 0; k < nl; k++)
 		ck_assert_uint_eq(lv[k], k + 1);
-	nl = ctl_topo_chord_levels(100000, 4, lv); /* 16 spread over 4 */
+	nl = ipop_topo_chord_levels(100000, 4, lv); /* 16 spread over 4 */
 	ck_assert_uint_eq(nl, 4);
 	ck_assert_uint_eq(lv[0], 1);
 	ck_assert_uint_eq(lv[1], 5);
@@ -315,9 +315,9 @@ START_TEST(test_chord_levels_and_find)
 	memset(ids, 0, sizeof(ids));
 	for (i = 0; i < 4; i++)
 		ids[i].b[0] = (uint8_t)(i * 0x40);
-	ck_assert_int_eq(ctl_topo_find(ids, 4, &ids[2]), 2);
+	ck_assert_int_eq(ipop_topo_find(ids, 4, &ids[2]), 2);
 	ids[3].b[19] = 1;
-	ck_assert_int_eq(ctl_topo_find(ids, 3, &ids[3]), -1);
+	ck_assert_int_eq(ipop_topo_find(ids, 3, &ids[3]), -1);
 }
 END_TEST
 
@@ -325,27 +325,27 @@ END_TEST
  * successor ring plus the two diagonals. */
 START_TEST(test_small_exact)
 {
-	const struct ctl_topo_params p = {1, 1, 3};
+	const struct ipop_topo_params p = {1, 1, 3};
 	struct ipop_ring_id ids[4];
-	struct ctl_topo *t;
+	struct ipop_topo *t;
 	size_t i;
 
 	memset(ids, 0, sizeof(ids));
 	for (i = 0; i < 4; i++)
 		ids[i].b[0] = (uint8_t)(i * 0x40);
-	t = ctl_topo_build(ids, 4, &p);
+	t = ipop_topo_build(ids, 4, &p);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(ctl_topo_edges(t), 6);
-	ck_assert_int_eq(ctl_topo_kind(t, 0, 1), CTL_TOPO_SUCCESSOR);
-	ck_assert_int_eq(ctl_topo_kind(t, 3, 0), CTL_TOPO_SUCCESSOR);
-	ck_assert_int_eq(ctl_topo_kind(t, 0, 2), CTL_TOPO_CHORD);
-	ck_assert_int_eq(ctl_topo_kind(t, 1, 3), CTL_TOPO_CHORD);
-	ck_assert_int_eq(ctl_topo_kind(t, 0, 9), CTL_TOPO_NONE);
-	ctl_topo_free(t);
+	ck_assert_uint_eq(ipop_topo_edges(t), 6);
+	ck_assert_int_eq(ipop_topo_kind(t, 0, 1), IPOP_TOPO_SUCCESSOR);
+	ck_assert_int_eq(ipop_topo_kind(t, 3, 0), IPOP_TOPO_SUCCESSOR);
+	ck_assert_int_eq(ipop_topo_kind(t, 0, 2), IPOP_TOPO_CHORD);
+	ck_assert_int_eq(ipop_topo_kind(t, 1, 3), IPOP_TOPO_CHORD);
+	ck_assert_int_eq(ipop_topo_kind(t, 0, 9), IPOP_TOPO_NONE);
+	ipop_topo_free(t);
 	/* A bound of 2 leaves room for the ring only. */
-	t = ctl_topo_build(ids, 4, &(struct ctl_topo_params){1, 1, 2});
-	ck_assert_uint_eq(ctl_topo_edges(t), 4);
-	ctl_topo_free(t);
+	t = ipop_topo_build(ids, 4, &(struct ipop_topo_params){1, 1, 2});
+	ck_assert_uint_eq(ipop_topo_edges(t), 4);
+	ipop_topo_free(t);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 /*
  * gvpn-sim: the GroupVPN overlay at sizes this machine cannot run.  Builds
- * the real topology (controller/topology.c) over synthetic member sets of
+ * the real topology (common/topology.c) over synthetic member sets of
  * random uids and walks the real greedy rule (common/ring.c, what tincan
  * forwards by) between sampled pairs, printing per member count: links per
  * member (max, mean), path length in hops (mean, p99, max) and how many
@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "common/ring.h"
-#include "controller/topology.h"
+#include "common/topology.h"
 
 enum {
 	PAIRS = 4000, /* sampled (source, destination) pairs per size */
@@ -73,14 +73,14 @@ static size_t make_ids(struct ipop_ring_id *ids, size_t n)
 }
 
 /* Greedy hops from s to d, or -1 when a hop cannot make progress. */
-static int walk(const struct ctl_topo *t, const struct ipop_ring_id *ids,
+static int walk(const struct ipop_topo *t, const struct ipop_ring_id *ids,
 		size_t s, size_t d, struct ipop_ring_id *scratch)
 {
 	size_t cur = s, cnt, k;
 	int hops = 0;
 
 	while (cur != d) {
-		const struct ctl_topo_adj *a = ctl_topo_adj(t, cur, &cnt);
+		const struct ipop_topo_adj *a = ipop_topo_adj(t, cur, &cnt);
 		int pick;
 
 		for (k = 0; k < cnt; k++)
@@ -89,7 +89,7 @@ static int walk(const struct ctl_topo *t, const struct ipop_ring_id *ids,
 		if (pick < 0)
 			return -1;
 		cur = a[pick].peer;
-		if (++hops > (int)ctl_topo_members(t))
+		if (++hops > (int)ipop_topo_members(t))
 			return -1;
 	}
 	return hops;
@@ -102,14 +102,14 @@ static int by_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void degrees(const struct ctl_topo *t, struct stats *st)
+static void degrees(const struct ipop_topo *t, struct stats *st)
 {
-	size_t i, cnt, n = ctl_topo_members(t);
+	size_t i, cnt, n = ipop_topo_members(t);
 	double sum = 0;
 
 	st->max_deg = 0;
 	for (i = 0; i < n; i++) {
-		ctl_topo_adj(t, i, &cnt);
+		ipop_topo_adj(t, i, &cnt);
 		sum += (double)cnt;
 		if (cnt > st->max_deg)
 			st->max_deg = (unsigned)cnt;
@@ -117,10 +117,10 @@ static void degrees(const struct ctl_topo *t, struct stats *st)
 	st->mean_deg = n ? sum / (double)n : 0;
 }
 
-static void paths(const struct ctl_topo *t, const struct ipop_ring_id *ids,
+static void paths(const struct ipop_topo *t, const struct ipop_ring_id *ids,
 		  struct stats *st, unsigned max_links)
 {
-	size_t n = ctl_topo_members(t), np = 0, i, j;
+	size_t n = ipop_topo_members(t), np = 0, i, j;
 	bool all = n * (n - 1) <= PAIRS;
 	int *hops = malloc(sizeof(int) * (all ? n * n : PAIRS));
 	struct ipop_ring_id *scratch = malloc(sizeof(*scratch) * max_links);
@@ -164,11 +164,11 @@ static int by_u64(const void *a, const void *b)
 
 /* Edges of t as sorted keys ((a * m + b) << 2 | kind), a < b, over member
  * indices mapped through map (index in t -> index in a set of m). */
-static uint64_t *edge_keys(const struct ctl_topo *t, const size_t *map,
+static uint64_t *edge_keys(const struct ipop_topo *t, const size_t *map,
 			   size_t m, size_t *ne)
 {
-	size_t n = ctl_topo_members(t), i, k, cnt;
-	uint64_t *keys = malloc(sizeof(*keys) * (ctl_topo_edges(t) + 1));
+	size_t n = ipop_topo_members(t), i, k, cnt;
+	uint64_t *keys = malloc(sizeof(*keys) * (ipop_topo_edges(t) + 1));
 
 	if (!keys) {
 		fprintf(stderr, "gvpn-sim: out of memory\n");
@@ -176,7 +176,7 @@ static uint64_t *edge_keys(const struct ctl_topo *t, const size_t *map,
 	}
 	*ne = 0;
 	for (i = 0; i < n; i++) {
-		const struct ctl_topo_adj *a = ctl_topo_adj(t, i, &cnt);
+		const struct ipop_topo_adj *a = ipop_topo_adj(t, i, &cnt);
 		for (k = 0; k < cnt; k++) {
 			uint64_t x = map[i], y = map[a[k].peer];
 			if (x < y)
@@ -189,10 +189,10 @@ static uint64_t *edge_keys(const struct ctl_topo *t, const size_t *map,
 
 /* Links made or removed, plus links whose kind changed, between the graph
  * of the big set (m members) and that of the small set (mapped into it). */
-static unsigned changed(const struct ctl_topo *big,
-			const struct ctl_topo *small, const size_t *map)
+static unsigned changed(const struct ipop_topo *big,
+			const struct ipop_topo *small, const size_t *map)
 {
-	size_t m = ctl_topo_members(big), nb, ns, i = 0, j = 0;
+	size_t m = ipop_topo_members(big), nb, ns, i = 0, j = 0;
 	size_t *ident = malloc(sizeof(*ident) * m);
 	uint64_t *kb, *ks;
 	unsigned diff = 0;
@@ -222,10 +222,10 @@ static unsigned changed(const struct ctl_topo *big,
 	return diff;
 }
 
-static struct ctl_topo *build(const struct ipop_ring_id *ids, size_t n,
-			      const struct ctl_topo_params *p)
+static struct ipop_topo *build(const struct ipop_ring_id *ids, size_t n,
+			       const struct ipop_topo_params *p)
 {
-	struct ctl_topo *t = ctl_topo_build(ids, n, p);
+	struct ipop_topo *t = ipop_topo_build(ids, n, p);
 
 	if (!t) {
 		fprintf(stderr, "gvpn-sim: cannot build %zu members\n", n);
@@ -237,14 +237,14 @@ static struct ctl_topo *build(const struct ipop_ring_id *ids, size_t n,
 /* One member joins (a new random uid) or leaves (a random member): the
  * edges that differ between the two graphs. */
 static unsigned churn(const struct ipop_ring_id *ids, size_t n,
-		      const struct ctl_topo *t, const struct ctl_topo_params *p,
-		      bool join)
+		      const struct ipop_topo *t,
+		      const struct ipop_topo_params *p, bool join)
 {
 	size_t m = join ? n + 1 : n - 1, pos, i;
 	struct ipop_ring_id *ids2 = malloc(sizeof(*ids2) * (m + 1));
 	size_t *map = malloc(sizeof(*map) * (n + 1));
 	struct ipop_ring_id x;
-	struct ctl_topo *t2;
+	struct ipop_topo *t2;
 	unsigned diff;
 
 	if (!ids2 || !map) {
@@ -254,7 +254,7 @@ static unsigned churn(const struct ipop_ring_id *ids, size_t n,
 	if (join) {
 		do
 			random_id(&x);
-		while (ctl_topo_find(ids, n, &x) >= 0);
+		while (ipop_topo_find(ids, n, &x) >= 0);
 		for (pos = 0; pos < n && ipop_ring_cmp(&ids[pos], &x) < 0;
 		     pos++)
 			;
@@ -274,16 +274,17 @@ static unsigned churn(const struct ipop_ring_id *ids, size_t n,
 		t2 = build(ids2, m, p);
 		diff = changed(t, t2, map);
 	}
-	ctl_topo_free(t2);
+	ipop_topo_free(t2);
 	free(ids2);
 	free(map);
 	return diff;
 }
 
-static void measure(size_t n, const struct ctl_topo_params *p, struct stats *st)
+static void measure(size_t n, const struct ipop_topo_params *p,
+		    struct stats *st)
 {
 	struct ipop_ring_id *ids = malloc(sizeof(*ids) * n);
-	struct ctl_topo *t;
+	struct ipop_topo *t;
 	unsigned k, d;
 
 	if (!ids) {
@@ -306,7 +307,7 @@ static void measure(size_t n, const struct ctl_topo_params *p, struct stats *st)
 	}
 	st->join_changed /= CHURN_TRIALS;
 	st->leave_changed /= CHURN_TRIALS;
-	ctl_topo_free(t);
+	ipop_topo_free(t);
 	free(ids);
 }
 
@@ -337,9 +338,9 @@ static unsigned number(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	static const size_t sizes[] = {10, 100, 1000, 10000, 100000};
-	struct ctl_topo_params p = {CTL_TOPO_DEFAULT_SUCCESSORS,
-				    CTL_TOPO_DEFAULT_CHORDS,
-				    CTL_TOPO_DEFAULT_MAX_LINKS};
+	struct ipop_topo_params p = {IPOP_TOPO_DEFAULT_SUCCESSORS,
+				     IPOP_TOPO_DEFAULT_CHORDS,
+				     IPOP_TOPO_DEFAULT_MAX_LINKS};
 	const char *why;
 	struct stats st;
 	int opt, i, nsizes;
@@ -367,7 +368,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (ctl_topo_params_check(&p, &why) < 0) {
+	if (ipop_topo_params_check(&p, &why) < 0) {
 		fprintf(stderr, "gvpn-sim: %s\n", why);
 		return 2;
 	}

@@ -14,23 +14,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller/topology.h"
+#include "common/topology.h"
 
-struct ctl_topo {
+struct ipop_topo {
 	size_t n;
 	size_t edges;
-	unsigned cap;		  /* max_links: adjacency slots per member */
-	uint32_t *deg;		  /* neighbours of each member */
-	struct ctl_topo_adj *adj; /* n * cap slots */
+	unsigned cap;		   /* max_links: adjacency slots per member */
+	uint32_t *deg;		   /* neighbours of each member */
+	struct ipop_topo_adj *adj; /* n * cap slots */
 };
 
-int ctl_topo_params_check(const struct ctl_topo_params *p, const char **why)
+int ipop_topo_params_check(const struct ipop_topo_params *p, const char **why)
 {
-	if (p->successors < 1 || p->successors > CTL_TOPO_MAX_SUCCESSORS)
+	if (p->successors < 1 || p->successors > IPOP_TOPO_MAX_SUCCESSORS)
 		*why = "successors must be 1-16";
-	else if (p->chords > CTL_TOPO_MAX_CHORDS)
+	else if (p->chords > IPOP_TOPO_MAX_CHORDS)
 		*why = "chords must be 0-32";
-	else if (p->max_links > CTL_TOPO_MAX_LINKS)
+	else if (p->max_links > IPOP_TOPO_MAX_LINKS)
 		*why = "max_links must be at most 256";
 	else if (p->max_links < 2 * p->successors)
 		*why = "max_links must be at least 2 * successors (a member "
@@ -50,13 +50,13 @@ static unsigned floor_log2(size_t n)
 	return l;
 }
 
-unsigned ctl_topo_chord_levels(size_t n, unsigned chords, unsigned *levels)
+unsigned ipop_topo_chord_levels(size_t n, unsigned chords, unsigned *levels)
 {
 	unsigned useful = n < 2 ? 0 : floor_log2(n);
 	unsigned j;
 
-	if (chords > CTL_TOPO_MAX_CHORDS)
-		chords = CTL_TOPO_MAX_CHORDS;
+	if (chords > IPOP_TOPO_MAX_CHORDS)
+		chords = IPOP_TOPO_MAX_CHORDS;
 	if (useful > IPOP_RING_ID_LEN * 8)
 		useful = IPOP_RING_ID_LEN * 8;
 	if (chords >= useful) {
@@ -69,8 +69,8 @@ unsigned ctl_topo_chord_levels(size_t n, unsigned chords, unsigned *levels)
 	return chords;
 }
 
-long ctl_topo_find(const struct ipop_ring_id *ids, size_t n,
-		   const struct ipop_ring_id *id)
+long ipop_topo_find(const struct ipop_ring_id *ids, size_t n,
+		    const struct ipop_ring_id *id)
 {
 	size_t lo = 0, hi = n;
 
@@ -105,36 +105,37 @@ static size_t successor_of(const struct ipop_ring_id *ids, size_t n,
 	return lo == n ? 0 : lo;
 }
 
-static struct ctl_topo_adj *slot(const struct ctl_topo *t, size_t i)
+static struct ipop_topo_adj *slot(const struct ipop_topo *t, size_t i)
 {
 	return &t->adj[i * t->cap];
 }
 
-enum ctl_topo_kind ctl_topo_kind(const struct ctl_topo *t, size_t i, size_t j)
+enum ipop_topo_kind ipop_topo_kind(const struct ipop_topo *t, size_t i,
+				   size_t j)
 {
-	const struct ctl_topo_adj *a;
+	const struct ipop_topo_adj *a;
 	uint32_t k;
 
 	if (i >= t->n || j >= t->n)
-		return CTL_TOPO_NONE;
+		return IPOP_TOPO_NONE;
 	a = slot(t, i);
 	for (k = 0; k < t->deg[i]; k++)
 		if (a[k].peer == j)
-			return (enum ctl_topo_kind)a[k].kind;
-	return CTL_TOPO_NONE;
+			return (enum ipop_topo_kind)a[k].kind;
+	return IPOP_TOPO_NONE;
 }
 
-static void add_edge(struct ctl_topo *t, size_t i, size_t j,
-		     enum ctl_topo_kind kind)
+static void add_edge(struct ipop_topo *t, size_t i, size_t j,
+		     enum ipop_topo_kind kind)
 {
 	slot(t, i)[t->deg[i]++] =
-	    (struct ctl_topo_adj){(uint32_t)j, (uint8_t)kind};
+	    (struct ipop_topo_adj){(uint32_t)j, (uint8_t)kind};
 	slot(t, j)[t->deg[j]++] =
-	    (struct ctl_topo_adj){(uint32_t)i, (uint8_t)kind};
+	    (struct ipop_topo_adj){(uint32_t)i, (uint8_t)kind};
 	t->edges++;
 }
 
-static void add_successors(struct ctl_topo *t, unsigned successors)
+static void add_successors(struct ipop_topo *t, unsigned successors)
 {
 	size_t i, j;
 	unsigned k;
@@ -142,16 +143,16 @@ static void add_successors(struct ctl_topo *t, unsigned successors)
 	for (i = 0; i < t->n; i++)
 		for (k = 1; k <= successors; k++) {
 			j = (i + k) % t->n;
-			if (j != i && !ctl_topo_kind(t, i, j))
-				add_edge(t, i, j, CTL_TOPO_SUCCESSOR);
+			if (j != i && !ipop_topo_kind(t, i, j))
+				add_edge(t, i, j, IPOP_TOPO_SUCCESSOR);
 		}
 }
 
-static void add_chords(struct ctl_topo *t, const struct ipop_ring_id *ids,
+static void add_chords(struct ipop_topo *t, const struct ipop_ring_id *ids,
 		       unsigned chords)
 {
-	unsigned levels[CTL_TOPO_MAX_CHORDS];
-	unsigned nl = ctl_topo_chord_levels(t->n, chords, levels);
+	unsigned levels[IPOP_TOPO_MAX_CHORDS];
+	unsigned nl = ipop_topo_chord_levels(t->n, chords, levels);
 	struct ipop_ring_id target;
 	unsigned l;
 	size_t i, j;
@@ -161,16 +162,16 @@ static void add_chords(struct ctl_topo *t, const struct ipop_ring_id *ids,
 			ipop_ring_add_pow2(
 			    &ids[i], IPOP_RING_ID_LEN * 8 - levels[l], &target);
 			j = successor_of(ids, t->n, &target);
-			if (j == i || ctl_topo_kind(t, i, j))
+			if (j == i || ipop_topo_kind(t, i, j))
 				continue;
 			if (t->deg[i] < t->cap && t->deg[j] < t->cap)
-				add_edge(t, i, j, CTL_TOPO_CHORD);
+				add_edge(t, i, j, IPOP_TOPO_CHORD);
 		}
 }
 
 static int by_peer(const void *a, const void *b)
 {
-	const struct ctl_topo_adj *x = a, *y = b;
+	const struct ipop_topo_adj *x = a, *y = b;
 
 	return (x->peer > y->peer) - (x->peer < y->peer);
 }
@@ -185,14 +186,14 @@ static bool ascending(const struct ipop_ring_id *ids, size_t n)
 	return true;
 }
 
-struct ctl_topo *ctl_topo_build(const struct ipop_ring_id *ids, size_t n,
-				const struct ctl_topo_params *p)
+struct ipop_topo *ipop_topo_build(const struct ipop_ring_id *ids, size_t n,
+				  const struct ipop_topo_params *p)
 {
-	struct ctl_topo *t;
+	struct ipop_topo *t;
 	const char *why;
 	size_t i;
 
-	if (ctl_topo_params_check(p, &why) < 0 || n > UINT32_MAX ||
+	if (ipop_topo_params_check(p, &why) < 0 || n > UINT32_MAX ||
 	    !ascending(ids, n))
 		return NULL;
 	t = calloc(1, sizeof(*t));
@@ -203,7 +204,7 @@ struct ctl_topo *ctl_topo_build(const struct ipop_ring_id *ids, size_t n,
 	t->deg = calloc(n ? n : 1, sizeof(*t->deg));
 	t->adj = calloc(n ? n * t->cap : 1, sizeof(*t->adj));
 	if (!t->deg || !t->adj) {
-		ctl_topo_free(t);
+		ipop_topo_free(t);
 		return NULL;
 	}
 	add_successors(t, p->successors);
@@ -213,7 +214,7 @@ struct ctl_topo *ctl_topo_build(const struct ipop_ring_id *ids, size_t n,
 	return t;
 }
 
-void ctl_topo_free(struct ctl_topo *t)
+void ipop_topo_free(struct ipop_topo *t)
 {
 	if (!t)
 		return;
@@ -222,18 +223,18 @@ void ctl_topo_free(struct ctl_topo *t)
 	free(t);
 }
 
-size_t ctl_topo_members(const struct ctl_topo *t)
+size_t ipop_topo_members(const struct ipop_topo *t)
 {
 	return t->n;
 }
 
-size_t ctl_topo_edges(const struct ctl_topo *t)
+size_t ipop_topo_edges(const struct ipop_topo *t)
 {
 	return t->edges;
 }
 
-const struct ctl_topo_adj *ctl_topo_adj(const struct ctl_topo *t, size_t i,
-					size_t *count)
+const struct ipop_topo_adj *ipop_topo_adj(const struct ipop_topo *t, size_t i,
+					  size_t *count)
 {
 	if (i >= t->n) {
 		*count = 0;
