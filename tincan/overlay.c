@@ -209,7 +209,7 @@ const char *tc_overlay_tap(const struct tc_overlay *ov)
 	return ov->tap;
 }
 
-struct tc_link *tc_overlay_link(struct tc_overlay *ov, const char *uid)
+struct tc_link *tc_overlay_link(const struct tc_overlay *ov, const char *uid)
 {
 	return uid ? g_hash_table_lookup(ov->links, uid) : NULL;
 }

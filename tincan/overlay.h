@@ -109,7 +109,7 @@ int tc_overlay_add_remote(struct tc_overlay *ov, const char *uid,
 int tc_overlay_map_peer(struct tc_overlay *ov, const struct tc_map_req *req,
 			char *why, size_t why_len);
 /* The link to uid, or NULL. */
-struct tc_link *tc_overlay_link(struct tc_overlay *ov, const char *uid);
+struct tc_link *tc_overlay_link(const struct tc_overlay *ov, const char *uid);
 
 /* GetState: the overlay's own fields, then each mapping, MAC table entry
  * (switch mode) and link, borrowed for the call. */

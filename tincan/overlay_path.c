@@ -225,7 +225,7 @@ static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 	tc_switch_learn(ov->sw, frame + TC_ETH_ALEN, NULL, t);
 	switch (tc_switch_decide(ov->sw, frame, NULL, t, &to)) {
 	case TC_SWITCH_UNICAST:
-		l = to ? g_hash_table_lookup(ov->links, to) : NULL;
+		l = tc_overlay_link(ov, to);
 		if (l)
 			tc_link_send_frame(l, frame, len, cs);
 		break;

@@ -34,11 +34,6 @@ static bool is_up(const struct tc_link *l)
 	return l && tc_link_state(l) == TC_LINK_CONNECTED;
 }
 
-static struct tc_link *link_of(const struct tc_overlay *ov, const char *uid)
-{
-	return uid ? g_hash_table_lookup(ov->links, uid) : NULL;
-}
-
 /* The connected links as next hops, those heard from lately first (the
  * route tick calls it too: staleness comes without a state change). */
 void tc_overlay_route_links_changed(struct tc_overlay *ov)
@@ -97,7 +92,7 @@ static void forward_origin(struct tc_overlay *ov, struct tc_route_dest *d,
 	struct tc_route_hdr h = {.hops = TC_ROUTE_HOP_LIMIT};
 	bool installed;
 	const char *via = tc_route_next_hop(ov->route, d, &installed);
-	struct tc_link *l = link_of(ov, via);
+	struct tc_link *l = tc_overlay_link(ov, via);
 	int n;
 
 	if (!is_up(l)) {
@@ -133,7 +128,7 @@ static void drain_one(void *ctx, const uint8_t *frame, size_t len,
 		      const struct tc_csum *cs)
 {
 	struct drain *dr = ctx;
-	struct tc_link *l = link_of(dr->ov, dr->d->uid);
+	struct tc_link *l = tc_overlay_link(dr->ov, dr->d->uid);
 
 	if (is_up(l))
 		tc_link_send_frame(l, frame, len, cs);
@@ -154,7 +149,7 @@ static void drain_due(struct tc_route_dest *d, void *ctx)
 	}
 	dr->d = d;
 	tc_route_hold_drain(d, drain_one, dr);
-	l = link_of(dr->ov, d->uid);
+	l = tc_overlay_link(dr->ov, d->uid);
 	if (l)
 		tc_link_flush(l);
 	g_debug("overlay %s: frames for %.12s now on the direct link",
@@ -210,7 +205,7 @@ void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
 			   const uint8_t *frame, size_t len,
 			   const struct tc_csum *cs)
 {
-	struct tc_link *l = link_of(ov, uid);
+	struct tc_link *l = tc_overlay_link(ov, uid);
 	struct tc_route_dest *d;
 
 	if (!ov->route) {
@@ -246,7 +241,7 @@ uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,
 		e = tc_fwd_by_v4(ov->fwd, fi.dst_v4);
 	else if (fi.kind == TC_FRAME_UNICAST_V6)
 		e = tc_fwd_by_v6(ov->fwd, fi.dst_v6);
-	if (!e || is_up(link_of(ov, e->uid)))
+	if (!e || is_up(tc_overlay_link(ov, e->uid)))
 		return gso_size;
 	return (uint16_t)(gso_size - TC_ROUTE_OVERHEAD);
 }
@@ -284,12 +279,12 @@ static void pass_on(struct tc_overlay *ov, uint8_t *body, size_t hlen,
 		return;
 	}
 	tc_route_id_hex(&h->dst, dst);
-	l = link_of(ov, dst);
+	l = tc_overlay_link(ov, dst);
 	if (!is_up(l)) {
 		d = tc_route_dest(ov->route, dst, false);
 		via = d ? tc_route_next_hop(ov->route, d, &installed)
 			: tc_route_next_hop_id(ov->route, &h->dst);
-		l = link_of(ov, via);
+		l = tc_overlay_link(ov, via);
 	}
 	if (!is_up(l)) {
 		ov->dropped_no_route++;
@@ -346,7 +341,7 @@ static void rate_check(struct tc_route_dest *d, void *ctx)
 	uint64_t rate;
 
 	if (!tc_route_rate_due(d, t->now, t->ov->ondemand_bps, &rate) ||
-	    is_up(link_of(t->ov, d->uid)))
+	    is_up(tc_overlay_link(t->ov, d->uid)))
 		return;
 	ev.u.bytes_per_s = rate;
 	g_info("overlay %s: %llu B/s forwarded with %.12s", t->ov->name,
@@ -441,7 +436,7 @@ int tc_overlay_set_link_kind(struct tc_overlay *ov, const char *uid,
 		FAIL(-EINVAL, "peer_uid must be 40 hex digits");
 	if (kind > TC_LINK_KIND_ON_DEMAND)
 		FAIL(-EINVAL, "unknown link kind");
-	l = link_of(ov, uid);
+	l = tc_overlay_link(ov, uid);
 	if (!l)
 		FAIL(-ENOENT, "no link to %s", uid);
 	tc_link_set_kind(l, kind);
@@ -466,7 +461,7 @@ void tc_overlay_route_view(const struct tc_overlay *ov, const char *uid,
 		v->rx_packets = d->rx_packets;
 		v->rx_bytes = d->rx_bytes;
 	}
-	v->forwarded = !is_up(link_of(ov, uid));
+	v->forwarded = !is_up(tc_overlay_link(ov, uid));
 	if (!v->forwarded)
 		return;
 	if (d)
