@@ -46,6 +46,24 @@ void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
 		l->ops->on_state(l->owner, l, st);
 }
 
+/* The responder never starts a handshake: the end with the lower uid does.
+ * An end given another key for this node derives another uid for it and
+ * may take the responder's part too; then ICE connects and both wait for
+ * ever, which nothing else would log. */
+static void tell_no_init(struct tc_link *l, const struct tc_time *t)
+{
+	if (l->controlling || l->init_seen || l->no_init_told ||
+	    l->state != TC_LINK_CONNECTING ||
+	    t->mono_ms - l->pair_ms < TC_LINK_NO_INIT_LOG_MS)
+		return;
+	l->no_init_told = true;
+	g_message("link %s/%.12s: no handshake initiation from the peer %u s "
+		  "after ICE connected: the end with the lower uid starts "
+		  "it, the peer here; the peer may have been given another "
+		  "key for this node, and so wait for this node to start",
+		  l->overlay, l->peer_uid, TC_LINK_NO_INIT_LOG_MS / 1000);
+}
+
 static gboolean on_tick(gpointer data)
 {
 	struct tc_link *l = data;
@@ -54,6 +72,7 @@ static gboolean on_tick(gpointer data)
 	tc_link_now(&t);
 	if (!l->pair_selected)
 		return G_SOURCE_CONTINUE;
+	tell_no_init(l, &t);
 	/* A failed link retries the handshake too: the peer may have lost
 	 * its keys (restarted) while the path still works. */
 	if (l->controlling &&
@@ -174,6 +193,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 		  l->peer_uid, l->pair.local_type, l->pair.local_addr,
 		  l->pair.remote_type, l->pair.remote_addr);
 	l->pair_selected = true;
+	l->pair_ms = (uint64_t)g_get_monotonic_time() / 1000;
 	set_fast_path(l, lc, rc);
 	if (l->held_resp) {
 		tc_link_raw_send(l, l->held_resp, l->held_resp_len);

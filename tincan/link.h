@@ -30,6 +30,9 @@ enum {
 	TC_LINK_DEAD_MS = 3500,
 	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
+	/* A responder whose pair has been up this long without any handshake
+	 * initiation from the peer says why it may be waiting (once). */
+	TC_LINK_NO_INIT_LOG_MS = 5000,
 	TC_LINK_MAX_PACKET = 65536,
 	TC_LINK_BATCH = 64,	   /* packets per UDP GSO message */
 	TC_LINK_BATCH_SLOT = 9104, /* jumbo frame + inner header + overhead */

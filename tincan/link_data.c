@@ -458,6 +458,8 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 	size_t out_len = 0;
 	int r;
 
+	if (len > 0 && buf[0] == TC_MSG_INIT)
+		l->init_seen = true;
 	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
 	    !init_admitted(l, buf, len, src, t))
 		return;

@@ -47,6 +47,9 @@ struct tc_link {
 	uint8_t *held_resp; /* a handshake response waiting for a pair */
 	size_t held_resp_len;
 	uint64_t last_init_ms;
+	uint64_t pair_ms;    /* when the pair was (last) selected */
+	bool init_seen;	     /* an initiation came in (responder) */
+	bool no_init_told;   /* TC_LINK_NO_INIT_LOG_MS line logged */
 	uint32_t retry_ms;   /* next first-handshake retry */
 	uint64_t last_rx_ms; /* last authenticated packet */
 	uint64_t last_probe_ms;

@@ -312,48 +312,113 @@ uid_of_key()
 	base64 -d <<<"$1" | b2sum -l 160 | cut -d' ' -f1
 }
 
-# t1 pins a key that is not t3's (a fresh random one, with its matching uid);
-# t3 links to t1 with t1's real key, and the candidate blobs are exchanged
-# between these two links, so ICE can connect but the handshake must not.
+# wrong_key below|above UID: a random public key whose uid sorts below (or
+# above) UID.  The end with the lower uid starts the handshake, so this picks
+# whether t1, holding the wrong key for t3, takes the starter's part.
+wrong_key()
+{
+	/usr/bin/python3 - "$1" "$2" <<'EOF'
+import base64, hashlib, os, sys
+side, uid = sys.argv[1], sys.argv[2]
+for _ in range(1000000):
+    k = os.urandom(32)
+    u = hashlib.blake2b(k, digest_size=20).hexdigest()
+    if (u < uid) == (side == "below"):
+        print(base64.b64encode(k).decode())
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# log_lines NAME: the number of lines in a tincan's log so far.
+log_lines()
+{
+	wc -l <"$(tincan_log "$1")"
+}
+
+# new_log_count NAME FROM REGEX: lines matching REGEX after line FROM.
+new_log_count()
+{
+	tail -n +"$(($2 + 1))" "$(tincan_log "$1")" | grep -cE "$3"
+}
+
 K1=$(tincan_pubkey t1)
 must "uid derivation matches tincan's (b2sum -l 160)" test "$(uid_of_key "$K1")" = "$U1"
-WRONG_KEY=$(head -c 32 /dev/urandom | base64)
-UW=$(uid_of_key "$WRONG_KEY")
-must "create-link t1 -> $UW (a wrong key, candidates from t3)" \
-	ctl t1 create-link "$OV" "$UW" "$WRONG_KEY"
-must "create-link t3 -> t1" link_create t3 "$OV" t1
+REFUSED="handshake (initiation|response) refused: (the peer's static key|its mac1|it does not open)"
+NO_INIT="no handshake initiation from the peer [0-9]+ s after ICE connected"
+
+# refusal_logged FROM1 FROM3 NEITHER: what the two logs say since lines FROM1
+# (t1) and FROM3 (t3).  When either end starts the handshake, the other side's
+# refusal is logged with its reason, rate-limited (1-6 lines), and no end
+# claims to be waiting; when neither does (NEITHER=1), both ends say that no
+# initiation came.
+refusal_logged()
+{
+	local refused waiting
+	refused=$(($(new_log_count t1 "$1" "$REFUSED") + $(new_log_count t3 "$2" "$REFUSED")))
+	waiting=$(($(new_log_count t1 "$1" "$NO_INIT") + $(new_log_count t3 "$2" "$NO_INIT")))
+	echo "$refused 'handshake refused' and $waiting 'no handshake initiation' lines in t1's and t3's logs"
+	if (($3)); then
+		((refused == 0 && waiting == 2))
+	else
+		((refused >= 1 && refused <= 6 && waiting == 0))
+	fi
+}
+
+# wrong_key_case below|above: t1 pins a key that is not t3's (a fresh random one
+# whose uid sorts below or above t1's); t3 links to t1 with t1's real key, and
+# the candidate blobs are exchanged between these two links, so ICE can
+# connect but the handshake must not.  Run once with t1 starting the
+# handshake and once without; t3 starts when its uid is below t1's, so over
+# the two cases one of them has both ends or neither starting.
+wrong_key_case()
+{
+	local side=$1 wk uw from1 from3 t1_starts t3_starts neither=0 who
+	wk=$(wrong_key "$side" "$U1")
+	must "a random key whose uid sorts $side t1's" test -n "$wk"
+	uw=$(uid_of_key "$wk")
+	[[ $side == above ]] && t1_starts=1 || t1_starts=0
+	[[ $(printf '%s\n' "$U3" "$U1" | LC_ALL=C sort | head -n1) == "$U3" ]] &&
+		t3_starts=1 || t3_starts=0
+	((t1_starts || t3_starts)) || neither=1
+	who="t1 starts $t1_starts, t3 starts $t3_starts"
+	tap_note "wrong key ($side): pinned uid $uw; $who"
+	from1=$(log_lines t1) && from3=$(log_lines t3)
+	must "create-link t1 -> $uw (a wrong key, candidates from t3)" \
+		ctl t1 create-link "$OV" "$uw" "$wk"
+	must "create-link t3 -> t1" link_create t3 "$OV" t1
+	must "exchange candidate blobs t1 <-> t3" exchange_wrong "$uw"
+	must "map-peer on t1" ctl t1 map-peer "$OV" "$uw" --ipv4 10.254.0.3 --ipv6 fd00:254::3
+	must "map-peer on t3" peer_map t3 "$OV" t1 --ipv4 10.254.0.1 --ipv6 fd00:254::1
+	check_fails "wrong key ($side): t1's link is not connected within 10 s" \
+		ctl t1 --timeout 10000 wait-link "$OV" "$uw"
+	check "wrong key ($side): t3's link to t1 is not connected either" link_is_down t3 "$U1"
+	check "wrong key ($side): ping h1 -> h3 fails" ping_fails h1 10.254.0.3
+	check "wrong key ($side): ping h3 -> h1 fails" ping_fails h3 10.254.0.1
+	tap_note "t1's link state after the attempt: $(link_field t1 "$OV" "$uw" state)"
+	if ((neither)); then
+		check "wrong key ($side, $who): both ends log that no initiation came" \
+			refusal_logged "$from1" "$from3" 1
+	else
+		check "wrong key ($side, $who): the refused handshake is logged with its reason, rate-limited" \
+			refusal_logged "$from1" "$from3" 0
+	fi
+	must "remove-link t1 -> $uw" ctl t1 remove-link "$OV" "$uw"
+	must "remove t1's mapping of $uw" ctl t1 map-peer "$OV" "$uw" --remove
+	must "remove-link t3 -> t1" link_remove t3 "$OV" t1
+}
+
+# exchange_wrong UW: swaps the candidate blobs of t1's link to UW and t3's to t1.
 exchange_wrong()
 {
 	local b1 b3
-	b1=$(ctl t1 candidates "$OV" "$UW") && b3=$(ctl t3 candidates "$OV" "$U1") &&
+	b1=$(ctl t1 candidates "$OV" "$1") && b3=$(ctl t3 candidates "$OV" "$U1") &&
 		ctl t3 add-candidates "$OV" "$U1" "$b1" &&
-		ctl t1 add-candidates "$OV" "$UW" "$b3"
+		ctl t1 add-candidates "$OV" "$1" "$b3"
 }
-must "exchange candidate blobs t1 <-> t3" exchange_wrong
-must "map-peer on t1" ctl t1 map-peer "$OV" "$UW" --ipv4 10.254.0.3 --ipv6 fd00:254::3
-must "map-peer on t3" peer_map t3 "$OV" t1 --ipv4 10.254.0.1 --ipv6 fd00:254::1
-check_fails "wrong key: t1's link is not connected within 10 s" \
-	ctl t1 --timeout 10000 wait-link "$OV" "$UW"
-check "wrong key: t3's link to t1 is not connected either" link_is_down t3 "$U1"
-check "wrong key: ping h1 -> h3 fails" ping_fails h1 10.254.0.3
-check "wrong key: ping h3 -> h1 fails" ping_fails h3 10.254.0.1
-tap_note "t1's link state after the attempt: $(link_field t1 "$OV" "$UW" state)"
-# hs_refused_logged: the refused handshakes are in a tincan's log at the
-# default level, with the reason, and rate-limited (not one line per packet):
-# initiations made for the wrong key do not open, or carry the wrong mac1, or
-# name a static key the link does not expect, whichever side starts.
-hs_refused_logged()
-{
-	local n
-	n=$(cat "$(tincan_log t1)" "$(tincan_log t3)" |
-		grep -cE "handshake (initiation|response) refused: (the peer's static key|its mac1|it does not open)")
-	echo "$n 'handshake refused' lines in t1's and t3's logs"
-	((n >= 1 && n <= 6))
-}
-check "wrong key: the refused handshake is logged with its reason, rate-limited" \
-	hs_refused_logged
-must "remove-link t1 -> $UW" ctl t1 remove-link "$OV" "$UW"
-must "remove-link t3 -> t1" link_remove t3 "$OV" t1
+
+wrong_key_case above
+wrong_key_case below
 
 # ---- remove-link --------------------------------------------------------------------
 
