@@ -1,6 +1,7 @@
 /*
- * The control socket server.  Owns the listening socket and every client:
- * its fd, frame reader, output queue and role.  Requests are checked here
+ * The control socket server's clients.  Owns every client once the
+ * listener (control_listen.c) has admitted it: its fd, frame reader, output
+ * queue and role.  Requests are checked here
  * (Hello first, version, role) and interpreted by the handler; a broken or
  * hostile client is answered with an error and disconnected, and never
  * affects the others.
@@ -8,11 +9,8 @@
 #define G_LOG_DOMAIN "tincan"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -24,52 +22,10 @@
 #include "proto/wire.h"
 #include "tincan/adapter.h"
 #include "tincan/control.h"
+#include "tincan/control_int.h"
 #include "tincan/owners.h"
 
-/* Above the data path (TAP and link sockets), so a saturated link cannot
- * hold a controller's request back for more than one data dispatch. */
-enum { CONTROL_PRIORITY = G_PRIORITY_HIGH };
-
-/* Connections the kernel holds for accept(): a burst of connects waits
- * there instead of being refused while the loop catches up. */
-enum { LISTEN_BACKLOG = 128 };
-
-/* How often pre-Hello clients are checked against TC_CONTROL_HELLO_MS. */
-enum { SWEEP_MS = 500 };
-
-struct client {
-	struct tc_control *ctl;
-	unsigned id;
-	int fd;
-	guint in_watch, out_watch;
-	struct ipop_frame_reader *reader;
-	GByteArray *out;
-	Ipop__Role role; /* ROLE_UNSPECIFIED until Hello */
-	pid_t pid;
-	uid_t uid;
-	bool privileged;	     /* root or tincan's own user */
-	char name[IPOP_LOG_STR_LEN]; /* Hello.client_name, escaped, cut */
-	gint64 since;		     /* monotonic us of the accept */
-};
-
-struct tc_control {
-	char *path;
-	int fd;
-	guint watch;
-	gid_t gid;
-	const struct tc_control_handler *h;
-	GList *clients;		  /* newest first */
-	struct tc_owners *owners; /* which controller owns which overlay */
-	unsigned next_id;
-	guint sweep;		 /* drops clients past their Hello deadline */
-	unsigned evicted;	 /* pre-Hello clients closed in this burst */
-	unsigned late;		 /* pre-Hello clients past the deadline */
-	unsigned refused;	 /* connections refused in this burst */
-	gint64 burst_logged;	 /* monotonic us of the last burst line */
-	uint64_t events_dropped; /* see tc_control_get_stats */
-};
-
-static void client_free(struct client *cl)
+void tc_control_client_free(struct client *cl)
 {
 	struct tc_control *c = cl->ctl;
 
@@ -89,7 +45,7 @@ static void client_drop(struct client *cl, const char *why)
 {
 	g_message("control: client %u (pid %d) disconnected: %s", cl->id,
 		  (int)cl->pid, why);
-	client_free(cl);
+	tc_control_client_free(cl);
 }
 
 /* Writes what is queued; false if the client had to be dropped. */
@@ -594,7 +550,7 @@ static bool on_envelope(void *ctx, const Ipop__Envelope *env)
 }
 
 /* untrusted: from a local client (any bytes). */
-static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+gboolean tc_control_on_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct client *cl = data;
 	int r = ipop_frame_pump(fd, cl->reader, on_envelope, cl);
@@ -617,172 +573,6 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static bool peer_allowed(struct tc_control *c, int fd, struct ucred *cred)
-{
-	socklen_t len = sizeof(*cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
-		return false;
-	return cred->uid == 0 || cred->uid == geteuid() ||
-	       (c->gid != (gid_t)-1 && cred->gid == c->gid);
-}
-
-enum tc_control_admit tc_control_admit(unsigned pending, unsigned total,
-				       bool privileged)
-{
-	if (pending >= TC_CONTROL_MAX_PENDING)
-		return TC_ADMIT_EVICT;
-	if (total < TC_CONTROL_MAX_CLIENTS)
-		return TC_ADMIT_ACCEPT;
-	if (pending > 0)
-		return TC_ADMIT_EVICT;
-	if (privileged && total < TC_CONTROL_MAX_CLIENTS + TC_CONTROL_RESERVED)
-		return TC_ADMIT_ACCEPT;
-	return TC_ADMIT_REFUSE;
-}
-
-/* One line for a burst of evictions, deadline drops and refusals, at most
- * every BURST_LOG_US: a flood of connections must not flood the log. */
-enum { BURST_LOG_US = 1000 * 1000 };
-
-static void log_burst(struct tc_control *c, bool force)
-{
-	gint64 now = g_get_monotonic_time();
-
-	if (!c->evicted && !c->late && !c->refused)
-		return;
-	if (!force && now - c->burst_logged < BURST_LOG_US)
-		return;
-	g_warning("control: closed %u connections to make room and %u with "
-		  "no Hello within %d ms; refused %u (at most %d before "
-		  "Hello, %d clients)",
-		  c->evicted, c->late, TC_CONTROL_HELLO_MS, c->refused,
-		  TC_CONTROL_MAX_PENDING, TC_CONTROL_MAX_CLIENTS);
-	c->evicted = c->late = c->refused = 0;
-	c->burst_logged = now;
-}
-
-static unsigned count_pending(const struct tc_control *c)
-{
-	unsigned n = 0;
-	GList *it;
-
-	for (it = c->clients; it; it = it->next)
-		n += ((struct client *)it->data)->role ==
-		     IPOP__ROLE__ROLE_UNSPECIFIED;
-	return n;
-}
-
-/* Closes the oldest pre-Hello client, an unprivileged one if any; a
- * privileged one only for a privileged newcomer, so nobody else can push
- * root's connection out before its Hello.  false if none may go. */
-static bool evict_oldest(struct tc_control *c, bool privileged)
-{
-	struct client *victim = NULL, *cl;
-	GList *it;
-
-	for (it = g_list_last(c->clients); it; it = it->prev) {
-		cl = it->data;
-		if (cl->role != IPOP__ROLE__ROLE_UNSPECIFIED)
-			continue;
-		if (!cl->privileged) {
-			victim = cl;
-			break;
-		}
-		if (!victim && privileged)
-			victim = cl;
-	}
-	if (!victim)
-		return false;
-	c->evicted++;
-	g_debug("control: client %u (pid %d) closed before its Hello to make "
-		"room",
-		victim->id, (int)victim->pid);
-	client_free(victim);
-	return true;
-}
-
-static gboolean on_sweep(gpointer data)
-{
-	struct tc_control *c = data;
-	gint64 cut = g_get_monotonic_time() - TC_CONTROL_HELLO_MS * 1000;
-	GList *it, *next;
-
-	for (it = c->clients; it; it = next) {
-		struct client *cl = it->data;
-		next = it->next;
-		if (cl->role == IPOP__ROLE__ROLE_UNSPECIFIED &&
-		    cl->since < cut) {
-			c->late++;
-			client_free(cl);
-		}
-	}
-	log_burst(c, false);
-	return G_SOURCE_CONTINUE;
-}
-
-/* Makes room for a new client per tc_control_admit; false to refuse. */
-static bool admit(struct tc_control *c, const struct ucred *cred,
-		  bool privileged)
-{
-	enum tc_control_admit a = tc_control_admit(
-	    count_pending(c), g_list_length(c->clients), privileged);
-
-	if (a == TC_ADMIT_ACCEPT)
-		return true;
-	/* Evicting fails when only root's connections wait: refuse. */
-	if (a == TC_ADMIT_EVICT && evict_oldest(c, privileged)) {
-		log_burst(c, false);
-		return true;
-	}
-	c->refused++;
-	g_debug("control: too many clients; refused pid %d", (int)cred->pid);
-	log_burst(c, false);
-	return false;
-}
-
-static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
-{
-	struct tc_control *c = data;
-	struct client *cl;
-	struct ucred cred;
-	bool privileged;
-	int cfd;
-
-	(void)cond;
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return G_SOURCE_CONTINUE;
-	if (!peer_allowed(c, cfd, &cred)) {
-		g_warning("control: refused connection from uid %u pid %d",
-			  (unsigned)cred.uid, (int)cred.pid);
-		close(cfd);
-		return G_SOURCE_CONTINUE;
-	}
-	privileged = cred.uid == 0 || cred.uid == geteuid();
-	if (!admit(c, &cred, privileged)) {
-		close(cfd);
-		return G_SOURCE_CONTINUE;
-	}
-	cl = g_new0(struct client, 1);
-	cl->ctl = c;
-	cl->id = ++c->next_id;
-	cl->fd = cfd;
-	cl->pid = cred.pid;
-	cl->uid = cred.uid;
-	cl->privileged = privileged;
-	cl->since = g_get_monotonic_time();
-	cl->reader = ipop_frame_reader_new();
-	cl->out = g_byte_array_new();
-	cl->in_watch = g_unix_fd_add_full(CONTROL_PRIORITY, cfd,
-					  G_IO_IN | G_IO_HUP | G_IO_ERR,
-					  on_readable, cl, NULL);
-	c->clients = g_list_prepend(c->clients, cl);
-	g_debug("control: client %u connected (pid %d uid %u)", cl->id,
-		(int)cred.pid, (unsigned)cred.uid);
-	return G_SOURCE_CONTINUE;
-}
-
 void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
 {
 	Ipop__Envelope env = IPOP__ENVELOPE__INIT;
@@ -798,90 +588,6 @@ void tc_control_broadcast(struct tc_control *c, Ipop__Event *ev)
 		    !queue(cl, &env))
 			c->events_dropped++;
 	}
-}
-
-/* Refuses to steal a socket another live tincan is serving. */
-static int claim_path(const struct sockaddr_un *sa)
-{
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int r;
-
-	if (probe < 0)
-		return -errno;
-	r = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
-	close(probe);
-	if (r == 0)
-		return -EADDRINUSE;
-	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static int listen_on(const char *path, gid_t gid)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-	r = claim_path(&sa);
-	if (r < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0660) < 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-struct tc_control *tc_control_new(const char *path, gid_t gid,
-				  const struct tc_control_handler *h)
-{
-	struct tc_control *c;
-	int fd = listen_on(path, gid);
-
-	if (fd < 0) {
-		g_critical("control socket %s: %s", path,
-			   fd == -EADDRINUSE ? "another tincan is serving it"
-					     : g_strerror(-fd));
-		return NULL;
-	}
-	c = g_new0(struct tc_control, 1);
-	c->owners = tc_owners_new();
-	c->path = g_strdup(path);
-	c->fd = fd;
-	c->gid = gid;
-	c->h = h;
-	c->watch = g_unix_fd_add_full(CONTROL_PRIORITY, fd, G_IO_IN, on_accept,
-				      c, NULL);
-	c->sweep =
-	    g_timeout_add_full(CONTROL_PRIORITY, SWEEP_MS, on_sweep, c, NULL);
-	g_message("control: listening on %s", path);
-	return c;
-}
-
-void tc_control_free(struct tc_control *c)
-{
-	if (!c)
-		return;
-	while (c->clients)
-		client_free(c->clients->data);
-	log_burst(c, true);
-	g_source_remove(c->sweep);
-	g_source_remove(c->watch);
-	close(c->fd);
-	unlink(c->path);
-	tc_owners_free(c->owners);
-	g_free(c->path);
-	g_free(c);
 }
 
 void tc_control_get_stats(const struct tc_control *c,
