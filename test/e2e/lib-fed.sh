@@ -25,6 +25,7 @@ FED_S2S_PORT=5269
 FED_PROSODY_PID=""
 FED_EJ_PID=""
 FED_EJ_DIR=""
+FED_EJ_OPTS=()	# ejabberdctl options of FED_EJ_DIR
 
 # fed_have_unbound: Prosody can load lua-unbound.
 fed_have_unbound()
@@ -178,97 +179,57 @@ fed_prosody_stop()
 
 fed_ejabberd_setup()
 {
-	local d=$E2E_TMP/ejabberd-b p=$E2E_TMP/pki ip=${FED_IP[b.test]} cookie
+	local d=$E2E_TMP/ejabberd-b p=$E2E_TMP/pki ip=${FED_IP[b.test]}
 	FED_EJ_DIR=$d
-	mkdir -p "$d/etc" "$d/spool" "$d/log" || return 1
-	chmod 0755 "$d" "$d/etc"
-	chown ejabberd: "$d/spool" "$d/log" || return 1
+	ejabberd_tree "$d" "ejabberd for b.test (ipop-c federation test)." ||
+		return 1
+	FED_EJ_OPTS=("${EJ_OPTS[@]}")
 	fed_resolv b.test || return 1
-	cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
-	cat >"$d/etc/ejabberdctl.cfg" <<-EOF
-		# ejabberd for b.test (ipop-c federation test).
-		ERLANG_NODE=ejabberd@localhost
-		INET_DIST_INTERFACE=127.0.0.1
-		ERL_DIST_PORT=$EJ_DIST_PORT
-		ERL_OPTIONS="-setcookie $cookie"
-		EJABBERD_PID_PATH=$d/spool/ejabberd.pid
-	EOF
-	cat >"$d/etc/ejabberd.yml" <<-EOF
-		# ejabberd for b.test, federated with a.test (ipop-c federation test).
-		hosts:
-		  - b.test
-		loglevel: info
-		log_rotate_count: 0
-		certfiles:
-		  - $p/b.test.pem
-		# s2s: STARTTLS required both ways, the peer's certificate
-		# verified against the CA of this run; no dialback
-		s2s_use_starttls: required
-		s2s_cafile: $p/ca.crt
-		s2s_dns_timeout: 2
-		s2s_dns_retries: 1
-		listen:
-		  -
-		    port: $XMPP_PORT
-		    ip: "$ip"
-		    module: ejabberd_c2s
-		    max_stanza_size: 262144
-		    shaper: none
-		    access: c2s
-		    starttls: true
-		    starttls_required: false
-		  -
-		    port: $FED_S2S_PORT
-		    ip: "$ip"
-		    module: ejabberd_s2s_in
-		    max_stanza_size: 524288
-		auth_method: internal
-		auth_password_format: plain
-		registration_timeout: infinity
-		acl:
-		  local:
-		    user_regexp: ""
-		access_rules:
-		  c2s:
-		    allow: all
-		  register:
-		    allow: all
-		shaper_rules:
-		  max_user_sessions: 10
-		  c2s_shaper: none
-		  s2s_shaper: none
-		modules:
-		  mod_admin_extra: {}
-		  mod_disco: {}
-		  mod_ping: {}
-		  mod_roster:
-		    versioning: false
-		  mod_register:
-		    access: register
-		    ip_access: all
-		    welcome_message: {}
-	EOF
-	printf '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n' \
-		>"$d/etc/inetrc"
-	chmod 0644 "$d/etc/ejabberd.yml" "$d/etc/ejabberdctl.cfg" "$d/etc/inetrc"
-	e2e_track_log "$d/log/ejabberd.log"
+	{
+		cat <<-EOF
+			# ejabberd for b.test, federated with a.test (ipop-c federation test).
+			hosts:
+			  - b.test
+			loglevel: info
+			log_rotate_count: 0
+			certfiles:
+			  - $p/b.test.pem
+			# s2s: STARTTLS required both ways, the peer's certificate
+			# verified against the CA of this run; no dialback
+			s2s_use_starttls: required
+			s2s_cafile: $p/ca.crt
+			s2s_dns_timeout: 2
+			s2s_dns_retries: 1
+			listen:
+			  -
+			    port: $XMPP_PORT
+			    ip: "$ip"
+			    module: ejabberd_c2s
+			    max_stanza_size: 262144
+			    shaper: none
+			    access: c2s
+			    starttls: true
+			    starttls_required: false
+			  -
+			    port: $FED_S2S_PORT
+			    ip: "$ip"
+			    module: ejabberd_s2s_in
+			    max_stanza_size: 524288
+		EOF
+		ejabberd_yml_accounts s2s_shaper
+	} >"$d/etc/ejabberd.yml"
+	ejabberd_tree_done "$d"
 }
 
 fed_ejabberdctl()
 {
-	local d=$FED_EJ_DIR
-	nsx srvb timeout 20 ejabberdctl --config-dir "$d/etc" \
-		--config "$d/etc/ejabberd.yml" --ctl-config "$d/etc/ejabberdctl.cfg" \
-		--spool "$d/spool" --logs "$d/log" "$@"
+	nsx srvb timeout 20 ejabberdctl "${FED_EJ_OPTS[@]}" "$@"
 }
 
 fed_ejabberd_start()
 {
-	local d=$FED_EJ_DIR
-	fed_bg b.test "$E2E_TMP/ejabberd-b.out" ejabberdctl \
-		--config-dir "$d/etc" --config "$d/etc/ejabberd.yml" \
-		--ctl-config "$d/etc/ejabberdctl.cfg" --spool "$d/spool" \
-		--logs "$d/log" foreground
+	fed_bg b.test "$E2E_TMP/ejabberd-b.out" ejabberdctl "${FED_EJ_OPTS[@]}" \
+		foreground
 	FED_EJ_PID=$NSBG_PID
 	wait_until 20 ns_listens srvb tcp "${FED_IP[b.test]}:$XMPP_PORT" &&
 		wait_until 5 ns_listens srvb tcp "${FED_IP[b.test]}:$FED_S2S_PORT"

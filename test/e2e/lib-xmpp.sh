@@ -25,6 +25,8 @@ PROSODY_PID=""
 IPOP_XMPP_SERVER=${IPOP_XMPP_SERVER:-prosody}
 XMPP_CLIENT=${XMPP_CLIENT:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/xmpp-client.py}
 EJ_DIR=""		# ejabberd's private tree (set by ejabberd_setup)
+EJ_OPTS=()		# ejabberdctl options of the last ejabberd_tree
+EJ_PUB_OPTS=()		# those of EJ_DIR
 EJ_DIST_PORT=4370	# Erlang distribution, on pub's loopback only
 declare -A CTL_PID=()
 
@@ -105,43 +107,38 @@ prosody_stop()
 
 # ---- ejabberd ----------------------------------------------------------------
 
-# ejabberd_setup: a private ejabberd tree under the temp dir (config,
-# spool, logs; world-traversable, as ejabberdctl switches to user
-# ejabberd), plain c2s on XMPP_IP, in-band registration without throttle,
-# Erlang distribution on pub's loopback with a fresh cookie; adds XMPP_IP
-# to pub (call after pub_add).
-ejabberd_setup()
+# ejabberd_tree DIR COMMENT: a private ejabberd tree at DIR (config, spool,
+# logs; world-traversable, as ejabberdctl switches to user ejabberd) and its
+# ejabberdctl.cfg: Erlang distribution on the namespace's loopback with a
+# fresh cookie.  Sets EJ_OPTS to the options that point ejabberdctl at it.
+ejabberd_tree()
 {
-	local d=$E2E_TMP/ejabberd cookie
-	EJ_DIR=$d
+	local d=$1 cookie
 	mkdir -p "$d/etc" "$d/spool" "$d/log" || return 1
 	chmod 0755 "$d" "$d/etc"
 	chown ejabberd: "$d/spool" "$d/log" || return 1
-	ip -n "$(ns_name pub)" addr add "$XMPP_IP/32" dev lo || return 1
 	cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 	cat >"$d/etc/ejabberdctl.cfg" <<-EOF
-		# Private ejabberd for one ipop-c end-to-end run.
+		# $2
 		ERLANG_NODE=ejabberd@localhost
 		INET_DIST_INTERFACE=127.0.0.1
 		ERL_DIST_PORT=$EJ_DIST_PORT
 		ERL_OPTIONS="-setcookie $cookie"
 		EJABBERD_PID_PATH=$d/spool/ejabberd.pid
 	EOF
-	cat >"$d/etc/ejabberd.yml" <<-EOF
-		# Private ejabberd for one ipop-c end-to-end run (plain c2s: tests only).
-		hosts:
-		  - $XMPP_DOMAIN
-		loglevel: info
-		log_rotate_count: 0
-		listen:
-		  -
-		    port: $XMPP_PORT
-		    ip: "$XMPP_IP"
-		    module: ejabberd_c2s
-		    max_stanza_size: 262144
-		    shaper: none
-		    access: c2s
-		    starttls_required: false
+	EJ_OPTS=(--config-dir "$d/etc" --config "$d/etc/ejabberd.yml"
+		--ctl-config "$d/etc/ejabberdctl.cfg" --spool "$d/spool"
+		--logs "$d/log")
+}
+
+# ejabberd_yml_accounts [SHAPER...]: the part of ejabberd.yml after
+# "listen" that every test server shares: internal plain-text accounts,
+# in-band registration without throttle, no shapers (besides c2s_shaper,
+# each SHAPER named, for example s2s_shaper), roster without versioning.
+ejabberd_yml_accounts()
+{
+	local shaper
+	cat <<-EOF
 		auth_method: internal
 		auth_password_format: plain
 		registration_timeout: infinity
@@ -156,6 +153,11 @@ ejabberd_setup()
 		shaper_rules:
 		  max_user_sessions: 10
 		  c2s_shaper: none
+	EOF
+	for shaper in "$@"; do
+		printf '  %s: none\n' "$shaper"
+	done
+	cat <<-EOF
 		modules:
 		  mod_admin_extra: {}
 		  mod_disco: {}
@@ -167,30 +169,63 @@ ejabberd_setup()
 		    ip_access: all
 		    welcome_message: {}
 	EOF
-	# Erlang's resolver: the hosts file, then DNS (as Debian's default).
+}
+
+# ejabberd_tree_done DIR: Erlang's resolver reads the hosts file, then DNS
+# (as Debian's default); the files readable by user ejabberd; the log
+# tracked.
+ejabberd_tree_done()
+{
+	local d=$1
 	printf '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n' \
 		>"$d/etc/inetrc"
 	chmod 0644 "$d/etc/ejabberd.yml" "$d/etc/ejabberdctl.cfg" "$d/etc/inetrc"
 	e2e_track_log "$d/log/ejabberd.log"
 }
 
+# ejabberd_setup: the private ejabberd tree of this run under the temp dir,
+# plain c2s on XMPP_IP; adds XMPP_IP to pub (call after pub_add).
+ejabberd_setup()
+{
+	local d=$E2E_TMP/ejabberd
+	EJ_DIR=$d
+	ejabberd_tree "$d" "Private ejabberd for one ipop-c end-to-end run." ||
+		return 1
+	EJ_PUB_OPTS=("${EJ_OPTS[@]}")
+	ip -n "$(ns_name pub)" addr add "$XMPP_IP/32" dev lo || return 1
+	{
+		cat <<-EOF
+			# Private ejabberd for one ipop-c end-to-end run (plain c2s: tests only).
+			hosts:
+			  - $XMPP_DOMAIN
+			loglevel: info
+			log_rotate_count: 0
+			listen:
+			  -
+			    port: $XMPP_PORT
+			    ip: "$XMPP_IP"
+			    module: ejabberd_c2s
+			    max_stanza_size: 262144
+			    shaper: none
+			    access: c2s
+			    starttls_required: false
+		EOF
+		ejabberd_yml_accounts
+	} >"$d/etc/ejabberd.yml"
+	ejabberd_tree_done "$d"
+}
+
 # ejabberdctl_run ARGS...: ejabberdctl against the private node (from pub).
 ejabberdctl_run()
 {
-	nsx pub timeout 20 ejabberdctl --config-dir "$EJ_DIR/etc" \
-		--config "$EJ_DIR/etc/ejabberd.yml" \
-		--ctl-config "$EJ_DIR/etc/ejabberdctl.cfg" \
-		--spool "$EJ_DIR/spool" --logs "$EJ_DIR/log" "$@"
+	nsx pub timeout 20 ejabberdctl "${EJ_PUB_OPTS[@]}" "$@"
 }
 
 # ejabberd_start: ejabberd in the foreground in pub (tracked); waits until
 # c2s listens.
 ejabberd_start()
 {
-	nsbg pub "$E2E_TMP/ejabberd.out" ejabberdctl --config-dir "$EJ_DIR/etc" \
-		--config "$EJ_DIR/etc/ejabberd.yml" \
-		--ctl-config "$EJ_DIR/etc/ejabberdctl.cfg" \
-		--spool "$EJ_DIR/spool" --logs "$EJ_DIR/log" foreground
+	nsbg pub "$E2E_TMP/ejabberd.out" ejabberdctl "${EJ_PUB_OPTS[@]}" foreground
 	EJ_PID=$NSBG_PID
 	wait_until 20 ns_listens pub tcp "$XMPP_IP:$XMPP_PORT"
 }
