@@ -26,14 +26,43 @@ enum { LISTEN_BACKLOG = 128 };
 /* How often pre-Hello clients are checked against TC_CONTROL_HELLO_MS. */
 enum { SWEEP_MS = 500 };
 
+/* Whether gid is among the peer's supplementary groups (as they were at
+ * its connect()): a user added to the socket's group may use the socket
+ * without `sg`.  A kernel without SO_PEERGROUPS (before 4.13) says no. */
+static bool in_peer_groups(int fd, gid_t gid)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	bool found = false;
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || len == 0 ||
+		    len > (socklen_t)(65536 * sizeof(gid_t)))
+			return false;
+		groups = g_malloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			len = 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t) && !found; i++)
+		found = groups[i] == gid;
+	if (groups != small)
+		g_free(groups);
+	return found;
+}
+
+/* root, tincan's own user, or a member of the socket's group (primary or
+ * supplementary). */
 static bool peer_allowed(struct tc_control *c, int fd, struct ucred *cred)
 {
 	socklen_t len = sizeof(*cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
 		return false;
-	return cred->uid == 0 || cred->uid == geteuid() ||
-	       (c->gid != (gid_t)-1 && cred->gid == c->gid);
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return true;
+	return c->gid != (gid_t)-1 &&
+	       (cred->gid == c->gid || in_peer_groups(fd, c->gid));
 }
 
 enum tc_control_admit tc_control_admit(unsigned pending, unsigned total,

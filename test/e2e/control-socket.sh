@@ -10,8 +10,10 @@
 # answered; a controller's requests done); a second controller replaces the
 # first; hostile client strings reach the log escaped, one event per line;
 # and through all of it tincan keeps serving a client that stayed connected.
-# Also the socket mode.  Then control-socket-scale.py: strings with a NUL or
-# invalid UTF-8 refused; 500 idle connections while `ipopctl status` works;
+# Also the socket mode, and who may connect to a socket given to a group
+# (--socket-group: as primary or supplementary group).  Then
+# control-socket-scale.py: strings with a NUL or invalid UTF-8 refused; 500
+# idle connections while `ipopctl status` works;
 # 100,000 mappings created and read back whole by paged GetState and by
 # `ipopctl status --json`; an empty GetState over them answered TOO_BIG.
 # Prints TAP lines; exits 1 if any check failed, 77 when it cannot run.
@@ -131,6 +133,40 @@ for run in 1 2; do
 		sed 's/^/#   /' "$clog" | tail -n 10
 	fi
 done
+
+# Who may connect: a second tincan gives its socket to the group "users"
+# (--socket-group); ipopctl runs as nobody with the group as its primary
+# group, as a supplementary one (a user added to the group, without sg), or
+# not at all.  The socket and a copy of ipopctl sit in a directory nobody
+# may traverse (the run's temp dir is mode 0711).
+GDIR=$TMP/group
+mkdir -m 0755 "$GDIR"
+install -m 0755 "$IPOPCTL" "$GDIR/ipopctl"
+ip netns exec "$(ns_name ctl)" "$TINCAN" --foreground --socket "$GDIR/g.sock" \
+	--state-dir "$TMP/gstate" --socket-group users \
+	--log-level info 2>"$TMP/tincan-g.log" &
+GPID=$!
+run_track_pid "$GPID"
+wait_until 5 "$IPOPCTL" --socket "$GDIR/g.sock" echo x
+USERS_GID=$(getent group users | cut -d: -f3)
+# as_nobody GROUPS_OPTION... CMD: ipopctl echo as uid nobody.
+as_nobody()
+{
+	setpriv --reuid nobody "$@" "$GDIR/ipopctl" --socket "$GDIR/g.sock" echo x \
+		>/dev/null 2>&1
+}
+[[ $(stat -c %G "$GDIR/g.sock") == users ]]
+tap $? "--socket-group users: the socket file's group is users"
+as_nobody --regid nogroup --clear-groups
+tap $((!$?)) "nobody, in no group of the socket: refused (mode 0660)"
+as_nobody --regid "$USERS_GID" --clear-groups
+tap $? "nobody with users as its primary group: admitted"
+as_nobody --regid nogroup --groups "$USERS_GID"
+tap $? "nobody with users as a supplementary group (SO_PEERGROUPS): admitted"
+grep -q "refused connection" "$TMP/tincan-g.log"
+tap $((!$?)) "tincan refused none of them (the file's mode did, before tincan)"
+kill "$GPID" 2>/dev/null
+wait "$GPID" 2>/dev/null
 
 kill -0 "$PID" 2>/dev/null
 tap $? "ipop-tincan is still running"
