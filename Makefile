@@ -84,7 +84,7 @@ help:
 	@echo "make demo         the demo: Prosody + coturn, a GroupVPN across NATs, status and pings"
 	@echo "make demo-tincan  two NATed tincans wired by ipopctl alone (no controller)"
 	@echo "make bench       throughput/latency table vs fastd and tinc (root; BENCH_ARGS=--quick)"
-	@echo "make bench-gvpn   GroupVPN at 8, 16, 32 members: time to all pinging, links, RSS, signals (root)"
+	@echo "make bench-gvpn   GroupVPN at 8, 16, 32 members: all-ping time, churn, links, RSS/Pss/Private, signals, forwarded vs direct (root)"
 	@echo "make gvpn-sim     GroupVPN topology simulation, N = 10 .. 100000 (SIM_ARGS=-c 8 -m 16 ...)"
 	@echo "make sanitize     unit tests under ASan + UBSan"
 	@echo "make fuzz         build libFuzzer harnesses into build-fuzz/fuzz/"
