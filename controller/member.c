@@ -90,7 +90,10 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
-	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
+	g_strlcpy(s.seen,
+		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
+		  sizeof(s.seen));
+	m->answer_ufrag[0] = '\0';
 	m->cands_sent_us = g_get_monotonic_time();
 	g_debug("overlay %s: candidates to %s", e->cfg->name,
 		IPOP_LOG_STR(m->jid));
@@ -320,23 +323,6 @@ static void add_remote(struct ctl_members *e, struct member *m,
 	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
-/* True if blob (untrusted: from the peer) holds credentials with ufrag. */
-static bool blob_is_ufrag(const char *blob, const char *ufrag)
-{
-	g_autofree guchar *raw = NULL;
-	Ipop__IceCredentials *ic;
-	gsize len = 0;
-	bool same;
-
-	raw = g_base64_decode(blob, &len);
-	ic = ipop__ice_credentials__unpack(NULL, len, raw);
-	if (!ic)
-		return true; /* undecodable: no reason to remake anything */
-	same = ic->ufrag && !strcmp(ic->ufrag, ufrag);
-	ipop__ice_credentials__free_unpacked(ic, NULL);
-	return same;
-}
-
 /* The peer's link is bound to a link of ours that is gone and ours to one
  * of its links that is gone too: neither can take the other's candidates,
  * and resending ours would only make the peer resend its own, for ever.
@@ -351,6 +337,23 @@ static void both_stale(struct ctl_members *e, struct member *m)
 	m->pending = NULL;
 	m->pending_bound = false;
 	ctl_member_remove_link(e, m->uid, "relink");
+}
+
+/* The ufrag of a candidate blob (untrusted: from a peer), "" if none. */
+static void blob_ufrag(const char *blob, char *out, size_t n)
+{
+	g_autofree guchar *raw = NULL;
+	Ipop__IceCredentials *ic;
+	gsize len = 0;
+
+	out[0] = '\0';
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw);
+	if (!ic)
+		return;
+	if (ic->ufrag && strlen(ic->ufrag) < n)
+		g_strlcpy(out, ic->ufrag, n);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
 static void on_link_signal(struct ctl_members *e, const char *jid,
@@ -374,8 +377,11 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 	    strcmp(s->seen, m->local_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
-		if (m->linked && m->remote_ufrag[0] &&
-		    !blob_is_ufrag(s->cands, m->remote_ufrag)) {
+		/* Ours go out bound to the peer's ufrag of now: after two ICE
+		 * restarts at once, each side's view of the other is old. */
+		blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
+		if (m->linked && m->remote_ufrag[0] && m->answer_ufrag[0] &&
+		    strcmp(m->answer_ufrag, m->remote_ufrag)) {
 			both_stale(e, m);
 			return;
 		}
@@ -398,6 +404,8 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		add_remote(e, m, m->pending);
 }
 
+static void arm_relink(struct ctl_members *e, struct member *m);
+
 /* A member's controller went away (bye, or unavailable).  Its tincan may
  * still run: an XMPP server restart reports everyone unavailable, and a
  * restarted or replaced controller says bye.  A link that still works is
@@ -405,6 +413,17 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 static void member_gone(struct ctl_members *e, struct member *m,
 			const char *why)
 {
+	/* A failed link may be repairing itself (and a remade XMPP session
+	 * reports its member gone): kept until the relink delay. */
+	if (m->state == IPOP__LINK_STATE__FAILED) {
+		g_message("overlay %s: %s %s; its link is failed, kept while "
+			  "it repairs",
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  IPOP_LOG_STR(why));
+		m->away = true;
+		arm_relink(e, m);
+		return;
+	}
 	if (m->state != IPOP__LINK_STATE__CONNECTED) {
 		drop_member(e, m, why);
 		return;
@@ -439,11 +458,19 @@ void ctl_member_signal(struct ctl_members *e, const char *full_jid,
 void ctl_member_online(struct ctl_members *e)
 {
 	GHashTableIter it;
-	gpointer jid;
+	gpointer jid, m;
 
 	g_hash_table_iter_init(&it, e->available);
 	while (g_hash_table_iter_next(&it, &jid, NULL))
 		advertise(e, jid, false);
+	/* Candidates sent while signalling was down were lost: those of a
+	 * link made then (a restarted tincan) or of an ICE restart (the
+	 * outage that cut XMPP may have cut the link too).  Each link's
+	 * current ones go out now, not at the next resend. */
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		if (((struct member *)m)->linked)
+			ask_local(e, m);
 }
 
 void ctl_member_presence(struct ctl_members *e, const char *full_jid,
@@ -496,11 +523,37 @@ void ctl_member_roster(struct ctl_members *e, const char *bare_jid,
 	g_ptr_array_free(gone, TRUE);
 }
 
+/* The member's link failed CTL_MEMBER_RELINK_MS ago and tincan did not
+ * repair it: remade (by the side with the smaller uid; the other side
+ * follows when the new candidates reach it). */
+struct relink {
+	struct ctl_members *e;
+	char uid[IPOP_UID_SIZE];
+};
+
+static unsigned relink_ms(const struct ctl_members *e)
+{
+	return e->io.relink_ms ? e->io.relink_ms : CTL_MEMBER_RELINK_MS;
+}
+
 static gboolean on_relink(gpointer data)
 {
-	struct member *m = data;
+	struct relink *r = data;
+	struct member *m = g_hash_table_lookup(r->e->by_uid, r->uid);
 
+	if (!m)
+		return G_SOURCE_REMOVE;
 	m->relink = 0;
+	if (m->away && m->state != IPOP__LINK_STATE__CONNECTED) {
+		drop_member(r->e, m, "offline and its link did not recover");
+		return G_SOURCE_REMOVE;
+	}
+	if (m->state != IPOP__LINK_STATE__FAILED)
+		return G_SOURCE_REMOVE;
+	g_message("overlay %s: link to %s still failed after %d ms; remaking "
+		  "it",
+		  r->e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(r->e));
+	ctl_member_remove_link(r->e, m->uid, "relink");
 	return G_SOURCE_REMOVE;
 }
 
@@ -517,6 +570,10 @@ static void link_state(struct ctl_members *e,
 		drop_member(e, m, "offline and its link failed");
 		return;
 	}
+	if (ls->state == IPOP__LINK_STATE__CONNECTED && m->relink) {
+		g_source_remove(m->relink);
+		m->relink = 0;
+	}
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
@@ -524,15 +581,28 @@ static void link_state(struct ctl_members *e,
 			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
 	if (ls->state == IPOP__LINK_STATE__FAILED && ctl_links_failed(e, m))
 		return;
-	/* A link that failed is remade once, after a pause, by the side with
-	 * the smaller uid; the other side follows when its add fails. */
+	/* tincan repairs a failed link itself; one still failed after the
+	 * relink delay is remade by the side with the smaller uid. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(e->my_uid, m->uid) < 0) {
-		g_message("overlay %s: link to %s failed; remaking it",
-			  e->cfg->name, IPOP_LOG_STR(m->jid));
-		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
-		ctl_member_remove_link(e, m->uid, "relink");
+		g_message("overlay %s: link to %s failed; tincan repairs it "
+			  "(remade if still failed in %u ms)",
+			  e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(e));
+		arm_relink(e, m);
 	}
+}
+
+static void arm_relink(struct ctl_members *e, struct member *m)
+{
+	struct relink *r;
+
+	if (m->relink)
+		return;
+	r = g_new0(struct relink, 1);
+	r->e = e;
+	g_strlcpy(r->uid, m->uid, sizeof(r->uid));
+	m->relink = g_timeout_add_full(G_PRIORITY_DEFAULT, relink_ms(e),
+				       on_relink, r, g_free);
 }
 
 void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)

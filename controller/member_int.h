@@ -40,6 +40,8 @@ struct member {
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	/* The peer's newer ufrag our next candidates answer, or "". */
+	char answer_ufrag[CTL_SIG_MAX_UFRAG];
 	gint64 cands_sent_us; /* when our candidates last went out */
 };
 

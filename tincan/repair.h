@@ -1,0 +1,87 @@
+/*
+ * How a link repairs itself: the timing and the decisions, as pure
+ * functions of what the link knows (how long the peer has been silent,
+ * which streams it holds, which pair was selected), so every rule is
+ * tested without libnice or a network.  link_repair.c applies them to a
+ * link; this module owns nothing.
+ *
+ * A link that hears nothing from its peer for TC_REPAIR_SUSPECT_MS probes
+ * every TC_REPAIR_BURST_MS (an immediate path check: when the underlay
+ * comes back, traffic resumes within one burst interval) and starts an
+ * ICE restart alongside the current stream
+ * (make before break: new credentials and freshly gathered candidates,
+ * carried by the controller as a local_candidates event).  The new stream
+ * takes over when it selects a pair while the old path is still silent, or
+ * when its pair is direct; after TC_REPAIR_DEAD_MS of silence the link is
+ * FAILED and restarts go on with capped, jittered exponential backoff.  A
+ * link on a TURN relay looks for a direct path the same way, on a slower
+ * schedule.
+ */
+#ifndef TC_REPAIR_H
+#define TC_REPAIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+	TC_REPAIR_PROBE_MS = 1000,   /* probe interval while the peer talks */
+	TC_REPAIR_SUSPECT_MS = 1500, /* silence that starts the repair */
+	/* While frames go out and nothing comes back the peer is missed
+	 * sooner: probes every TC_REPAIR_BURST_MS after TC_REPAIR_QUICK_MS,
+	 * the repair after TC_REPAIR_BUSY_SUSPECT_MS.  (An idle link hears
+	 * only the probe replies, one a second.) */
+	TC_REPAIR_QUICK_MS = 300,
+	TC_REPAIR_BUSY_SUSPECT_MS = 700,
+	TC_REPAIR_BUSY_MAX_RTT_US = 150000, /* slower paths: idle rules */
+	TC_REPAIR_BURST_MS = 200,	    /* probe interval while silent */
+	TC_REPAIR_BURST_FOR_MS = 120000,    /* then slower again: */
+	TC_REPAIR_IDLE_PROBE_MS = 2000,	    /* a link silent for long */
+	TC_REPAIR_DEAD_MS = 2500, /* silence after which it is FAILED */
+	TC_REPAIR_RESTART_FIRST_MS = 1000, /* after the first restart */
+	TC_REPAIR_RESTART_MAX_MS = 30000,
+	TC_REPAIR_RESTART_WAIT_MS = 5000,  /* a restart that selected no pair
+					      by then is abandoned */
+	TC_REPAIR_UPGRADE_FIRST_MS = 4000, /* on a relay: try direct again */
+	TC_REPAIR_UPGRADE_MAX_MS = 60000,
+};
+
+/* The probe interval after silent_ms without an authenticated packet;
+ * busy: frames were sent since the last one. */
+uint32_t tc_repair_probe_ms(uint64_t silent_ms, bool busy);
+/* Whether a silence of silent_ms (busy as above) is one to repair. */
+bool tc_repair_is_silent(uint64_t silent_ms, bool busy);
+/* Whether a link counts as busy (see above): frames went out since the
+ * peer's last packet, on a path whose round trip (rtt_us, 0 when not
+ * measured yet) leaves a burst probe time to come back. */
+bool tc_repair_busy(uint64_t frames_since_rx, uint32_t rtt_us);
+
+/* What remote ICE credentials with a given ufrag are, for a link that
+ * holds a current stream and maybe a next one (a restart in progress). */
+enum tc_repair_remote {
+	TC_REMOTE_SET_CURRENT, /* the first credentials the link gets */
+	TC_REMOTE_CURRENT,     /* more candidates for the current stream */
+	TC_REMOTE_SET_NEXT,    /* the answer to our restart: bind the next */
+	TC_REMOTE_NEXT,	       /* more candidates for the next stream */
+	TC_REMOTE_RESTART,     /* the peer restarted: restart our side too */
+};
+
+struct tc_repair_streams {
+	bool controlling;
+	const char *current_remote; /* NULL: no credentials yet */
+	bool has_next;
+	const char *next_remote; /* NULL: the next stream is not bound */
+};
+
+/* Decides for ufrag (RFC 8445 §9: a new remote ufrag is a restart).  The
+ * controlling side never answers a restart with another one while it has
+ * a next stream (it rebinds that one), so two sides restarting at once
+ * cannot keep each other restarting. */
+enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
+					 const char *ufrag);
+
+/* Whether a next stream whose selected pair is (relayed or not) takes over
+ * from the current one, while the peer is silent on it (see
+ * tc_repair_is_silent) or not. */
+bool tc_repair_should_promote(bool new_pair_relayed, bool silent);
+
+#endif
