@@ -195,8 +195,7 @@ void ctl_member_remove_link(struct ctl_members *e, const char *uid,
 	g_hash_table_remove(e->adopted, uid);
 }
 
-static void drop_member(struct ctl_members *e, struct member *m,
-			const char *why)
+void ctl_member_drop(struct ctl_members *e, struct member *m, const char *why)
 {
 	g_message("overlay %s: %s leaves (%s)", e->cfg->name,
 		  IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
@@ -272,16 +271,16 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 				  IPOP_LOG_STR(why));
 		}
 		if (m)
-			drop_member(e, m, why);
+			ctl_member_drop(e, m, why);
 		return;
 	}
 	/* A device that changed identity, or an identity that moved. */
 	if (m &&
 	    (strcmp(m->uid, s->uid) || memcmp(m->key, s->key, IPOP_KEY_LEN) ||
 	     strcmp(m->ipv4, s->ipv4) || strcmp(m->overlay, s->overlay)))
-		drop_member(e, m, "identity or address changed");
+		ctl_member_drop(e, m, "identity or address changed");
 	else if (!m && same_uid)
-		drop_member(e, same_uid, "moved to another resource");
+		ctl_member_drop(e, same_uid, "moved to another resource");
 	m = g_hash_table_lookup(e->by_jid, jid);
 	if (!m)
 		m = add_member(e, jid, s);
@@ -404,8 +403,6 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		add_remote(e, m, m->pending);
 }
 
-static void arm_relink(struct ctl_members *e, struct member *m);
-
 /* A member's controller went away (bye, or unavailable).  Its tincan may
  * still run: an XMPP server restart reports everyone unavailable, and a
  * restarted or replaced controller says bye.  A link that still works is
@@ -421,11 +418,11 @@ static void member_gone(struct ctl_members *e, struct member *m,
 			  e->cfg->name, IPOP_LOG_STR(m->jid),
 			  IPOP_LOG_STR(why));
 		m->away = true;
-		arm_relink(e, m);
+		ctl_links_arm_relink(e, m);
 		return;
 	}
 	if (m->state != IPOP__LINK_STATE__CONNECTED) {
-		drop_member(e, m, why);
+		ctl_member_drop(e, m, why);
 		return;
 	}
 	g_message("overlay %s: %s %s; keeping its working link until it fails",
@@ -519,42 +516,8 @@ void ctl_member_roster(struct ctl_members *e, const char *bare_jid,
 			g_ptr_array_add(gone, m);
 	}
 	for (i = 0; i < gone->len; i++)
-		drop_member(e, gone->pdata[i], "subscription ended");
+		ctl_member_drop(e, gone->pdata[i], "subscription ended");
 	g_ptr_array_free(gone, TRUE);
-}
-
-/* The member's link failed CTL_MEMBER_RELINK_MS ago and tincan did not
- * repair it: remade (by the side with the smaller uid; the other side
- * follows when the new candidates reach it). */
-struct relink {
-	struct ctl_members *e;
-	char uid[IPOP_UID_SIZE];
-};
-
-static unsigned relink_ms(const struct ctl_members *e)
-{
-	return e->io.relink_ms ? e->io.relink_ms : CTL_MEMBER_RELINK_MS;
-}
-
-static gboolean on_relink(gpointer data)
-{
-	struct relink *r = data;
-	struct member *m = g_hash_table_lookup(r->e->by_uid, r->uid);
-
-	if (!m)
-		return G_SOURCE_REMOVE;
-	m->relink = 0;
-	if (m->away && m->state != IPOP__LINK_STATE__CONNECTED) {
-		drop_member(r->e, m, "offline and its link did not recover");
-		return G_SOURCE_REMOVE;
-	}
-	if (m->state != IPOP__LINK_STATE__FAILED)
-		return G_SOURCE_REMOVE;
-	g_message("overlay %s: link to %s still failed after %d ms; remaking "
-		  "it",
-		  r->e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(r->e));
-	ctl_member_remove_link(r->e, m->uid, "relink");
-	return G_SOURCE_REMOVE;
 }
 
 static void link_state(struct ctl_members *e,
@@ -567,7 +530,7 @@ static void link_state(struct ctl_members *e,
 		return;
 	m->state = ls->state;
 	if (ls->state == IPOP__LINK_STATE__FAILED && m->away) {
-		drop_member(e, m, "offline and its link failed");
+		ctl_member_drop(e, m, "offline and its link failed");
 		return;
 	}
 	if (ls->state == IPOP__LINK_STATE__CONNECTED && m->relink) {
@@ -587,22 +550,10 @@ static void link_state(struct ctl_members *e,
 	    strcmp(e->my_uid, m->uid) < 0) {
 		g_message("overlay %s: link to %s failed; tincan repairs it "
 			  "(remade if still failed in %u ms)",
-			  e->cfg->name, IPOP_LOG_STR(m->jid), relink_ms(e));
-		arm_relink(e, m);
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  ctl_links_relink_ms(e));
+		ctl_links_arm_relink(e, m);
 	}
-}
-
-static void arm_relink(struct ctl_members *e, struct member *m)
-{
-	struct relink *r;
-
-	if (m->relink)
-		return;
-	r = g_new0(struct relink, 1);
-	r->e = e;
-	g_strlcpy(r->uid, m->uid, sizeof(r->uid));
-	m->relink = g_timeout_add_full(G_PRIORITY_DEFAULT, relink_ms(e),
-				       on_relink, r, g_free);
 }
 
 void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)
