@@ -71,7 +71,8 @@ static void on_state(void *owner, struct tc_link *l, enum tc_link_state st)
 	s->state = st;
 }
 
-static const struct tc_link_ops ops = {on_frame, on_state};
+static const struct tc_link_ops ops = {.on_frame = on_frame,
+				       .on_state = on_state};
 
 static void side_init(struct side *s, struct side *peer)
 {
