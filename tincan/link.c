@@ -481,16 +481,23 @@ void tc_link_free(struct tc_link *l)
 	say_close(l);
 	g_free(l->batch);
 	g_free(l->held_resp);
-	tc_link_repair_free(l);
 	if (l->agent) {
+		/* Every stream's, the next one's too: the agent and its
+		 * sockets outlive the link until the TURN servers answered
+		 * the async close, and a datagram read meanwhile must not
+		 * reach the freed link. */
 		if (l->stream)
 			nice_agent_attach_recv(l->agent, l->stream, 1,
+					       l->env->ctx, NULL, NULL);
+		if (l->next_stream)
+			nice_agent_attach_recv(l->agent, l->next_stream, 1,
 					       l->env->ctx, NULL, NULL);
 		g_signal_handlers_disconnect_by_data(l->agent, l);
 		/* The async close keeps its own reference to the agent. */
 		nice_agent_close_async(l->agent, NULL, NULL);
 		g_object_unref(l->agent);
 	}
+	tc_link_repair_free(l);
 	tc_session_free(l->session);
 	tc_link_guard_release();
 	g_free(l->local_ufrag);

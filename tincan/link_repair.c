@@ -48,6 +48,8 @@ static void drop_next(struct tc_link *l)
 {
 	if (!l->next_stream)
 		return;
+	nice_agent_attach_recv(l->agent, l->next_stream, 1, l->env->ctx, NULL,
+			       NULL);
 	nice_agent_remove_stream(l->agent, l->next_stream);
 	l->next_stream = 0;
 	tc_link_stun_done(l);
@@ -123,10 +125,16 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 	    .current_remote = l->have_remote ? l->remote_ufrag : NULL,
 	    .has_next = l->next_stream != 0,
 	    .next_remote = l->next_remote_ufrag,
+	    .fresh = !l->pair_selected && !l->last_rx_ms,
 	};
 	struct tc_time t;
 
 	switch (tc_repair_classify(&s, ufrag)) {
+	case TC_REMOTE_REBIND:
+		g_message("link %s/%.12s: the peer's new ICE credentials "
+			  "replace its old ones (no path yet)",
+			  l->overlay, l->peer_uid);
+		/* fall through */
 	case TC_REMOTE_SET_CURRENT:
 		nice_agent_set_remote_credentials(l->agent, l->stream, ufrag,
 						  pwd);
@@ -181,6 +189,7 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 	l->restart_due_ms =
 	    MAX(l->restart_due_ms, t->mono_ms + TC_REPAIR_RESTART_FIRST_MS);
 	/* lc and rc belong to the new stream, which stays. */
+	nice_agent_attach_recv(l->agent, old, 1, l->env->ctx, NULL, NULL);
 	nice_agent_remove_stream(l->agent, old);
 	tc_link_use_pair(l, lc, rc);
 	/* The peer's end may be new (its tincan restarted, or its

@@ -37,6 +37,8 @@ enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 		return TC_REMOTE_NEXT;
 	if (s->has_next && (!s->next_remote || s->controlling))
 		return TC_REMOTE_SET_NEXT;
+	if (s->fresh && !s->has_next)
+		return TC_REMOTE_REBIND;
 	return TC_REMOTE_RESTART;
 }
 

@@ -63,6 +63,7 @@ enum tc_repair_remote {
 	TC_REMOTE_SET_NEXT,    /* the answer to our restart: bind the next */
 	TC_REMOTE_NEXT,	       /* more candidates for the next stream */
 	TC_REMOTE_RESTART,     /* the peer restarted: restart our side too */
+	TC_REMOTE_REBIND,      /* a fresh link: bind the current stream anew */
 };
 
 struct tc_repair_streams {
@@ -70,12 +71,20 @@ struct tc_repair_streams {
 	const char *current_remote; /* NULL: no credentials yet */
 	bool has_next;
 	const char *next_remote; /* NULL: the next stream is not bound */
+	/* The current stream never carried the peer (no pair selected,
+	 * nothing heard): nothing to keep working while a restart runs. */
+	bool fresh;
 };
 
 /* Decides for ufrag (RFC 8445 §9: a new remote ufrag is a restart).  The
  * controlling side never answers a restart with another one while it has
  * a next stream (it rebinds that one), so two sides restarting at once
- * cannot keep each other restarting. */
+ * cannot keep each other restarting.  A fresh link (see above) answers a
+ * new ufrag by rebinding its current stream, keeping its own ufrag: the
+ * peer remade its link (a topology change, its tincan restarted) or
+ * restarted before we ever connected, and a restart of ours would look
+ * like one more restart to the peer, whose answer would restart us again
+ * (two new links remade at start-up did so for ever). */
 enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 					 const char *ufrag);
 

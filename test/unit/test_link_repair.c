@@ -8,17 +8,22 @@
  * own side on a second stream, move onto it and carry frames again, still
  * the same link object.  Run with the controlling side restarting and with
  * the controlled one, each at once and after the kept side noticed the
- * silence and restarted ICE by itself.
+ * silence and restarted ICE by itself.  Then: a link whose peer remade its
+ * link before either connected rebinds to the new one without a restart
+ * of its own, and a link freed during a restart takes no datagram that
+ * its next stream reads afterwards.
  */
 #include <check.h>
 #include <string.h>
 
 #include <glib.h>
+#include <nice/agent.h>
 #include <sodium.h>
 
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
+#include "tincan/link_int.h" /* the agent, held as a TURN close holds it */
 
 struct side {
 	struct tc_identity *id;
@@ -210,6 +215,226 @@ START_TEST(test_peer_restart_is_an_ice_restart)
 }
 END_TEST
 
+/* The peer's first link went before either end connected (a topology
+ * change at start-up remade it): ours, told of the first link and then of
+ * the new one, rebinds its stream to the new one and keeps its own ufrag,
+ * so the peer sees no restart to answer.  _i 0: ours controlling. */
+START_TEST(test_fresh_link_rebinds)
+{
+	struct side a, b, *ours, *theirs;
+	struct tc_link_info info;
+	g_autofree char *ufrag = NULL;
+
+	side_init(&a, &b);
+	side_init(&b, &a);
+	make_link(&a);
+	make_link(&b);
+	tc_link_get_info(a.link, &info);
+	ours = info.controlling == (_i == 0) ? &a : &b;
+	theirs = ours == &a ? &b : &a;
+	while (!tc_link_local(a.link) || !tc_link_local(b.link))
+		g_main_context_iteration(NULL, TRUE);
+	ufrag = g_strdup(tc_link_local(ours->link)->ufrag);
+	ck_assert_int_eq(
+	    tc_link_add_remote(ours->link, tc_link_local(theirs->link)), 0);
+	tc_link_free(theirs->link);
+	make_link(theirs);
+	while (!tc_link_local(theirs->link))
+		g_main_context_iteration(NULL, TRUE);
+	ck_assert_int_eq(
+	    tc_link_add_remote(theirs->link, tc_link_local(ours->link)), 0);
+	ck_assert_int_eq(
+	    tc_link_add_remote(ours->link, tc_link_local(theirs->link)), 0);
+	a.carry = b.carry = true;
+	ck_assert_msg(run_until(both_connected, &a, &b, 5000),
+		      "not connected: %d %d", a.state, b.state);
+	ck_assert(exchange(&a, &b));
+	tc_link_get_info(ours->link, &info);
+	ck_assert_uint_eq(info.repair.restarts + info.repair.peer_restarts, 0);
+	ck_assert_str_eq(tc_link_local(ours->link)->ufrag, ufrag);
+	ck_assert_uint_eq(ours->events, 1);
+	tc_link_free(a.link);
+	tc_link_free(b.link);
+	tc_identity_free(a.id);
+	tc_identity_free(b.id);
+}
+END_TEST
+
+/* A bare libnice agent standing in for the peer's end of a restarted
+ * stream: controlling, host candidates on 127.0.0.1. */
+struct raw_peer {
+	NiceAgent *agent;
+	guint stream;
+	char *cand_lines[8];
+	struct tc_ice_creds creds;
+	gchar *ufrag, *pwd;
+};
+
+static void raw_recv(NiceAgent *agent, guint stream, guint comp, guint len,
+		     gchar *buf, gpointer data)
+{
+	(void)agent;
+	(void)stream;
+	(void)comp;
+	(void)len;
+	(void)buf;
+	(void)data;
+}
+
+static void raw_peer_open(struct raw_peer *p)
+{
+	NiceAddress a;
+	GSList *cands, *it;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->agent = nice_agent_new_full(g_main_context_default(),
+				       NICE_COMPATIBILITY_RFC5245, 0);
+	g_object_set(p->agent, "ice-tcp", FALSE, "upnp", FALSE,
+		     "controlling-mode", TRUE, NULL);
+	nice_address_init(&a);
+	ck_assert(nice_address_set_from_string(&a, "127.0.0.1"));
+	nice_agent_add_local_address(p->agent, &a);
+	p->stream = nice_agent_add_stream(p->agent, 1);
+	nice_agent_attach_recv(p->agent, p->stream, 1,
+			       g_main_context_default(), raw_recv, NULL);
+	ck_assert(nice_agent_gather_candidates(p->agent, p->stream));
+	do {
+		g_main_context_iteration(NULL, FALSE);
+		cands = nice_agent_get_local_candidates(p->agent, p->stream, 1);
+	} while (!cands && (g_usleep(1000), true));
+	for (it = cands; it && n < G_N_ELEMENTS(p->cand_lines); it = it->next)
+		p->cand_lines[n++] =
+		    nice_agent_generate_local_candidate_sdp(p->agent, it->data);
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	ck_assert(nice_agent_get_local_credentials(p->agent, p->stream,
+						   &p->ufrag, &p->pwd));
+	p->creds = (struct tc_ice_creds){p->ufrag, p->pwd, p->cand_lines, n};
+}
+
+static void raw_peer_bind(struct raw_peer *p, const struct tc_ice_creds *c)
+{
+	GSList *list = NULL;
+	size_t i;
+
+	nice_agent_set_remote_credentials(p->agent, p->stream, c->ufrag,
+					  c->pwd);
+	for (i = 0; i < c->n_candidates; i++) {
+		NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp(
+		    p->agent, p->stream, c->candidates[i]);
+		if (nc)
+			list = g_slist_prepend(list, nc);
+	}
+	ck_assert_int_gt(
+	    nice_agent_set_remote_candidates(p->agent, p->stream, 1, list), 0);
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+}
+
+static bool raw_peer_selected(struct raw_peer *p)
+{
+	NiceCandidate *lc, *rc;
+
+	return nice_agent_get_selected_pair(p->agent, p->stream, 1, &lc, &rc);
+}
+
+static void raw_peer_close(struct raw_peer *p)
+{
+	size_t i;
+
+	nice_agent_close_async(p->agent, NULL, NULL);
+	g_object_unref(p->agent);
+	for (i = 0; i < G_N_ELEMENTS(p->cand_lines); i++)
+		g_free(p->cand_lines[i]);
+	g_free(p->ufrag);
+	g_free(p->pwd);
+}
+
+/* Bytes that are no message of ours (counted as junk) from the raw peer. */
+static void raw_peer_junk(struct raw_peer *p)
+{
+	gchar junk[64];
+
+	memset(junk, 0xee, sizeof(junk));
+	(void)nice_agent_send(p->agent, p->stream, 1, sizeof(junk), junk);
+}
+
+/* A link freed while an ICE restart runs: libnice's close is asynchronous
+ * and keeps the agent's sockets a moment, so a datagram that reaches the
+ * next stream then must not be handed to the freed link (ipop-tincan
+ * crashed so when GroupVPN removed a link that was restarting).  The
+ * restarted stream's peer is a bare agent sending junk over its pair;
+ * ours is controlled, so junk (not the peer proving itself) keeps it from
+ * moving onto the stream. */
+START_TEST(test_free_during_restart)
+{
+	struct side a, b;
+	struct tc_identity *swap;
+	struct tc_link_info info;
+	struct raw_peer p;
+	NiceAgent *keep;
+	gint64 end;
+
+	side_init(&a, &b);
+	side_init(&b, &a);
+	if (strcmp(a.id->uid, b.id->uid) < 0) {
+		swap = a.id;
+		a.id = b.id;
+		b.id = swap;
+		a.env.id = a.id;
+		b.env.id = b.id;
+	}
+	make_link(&a);
+	make_link(&b);
+	a.carry = b.carry = true;
+	while (!tc_link_local(a.link) || !tc_link_local(b.link))
+		g_main_context_iteration(NULL, TRUE);
+	ck_assert_int_eq(tc_link_add_remote(a.link, tc_link_local(b.link)), 0);
+	ck_assert_int_eq(tc_link_add_remote(b.link, tc_link_local(a.link)), 0);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	tc_link_get_info(a.link, &info);
+	ck_assert(!info.controlling);
+	/* The peer restarted (a new ufrag): a's next stream opens. */
+	a.carry = false;
+	raw_peer_open(&p);
+	ck_assert_int_eq(tc_link_add_remote(a.link, &p.creds), 0);
+	while (a.events < 2)
+		g_main_context_iteration(NULL, TRUE);
+	raw_peer_bind(&p, tc_link_local(a.link));
+	end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+	while (!raw_peer_selected(&p) && g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	ck_assert(raw_peer_selected(&p));
+	/* The junk reaches our link over the next stream. */
+	end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	do {
+		raw_peer_junk(&p);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(1000);
+		tc_link_get_info(a.link, &info);
+	} while (!info.guard.junk && g_get_monotonic_time() < end);
+	ck_assert_uint_gt(info.guard.junk, 0);
+	ck_assert_uint_eq(info.repair.peer_restarts, 1);
+	raw_peer_junk(&p);
+	/* libnice keeps a closed agent (and every stream's socket) until
+	 * the TURN servers answered the deallocations: held here as long. */
+	keep = g_object_ref(a.link->agent);
+	tc_link_free(a.link);
+	a.link = NULL;
+	end = g_get_monotonic_time() + 300 * 1000;
+	while (g_get_monotonic_time() < end) {
+		raw_peer_junk(&p);
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	}
+	g_object_unref(keep);
+	raw_peer_close(&p);
+	tc_link_free(b.link);
+	tc_identity_free(a.id);
+	tc_identity_free(b.id);
+}
+END_TEST
+
 extern Suite *suite_link_repair(void);
 
 Suite *suite_link_repair(void)
@@ -219,6 +444,8 @@ Suite *suite_link_repair(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_peer_restart_is_an_ice_restart, 0, 4);
+	tcase_add_loop_test(tc, test_fresh_link_rebinds, 0, 2);
+	tcase_add_test(tc, test_free_during_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

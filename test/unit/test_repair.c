@@ -142,30 +142,38 @@ START_TEST(test_probe_intervals)
 END_TEST
 
 /* What a remote ufrag means: controlling, current, has_next, next_remote,
- * ufrag -> decision. */
+ * fresh, ufrag -> decision. */
 static const struct {
 	bool controlling;
 	const char *current;
 	bool has_next;
-	const char *next, *ufrag;
+	const char *next;
+	bool fresh;
+	const char *ufrag;
 	enum tc_repair_remote want;
 } remotes[] = {
-    {false, NULL, false, NULL, "A1", TC_REMOTE_SET_CURRENT},
-    {true, NULL, false, NULL, "A1", TC_REMOTE_SET_CURRENT},
-    {false, "A1", false, NULL, "A1", TC_REMOTE_CURRENT},
-    {true, "A1", true, "A2", "A1", TC_REMOTE_CURRENT},
+    {false, NULL, false, NULL, true, "A1", TC_REMOTE_SET_CURRENT},
+    {true, NULL, false, NULL, true, "A1", TC_REMOTE_SET_CURRENT},
+    {false, "A1", false, NULL, false, "A1", TC_REMOTE_CURRENT},
+    {true, "A1", true, "A2", false, "A1", TC_REMOTE_CURRENT},
     /* the peer restarted: restart our side */
-    {false, "A1", false, NULL, "A2", TC_REMOTE_RESTART},
-    {true, "A1", false, NULL, "A2", TC_REMOTE_RESTART},
+    {false, "A1", false, NULL, false, "A2", TC_REMOTE_RESTART},
+    {true, "A1", false, NULL, false, "A2", TC_REMOTE_RESTART},
     /* the answer to our restart binds the next stream */
-    {true, "A1", true, NULL, "A2", TC_REMOTE_SET_NEXT},
-    {false, "A1", true, NULL, "A2", TC_REMOTE_SET_NEXT},
-    {true, "A1", true, "A2", "A2", TC_REMOTE_NEXT},
+    {true, "A1", true, NULL, false, "A2", TC_REMOTE_SET_NEXT},
+    {false, "A1", true, NULL, false, "A2", TC_REMOTE_SET_NEXT},
+    {true, "A1", true, "A2", false, "A2", TC_REMOTE_NEXT},
     /* a newer one while the next is bound: the controlled side restarts
      * again, the controlling side rebinds (never a restart of its own,
      * which would answer an answer for ever) */
-    {false, "A1", true, "A2", "A3", TC_REMOTE_RESTART},
-    {true, "A1", true, "A2", "A3", TC_REMOTE_SET_NEXT},
+    {false, "A1", true, "A2", false, "A3", TC_REMOTE_RESTART},
+    {true, "A1", true, "A2", false, "A3", TC_REMOTE_SET_NEXT},
+    /* a link that never had a path (the peer's first link was remade
+     * before either connected) rebinds its current stream, its own
+     * ufrag unchanged: either role */
+    {false, "A1", false, NULL, true, "A2", TC_REMOTE_REBIND},
+    {true, "A1", false, NULL, true, "A2", TC_REMOTE_REBIND},
+    {true, "A1", false, NULL, true, "A1", TC_REMOTE_CURRENT},
 };
 
 START_TEST(test_remote_classify)
@@ -175,6 +183,7 @@ START_TEST(test_remote_classify)
 	    .current_remote = remotes[_i].current,
 	    .has_next = remotes[_i].has_next,
 	    .next_remote = remotes[_i].next,
+	    .fresh = remotes[_i].fresh,
 	};
 
 	ck_assert_int_eq(tc_repair_classify(&s, remotes[_i].ufrag),
@@ -193,7 +202,7 @@ START_TEST(test_restarts_settle)
 	char a[16], b[16], c[16];
 
 	if (_i == 0) {
-		/* Side 0 restarts; side 1's tincan also restarted (a fresh
+		/* Side 0 restarts; side 1's tincan also restarted (a new
 		 * link whose first remote was side 0's old ufrag). */
 		next_local[0] = ++fresh;
 		local[1] = ++fresh;
@@ -241,6 +250,108 @@ START_TEST(test_restarts_settle)
 	/* Both next streams are bound to each other. */
 	ck_assert_int_eq(next_remote[0], next_local[1]);
 	ck_assert_int_eq(next_remote[1], next_local[0]);
+}
+END_TEST
+
+/* One end of a link in the simulation below: ufrags are numbers (0:
+ * none), each restart makes a new one. */
+struct sim_end {
+	bool controlling, fresh;
+	int cur_local, cur_remote, next_local, next_remote;
+	int inbox[4]; /* ufrags the controller carries to this end */
+	unsigned n_in;
+};
+
+static int sim_fresh_ufrag = 500;
+
+static void sim_send(struct sim_end *to, int ufrag)
+{
+	ck_assert_uint_lt(to->n_in, G_N_ELEMENTS(to->inbox));
+	to->inbox[to->n_in++] = ufrag;
+}
+
+/* The next stream takes over: the controlling end as soon as it is
+ * bound (its checks succeed at once here), the controlled one when the
+ * peer's current stream is the one bound to it (the peer speaks on it). */
+static void sim_promote(struct sim_end *e, const struct sim_end *peer)
+{
+	if (!e->next_local || !e->next_remote)
+		return;
+	if (!e->controlling && (peer->cur_local != e->next_remote ||
+				peer->cur_remote != e->next_local))
+		return;
+	e->cur_local = e->next_local;
+	e->cur_remote = e->next_remote;
+	e->next_local = e->next_remote = 0;
+	e->fresh = false;
+}
+
+static void sim_receive(struct sim_end *e, struct sim_end *peer, int u)
+{
+	char cur[16], next[16], c[16];
+	struct tc_repair_streams s = {
+	    .controlling = e->controlling,
+	    .current_remote = e->cur_remote ? cur : NULL,
+	    .has_next = e->next_local != 0,
+	    .next_remote = e->next_remote ? next : NULL,
+	    .fresh = e->fresh,
+	};
+
+	g_snprintf(cur, sizeof(cur), "%d", e->cur_remote);
+	g_snprintf(next, sizeof(next), "%d", e->next_remote);
+	g_snprintf(c, sizeof(c), "%d", u);
+	switch (tc_repair_classify(&s, c)) {
+	case TC_REMOTE_SET_CURRENT:
+	case TC_REMOTE_REBIND:
+		e->cur_remote = u;
+		break;
+	case TC_REMOTE_RESTART:
+		e->next_local = ++sim_fresh_ufrag;
+		e->next_remote = u;
+		sim_send(peer, e->next_local);
+		break;
+	case TC_REMOTE_SET_NEXT:
+		e->next_remote = u;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Two new links made at start-up, each end first told of the other's
+ * first link (removed and remade a moment later when the topology
+ * changed), then of the new one: before fresh links rebound instead of
+ * restarting, each restart answered the other's (the controlling end
+ * moving onto each new stream at once) for ever.  _i: which end's new
+ * ufrag arrives first. */
+START_TEST(test_remade_links_settle)
+{
+	struct sim_end end[2] = {
+	    {.controlling = true, .fresh = true, .cur_local = 2},
+	    {.controlling = false, .fresh = true, .cur_local = 102},
+	};
+	unsigned rounds = 0, i, k, n;
+
+	end[0].cur_remote = 101; /* the peer's first link, gone */
+	end[1].cur_remote = 1;
+	sim_send(&end[_i], end[1 - _i].cur_local);
+	sim_send(&end[1 - _i], end[_i].cur_local);
+	while ((end[0].n_in || end[1].n_in) && rounds++ < 20)
+		for (i = 0; i < 2; i++) {
+			n = end[i].n_in;
+			end[i].n_in = 0;
+			for (k = 0; k < n; k++)
+				sim_receive(&end[i], &end[1 - i],
+					    end[i].inbox[k]);
+			sim_promote(&end[i], &end[1 - i]);
+		}
+	ck_assert_uint_lt(rounds, 20);
+	/* No restart at all: the current streams are bound to each other. */
+	ck_assert_int_eq(end[0].cur_remote, end[1].cur_local);
+	ck_assert_int_eq(end[1].cur_remote, end[0].cur_local);
+	ck_assert_int_eq(end[0].next_local + end[1].next_local, 0);
+	ck_assert_int_eq(end[0].cur_local, 2);
+	ck_assert_int_eq(end[1].cur_local, 102);
 }
 END_TEST
 
@@ -363,6 +474,7 @@ Suite *suite_repair(void)
 	tcase_add_test(tc, test_probe_intervals);
 	tcase_add_loop_test(tc, test_remote_classify, 0, G_N_ELEMENTS(remotes));
 	tcase_add_loop_test(tc, test_restarts_settle, 0, 2);
+	tcase_add_loop_test(tc, test_remade_links_settle, 0, 2);
 	tcase_add_test(tc, test_promotion);
 	tcase_add_test(tc, test_failed_link_left_to_tincan);
 	tcase_add_test(tc, test_online_resends_candidates);
