@@ -159,6 +159,8 @@ static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
 		return;
 	}
 	now_us = (uint64_t)g_get_monotonic_time();
+	/* Any answer shows the peer hears us (an older probe's too). */
+	l->last_reply_ms = now_us / 1000;
 	if (seq == l->probe_seq && sent_us <= now_us &&
 	    now_us - sent_us < 60 * G_USEC_PER_SEC)
 		l->rtt_us = (uint32_t)(now_us - sent_us);

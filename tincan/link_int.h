@@ -50,6 +50,7 @@ struct tc_link {
 	uint32_t retry_ms;   /* next first-handshake retry */
 	uint64_t last_rx_ms; /* last authenticated packet */
 	uint64_t last_probe_ms;
+	uint64_t last_reply_ms; /* the peer last answered a probe of ours */
 	uint32_t probe_seq;
 	uint32_t rtt_us;
 

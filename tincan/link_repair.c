@@ -161,6 +161,26 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 	return l->next_stream;
 }
 
+static bool is_relayed(const struct tc_link *l)
+{
+	return !strcmp(l->pair.local_type, "relay") ||
+	       !strcmp(l->pair.remote_type, "relay");
+}
+
+/* Whether the controlling side moves onto its next stream now. */
+static bool promote_due(const struct tc_link *l, const struct tc_time *t)
+{
+	struct tc_repair_paths p = {
+	    .new_relayed = l->next_relayed,
+	    .old_relayed = is_relayed(l),
+	    .silent = l->outage_ms != 0,
+	    .deaf = t->mono_ms - l->last_reply_ms >= TC_REPAIR_DEAF_MS,
+	};
+
+	return l->controlling && l->next_selected &&
+	       tc_repair_should_promote(&p);
+}
+
 /* The next stream takes over: the old one goes, the pair is the new one's. */
 static void promote(struct tc_link *l, const struct tc_time *t)
 {
@@ -218,9 +238,7 @@ void tc_link_repair_selected(struct tc_link *l, guint stream)
 	l->next_relayed = lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
 			  rc->type == NICE_CANDIDATE_TYPE_RELAYED;
 	tc_link_now(&t);
-	if (l->controlling
-		? tc_repair_should_promote(l->next_relayed, l->outage_ms != 0)
-		: l->next_spoken)
+	if (l->controlling ? promote_due(l, &t) : l->next_spoken)
 		promote(l, &t);
 }
 
@@ -333,11 +351,9 @@ static void restart_when_due(struct tc_link *l, const struct tc_time *t)
 /* On a relay, now and then a restart looks for a direct path again. */
 static void upgrade_when_due(struct tc_link *l, const struct tc_time *t)
 {
-	bool relayed = !strcmp(l->pair.local_type, "relay") ||
-		       !strcmp(l->pair.remote_type, "relay");
 	uint32_t wait;
 
-	if (!relayed || l->state != TC_LINK_CONNECTED) {
+	if (!is_relayed(l) || l->state != TC_LINK_CONNECTED) {
 		l->upgrade_due_ms = 0;
 		return;
 	}
@@ -367,13 +383,11 @@ static void next_expired(struct tc_link *l, const struct tc_time *t)
 	if (!l->next_stream ||
 	    t->mono_ms - l->next_started_ms < TC_REPAIR_RESTART_WAIT_MS)
 		return;
-	if (l->controlling && l->next_selected && !l->next_relayed) {
-		promote(l, t);
-		return;
-	}
 	g_message("link %s/%.12s: ICE restart given up after %d ms (%s)",
 		  l->overlay, l->peer_uid, TC_REPAIR_RESTART_WAIT_MS,
-		  l->next_selected ? "only a relay again" : "no pair");
+		  !l->next_selected ? "no pair"
+		  : l->next_relayed ? "only a relay again"
+				    : "the current path works");
 	COUNT(l, restarts_given_up);
 	drop_next(l);
 }
@@ -385,8 +399,7 @@ void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t)
 
 	if (l->last_rx_ms && !l->outage_ms && tc_repair_is_silent(quiet, busy))
 		silence_began(l, t);
-	if (l->controlling && l->next_selected &&
-	    tc_repair_should_promote(l->next_relayed, l->outage_ms != 0))
+	if (promote_due(l, t))
 		promote(l, t);
 	next_expired(l, t);
 	if (l->outage_ms)

@@ -42,11 +42,10 @@ enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 	return TC_REMOTE_RESTART;
 }
 
-bool tc_repair_should_promote(bool new_pair_relayed, bool silent)
+bool tc_repair_should_promote(const struct tc_repair_paths *p)
 {
 	/* A selected pair passed checks both ways: it works.  While the old
-	 * path is silent anything that works beats it; while it still works
-	 * a relay is no gain (a restart looking for a direct path waits for
-	 * one, or is abandoned). */
-	return silent || !new_pair_relayed;
+	 * path is broken either way anything that works beats it; while it
+	 * works only direct off a relay is a gain. */
+	return p->silent || p->deaf || (p->old_relayed && !p->new_relayed);
 }

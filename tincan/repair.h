@@ -43,6 +43,9 @@ enum {
 					      by then is abandoned */
 	TC_REPAIR_UPGRADE_FIRST_MS = 4000, /* on a relay: try direct again */
 	TC_REPAIR_UPGRADE_MAX_MS = 60000,
+	/* No answer to our probes (one a second while the peer talks) for
+	 * this long: the peer does not hear us, though we hear it. */
+	TC_REPAIR_DEAF_MS = 2000,
 };
 
 /* The probe interval after silent_ms without an authenticated packet;
@@ -88,9 +91,20 @@ struct tc_repair_streams {
 enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 					 const char *ufrag);
 
-/* Whether a next stream whose selected pair is (relayed or not) takes over
- * from the current one, while the peer is silent on it (see
- * tc_repair_is_silent) or not. */
-bool tc_repair_should_promote(bool new_pair_relayed, bool silent);
+/* What the controlling side knows when its next stream has a pair. */
+struct tc_repair_paths {
+	bool new_relayed; /* the next stream's pair goes through TURN */
+	bool old_relayed; /* the current pair does */
+	bool silent;	  /* the peer is silent (tc_repair_is_silent) */
+	bool deaf;	  /* the peer does not answer our probes */
+};
+
+/* Whether the next stream takes over from the current one.  A current
+ * path that works both ways is left only for a direct one off a relay:
+ * the restart was a false alarm (a loaded host late with its probes) or
+ * the look for a direct path, and moving while the peer may not have our
+ * new credentials yet (its agent then never selects the pair we speak
+ * on) broke a working link for seconds. */
+bool tc_repair_should_promote(const struct tc_repair_paths *p);
 
 #endif

@@ -355,14 +355,32 @@ START_TEST(test_remade_links_settle)
 }
 END_TEST
 
+/* When the controlling side's next stream takes over: new_relayed,
+ * old_relayed, silent, deaf -> promote. */
+static const struct {
+	struct tc_repair_paths p;
+	bool want;
+} promotions[] = {
+    /* the old path broken either way: anything that works */
+    {{true, false, true, false}, true},
+    {{false, false, true, false}, true},
+    {{true, true, true, false}, true},
+    {{false, false, false, true}, true},
+    {{true, false, false, true}, true},
+    /* the old path works: only the way back from a relay */
+    {{false, true, false, false}, true},
+    {{true, true, false, false}, false},
+    {{true, false, false, false}, false},
+    /* a direct path that works is kept for another direct one (the
+     * peer's restart was a false alarm; moving broke the link while the
+     * peer's agent had not selected the new pair) */
+    {{false, false, false, false}, false},
+};
+
 START_TEST(test_promotion)
 {
-	/* old path silent: anything that works takes over */
-	ck_assert(tc_repair_should_promote(true, true));
-	ck_assert(tc_repair_should_promote(false, true));
-	/* old path alive: only a direct pair (the way back from a relay) */
-	ck_assert(tc_repair_should_promote(false, false));
-	ck_assert(!tc_repair_should_promote(true, false));
+	ck_assert_int_eq(tc_repair_should_promote(&promotions[_i].p),
+			 promotions[_i].want);
 }
 END_TEST
 
@@ -475,7 +493,7 @@ Suite *suite_repair(void)
 	tcase_add_loop_test(tc, test_remote_classify, 0, G_N_ELEMENTS(remotes));
 	tcase_add_loop_test(tc, test_restarts_settle, 0, 2);
 	tcase_add_loop_test(tc, test_remade_links_settle, 0, 2);
-	tcase_add_test(tc, test_promotion);
+	tcase_add_loop_test(tc, test_promotion, 0, G_N_ELEMENTS(promotions));
 	tcase_add_test(tc, test_failed_link_left_to_tincan);
 	tcase_add_test(tc, test_online_resends_candidates);
 	tcase_add_test(tc, test_gone_while_repairing);
