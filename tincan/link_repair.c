@@ -108,6 +108,14 @@ static gboolean on_announce(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A fresh link rebound to the peer's new credentials: its own, unchanged,
+ * go out again as the answer the peer's restart waits for. */
+static void announce_current(struct tc_link *l)
+{
+	if (l->gathered && !l->next_stream && !l->announce)
+		l->announce = g_idle_add(on_announce, l);
+}
+
 /* Our restart's candidates went out before the peer's new end existed
  * (its tincan restarted): they go out again, bound now, once the
  * controller has the answer to the request that bound them (an idle
@@ -134,6 +142,7 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 		g_message("link %s/%.12s: the peer's new ICE credentials "
 			  "replace its old ones (no path yet)",
 			  l->overlay, l->peer_uid);
+		announce_current(l);
 		/* fall through */
 	case TC_REMOTE_SET_CURRENT:
 		nice_agent_set_remote_credentials(l->agent, l->stream, ufrag,

@@ -31,8 +31,11 @@ enum tc_repair_remote tc_repair_classify(const struct tc_repair_streams *s,
 {
 	if (!s->current_remote)
 		return TC_REMOTE_SET_CURRENT;
+	/* A peer that rebound its stream to our restart answers with the
+	 * ufrag it had: our next stream pairs with its current one. */
 	if (!strcmp(s->current_remote, ufrag))
-		return TC_REMOTE_CURRENT;
+		return s->has_next && !s->next_remote ? TC_REMOTE_SET_NEXT
+						      : TC_REMOTE_CURRENT;
 	if (s->has_next && s->next_remote && !strcmp(s->next_remote, ufrag))
 		return TC_REMOTE_NEXT;
 	if (s->has_next && (!s->next_remote || s->controlling))

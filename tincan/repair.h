@@ -63,7 +63,9 @@ bool tc_repair_busy(uint64_t frames_since_rx, uint32_t rtt_us);
 enum tc_repair_remote {
 	TC_REMOTE_SET_CURRENT, /* the first credentials the link gets */
 	TC_REMOTE_CURRENT,     /* more candidates for the current stream */
-	TC_REMOTE_SET_NEXT,    /* the answer to our restart: bind the next */
+	TC_REMOTE_SET_NEXT,    /* the answer to our restart: bind the next
+				  (a new ufrag, or the current one of a
+				  peer that rebound, see below) */
 	TC_REMOTE_NEXT,	       /* more candidates for the next stream */
 	TC_REMOTE_RESTART,     /* the peer restarted: restart our side too */
 	TC_REMOTE_REBIND,      /* a fresh link: bind the current stream anew */
@@ -83,7 +85,8 @@ struct tc_repair_streams {
  * controlling side never answers a restart with another one while it has
  * a next stream (it rebinds that one), so two sides restarting at once
  * cannot keep each other restarting.  A fresh link (see above) answers a
- * new ufrag by rebinding its current stream, keeping its own ufrag: the
+ * new ufrag by rebinding its current stream, keeping its own ufrag (and
+ * announcing it again, as the answer to a restart of the peer's): the
  * peer remade its link (a topology change, its tincan restarted) or
  * restarted before we ever connected, and a restart of ours would look
  * like one more restart to the peer, whose answer would restart us again

@@ -174,6 +174,10 @@ static const struct {
     {false, "A1", false, NULL, true, "A2", TC_REMOTE_REBIND},
     {true, "A1", false, NULL, true, "A2", TC_REMOTE_REBIND},
     {true, "A1", false, NULL, true, "A1", TC_REMOTE_CURRENT},
+    /* our restart answered by a peer that rebound its stream: its
+     * ufrag is the one we have, and binds our next stream */
+    {true, "A1", true, NULL, false, "A1", TC_REMOTE_SET_NEXT},
+    {false, "A1", true, NULL, false, "A1", TC_REMOTE_SET_NEXT},
 };
 
 START_TEST(test_remote_classify)
@@ -302,8 +306,11 @@ static void sim_receive(struct sim_end *e, struct sim_end *peer, int u)
 	g_snprintf(c, sizeof(c), "%d", u);
 	switch (tc_repair_classify(&s, c)) {
 	case TC_REMOTE_SET_CURRENT:
+		e->cur_remote = u;
+		break;
 	case TC_REMOTE_REBIND:
 		e->cur_remote = u;
+		sim_send(peer, e->cur_local); /* the answer, unchanged */
 		break;
 	case TC_REMOTE_RESTART:
 		e->next_local = ++sim_fresh_ufrag;
@@ -352,6 +359,40 @@ START_TEST(test_remade_links_settle)
 	ck_assert_int_eq(end[0].next_local + end[1].next_local, 0);
 	ck_assert_int_eq(end[0].cur_local, 2);
 	ck_assert_int_eq(end[1].cur_local, 102);
+}
+END_TEST
+
+/* A link restarts after it moved onto a stream the peer's fresh link (its
+ * tincan restarted) never completed: the peer rebinds to the restart and
+ * answers with its unchanged ufrag, which is the one our current stream
+ * holds.  Before that bound our next stream, the restart never got an
+ * answer and every later one was given up (faults.sh, tincan SIGKILL). */
+START_TEST(test_restart_answered_by_rebind)
+{
+	struct sim_end end[2] = {
+	    {.controlling = _i == 0, .cur_local = 3, .cur_remote = 102,
+	     .next_local = 4},
+	    {.controlling = _i != 0, .fresh = true, .cur_local = 102,
+	     .cur_remote = 3},
+	};
+	unsigned rounds = 0, i, k, n;
+
+	sim_send(&end[1], 4);
+	while ((end[0].n_in || end[1].n_in) && rounds++ < 20)
+		for (i = 0; i < 2; i++) {
+			n = end[i].n_in;
+			end[i].n_in = 0;
+			for (k = 0; k < n; k++)
+				sim_receive(&end[i], &end[1 - i],
+					    end[i].inbox[k]);
+			sim_promote(&end[i], &end[1 - i]);
+		}
+	ck_assert_uint_lt(rounds, 20);
+	ck_assert_int_eq(end[1].cur_remote, 4);
+	ck_assert_int_eq(end[1].cur_local, 102);
+	/* Our next stream, bound to the peer's, took over. */
+	ck_assert_int_eq(end[0].cur_local, 4);
+	ck_assert_int_eq(end[0].cur_remote, 102);
 }
 END_TEST
 
@@ -493,6 +534,7 @@ Suite *suite_repair(void)
 	tcase_add_loop_test(tc, test_remote_classify, 0, G_N_ELEMENTS(remotes));
 	tcase_add_loop_test(tc, test_restarts_settle, 0, 2);
 	tcase_add_loop_test(tc, test_remade_links_settle, 0, 2);
+	tcase_add_loop_test(tc, test_restart_answered_by_rebind, 0, 2);
 	tcase_add_loop_test(tc, test_promotion, 0, G_N_ELEMENTS(promotions));
 	tcase_add_test(tc, test_failed_link_left_to_tincan);
 	tcase_add_test(tc, test_online_resends_candidates);
