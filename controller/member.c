@@ -89,6 +89,8 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.to, m->uid, sizeof(s.to));
 	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
+	if (strcmp(m->local_ufrag, local->ufrag))
+		g_strlcpy(m->prev_ufrag, m->local_ufrag, sizeof(m->prev_ufrag));
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
 	g_strlcpy(s.seen,
 		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
@@ -371,9 +373,11 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		return;
 	}
 	/* Bound to a link of ours that is gone: the peer gets our current
-	 * candidates (again) and answers for the current link. */
+	 * candidates (again) and answers for the current link.  Our stream
+	 * before a restart is not gone: two restarts that cross are bound
+	 * to it, and tincan binds them to each other. */
 	if (s->seen[0] && m->local_ufrag[0] &&
-	    strcmp(s->seen, m->local_ufrag)) {
+	    strcmp(s->seen, m->local_ufrag) && strcmp(s->seen, m->prev_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
 		/* Ours go out bound to the peer's ufrag of now: after two ICE
@@ -751,6 +755,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 			m->pending = NULL;
 		}
 		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
+		m->prev_ufrag[0] = '\0';
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ctl_member_ensure_link(e, m);

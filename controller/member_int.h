@@ -38,6 +38,9 @@ struct member {
 	/* Link generations: the ufrag of our current link, and the peer's
 	 * ufrag our link is bound to ("" when unknown). */
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
+	/* Ours before local_ufrag: the current stream while an ICE restart
+	 * (local_ufrag) runs, so candidates bound to it still count. */
+	char prev_ufrag[CTL_SIG_MAX_UFRAG];
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
 	/* The peer's newer ufrag our next candidates answer, or "". */
