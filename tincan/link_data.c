@@ -245,12 +245,6 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 				  l->state == TC_LINK_FAILED
 				      ? "traffic resumed"
 				      : "handshake complete");
-	/* The peer speaks on the stream we moved onto: its agent selected
-	 * the pair, so no check of its is left for libnice to answer. */
-	if (l->fast_rx_hold && l->rx_stream == l->stream) {
-		l->fast_rx_hold = false;
-		tc_link_start_fast_rx(l);
-	}
 }
 
 /* The initiation can arrive before this side's agent has selected a pair,
@@ -627,7 +621,7 @@ void tc_link_start_fast_rx(struct tc_link *l)
 {
 	int on = 1;
 
-	if (l->fast_rx_hold || l->rx_src || !l->fast_sock || !l->ice_ready ||
+	if (l->rx_src || !l->fast_sock || !l->ice_ready ||
 	    l->state != TC_LINK_CONNECTED)
 		return;
 	if (!rx_area)

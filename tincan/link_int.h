@@ -107,11 +107,7 @@ struct tc_link {
 	bool stun_set;	 /* the agent has a STUN server for a direct-only one */
 	guint rx_stream; /* libnice delivers a packet of this stream now */
 	bool next_spoken; /* the peer proved itself on the next stream */
-	/* A stream just taken over: libnice keeps its socket (and answers
-	 * the peer's checks, which its agent needs to select the pair) until
-	 * the peer speaks on it. */
-	bool fast_rx_hold;
-	guint announce; /* idle source re-sending local_candidates */
+	guint announce;	  /* idle source re-sending local_candidates */
 	uint64_t next_started_ms;
 	uint64_t restart_due_ms; /* no restart of ours before */
 	unsigned restart_attempt;

@@ -203,10 +203,6 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 		  "silent for %" G_GUINT64_FORMAT " ms)",
 		  l->overlay, l->peer_uid, silent_ms(l, t));
 	tc_link_clear_fast_path(l);
-	/* Reading the socket ourselves now would eat the peer's checks: its
-	 * agent (controlled, or later with its own checks) may not have
-	 * selected the pair yet, and never would (NAT rebinding took 4 s). */
-	l->fast_rx_hold = true;
 	l->stream = l->next_stream;
 	l->next_stream = 0;
 	g_free(l->remote_ufrag);
@@ -236,6 +232,7 @@ static void promote(struct tc_link *l, const struct tc_time *t)
 		tc_link_send_probe(l, TC_INNER_PROBE, ++l->probe_seq,
 				   (uint64_t)g_get_monotonic_time());
 	l->next_peer = false;
+	tc_link_start_fast_rx(l);
 }
 
 void tc_link_repair_selected(struct tc_link *l, guint stream)
