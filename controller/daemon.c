@@ -136,9 +136,10 @@ static void make_policies(struct ctl_daemon *d)
 
 	for (i = 0; i < d->cfg->n_overlays; i++) {
 		struct binding *b = g_new0(struct binding, 1);
-		struct ctl_member_io io = {io_request,	    io_signal,
-					   io_subscription, b,
-					   d->cfg->jid,	    d->cfg->state_dir};
+		struct ctl_member_io io = {
+		    io_request, io_signal,   io_subscription,
+		    b,		d->cfg->jid, d->cfg->state_dir,
+		    0};
 		struct ctl_members *e;
 
 		b->d = d;
@@ -349,14 +350,23 @@ static void t_event(void *ctx, const Ipop__Event *ev)
 	const char *overlay = NULL;
 	struct ctl_members *e;
 
-	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE)
+	if (ev->kind_case == IPOP__EVENT__KIND_LINK_STATE) {
 		overlay = ev->link_state->overlay;
-	else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES)
+		/* The fault that silenced the link may have stranded our XMPP
+		 * session too (a NAT that forgot its mappings): it is checked
+		 * (and remade) before tincan's repair needs it. */
+		if (ev->link_state->state == IPOP__LINK_STATE__FAILED)
+			ctl_xmpp_nudge(d->xmpp);
+	} else if (ev->kind_case == IPOP__EVENT__KIND_LOCAL_CANDIDATES) {
 		overlay = ev->local_candidates->overlay;
-	else if (ev->kind_case == IPOP__EVENT__KIND_ROUTE_TRAFFIC)
+		/* New candidates (a new link or an ICE restart) must reach
+		 * the peer: the same check. */
+		ctl_xmpp_nudge(d->xmpp);
+	} else if (ev->kind_case == IPOP__EVENT__KIND_ROUTE_TRAFFIC) {
 		overlay = ev->route_traffic->overlay;
-	else if (ev->kind_case == IPOP__EVENT__KIND_LINK_IDLE)
+	} else if (ev->kind_case == IPOP__EVENT__KIND_LINK_IDLE) {
 		overlay = ev->link_idle->overlay;
+	}
 	e = policy_of(d, overlay);
 	if (e)
 		ctl_member_event(e, ev);

@@ -89,8 +89,13 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.to, m->uid, sizeof(s.to));
 	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
+	if (strcmp(m->local_ufrag, local->ufrag))
+		g_strlcpy(m->prev_ufrag, m->local_ufrag, sizeof(m->prev_ufrag));
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
-	g_strlcpy(s.seen, m->remote_ufrag, sizeof(s.seen));
+	g_strlcpy(s.seen,
+		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
+		  sizeof(s.seen));
+	m->answer_ufrag[0] = '\0';
 	m->cands_sent_us = g_get_monotonic_time();
 	g_debug("overlay %s: candidates to %s", e->cfg->name,
 		IPOP_LOG_STR(m->jid));
@@ -192,8 +197,7 @@ void ctl_member_remove_link(struct ctl_members *e, const char *uid,
 	g_hash_table_remove(e->adopted, uid);
 }
 
-static void drop_member(struct ctl_members *e, struct member *m,
-			const char *why)
+void ctl_member_drop(struct ctl_members *e, struct member *m, const char *why)
 {
 	g_message("overlay %s: %s leaves (%s)", e->cfg->name,
 		  IPOP_LOG_STR(m->jid), IPOP_LOG_STR(why));
@@ -269,16 +273,16 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 				  IPOP_LOG_STR(why));
 		}
 		if (m)
-			drop_member(e, m, why);
+			ctl_member_drop(e, m, why);
 		return;
 	}
 	/* A device that changed identity, or an identity that moved. */
 	if (m &&
 	    (strcmp(m->uid, s->uid) || memcmp(m->key, s->key, IPOP_KEY_LEN) ||
 	     strcmp(m->ipv4, s->ipv4) || strcmp(m->overlay, s->overlay)))
-		drop_member(e, m, "identity or address changed");
+		ctl_member_drop(e, m, "identity or address changed");
 	else if (!m && same_uid)
-		drop_member(e, same_uid, "moved to another resource");
+		ctl_member_drop(e, same_uid, "moved to another resource");
 	m = g_hash_table_lookup(e->by_jid, jid);
 	if (!m)
 		m = add_member(e, jid, s);
@@ -320,23 +324,6 @@ static void add_remote(struct ctl_members *e, struct member *m,
 	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
-/* True if blob (untrusted: from the peer) holds credentials with ufrag. */
-static bool blob_is_ufrag(const char *blob, const char *ufrag)
-{
-	g_autofree guchar *raw = NULL;
-	Ipop__IceCredentials *ic;
-	gsize len = 0;
-	bool same;
-
-	raw = g_base64_decode(blob, &len);
-	ic = ipop__ice_credentials__unpack(NULL, len, raw);
-	if (!ic)
-		return true; /* undecodable: no reason to remake anything */
-	same = ic->ufrag && !strcmp(ic->ufrag, ufrag);
-	ipop__ice_credentials__free_unpacked(ic, NULL);
-	return same;
-}
-
 /* The peer's link is bound to a link of ours that is gone and ours to one
  * of its links that is gone too: neither can take the other's candidates,
  * and resending ours would only make the peer resend its own, for ever.
@@ -351,6 +338,23 @@ static void both_stale(struct ctl_members *e, struct member *m)
 	m->pending = NULL;
 	m->pending_bound = false;
 	ctl_member_remove_link(e, m->uid, "relink");
+}
+
+/* The ufrag of a candidate blob (untrusted: from a peer), "" if none. */
+static void blob_ufrag(const char *blob, char *out, size_t n)
+{
+	g_autofree guchar *raw = NULL;
+	Ipop__IceCredentials *ic;
+	gsize len = 0;
+
+	out[0] = '\0';
+	raw = g_base64_decode(blob, &len);
+	ic = ipop__ice_credentials__unpack(NULL, len, raw);
+	if (!ic)
+		return;
+	if (ic->ufrag && strlen(ic->ufrag) < n)
+		g_strlcpy(out, ic->ufrag, n);
+	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
 static void on_link_signal(struct ctl_members *e, const char *jid,
@@ -369,13 +373,18 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		return;
 	}
 	/* Bound to a link of ours that is gone: the peer gets our current
-	 * candidates (again) and answers for the current link. */
+	 * candidates (again) and answers for the current link.  Our stream
+	 * before a restart is not gone: two restarts that cross are bound
+	 * to it, and tincan binds them to each other. */
 	if (s->seen[0] && m->local_ufrag[0] &&
-	    strcmp(s->seen, m->local_ufrag)) {
+	    strcmp(s->seen, m->local_ufrag) && strcmp(s->seen, m->prev_ufrag)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
-		if (m->linked && m->remote_ufrag[0] &&
-		    !blob_is_ufrag(s->cands, m->remote_ufrag)) {
+		/* Ours go out bound to the peer's ufrag of now: after two ICE
+		 * restarts at once, each side's view of the other is old. */
+		blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
+		if (m->linked && m->remote_ufrag[0] && m->answer_ufrag[0] &&
+		    strcmp(m->answer_ufrag, m->remote_ufrag)) {
 			both_stale(e, m);
 			return;
 		}
@@ -405,8 +414,19 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 static void member_gone(struct ctl_members *e, struct member *m,
 			const char *why)
 {
+	/* A failed link may be repairing itself (and a remade XMPP session
+	 * reports its member gone): kept until the relink delay. */
+	if (m->state == IPOP__LINK_STATE__FAILED) {
+		g_message("overlay %s: %s %s; its link is failed, kept while "
+			  "it repairs",
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  IPOP_LOG_STR(why));
+		m->away = true;
+		ctl_links_arm_relink(e, m);
+		return;
+	}
 	if (m->state != IPOP__LINK_STATE__CONNECTED) {
-		drop_member(e, m, why);
+		ctl_member_drop(e, m, why);
 		return;
 	}
 	g_message("overlay %s: %s %s; keeping its working link until it fails",
@@ -439,11 +459,19 @@ void ctl_member_signal(struct ctl_members *e, const char *full_jid,
 void ctl_member_online(struct ctl_members *e)
 {
 	GHashTableIter it;
-	gpointer jid;
+	gpointer jid, m;
 
 	g_hash_table_iter_init(&it, e->available);
 	while (g_hash_table_iter_next(&it, &jid, NULL))
 		advertise(e, jid, false);
+	/* Candidates sent while signalling was down were lost: those of a
+	 * link made then (a restarted tincan) or of an ICE restart (the
+	 * outage that cut XMPP may have cut the link too).  Each link's
+	 * current ones go out now, not at the next resend. */
+	g_hash_table_iter_init(&it, e->by_jid);
+	while (g_hash_table_iter_next(&it, NULL, &m))
+		if (((struct member *)m)->linked)
+			ask_local(e, m);
 }
 
 void ctl_member_presence(struct ctl_members *e, const char *full_jid,
@@ -492,16 +520,8 @@ void ctl_member_roster(struct ctl_members *e, const char *bare_jid,
 			g_ptr_array_add(gone, m);
 	}
 	for (i = 0; i < gone->len; i++)
-		drop_member(e, gone->pdata[i], "subscription ended");
+		ctl_member_drop(e, gone->pdata[i], "subscription ended");
 	g_ptr_array_free(gone, TRUE);
-}
-
-static gboolean on_relink(gpointer data)
-{
-	struct member *m = data;
-
-	m->relink = 0;
-	return G_SOURCE_REMOVE;
 }
 
 static void link_state(struct ctl_members *e,
@@ -514,8 +534,12 @@ static void link_state(struct ctl_members *e,
 		return;
 	m->state = ls->state;
 	if (ls->state == IPOP__LINK_STATE__FAILED && m->away) {
-		drop_member(e, m, "offline and its link failed");
+		ctl_member_drop(e, m, "offline and its link failed");
 		return;
+	}
+	if (ls->state == IPOP__LINK_STATE__CONNECTED && m->relink) {
+		g_source_remove(m->relink);
+		m->relink = 0;
 	}
 	if (ls->state == IPOP__LINK_STATE__CONNECTED)
 		g_message("overlay %s: link to %s connected (%s -> %s)",
@@ -524,14 +548,15 @@ static void link_state(struct ctl_members *e,
 			  IPOP_LOG_STR(ls->pair ? ls->pair->remote_type : "?"));
 	if (ls->state == IPOP__LINK_STATE__FAILED && ctl_links_failed(e, m))
 		return;
-	/* A link that failed is remade once, after a pause, by the side with
-	 * the smaller uid; the other side follows when its add fails. */
+	/* tincan repairs a failed link itself; one still failed after the
+	 * relink delay is remade by the side with the smaller uid. */
 	if (ls->state == IPOP__LINK_STATE__FAILED && !m->relink &&
 	    strcmp(e->my_uid, m->uid) < 0) {
-		g_message("overlay %s: link to %s failed; remaking it",
-			  e->cfg->name, IPOP_LOG_STR(m->jid));
-		m->relink = g_timeout_add(CTL_MEMBER_RELINK_MS, on_relink, m);
-		ctl_member_remove_link(e, m->uid, "relink");
+		g_message("overlay %s: link to %s failed; tincan repairs it "
+			  "(remade if still failed in %u ms)",
+			  e->cfg->name, IPOP_LOG_STR(m->jid),
+			  ctl_links_relink_ms(e));
+		ctl_links_arm_relink(e, m);
 	}
 }
 
@@ -730,6 +755,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 			m->pending = NULL;
 		}
 		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
+		m->prev_ufrag[0] = '\0';
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ctl_member_ensure_link(e, m);

@@ -33,8 +33,10 @@
 #include "proto/ipop.pb-c.h"
 
 enum {
-	CTL_MEMBER_RELINK_MS =
-	    5000, /* at most one remake of a failed link per */
+	/* A failed link is remade when it is still failed after this:
+	 * tincan repairs a link itself (probe bursts, ICE restarts), so
+	 * this is the last resort. */
+	CTL_MEMBER_RELINK_MS = 20000,
 	CTL_MEMBER_RESEND_MS =
 	    4000, /* candidates of a connecting link, again */
 };
@@ -52,6 +54,7 @@ struct ctl_member_io {
 	void *ctx;
 	const char *my_jid;    /* our bare JID */
 	const char *state_dir; /* where a policy keeps its files */
+	unsigned relink_ms;    /* 0: CTL_MEMBER_RELINK_MS (tests wait less) */
 };
 
 /* What a policy sees of a member (borrowed for the call). */

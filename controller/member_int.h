@@ -38,8 +38,13 @@ struct member {
 	/* Link generations: the ufrag of our current link, and the peer's
 	 * ufrag our link is bound to ("" when unknown). */
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
+	/* Ours before local_ufrag: the current stream while an ICE restart
+	 * (local_ufrag) runs, so candidates bound to it still count. */
+	char prev_ufrag[CTL_SIG_MAX_UFRAG];
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
+	/* The peer's newer ufrag our next candidates answer, or "". */
+	char answer_ufrag[CTL_SIG_MAX_UFRAG];
 	gint64 cands_sent_us; /* when our candidates last went out */
 };
 
@@ -78,6 +83,8 @@ void ctl_member_map(struct ctl_members *e, struct member *m, bool remove);
 /* Makes our link to m (with the kind it is wanted as) unless it exists or
  * a bounded overlay does not want it. */
 void ctl_member_ensure_link(struct ctl_members *e, struct member *m);
+/* Forgets m (its link removed, its mapping dropped), logging why. */
+void ctl_member_drop(struct ctl_members *e, struct member *m, const char *why);
 /* RemoveLink of uid tagged op; forgets an adopted link of it. */
 void ctl_member_remove_link(struct ctl_members *e, const char *uid,
 			    const char *op);
@@ -101,6 +108,12 @@ void ctl_links_idle(struct ctl_members *e, const Ipop__LinkIdleEvent *ev);
 /* A link to m failed: true if it was one we do not want remade (an
  * on-demand link, or an edge the topology no longer has); it is gone. */
 bool ctl_links_failed(struct ctl_members *e, struct member *m);
+/* The delay before a failed link tincan did not repair is remade. */
+unsigned ctl_links_relink_ms(const struct ctl_members *e);
+/* Arms m's relink timer (no-op when armed): when it fires, an away member
+ * whose link did not recover is dropped, a still failed link removed to
+ * be remade. */
+void ctl_links_arm_relink(struct ctl_members *e, struct member *m);
 /* At prune time: adopted links of members the topology does not want. */
 void ctl_links_prune(struct ctl_members *e);
 

@@ -9,7 +9,9 @@
  * (PROTOCOL.md §14).  Links go when the topology loses the edge, when an
  * on-demand link idles (link_idle) and when an unwanted link fails; only
  * topology links are remade after a failure.  Unbounded overlays (SocialVPN,
- * switch mode) never come here: they link to everyone.
+ * switch mode) never come here: they link to everyone.  The relink timer
+ * of every overlay lives here too: a failed link that tincan's own repair
+ * did not bring back within the relink delay is remade.
  */
 #define G_LOG_DOMAIN "controller"
 
@@ -138,6 +140,7 @@ void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why)
 	m->kind = 0;
 	m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 	m->local_ufrag[0] = m->remote_ufrag[0] = m->pending_ufrag[0] = '\0';
+	m->prev_ufrag[0] = '\0';
 	g_free(m->pending);
 	m->pending = NULL;
 }
@@ -244,4 +247,53 @@ void ctl_links_prune(struct ctl_members *e)
 		ctl_member_remove_link(e, gone->pdata[i], "remove");
 	}
 	g_ptr_array_free(gone, TRUE);
+}
+
+/* The member's link failed CTL_MEMBER_RELINK_MS ago and tincan did not
+ * repair it: remade (by the side with the smaller uid; the other side
+ * follows when the new candidates reach it). */
+struct relink {
+	struct ctl_members *e;
+	char uid[IPOP_UID_SIZE];
+};
+
+unsigned ctl_links_relink_ms(const struct ctl_members *e)
+{
+	return e->io.relink_ms ? e->io.relink_ms : CTL_MEMBER_RELINK_MS;
+}
+
+static gboolean on_relink(gpointer data)
+{
+	struct relink *r = data;
+	struct member *m = g_hash_table_lookup(r->e->by_uid, r->uid);
+
+	if (!m)
+		return G_SOURCE_REMOVE;
+	m->relink = 0;
+	if (m->away && m->state != IPOP__LINK_STATE__CONNECTED) {
+		ctl_member_drop(r->e, m,
+				"offline and its link did not recover");
+		return G_SOURCE_REMOVE;
+	}
+	if (m->state != IPOP__LINK_STATE__FAILED)
+		return G_SOURCE_REMOVE;
+	g_message("overlay %s: link to %s still failed after %d ms; remaking "
+		  "it",
+		  r->e->cfg->name, IPOP_LOG_STR(m->jid),
+		  ctl_links_relink_ms(r->e));
+	ctl_member_remove_link(r->e, m->uid, "relink");
+	return G_SOURCE_REMOVE;
+}
+
+void ctl_links_arm_relink(struct ctl_members *e, struct member *m)
+{
+	struct relink *r;
+
+	if (m->relink)
+		return;
+	r = g_new0(struct relink, 1);
+	r->e = e;
+	g_strlcpy(r->uid, m->uid, sizeof(r->uid));
+	m->relink = g_timeout_add_full(
+	    G_PRIORITY_DEFAULT, ctl_links_relink_ms(e), on_relink, r, g_free);
 }

@@ -6,22 +6,25 @@
  * xmpp_run_once(ctx, 0) twice (output queued by a handler is written on
  * the next run); a one-shot G_IO_OUT watch catches the end of the
  * non-blocking connect and a short periodic timer serves libstrophe's
- * timed handlers.  It logs in, keeps the stream alive, reconnects with
- * exponential backoff and frees.  After login the roster and presence are
- * xmpp_roster.c's (it brings the session online), signalling stanzas
- * xmpp_stanza.c's.  It knows nothing of overlays (see signal.c and
- * member.c).  Single-threaded, like libstrophe.
+ * timed handlers.  It logs in, keeps the stream alive, reconnects (at once,
+ * then with capped, jittered exponential backoff) and frees.  After login the
+ * roster and presence are xmpp_roster.c's (it brings the session online),
+ * signalling stanzas xmpp_stanza.c's.  It knows nothing of overlays (see
+ * signal.c and member.c).  Single-threaded, like libstrophe.
  */
 #define G_LOG_DOMAIN "controller"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 
 #include <glib.h>
 #include <glib-unix.h>
 #include <strophe.h>
 
+#include "common/backoff.h"
 #include "common/log.h"
 #include "controller/xmpp.h"
 #include "controller/xmpp_int.h"
@@ -140,6 +143,7 @@ static int on_socket(xmpp_conn_t *conn, void *sock)
 		g_warning("xmpp: socket %d unusable with select()", fd);
 		return -1;
 	}
+	x->fd = fd;
 	x->in_id = g_unix_fd_add(fd, G_IO_IN | G_IO_ERR | G_IO_HUP, on_fd, x);
 	x->out_id = g_unix_fd_add(fd, G_IO_OUT, on_fd_out, x);
 	return xmpp_sockopt_cb_keepalive(conn, sock);
@@ -171,17 +175,48 @@ static gboolean on_retry(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd)
+{
+	uint32_t cap = offline_ms < CTL_XMPP_RETRY_FAST_FOR_MS
+			   ? CTL_XMPP_RETRY_FAST_MAX_MS
+			   : CTL_XMPP_BACKOFF_MAX_MS;
+
+	if (attempt == 0)
+		return 0;
+	return ipop_backoff_ms(CTL_XMPP_RETRY_FIRST_MS, cap, attempt - 1, rnd);
+}
+
 static void schedule_retry(struct ctl_xmpp *x)
 {
-	/* Up to a quarter more, so that controllers thrown off by a server
-	 * restart do not all come back at the same instant. */
-	unsigned delay = x->backoff_ms + (unsigned)g_random_int_range(
-					     0, (gint)x->backoff_ms / 4 + 1);
+	gint64 now = g_get_monotonic_time();
+	unsigned delay;
 
+	if (x->offline_us == 0)
+		x->offline_us = now;
+	delay = ctl_xmpp_retry_ms(x->attempt++,
+				  (uint64_t)(now - x->offline_us) / 1000,
+				  g_random_int());
 	ctl_xmpp_clear_source(&x->retry_id);
-	g_message("xmpp: reconnecting in %u ms", delay);
+	g_message("xmpp: reconnecting in %u ms (attempt %u)", delay,
+		  x->attempt);
 	x->retry_id = g_timeout_add(delay, on_retry, x);
-	x->backoff_ms = MIN(x->backoff_ms * 2, CTL_XMPP_BACKOFF_MAX_MS);
+}
+
+/* Online again after a loss: said once, with the cause and how long. */
+void ctl_xmpp_recovered(struct ctl_xmpp *x)
+{
+	if (x->offline_us == 0)
+		return;
+	x->recoveries++;
+	g_message("xmpp: recovered: online again %" G_GINT64_FORMAT
+		  " ms after the session was lost (%s), %u reconnect "
+		  "attempts; %u recoveries so far",
+		  (g_get_monotonic_time() - x->offline_us) / 1000,
+		  IPOP_LOG_STR(x->lost_why ? x->lost_why : "?"), x->attempt,
+		  x->recoveries);
+	x->offline_us = 0;
+	x->attempt = 0;
+	g_clear_pointer(&x->lost_why, g_free);
 }
 
 static const char *stream_error_name(xmpp_error_type_t t)
@@ -225,11 +260,74 @@ static void logged_in(struct ctl_xmpp *x)
 
 	x->logged_in = true;
 	x->session++;
-	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	g_message("xmpp: logged in as %s (%s)",
 		  IPOP_LOG_STR(bound ? bound : x->full_jid),
 		  xmpp_conn_is_secured(x->conn) ? "TLS" : "no TLS");
 	ctl_xmpp_request_roster(x);
+}
+
+static int on_pong(xmpp_conn_t *conn, xmpp_stanza_t *st, void *data)
+{
+	struct ctl_xmpp *x = data;
+
+	(void)conn;
+	(void)st; /* a result or an error: the server answered either way */
+	ctl_xmpp_clear_source(&x->ping_timer);
+	x->ping_id[0] = '\0';
+	return 0;
+}
+
+static void ping_done(struct ctl_xmpp *x)
+{
+	ctl_xmpp_clear_source(&x->ping_timer);
+	if (x->ping_id[0] && x->conn)
+		xmpp_id_handler_delete(x->conn, on_pong, x->ping_id);
+	x->ping_id[0] = '\0';
+}
+
+/* No answer to the ping: the session is dead though its socket is not
+ * (a NAT on the way dropped it); a new one is made at once. */
+static gboolean on_ping_timeout(gpointer data)
+{
+	struct ctl_xmpp *x = data;
+
+	x->ping_timer = 0;
+	g_message("xmpp: no answer to a ping within %d ms; reconnecting",
+		  CTL_XMPP_PING_TIMEOUT_MS);
+	ping_done(x);
+	/* Not a polite close: that waits for a server that does not answer.
+	 * The socket shut, libstrophe reports the loss on its next read. */
+	if (x->fd >= 0)
+		shutdown(x->fd, SHUT_RDWR);
+	else
+		xmpp_disconnect(x->conn);
+	ctl_xmpp_kick(x);
+	return G_SOURCE_REMOVE;
+}
+
+void ctl_xmpp_nudge(struct ctl_xmpp *x)
+{
+	const char *domain;
+	xmpp_stanza_t *iq, *ping;
+	g_autofree char *id = NULL;
+
+	if (x == NULL || !x->online || x->ping_timer)
+		return;
+	domain = strchr(x->cfg->jid, '@');
+	id = ctl_xmpp_next_id(x, "ping");
+	iq = xmpp_iq_new(x->sctx, "get", id);
+	xmpp_stanza_set_to(iq, domain ? domain + 1 : x->cfg->jid);
+	ping = xmpp_stanza_new(x->sctx);
+	xmpp_stanza_set_name(ping, "ping");
+	xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
+	xmpp_stanza_add_child_ex(iq, ping, 0);
+	g_strlcpy(x->ping_id, id, sizeof(x->ping_id));
+	xmpp_id_handler_add(x->conn, on_pong, x->ping_id, x);
+	xmpp_send(x->conn, iq);
+	xmpp_stanza_release(iq);
+	x->ping_timer =
+	    g_timeout_add(CTL_XMPP_PING_TIMEOUT_MS, on_ping_timeout, x);
+	ctl_xmpp_kick(x);
 }
 
 static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
@@ -238,6 +336,8 @@ static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 	g_autofree char *why = describe(x->logged_in, error, se);
 
 	drop_watches(x);
+	ping_done(x);
+	x->fd = -1;
 	ctl_xmpp_roster_cancel(x);
 	ctl_xmpp_clear_source(&x->sweep_id);
 	x->online = false;
@@ -251,6 +351,10 @@ static void lost(struct ctl_xmpp *x, int error, xmpp_stream_error_t *se)
 			  x->cfg->server ? x->cfg->server : "(SRV)",
 			  x->cfg->port, IPOP_LOG_STR(why));
 	x->logged_in = false;
+	if (x->offline_us == 0) {
+		g_free(x->lost_why);
+		x->lost_why = g_strdup(why);
+	}
 	schedule_retry(x);
 	if (was_online && x->ops->on_offline != NULL)
 		x->ops->on_offline(x->cb_ctx, why);
@@ -349,6 +453,11 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	    !resource_ok(resource))
 		return NULL;
 	if (!initialised) {
+		/* libstrophe writes with send() and OpenSSL without
+		 * MSG_NOSIGNAL: a server that closes the connection while a
+		 * stanza is going out (a restart, a refused TLS login) would
+		 * otherwise kill the process instead of causing a reconnect. */
+		signal(SIGPIPE, SIG_IGN);
 		xmpp_initialize();
 		initialised = true;
 	}
@@ -356,6 +465,7 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	x->cfg = cfg;
 	x->ops = ops;
 	x->cb_ctx = ctx;
+	x->fd = -1;
 	x->full_jid = g_strdup_printf("%s/%s", cfg->jid, resource);
 	x->log.handler = on_strophe_log;
 	x->log.userdata = x;
@@ -365,7 +475,6 @@ struct ctl_xmpp *ctl_xmpp_new(const struct ctl_config *cfg,
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->avail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	x->asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	x->backoff_ms = CTL_XMPP_BACKOFF_MIN_MS;
 	sessions = g_slist_prepend(sessions, x);
 	if (x->conn == NULL || setup_conn(x) < 0) {
 		ctl_xmpp_free(x);
@@ -391,6 +500,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 	ctl_xmpp_clear_source(&x->kick_id);
 	ctl_xmpp_clear_source(&x->keepalive_id);
 	ctl_xmpp_clear_source(&x->sweep_id);
+	ping_done(x);
 	if (x->conn != NULL) {
 		if (x->online)
 			ctl_xmpp_send_presence(x, NULL, "unavailable");
@@ -406,6 +516,7 @@ void ctl_xmpp_free(struct ctl_xmpp *x)
 	g_hash_table_destroy(x->avail);
 	g_hash_table_destroy(x->asked);
 	g_free(x->bound);
+	g_free(x->lost_why);
 	g_free(x->full_jid);
 	g_free(x);
 }

@@ -11,13 +11,22 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "controller/config.h"
 
 enum {
-	CTL_XMPP_BACKOFF_MIN_MS = 500,
+	/* Reconnects: the first at once, then from CTL_XMPP_RETRY_FIRST_MS
+	 * doubling (jittered, see common/backoff.h) up to
+	 * CTL_XMPP_RETRY_FAST_MAX_MS while the outage is younger than
+	 * CTL_XMPP_RETRY_FAST_FOR_MS (a server restart is back within
+	 * that), then up to CTL_XMPP_BACKOFF_MAX_MS. */
+	CTL_XMPP_RETRY_FIRST_MS = 250,
+	CTL_XMPP_RETRY_FAST_MAX_MS = 1500,
+	CTL_XMPP_RETRY_FAST_FOR_MS = 120000,
 	CTL_XMPP_BACKOFF_MAX_MS = 30000,
-	CTL_XMPP_MAX_PAYLOAD = 16384, /* bytes of one signalling stanza */
+	CTL_XMPP_MAX_PAYLOAD = 16384,	 /* bytes of one signalling stanza */
+	CTL_XMPP_PING_TIMEOUT_MS = 1000, /* see ctl_xmpp_nudge */
 };
 
 /* Roster subscription state of a contact. */
@@ -64,6 +73,17 @@ int ctl_xmpp_send(struct ctl_xmpp *x, const char *to_full_jid,
  * subscribe / subscribed / unsubscribe / unsubscribed to a bare JID. */
 int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
 			  const char *type);
+/* Pure: the delay before reconnect attempt number attempt (0: the first
+ * after the connection was lost) when the session has been offline for
+ * offline_ms, with rnd a random draw. */
+unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd);
+/* Checks the session now (when online and no check is pending): an XMPP
+ * ping (XEP-0199) to the server, and a new session at once when it is
+ * not answered within CTL_XMPP_PING_TIMEOUT_MS.  A NAT on the way that
+ * lost its state leaves a session that neither receives nor fails; a
+ * link repairing itself (tincan's events) calls for this, so the
+ * signalling its repair needs flows.  NULL is a no-op. */
+void ctl_xmpp_nudge(struct ctl_xmpp *x);
 /* True when online. */
 bool ctl_xmpp_is_online(const struct ctl_xmpp *x);
 /* Our bound full JID, or NULL when offline. */

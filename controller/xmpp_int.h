@@ -24,7 +24,13 @@ struct ctl_xmpp {
 	xmpp_ctx_t *sctx;
 	xmpp_conn_t *conn;
 	guint in_id, out_id, tick_id, retry_id, kick_id, keepalive_id, sweep_id;
-	unsigned backoff_ms;
+	unsigned attempt;    /* reconnects since the session was lost */
+	gint64 offline_us;   /* when it was lost (monotonic), 0 if never */
+	char *lost_why;	     /* why, for the line that says it is back */
+	unsigned recoveries; /* times it came back online after a loss */
+	int fd;		     /* the connection's socket, -1 if none */
+	guint ping_timer;    /* a ping waits for its answer (see nudge) */
+	char ping_id[32];
 	unsigned serial;    /* stanza ids */
 	unsigned session;   /* logins so far */
 	char roster_id[32]; /* pending roster request, "" if none */
@@ -43,6 +49,9 @@ struct ctl_xmpp {
 
 /* Removes the source *id if set and zeroes it. */
 void ctl_xmpp_clear_source(guint *id);
+/* The session came online: logs the recovery from a loss, if any, with
+ * its cause and duration (once), and resets the reconnect schedule. */
+void ctl_xmpp_recovered(struct ctl_xmpp *x);
 /* Has output queued outside a libstrophe handler written soon (from an
  * idle callback, never by re-entering xmpp_run_once). */
 void ctl_xmpp_kick(struct ctl_xmpp *x);

@@ -173,6 +173,7 @@ static void go_online(struct ctl_xmpp *x)
 	g_free(x->bound);
 	x->bound = g_strdup(bound != NULL ? bound : x->full_jid);
 	g_message("xmpp: online as %s", IPOP_LOG_STR(x->bound));
+	ctl_xmpp_recovered(x);
 	ctl_xmpp_clear_source(&x->sweep_id);
 	x->sweep_id = g_timeout_add(SWEEP_MS, on_sweep, x);
 	if (x->ops->on_online != NULL)

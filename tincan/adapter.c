@@ -393,6 +393,8 @@ static void add_link(const struct tc_link *l, void *ctx)
 	m->cipher = g_strdup(li.cipher);
 	/* this link's share of the handshake guard (PROTOCOL.md §13) */
 	TC_ADAPTER_GUARD_COPY(m, &li.guard);
+	TC_ADAPTER_REPAIR_COPY(m, &li.repair);
+	m->silent_ms = li.silent_ms;
 	m->last_handshake_unix_ms = li.last_handshake_unix_ms;
 	m->kind = (Ipop__LinkKind)li.kind;
 	m->idle_ms = li.idle_ms;

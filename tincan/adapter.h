@@ -100,4 +100,17 @@ Ipop__OverlayInfo *tc_adapter_overlay_page(const struct tc_overlay *ov,
 		(m)->roams = (c)->roams;                                       \
 	} while (0)
 
+/* LinkInfo's self-repair fields (PROTOCOL.md §15) from a link's counters. */
+#define TC_ADAPTER_REPAIR_COPY(m, c)                                           \
+	do {                                                                   \
+		(m)->recoveries = (c)->recoveries;                             \
+		(m)->last_recovery_ms = (c)->last_recovery_ms;                 \
+		(m)->ice_restarts = (c)->restarts;                             \
+		(m)->peer_ice_restarts = (c)->peer_restarts;                   \
+		(m)->ice_restarts_given_up = (c)->restarts_given_up;           \
+		(m)->pair_switches = (c)->pair_switches;                       \
+		(m)->relay_fallbacks = (c)->relay_fallbacks;                   \
+		(m)->relay_upgrades = (c)->relay_upgrades;                     \
+	} while (0)
+
 #endif

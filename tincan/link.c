@@ -85,16 +85,7 @@ static gboolean on_tick(gpointer data)
 		    MIN(l->retry_ms * 2, (uint32_t)TC_LINK_MAX_RETRY_MS);
 		tc_link_send_initiation(l, &t);
 	}
-	if (!tc_session_can_send(l->session, &t))
-		return G_SOURCE_CONTINUE;
-	if (t.mono_ms - l->last_probe_ms >= TC_LINK_PROBE_MS) {
-		l->last_probe_ms = t.mono_ms;
-		tc_link_send_probe(l, TC_INNER_PROBE, ++l->probe_seq,
-				   (uint64_t)g_get_monotonic_time());
-	}
-	if (l->state == TC_LINK_CONNECTED &&
-	    t.mono_ms - l->last_rx_ms > TC_LINK_DEAD_MS)
-		tc_link_set_state(l, TC_LINK_FAILED, "peer stopped answering");
+	tc_link_repair_tick(l, &t);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -129,7 +120,7 @@ static void describe(const NiceCandidate *c, char *type, size_t tlen,
 			   nice_address_get_port(&c->addr));
 }
 
-static void clear_fast_path(struct tc_link *l)
+void tc_link_clear_fast_path(struct tc_link *l)
 {
 	tc_link_stop_fast_rx(l);
 	tc_link_flush(l);
@@ -157,7 +148,7 @@ static void grow_buffers(struct tc_link *l, int fd)
 static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 			  const NiceCandidate *rc)
 {
-	clear_fast_path(l);
+	tc_link_clear_fast_path(l);
 	if (lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
 	    lc->transport != NICE_CANDIDATE_TRANSPORT_UDP)
 		return;
@@ -175,16 +166,25 @@ static void set_fast_path(struct tc_link *l, const NiceCandidate *lc,
 			  : sizeof(struct sockaddr_in);
 }
 
-static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
-			     NiceCandidate *lc, NiceCandidate *rc,
-			     gpointer data)
+static bool is_relayed(const NiceCandidate *lc, const NiceCandidate *rc)
 {
-	struct tc_link *l = data;
+	return lc->type == NICE_CANDIDATE_TYPE_RELAYED ||
+	       rc->type == NICE_CANDIDATE_TYPE_RELAYED;
+}
+
+static bool pair_relayed(const struct tc_cand_pair *p)
+{
+	return !strcmp(p->local_type, "relay") ||
+	       !strcmp(p->remote_type, "relay");
+}
+
+void tc_link_use_pair(struct tc_link *l, const NiceCandidate *lc,
+		      const NiceCandidate *rc)
+{
+	bool had = l->pair_selected,
+	     was_relayed = had && pair_relayed(&l->pair);
 	struct tc_time t;
 
-	(void)agent;
-	(void)stream;
-	(void)comp;
 	describe(lc, l->pair.local_type, sizeof(l->pair.local_type),
 		 l->pair.local_addr, sizeof(l->pair.local_addr));
 	describe(rc, l->pair.remote_type, sizeof(l->pair.remote_type),
@@ -194,6 +194,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 		  l->pair.remote_type, l->pair.remote_addr);
 	l->pair_selected = true;
 	l->pair_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	tc_link_repair_pair_changed(l, had, was_relayed, is_relayed(lc, rc));
 	set_fast_path(l, lc, rc);
 	if (l->held_resp) {
 		tc_link_raw_send(l, l->held_resp, l->held_resp_len);
@@ -206,14 +207,31 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
 		tc_link_send_initiation(l, &t);
 }
 
+static void on_selected_pair(NiceAgent *agent, guint stream, guint comp,
+			     NiceCandidate *lc, NiceCandidate *rc,
+			     gpointer data)
+{
+	struct tc_link *l = data;
+
+	(void)agent;
+	(void)comp;
+	if (stream == l->stream)
+		tc_link_use_pair(l, lc, rc);
+	else
+		tc_link_repair_selected(l, stream);
+}
+
 static void on_component_state(NiceAgent *agent, guint stream, guint comp,
 			       guint state, gpointer data)
 {
 	struct tc_link *l = data;
 
 	(void)agent;
-	(void)stream;
 	(void)comp;
+	if (stream != l->stream) {
+		tc_link_repair_component(l, stream, state);
+		return;
+	}
 	g_debug("link %s/%.12s: ICE component %s", l->overlay, l->peer_uid,
 		nice_component_state_to_string(state));
 	l->ice_ready = state == NICE_COMPONENT_STATE_READY;
@@ -226,20 +244,21 @@ static void on_component_state(NiceAgent *agent, guint stream, guint comp,
 		tc_link_set_state(l, TC_LINK_FAILED, "ICE failed");
 }
 
-static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
+void tc_link_load_local(struct tc_link *l, guint stream)
 {
-	struct tc_link *l = data;
-	struct tc_event ev = {.kind = TC_EVENT_LOCAL_CANDIDATES};
 	gchar *ufrag = NULL, *pwd = NULL;
 	GSList *cands, *it;
 	guint n = 0;
 
-	cands = nice_agent_get_local_candidates(agent, stream, 1);
-	nice_agent_get_local_credentials(agent, stream, &ufrag, &pwd);
+	cands = nice_agent_get_local_candidates(l->agent, stream, 1);
+	nice_agent_get_local_credentials(l->agent, stream, &ufrag, &pwd);
+	g_strfreev(l->local_cands);
+	g_free(l->local_ufrag);
+	g_free(l->local_pwd);
 	l->local_cands = g_new0(char *, g_slist_length(cands) + 1);
 	for (it = cands; it; it = it->next)
 		l->local_cands[n++] =
-		    nice_agent_generate_local_candidate_sdp(agent, it->data);
+		    nice_agent_generate_local_candidate_sdp(l->agent, it->data);
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
 	l->local_ufrag = ufrag;
 	l->local_pwd = pwd;
@@ -248,8 +267,24 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	l->local.candidates = l->local_cands;
 	l->local.n_candidates = n;
 	l->gathered = true;
-	g_message("link %s/%.12s: gathered %u local candidates", l->overlay,
-		  l->peer_uid, n);
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
+{
+	struct tc_link *l = data;
+	struct tc_event ev = {.kind = TC_EVENT_LOCAL_CANDIDATES};
+
+	(void)agent;
+	if (stream != l->stream && stream != l->next_stream)
+		return;
+	tc_link_load_local(l, stream);
+	if (stream == l->next_stream) {
+		l->next_gathered = true;
+		tc_link_stun_done(l);
+	}
+	g_message("link %s/%.12s: gathered %zu local candidates%s", l->overlay,
+		  l->peer_uid, l->local.n_candidates,
+		  stream == l->next_stream ? " (ICE restart)" : "");
 	ev.overlay = l->overlay;
 	ev.peer_uid = l->peer_uid;
 	ev.u.local = &l->local;
@@ -297,14 +332,37 @@ static void add_local_addresses(struct tc_link *l)
 	freeifaddrs(ifs);
 }
 
-static void configure_servers(struct tc_link *l)
+/* A stream looking for a direct path only (direct_only) gets no TURN
+ * allocation, so it cannot select a relay; its reflexive address comes
+ * from the STUN server, or from the TURN server asked as one (set on the
+ * agent for this stream's gathering only, see tc_link_open_stream). */
+static void stun_only(struct tc_link *l)
+{
+	const struct tc_ice_config *ice = l->env->ice;
+
+	if (ice->n_stun > 0)
+		g_object_set(l->agent, "stun-server", ice->stun[0].address,
+			     "stun-server-port", (guint)ice->stun[0].port,
+			     NULL);
+	else if (ice->n_turn > 0)
+		g_object_set(l->agent, "stun-server", ice->turn[0].address,
+			     "stun-server-port", (guint)ice->turn[0].port,
+			     NULL);
+}
+
+static void configure_servers(struct tc_link *l, guint stream, bool direct_only)
 {
 	const struct tc_ice_config *ice = l->env->ice;
 	unsigned i;
 
+	if (direct_only) {
+		stun_only(l);
+		l->stun_set = true;
+		return;
+	}
 	for (i = 0; i < ice->n_turn; i++)
 		nice_agent_set_relay_info(
-		    l->agent, l->stream, 1, ice->turn[i].address,
+		    l->agent, stream, 1, ice->turn[i].address,
 		    ice->turn[i].port, ice->turn[i].username,
 		    ice->turn[i].password, NICE_RELAY_TYPE_TURN_UDP);
 	/* A TURN allocation already yields the reflexive address; a STUN
@@ -329,21 +387,50 @@ static int start_agent(struct tc_link *l)
 	g_object_set(l->agent, "ice-tcp", FALSE, "upnp", FALSE,
 		     "controlling-mode", l->controlling, NULL);
 	add_local_addresses(l);
-	l->stream = nice_agent_add_stream(l->agent, 1);
-	if (!l->stream)
-		return -ENOMEM;
-	configure_servers(l);
 	g_signal_connect(l->agent, "candidate-gathering-done",
 			 G_CALLBACK(on_gathering_done), l);
 	g_signal_connect(l->agent, "new-selected-pair-full",
 			 G_CALLBACK(on_selected_pair), l);
 	g_signal_connect(l->agent, "component-state-changed",
 			 G_CALLBACK(on_component_state), l);
-	nice_agent_attach_recv(l->agent, l->stream, 1, l->env->ctx,
-			       tc_link_on_recv, l);
-	if (!nice_agent_gather_candidates(l->agent, l->stream))
-		return -EADDRNOTAVAIL;
-	return 0;
+	return tc_link_open_stream(l, &l->stream, false) ? 0 : -EADDRNOTAVAIL;
+}
+
+/* A direct-only stream's gathering is over: the other streams keep TURN
+ * without STUN (see configure_servers). */
+void tc_link_stun_done(struct tc_link *l)
+{
+	if (l->stun_set && l->env->ice->n_turn > 0)
+		g_object_set(l->agent, "stun-server", NULL, NULL);
+	l->stun_set = false;
+}
+
+guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only)
+{
+	bool ok;
+
+	guint id = nice_agent_add_stream(l->agent, 1);
+
+	if (!id) {
+		g_warning("link %s/%.12s: cannot add an ICE stream", l->overlay,
+			  l->peer_uid);
+		return 0;
+	}
+	configure_servers(l, id, direct_only);
+	nice_agent_attach_recv(l->agent, id, 1, l->env->ctx, tc_link_on_recv,
+			       l);
+	/* Gathering may end at once, in the call: the id must be known. */
+	*slot = id;
+	ok = nice_agent_gather_candidates(l->agent, id);
+	if (!ok) {
+		tc_link_stun_done(l);
+		g_warning("link %s/%.12s: cannot gather candidates", l->overlay,
+			  l->peer_uid);
+		nice_agent_remove_stream(l->agent, id);
+		*slot = 0;
+		return 0;
+	}
+	return id;
 }
 
 struct tc_link *tc_link_new(const struct tc_env *env, const char *overlay,
@@ -410,19 +497,27 @@ void tc_link_free(struct tc_link *l)
 	if (l->tick)
 		g_source_remove(l->tick);
 	if (l->agent)
-		clear_fast_path(l);
+		tc_link_clear_fast_path(l);
 	say_close(l);
 	g_free(l->batch);
 	g_free(l->held_resp);
 	if (l->agent) {
+		/* Every stream's, the next one's too: the agent and its
+		 * sockets outlive the link until the TURN servers answered
+		 * the async close, and a datagram read meanwhile must not
+		 * reach the freed link. */
 		if (l->stream)
 			nice_agent_attach_recv(l->agent, l->stream, 1,
+					       l->env->ctx, NULL, NULL);
+		if (l->next_stream)
+			nice_agent_attach_recv(l->agent, l->next_stream, 1,
 					       l->env->ctx, NULL, NULL);
 		g_signal_handlers_disconnect_by_data(l->agent, l);
 		/* The async close keeps its own reference to the agent. */
 		nice_agent_close_async(l->agent, NULL, NULL);
 		g_object_unref(l->agent);
 	}
+	tc_link_repair_free(l);
 	tc_session_free(l->session);
 	tc_link_guard_release();
 	g_free(l->local_ufrag);
@@ -444,37 +539,47 @@ static bool cred_ok(const char *s, size_t min, size_t max)
 	return true;
 }
 
-int tc_link_add_remote(struct tc_link *l, const struct tc_ice_creds *remote)
+/* The candidates of remote parsed for stream (at most 64). */
+static GSList *parse_remote(struct tc_link *l, guint stream,
+			    const struct tc_ice_creds *remote, bool quiet)
 {
 	GSList *list = NULL;
 	size_t i;
+
+	for (i = 0; i < remote->n_candidates && i < 64; i++) {
+		NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(
+		    l->agent, stream, remote->candidates[i]);
+		if (c)
+			list = g_slist_prepend(list, c);
+		else if (!quiet)
+			g_message("link %s/%.12s: ignoring bad candidate",
+				  l->overlay, l->peer_uid);
+	}
+	return list;
+}
+
+int tc_link_add_remote(struct tc_link *l, const struct tc_ice_creds *remote)
+{
+	GSList *list;
+	guint stream;
 	int added;
 
 	if (!cred_ok(remote->ufrag, 4, 256) || !cred_ok(remote->pwd, 22, 256))
 		return -EINVAL;
-	if (l->have_remote && strcmp(l->remote_ufrag, remote->ufrag))
-		return -EALREADY;
-	for (i = 0; i < remote->n_candidates && i < 64; i++) {
-		NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(
-		    l->agent, l->stream, remote->candidates[i]);
-		if (c)
-			list = g_slist_prepend(list, c);
-		else
-			g_message("link %s/%.12s: ignoring bad candidate",
-				  l->overlay, l->peer_uid);
-	}
+	/* Nothing usable: refused before it could restart anything. */
+	list = parse_remote(l, l->stream, remote, false);
 	if (!list)
 		return -EINVAL;
-	if (!l->have_remote) {
-		nice_agent_set_remote_credentials(l->agent, l->stream,
-						  remote->ufrag, remote->pwd);
-		l->remote_ufrag = g_strdup(remote->ufrag);
-		l->have_remote = true;
-	}
-	added = nice_agent_set_remote_candidates(l->agent, l->stream, 1, list);
 	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-	g_message("link %s/%.12s: %d remote candidates added", l->overlay,
-		  l->peer_uid, added);
+	stream = tc_link_repair_bind(l, remote->ufrag, remote->pwd);
+	if (!stream)
+		return -ENOMEM;
+	list = parse_remote(l, stream, remote, true);
+	added = nice_agent_set_remote_candidates(l->agent, stream, 1, list);
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	g_message("link %s/%.12s: %d remote candidates added%s", l->overlay,
+		  l->peer_uid, added,
+		  stream == l->stream ? "" : " (ICE restart)");
 	return added > 0 ? 0 : -EINVAL;
 }
 
@@ -502,6 +607,10 @@ void tc_link_get_info(const struct tc_link *l, struct tc_link_info *info)
 	info->guard = l->gc;
 	info->kind = l->kind;
 	info->idle_ms = tc_link_idle_ms(l);
+	info->repair = l->rc;
+	if (l->last_rx_ms)
+		info->silent_ms =
+		    (uint64_t)g_get_monotonic_time() / 1000 - l->last_rx_ms;
 }
 
 const struct tc_ice_creds *tc_link_local(const struct tc_link *l)

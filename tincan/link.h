@@ -7,8 +7,10 @@
  * Life: new (gathering starts) -> local candidates surface as an event ->
  * remote credentials and candidates are added -> ICE selects a pair -> the
  * ICE-controlling side (smaller uid) sends the handshake initiation -> data
- * flows.  A probe each second keeps RTT and detects a dead link within
- * TC_LINK_DEAD_MS; an authenticated packet brings it back.
+ * flows.  A probe each second keeps RTT; a silent peer makes the link
+ * repair itself (repair.h: probe bursts, ICE restarts alongside the
+ * current stream, relay fallback and the way back) and a link silent for
+ * TC_LINK_DEAD_MS is FAILED; an authenticated packet brings it back.
  */
 #ifndef TC_LINK_H
 #define TC_LINK_H
@@ -22,12 +24,13 @@
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/offload.h"
+#include "tincan/repair.h"
 #include "tincan/types.h"
 
 enum {
 	TC_LINK_TICK_MS = 50,
-	TC_LINK_PROBE_MS = 1000,
-	TC_LINK_DEAD_MS = 3500,
+	TC_LINK_PROBE_MS = TC_REPAIR_PROBE_MS,
+	TC_LINK_DEAD_MS = TC_REPAIR_DEAD_MS,
 	TC_LINK_FIRST_RETRY_MS = 100, /* first initiation retry, doubling */
 	TC_LINK_MAX_RETRY_MS = 1000,
 	/* A responder whose pair has been up this long without any handshake
@@ -82,6 +85,19 @@ enum tc_drop_reason {
 	TC_DROP_REASONS,
 };
 
+/* How a link repaired itself (link_repair.c), per link and summed over
+ * the node (PROTOCOL.md §15). */
+struct tc_repair_counters {
+	uint64_t recoveries;	    /* silences (TC_REPAIR_SUSPECT_MS) ended */
+	uint64_t last_recovery_ms;  /* how long the last one lasted */
+	uint64_t restarts;	    /* ICE restarts this side started */
+	uint64_t peer_restarts;	    /* restarts of the peer's, answered */
+	uint64_t restarts_given_up; /* restarts that selected nothing */
+	uint64_t pair_switches;	    /* the selected pair changed */
+	uint64_t relay_fallbacks;   /* from a direct pair onto a relay */
+	uint64_t relay_upgrades;    /* from a relay back to a direct pair */
+};
+
 /* What GetState reports of a link; strings borrowed from the link until
  * it changes or is freed. */
 struct tc_link_info {
@@ -104,6 +120,8 @@ struct tc_link_info {
 	struct tc_guard_counters guard; /* handshake guard, this link's share */
 	enum tc_link_kind kind;
 	uint32_t idle_ms; /* since the last data frame either way */
+	struct tc_repair_counters repair;
+	uint64_t silent_ms; /* since the last authenticated packet */
 };
 
 struct tc_link_ops {
@@ -155,6 +173,8 @@ const char *tc_link_peer_uid(const struct tc_link *l);
 /* The handshake guard's totals over every link of this process (all zero
  * when there is no link). */
 void tc_link_guard_totals(struct tc_guard_counters *c);
+/* The repair counters summed over every link this process had. */
+void tc_link_repair_totals(struct tc_repair_counters *c);
 /* Whether tincan reads the link's socket itself (fast receive path). */
 bool tc_link_fast_rx(const struct tc_link *l);
 enum tc_link_state tc_link_state(const struct tc_link *l);

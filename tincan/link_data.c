@@ -159,6 +159,8 @@ static void handle_probe(struct tc_link *l, uint8_t type, const uint8_t *body,
 		return;
 	}
 	now_us = (uint64_t)g_get_monotonic_time();
+	/* Any answer shows the peer hears us (an older probe's too). */
+	l->last_reply_ms = now_us / 1000;
 	if (seq == l->probe_seq && sent_us <= now_us &&
 	    now_us - sent_us < 60 * G_USEC_PER_SEC)
 		l->rtt_us = (uint32_t)(now_us - sent_us);
@@ -236,6 +238,7 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 
 static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 {
+	tc_link_repair_heard(l, t);
 	l->last_rx_ms = t->mono_ms;
 	if (l->state != TC_LINK_CONNECTED && tc_session_can_send(l->session, t))
 		tc_link_set_state(l, TC_LINK_CONNECTED,
@@ -250,7 +253,9 @@ static void on_authenticated(struct tc_link *l, const struct tc_time *t)
 static void send_response(struct tc_link *l, const uint8_t *resp, size_t len)
 {
 	g_clear_pointer(&l->held_resp, g_free);
-	if (tc_link_raw_send(l, resp, len) == 0) {
+	/* An initiation that came on a restarted stream not yet ours is
+	 * answered there, once it is (link_repair.c). */
+	if (!l->next_spoken && tc_link_raw_send(l, resp, len) == 0) {
 		g_debug("link %s/%.12s: handshake response sent", l->overlay,
 			l->peer_uid);
 		return;
@@ -467,14 +472,17 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 			       &out_len);
 	switch (r) {
 	case TC_RX_DATA:
+		tc_link_repair_spoke(l, t);
 		roam(l, src);
 		on_authenticated(l, t);
 		handle_inner(l, rx_pt, out_len);
 		break;
 	case TC_RX_REPLY:
+		tc_link_repair_spoke(l, t);
 		send_response(l, rx_pt, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
+		tc_link_repair_spoke(l, t);
 		send_keepalive(l, t);
 		on_authenticated(l, t);
 		break;
@@ -510,7 +518,9 @@ void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 	(void)stream;
 	(void)comp;
 	tc_link_now(&t);
+	l->rx_stream = stream;
 	receive(l, (const uint8_t *)buf, len, &src, &t);
+	l->rx_stream = 0;
 }
 
 /* Receive buffers of the fast path, shared by every link: all run on the

@@ -53,6 +53,7 @@ struct tc_link {
 	uint32_t retry_ms;   /* next first-handshake retry */
 	uint64_t last_rx_ms; /* last authenticated packet */
 	uint64_t last_probe_ms;
+	uint64_t last_reply_ms; /* the peer last answered a probe of ours */
 	uint32_t probe_seq;
 	uint32_t rtt_us;
 
@@ -94,6 +95,32 @@ struct tc_link {
 	enum tc_link_kind kind;
 	uint64_t last_data_ms; /* a frame sent or received (link.h) */
 	bool idle_told;	       /* tc_link_take_idle said it this spell */
+
+	/* Repair (link_repair.c): an ICE restart in progress is a second
+	 * stream of the agent, the next one, used once it selects a pair
+	 * (repair.h says when); the current one carries traffic meanwhile. */
+	guint next_stream;	 /* 0: none */
+	char *next_remote_ufrag; /* NULL until the peer's answer binds it */
+	bool next_ready;	 /* its component is READY */
+	bool next_selected;	 /* it selected a pair */
+	bool next_relayed;	 /* that pair goes through a TURN relay */
+	bool next_peer;		 /* started because the peer restarted */
+	bool next_failed;	 /* its checks all failed */
+	bool next_gathered;	 /* its candidates are in l->local */
+	bool stun_set;	 /* the agent has a STUN server for a direct-only one */
+	guint rx_stream; /* libnice delivers a packet of this stream now */
+	bool next_spoken; /* the peer proved itself on the next stream */
+	guint announce;	  /* idle source re-sending local_candidates */
+	uint64_t next_started_ms;
+	uint64_t restart_due_ms; /* no restart of ours before */
+	unsigned restart_attempt;
+	uint64_t upgrade_due_ms; /* on a relay: next look for a direct path */
+	unsigned upgrade_attempt;
+	uint64_t outage_ms; /* last_rx_ms when the current silence began */
+	uint64_t tx_at_rx;  /* tx_packets when the last packet came */
+	uint64_t outage_roams;
+	const char *moved_by; /* what moved the link since the silence */
+	struct tc_repair_counters rc;
 };
 
 /* A data frame went either way: the link is not idle. */
@@ -113,6 +140,46 @@ static inline void tc_link_now(struct tc_time *t)
  * tells the owner. */
 void tc_link_set_state(struct tc_link *l, enum tc_link_state st,
 		       const char *why);
+
+/* link.c: a new stream of the agent with its servers (direct_only: no
+ * TURN, so no relay candidates), receive callback and gathering started:
+ * its id, also stored in *slot before gathering starts (it may end in the
+ * call), or 0 (logged). */
+guint tc_link_open_stream(struct tc_link *l, guint *slot, bool direct_only);
+/* link.c: a direct-only stream's gathering ended (or it went): the agent's
+ * STUN server is unset again. */
+void tc_link_stun_done(struct tc_link *l);
+/* link.c: fills l->local from a gathered stream's credentials and
+ * candidates. */
+void tc_link_load_local(struct tc_link *l, guint stream);
+/* link.c: makes (lc, rc), the selected pair of the current stream, the
+ * link's pair: fast path, held response, first handshake. */
+void tc_link_use_pair(struct tc_link *l, const NiceCandidate *lc,
+		      const NiceCandidate *rc);
+/* link.c: stops the fast path (flushing what is batched). */
+void tc_link_clear_fast_path(struct tc_link *l);
+
+/* link_repair.c */
+/* The timer's share: probes, silence, restarts, the way off a relay. */
+void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t);
+/* An authenticated packet arrived (before last_rx_ms moves): ends a
+ * silence, logged once with its cause and duration. */
+void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t);
+/* The stream remote credentials with ufrag belong to (binding it, or
+ * restarting this side when the peer restarted); 0 when none can be made. */
+guint tc_link_repair_bind(struct tc_link *l, const char *ufrag,
+			  const char *pwd);
+/* libnice's callbacks for the next stream. */
+void tc_link_repair_selected(struct tc_link *l, guint stream);
+void tc_link_repair_component(struct tc_link *l, guint stream, guint state);
+/* The selected pair changed from (old_relayed) to (relayed): counted. */
+void tc_link_repair_pair_changed(struct tc_link *l, bool had_pair,
+				 bool old_relayed, bool relayed);
+/* The peer proved itself (authenticated data, a valid initiation or the
+ * handshake's end) on the packet being received: on the next stream, that
+ * stream takes over (before any answer goes out). */
+void tc_link_repair_spoke(struct tc_link *l, const struct tc_time *t);
+void tc_link_repair_free(struct tc_link *l);
 
 /* link_data.c */
 /* One datagram through libnice: 0 or -EAGAIN. */

@@ -203,6 +203,17 @@ static void node_families(GString *s, const struct tc_metrics_node *n)
 	open_sample(s, "ipop_node_events_dropped_total");
 	value_u64(s, n->events_dropped);
 	guard_families(s, &n->guard);
+	family(s, "ipop_node_link_recoveries_total", "counter",
+	       "Silences of a peer (1.5 s or more) that ended with traffic "
+	       "back, over every link this tincan had.");
+	guard_sample(s, "ipop_node_link_recoveries_total", NULL, NULL,
+		     n->repair.recoveries);
+	family(s, "ipop_node_ice_restarts_total", "counter",
+	       "ICE restarts of links, by who started them.");
+	guard_sample(s, "ipop_node_ice_restarts_total", "by", "self",
+		     n->repair.restarts);
+	guard_sample(s, "ipop_node_ice_restarts_total", "by", "peer",
+		     n->repair.peer_restarts);
 }
 
 /* Overlays and the peers they map. */
@@ -340,6 +351,26 @@ static uint64_t get_flaps(const struct tc_link_info *l)
 	return l->flaps;
 }
 
+static uint64_t get_recoveries(const struct tc_link_info *l)
+{
+	return l->repair.recoveries;
+}
+
+static uint64_t get_restarts(const struct tc_link_info *l)
+{
+	return l->repair.restarts + l->repair.peer_restarts;
+}
+
+static uint64_t get_fallbacks(const struct tc_link_info *l)
+{
+	return l->repair.relay_fallbacks;
+}
+
+static uint64_t get_upgrades(const struct tc_link_info *l)
+{
+	return l->repair.relay_upgrades;
+}
+
 static const struct {
 	const char *name, *help;
 	uint64_t (*get)(const struct tc_link_info *l);
@@ -360,6 +391,15 @@ static const struct {
      get_rekeys},
     {"ipop_link_flaps_total", "Times the link left the connected state.",
      get_flaps},
+    {"ipop_link_recoveries_total",
+     "Silences of the peer (1.5 s or more) that ended with traffic back.",
+     get_recoveries},
+    {"ipop_link_ice_restarts_total",
+     "ICE restarts of the link, started by either side.", get_restarts},
+    {"ipop_link_relay_fallbacks_total",
+     "Moves from a direct path onto a TURN relay.", get_fallbacks},
+    {"ipop_link_relay_upgrades_total",
+     "Moves from a TURN relay back to a direct path.", get_upgrades},
 };
 
 /* Calls fn for every link of every overlay, in order. */

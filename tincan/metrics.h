@@ -36,10 +36,11 @@ struct tc_metrics_overlay {
 struct tc_metrics_node {
 	const char *uid;
 	const char *version;
-	unsigned control_clients;	/* connected to the control socket */
-	bool controller;		/* one of them is the CONTROLLER */
-	uint64_t events_dropped;	/* events a client did not get */
-	struct tc_guard_counters guard; /* the handshake guard's totals */
+	unsigned control_clients;	  /* connected to the control socket */
+	bool controller;		  /* one of them is the CONTROLLER */
+	uint64_t events_dropped;	  /* events a client did not get */
+	struct tc_guard_counters guard;	  /* the handshake guard's totals */
+	struct tc_repair_counters repair; /* self-repair totals */
 	const struct tc_metrics_overlay *overlays;
 	size_t n_overlays;
 };

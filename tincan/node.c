@@ -307,6 +307,7 @@ static Ipop__NodeState *state_head(struct tc_node *n)
 {
 	Ipop__NodeState *st = g_new0(Ipop__NodeState, 1);
 	struct tc_guard_counters gc;
+	struct tc_repair_counters rc;
 
 	ipop__node_state__init(st);
 	st->uid = g_strdup(n->id->uid);
@@ -322,6 +323,12 @@ static Ipop__NodeState *state_head(struct tc_node *n)
 	tc_link_guard_totals(&gc);
 	TC_ADAPTER_GUARD_COPY(st, &gc);
 	st->under_load = gc.under_load;
+	tc_link_repair_totals(&rc);
+	st->link_recoveries = rc.recoveries;
+	st->ice_restarts = rc.restarts + rc.peer_restarts;
+	st->ice_restarts_given_up = rc.restarts_given_up;
+	st->relay_fallbacks = rc.relay_fallbacks;
+	st->relay_upgrades = rc.relay_upgrades;
 	return st;
 }
 
@@ -645,6 +652,7 @@ void tc_node_metrics(void *data, GString *out)
 	m.controller = cs.controller;
 	m.events_dropped = cs.events_dropped;
 	tc_link_guard_totals(&m.guard);
+	tc_link_repair_totals(&m.repair);
 	g_hash_table_iter_init(&it, n->overlays);
 	while (g_hash_table_iter_next(&it, NULL, &ov))
 		g_ptr_array_add(ovs, ov);

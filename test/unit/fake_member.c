@@ -77,7 +77,8 @@ struct ctl_member_io fake_io(struct rec *r, const char *my_jid,
 				   .subscription = fake_sub,
 				   .ctx = r,
 				   .my_jid = my_jid,
-				   .state_dir = state_dir};
+				   .state_dir = state_dir,
+				   .relink_ms = FAKE_RELINK_MS};
 
 	r->log = g_ptr_array_new_with_free_func(g_free);
 	r->sub = CTL_SUB_BOTH;
@@ -292,4 +293,18 @@ void fake_reply(struct ctl_members *e, const char *op, const char *uid,
 
 	resp.status = st;
 	ctl_member_tincan_reply(e, tag, &resp);
+}
+
+/* The engine's remake of a failed link has been logged (or 1 s passed). */
+bool fake_wait_relink(const struct rec *r, const char *uid)
+{
+	gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
+
+	while (!logged(r, "req relink:%s %d", uid,
+		       IPOP__REQUEST__KIND_REMOVE_LINK) &&
+	       g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(5000);
+	return logged(r, "req relink:%s %d", uid,
+		      IPOP__REQUEST__KIND_REMOVE_LINK);
 }

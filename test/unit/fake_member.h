@@ -15,6 +15,8 @@
 #include "controller/member.h"
 
 #define FAKE_MY_UID "1111111111111111111111111111111111111111"
+/* How long a failed link waits for tincan before the engine remakes it. */
+#define FAKE_RELINK_MS 50
 
 /* Lines, one per output:
  *   "req TAG KIND"                      every request (KIND: kind_case)
@@ -106,5 +108,9 @@ void fake_link_event(struct ctl_members *e, const char *overlay,
 /* Answers the request made with "OP:UID" (status OK or EXISTS). */
 void fake_reply(struct ctl_members *e, const char *op, const char *uid,
 		Ipop__Status st);
+
+/* Runs the main loop until the engine's remake of uid's failed link is
+ * logged (true) or 1 s passed (false). */
+bool fake_wait_relink(const struct rec *r, const char *uid);
 
 #endif

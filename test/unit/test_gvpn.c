@@ -311,6 +311,45 @@ START_TEST(test_relink_drops_bound_candidates)
 }
 END_TEST
 
+/* Both ends restarted ICE at once: the peer's restart ("abcd") is bound
+ * to our stream before our restart ("mine2"), which still runs.  It goes
+ * to tincan (which binds the two restarts to each other); before, it was
+ * taken for candidates of a link gone and both ends remade their links,
+ * each cutting the other's off (faults.sh relay fallback: 6.5 s). */
+START_TEST(test_crossing_restarts_added)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	Ipop__Response local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	struct ctl_sig adv, link;
+	char tag[80];
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	creds.ufrag = (char *)(uintptr_t) "mine";
+	ctl_member_tincan_reply(g, tag, &local);
+	creds.ufrag = (char *)(uintptr_t) "mine2";
+	ctl_member_tincan_reply(g, tag, &local);
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "mine");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	ck_assert(!logged(&r, "req relink:%s 8", adv.uid));
+	/* Bound to one before that: gone, ours go out again instead. */
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "mine0");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(!logged(&r, "req add:%s 6", adv.uid));
+	fake_finish(&r, g);
+}
+END_TEST
+
 /* Our link is bound to the peer's link "abcd" and the peer's new link
  * ("wxyz") to a link of ours that is gone: resending ours would only make
  * the peer resend its own, for ever.  Ours is remade instead. */
@@ -458,6 +497,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_stale_candidates_ignored);
 	tcase_add_test(tc, test_relink_drops_bound_candidates);
 	tcase_add_test(tc, test_both_links_stale_remade);
+	tcase_add_test(tc, test_crossing_restarts_added);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);

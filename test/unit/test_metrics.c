@@ -48,6 +48,11 @@ static void fixture(void)
 	links[0].handshakes = 3;
 	links[0].cipher = "aes-256-gcm";
 	links[0].flaps = 1;
+	links[0].repair = (struct tc_repair_counters){.recoveries = 4,
+						      .restarts = 2,
+						      .peer_restarts = 1,
+						      .relay_fallbacks = 1,
+						      .relay_upgrades = 1};
 	links[0].rtt_us = 1500;
 	links[0].last_handshake_unix_ms = 1700000000123ULL;
 	links[0].drops[TC_DROP_BAD_PACKET] = 2;
@@ -88,6 +93,7 @@ static void fixture(void)
 		      .junk = 8,
 		      .roams = 9,
 		      .under_load = true},
+	    .repair = {.recoveries = 6, .restarts = 3, .peer_restarts = 2},
 	    .overlays = &ov,
 	    .n_overlays = 1,
 	};
@@ -149,6 +155,15 @@ static const char expected[] =
     "than the load threshold (cookies required).\n"
     "# TYPE ipop_node_handshake_under_load gauge\n"
     "ipop_node_handshake_under_load 1\n"
+    "# HELP ipop_node_link_recoveries_total Silences of a peer (1.5 s or "
+    "more) that ended with traffic back, over every link this tincan had.\n"
+    "# TYPE ipop_node_link_recoveries_total counter\n"
+    "ipop_node_link_recoveries_total 6\n"
+    "# HELP ipop_node_ice_restarts_total ICE restarts of links, by who "
+    "started them.\n"
+    "# TYPE ipop_node_ice_restarts_total counter\n"
+    "ipop_node_ice_restarts_total{by=\"self\"} 3\n"
+    "ipop_node_ice_restarts_total{by=\"peer\"} 2\n"
     "# HELP ipop_overlay_info An overlay, its TAP device and mode (always 1).\n"
     "# TYPE ipop_overlay_info gauge\n"
     "ipop_overlay_info{overlay=\"vpn\",tap=\"ipop0\",mode=\"l3\"} 1\n"
@@ -281,6 +296,34 @@ static const char expected[] =
     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"} 1\n"
     "ipop_link_flaps_total{overlay=\"vpn\",peer="
     "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"} 0\n"
+    "# HELP ipop_link_recoveries_total Silences of the peer (1.5 s or more) "
+    "that ended with traffic back.\n"
+    "# TYPE ipop_link_recoveries_total counter\n"
+    "ipop_link_recoveries_total{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"} 4\n"
+    "ipop_link_recoveries_total{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"} 0\n"
+    "# HELP ipop_link_ice_restarts_total ICE restarts of the link, started by "
+    "either side.\n"
+    "# TYPE ipop_link_ice_restarts_total counter\n"
+    "ipop_link_ice_restarts_total{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"} 3\n"
+    "ipop_link_ice_restarts_total{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"} 0\n"
+    "# HELP ipop_link_relay_fallbacks_total Moves from a direct path onto a "
+    "TURN relay.\n"
+    "# TYPE ipop_link_relay_fallbacks_total counter\n"
+    "ipop_link_relay_fallbacks_total{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"} 1\n"
+    "ipop_link_relay_fallbacks_total{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"} 0\n"
+    "# HELP ipop_link_relay_upgrades_total Moves from a TURN relay back to a "
+    "direct path.\n"
+    "# TYPE ipop_link_relay_upgrades_total counter\n"
+    "ipop_link_relay_upgrades_total{overlay=\"vpn\",peer="
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"} 1\n"
+    "ipop_link_relay_upgrades_total{overlay=\"vpn\",peer="
+    "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"} 0\n"
     "# HELP ipop_link_dropped_packets_total Packets the link dropped, by "
     "reason.\n"
     "# TYPE ipop_link_dropped_packets_total counter\n"
@@ -356,7 +399,7 @@ START_TEST(empty_node_announces_families)
 		type += g_str_has_prefix(lines[i], "# TYPE ");
 	}
 	ck_assert_uint_eq(help, type);
-	ck_assert_uint_eq(help, 31);
+	ck_assert_uint_eq(help, 37);
 	ck_assert_ptr_nonnull(strstr(s->str, "\nipop_node_overlays 0\n"));
 	ck_assert_ptr_null(strstr(s->str, "ipop_link_state{"));
 	g_strfreev(lines);

@@ -97,8 +97,10 @@ START_TEST(test_router_lifecycle)
 }
 END_TEST
 
-/* A failed link is remade by the side with the smaller uid (ours is all
- * ones, so a peer's uid starting with a higher digit waits on us). */
+/* A failed link that tincan does not repair within the relink delay
+ * (FAKE_RELINK_MS here) is remade by the side with the smaller uid (ours
+ * is all ones, so a peer's uid starting with a higher digit waits on us);
+ * not at once, which would spoil tincan's own repair. */
 START_TEST(test_failed_link_remade)
 {
 	struct rec r;
@@ -112,12 +114,38 @@ START_TEST(test_failed_link_remade)
 	fake_reply(e, "create", adv.uid, IPOP__STATUS__OK);
 	g_ptr_array_set_size(r.log, 0);
 	fake_link_event(e, "sw", adv.uid, IPOP__LINK_STATE__FAILED);
-	ck_assert(logged(&r, "req relink:%s %d", adv.uid,
-			 IPOP__REQUEST__KIND_REMOVE_LINK));
+	ck_assert_uint_eq(count_prefix(&r, "req relink:"), 0);
+	ck_assert(fake_wait_relink(&r, adv.uid));
 	fake_reply(e, "relink", adv.uid, IPOP__STATUS__OK);
 	ck_assert(logged(&r, "req create:%s %d", adv.uid,
 			 IPOP__REQUEST__KIND_CREATE_LINK));
 	ck_assert_uint_eq(count_prefix(&r, "req map:"), 0);
+	fake_finish(&r, e);
+}
+END_TEST
+
+/* A failed link that comes back within the delay is not remade. */
+START_TEST(test_repaired_link_kept)
+{
+	struct rec r;
+	struct ctl_members *e = ready_policy(&r);
+	struct ctl_sig adv;
+	gint64 end;
+
+	do
+		fake_adv(&adv, "routers", "");
+	while (strcmp(FAKE_MY_UID, adv.uid) >= 0);
+	ctl_member_signal(e, "r2@x/gw", &adv);
+	fake_reply(e, "create", adv.uid, IPOP__STATUS__OK);
+	g_ptr_array_set_size(r.log, 0);
+	fake_link_event(e, "sw", adv.uid, IPOP__LINK_STATE__FAILED);
+	fake_link_event(e, "sw", adv.uid, IPOP__LINK_STATE__CONNECTED);
+	end = g_get_monotonic_time() + 4 * FAKE_RELINK_MS * 1000;
+	while (g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(5000);
+	ck_assert_uint_eq(count_prefix(&r, "req relink:"), 0);
+	ck_assert_uint_eq(count_prefix(&r, "req remove:"), 0);
 	fake_finish(&r, e);
 }
 END_TEST
@@ -153,6 +181,7 @@ Suite *suite_switch_policy(void)
 	tcase_add_test(tc, test_overlay_and_advert);
 	tcase_add_test(tc, test_router_lifecycle);
 	tcase_add_test(tc, test_failed_link_remade);
+	tcase_add_test(tc, test_repaired_link_kept);
 	tcase_add_test(tc, test_restart_adopts);
 	suite_add_tcase(s, tc);
 	return s;

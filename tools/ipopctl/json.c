@@ -208,6 +208,17 @@ void json_link(struct json *j, const Ipop__LinkInfo *l, const char *overlay)
 	json_u64(j, "idle_ms", l->idle_ms);
 	json_str(j, "cipher", l->cipher);
 	json_guard(j, l);
+	json_open(j, "repair", '{');
+	json_u64(j, "recoveries", l->recoveries);
+	json_u64(j, "last_recovery_ms", l->last_recovery_ms);
+	json_u64(j, "ice_restarts", l->ice_restarts);
+	json_u64(j, "peer_ice_restarts", l->peer_ice_restarts);
+	json_u64(j, "ice_restarts_given_up", l->ice_restarts_given_up);
+	json_u64(j, "pair_switches", l->pair_switches);
+	json_u64(j, "relay_fallbacks", l->relay_fallbacks);
+	json_u64(j, "relay_upgrades", l->relay_upgrades);
+	json_u64(j, "silent_ms", l->silent_ms);
+	json_close(j, '}');
 	json_close(j, '}');
 }
 
@@ -344,6 +355,13 @@ void json_state(const Ipop__NodeState *st)
 	json_open(&j, "guard", '{');
 	json_guard(&j, st);
 	json_bool(&j, "under_load", st->under_load);
+	json_close(&j, '}');
+	json_open(&j, "repair", '{');
+	json_u64(&j, "link_recoveries", st->link_recoveries);
+	json_u64(&j, "ice_restarts", st->ice_restarts);
+	json_u64(&j, "ice_restarts_given_up", st->ice_restarts_given_up);
+	json_u64(&j, "relay_fallbacks", st->relay_fallbacks);
+	json_u64(&j, "relay_upgrades", st->relay_upgrades);
 	json_close(&j, '}');
 	json_ice(&j, st->ice);
 	json_open(&j, "overlays", '[');

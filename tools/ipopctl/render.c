@@ -204,6 +204,11 @@ void render_link_cells(struct table *t, const Ipop__LinkInfo *l)
 	table_cellf(t, "%s", ago);
 	table_cellf(t, "%s", l->kind ? route_kind_name(l->kind) : "-");
 	table_cellf(t, "%.1fs", l->idle_ms / 1000.0);
+	if (l->recoveries)
+		table_cellf(t, "%" PRIu64 " (last %" PRIu64 " ms)",
+			    l->recoveries, l->last_recovery_ms);
+	else
+		table_cellf(t, "-");
 }
 
 void render_link_header(struct table *t)
@@ -219,6 +224,7 @@ void render_link_header(struct table *t)
 	table_cellf(t, "HANDSHAKE AGO");
 	table_cellf(t, "KIND");
 	table_cellf(t, "IDLE");
+	table_cellf(t, "RECOVERED");
 }
 
 /* Starts a section of an overlay's view that has n rows: with none, prints
@@ -433,6 +439,12 @@ void render_state(const Ipop__NodeState *st)
 	       st->init_dropped_mac2, st->cookie_replies_sent,
 	       st->cookie_replies_received, st->junk_dropped, st->roams,
 	       st->under_load ? ", UNDER LOAD" : "");
+	printf("%-10s  %" PRIu64 " link recoveries, %" PRIu64
+	       " ICE restarts (%" PRIu64 " given up), %" PRIu64
+	       " relay fallbacks, %" PRIu64 " back to direct\n",
+	       "repair", st->link_recoveries, st->ice_restarts,
+	       st->ice_restarts_given_up, st->relay_fallbacks,
+	       st->relay_upgrades);
 	printf("%-10s  %zu\n", "overlays", st->n_overlays);
 	for (i = 0; i < st->n_overlays; i++)
 		print_overlay(st->overlays[i]);

@@ -40,7 +40,7 @@ void table_print(const struct table *t, const char *indent);
 
 /* The columns of a link in a table: render_link_header's and
  * render_link_cells'. */
-enum { RENDER_LINK_COLS = 11 };
+enum { RENDER_LINK_COLS = 12 };
 
 /* Appends the header cells of the link columns. */
 void render_link_header(struct table *t);
