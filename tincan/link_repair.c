@@ -126,6 +126,16 @@ static void announce_later(struct tc_link *l)
 		l->announce = g_idle_add(on_announce, l);
 }
 
+/* The peer's credentials on the current stream. */
+static guint set_current(struct tc_link *l, const char *ufrag, const char *pwd)
+{
+	nice_agent_set_remote_credentials(l->agent, l->stream, ufrag, pwd);
+	g_free(l->remote_ufrag);
+	l->remote_ufrag = g_strdup(ufrag);
+	l->have_remote = true;
+	return l->stream;
+}
+
 guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 {
 	struct tc_repair_streams s = {
@@ -143,14 +153,9 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag, const char *pwd)
 			  "replace its old ones (no path yet)",
 			  l->overlay, l->peer_uid);
 		announce_current(l);
-		/* fall through */
+		return set_current(l, ufrag, pwd);
 	case TC_REMOTE_SET_CURRENT:
-		nice_agent_set_remote_credentials(l->agent, l->stream, ufrag,
-						  pwd);
-		g_free(l->remote_ufrag);
-		l->remote_ufrag = g_strdup(ufrag);
-		l->have_remote = true;
-		return l->stream;
+		return set_current(l, ufrag, pwd);
 	case TC_REMOTE_CURRENT:
 		return l->stream;
 	case TC_REMOTE_NEXT:
