@@ -312,6 +312,11 @@ void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t)
 	ms = t->mono_ms - l->outage_ms;
 	if (l->moved_by)
 		how = l->moved_by;
+	else if (l->next_stream && l->rx_stream == l->next_stream)
+		/* The controlled side hears the peer on the restarted stream
+		 * before its own agent selected a pair there: it moves once
+		 * the selection comes (tc_link_repair_spoke). */
+		how = "an ICE restart";
 	else if (l->gc.roams != l->outage_roams)
 		how = "the peer's new address (roaming)";
 	else

@@ -134,6 +134,18 @@ static bool both_got(struct side *a, struct side *b)
 	return a->frames > 0 && b->frames > 0;
 }
 
+/* The last "recovered:" line tincan logged, for the test to read. */
+static char recovered_line[512];
+
+static void keep_recovered(const gchar *domain, GLogLevelFlags level,
+			   const gchar *msg, gpointer data)
+{
+	(void)data;
+	if (strstr(msg, "recovered:"))
+		g_strlcpy(recovered_line, msg, sizeof(recovered_line));
+	g_log_default_handler(domain, level, msg, NULL);
+}
+
 /* Frames both ways, until each side got one (or 3 s). */
 static bool exchange(struct side *a, struct side *b)
 {
@@ -157,7 +169,10 @@ START_TEST(test_peer_restart_is_an_ice_restart)
 	struct side a, b, *kept, *restarted;
 	struct tc_link *before;
 	struct tc_link_info info;
+	guint logh = g_log_set_handler("tincan", G_LOG_LEVEL_MESSAGE,
+				       keep_recovered, NULL);
 
+	recovered_line[0] = '\0';
 	side_init(&a, &b);
 	side_init(&b, &a);
 	make_link(&a);
@@ -205,6 +220,12 @@ START_TEST(test_peer_restart_is_an_ice_restart)
 	ck_assert_uint_eq(info.repair.restarts + info.repair.peer_restarts, 1);
 	ck_assert_uint_eq(info.repair.restarts, _i >= 2 ? 1 : 0);
 	ck_assert_uint_eq(info.repair.recoveries, _i >= 2 ? 1 : 0);
+	/* Either side of the restart tells how the traffic came back: over
+	 * the restarted stream, never "the same path". */
+	if (_i >= 2)
+		ck_assert_msg(strstr(recovered_line, "over an ICE restart"),
+			      "recovery logged as: %s", recovered_line);
+	g_log_remove_handler("tincan", logh);
 	ck_assert_uint_ge(info.handshakes, 2);
 	/* The kept side announced its restarted credentials. */
 	ck_assert_uint_ge(kept->events, 2);
