@@ -171,7 +171,8 @@ static void deliver(struct tc_link *l, uint8_t *frame, size_t len,
 {
 	l->rx_packets++;
 	l->rx_bytes += len;
-	tc_link_data_seen(l);
+	/* last_rx_ms: this packet's time, set as it was authenticated. */
+	tc_link_data_seen(l, l->last_rx_ms);
 	if (l->ops->on_frame)
 		l->ops->on_frame(l->owner, l, frame, len, cs);
 }
@@ -220,7 +221,7 @@ static void handle_inner(struct tc_link *l, uint8_t *pt, size_t len)
 			goto bad;
 		l->rx_packets++;
 		l->rx_bytes += len - 1;
-		tc_link_data_seen(l);
+		tc_link_data_seen(l, l->last_rx_ms);
 		l->ops->on_forward(l->owner, l, pt + 1, len - 1);
 		break;
 	case TC_INNER_CLOSE:
@@ -816,7 +817,7 @@ static int sent(struct tc_link *l, int r, size_t len)
 	}
 	l->tx_packets++;
 	l->tx_bytes += len;
-	tc_link_data_seen(l);
+	tc_link_data_seen(l, batch_clock(l)); /* the batch's: no clock read */
 	return 0;
 }
 

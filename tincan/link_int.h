@@ -123,10 +123,11 @@ struct tc_link {
 	struct tc_repair_counters rc;
 };
 
-/* A data frame went either way: the link is not idle. */
-static inline void tc_link_data_seen(struct tc_link *l)
+/* A data frame went either way at now_ms (a time the caller already
+ * read: no clock read per packet): the link is not idle. */
+static inline void tc_link_data_seen(struct tc_link *l, uint64_t now_ms)
 {
-	l->last_data_ms = (uint64_t)g_get_monotonic_time() / 1000;
+	l->last_data_ms = now_ms;
 	l->idle_told = false;
 }
 
