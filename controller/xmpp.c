@@ -15,6 +15,9 @@
 #define G_LOG_DOMAIN "controller"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/select.h>
@@ -103,6 +106,8 @@ static gboolean on_fd(gint fd, GIOCondition cond, gpointer data)
 		x->in_id = 0;
 		return G_SOURCE_REMOVE;
 	}
+	if (cond & G_IO_IN)
+		x->rx_us = g_get_monotonic_time();
 	pump(x);
 	return G_SOURCE_CONTINUE;
 }
@@ -285,15 +290,62 @@ static void ping_done(struct ctl_xmpp *x)
 	x->ping_id[0] = '\0';
 }
 
+bool ctl_xmpp_ping_wait(gint64 sent_us, gint64 rx_us, gint64 now_us,
+			bool tcp_acked)
+{
+	bool spoke = rx_us > sent_us &&
+		     now_us - rx_us < (gint64)CTL_XMPP_PING_TIMEOUT_MS * 1000;
+
+	return now_us - sent_us < (gint64)CTL_XMPP_PING_PATIENCE_MS * 1000 &&
+	       (tcp_acked || spoke);
+}
+
+/* Whether the server's host acknowledges what we send: nothing sent is
+ * unacknowledged, or an acknowledgement came within the ping's timeout.
+ * The kernel answers for a server too busy to read (Prosody with 32
+ * members starting at once); on a path a NAT lost, nothing comes back. */
+static bool tcp_acked(int fd)
+{
+	struct tcp_info ti;
+	socklen_t n = sizeof(ti);
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) < 0 ||
+	    n < offsetof(struct tcp_info, tcpi_rcv_rtt))
+		return false;
+	return ti.tcpi_unacked == 0 ||
+	       ti.tcpi_last_ack_recv < CTL_XMPP_PING_TIMEOUT_MS;
+}
+
 /* No answer to the ping: the session is dead though its socket is not
- * (a NAT on the way dropped it); a new one is made at once. */
+ * (a NAT on the way dropped it), and a new one is made at once; unless
+ * the path still works and the server is only slow (see ctl_xmpp_nudge):
+ * then a whitespace keepalive goes out, for the next period's check to
+ * find acknowledged or not. */
 static gboolean on_ping_timeout(gpointer data)
 {
 	struct ctl_xmpp *x = data;
+	gint64 now = g_get_monotonic_time();
+	gint64 waited_ms = (now - x->ping_sent_us) / 1000;
 
+	if (ctl_xmpp_ping_wait(x->ping_sent_us, x->rx_us, now,
+			       tcp_acked(x->fd))) {
+		g_debug("xmpp: a ping unanswered for %" G_GINT64_FORMAT
+			" ms, but the path works; waiting",
+			waited_ms);
+		xmpp_send_raw(x->conn, " ", 1);
+		ctl_xmpp_kick(x);
+		return G_SOURCE_CONTINUE;
+	}
 	x->ping_timer = 0;
-	g_message("xmpp: no answer to a ping within %d ms; reconnecting",
-		  CTL_XMPP_PING_TIMEOUT_MS);
+	if (waited_ms >= CTL_XMPP_PING_PATIENCE_MS)
+		g_message("xmpp: no answer to a ping within %d ms, though the "
+			  "path to the server works; reconnecting",
+			  CTL_XMPP_PING_PATIENCE_MS);
+	else
+		g_message("xmpp: no answer to a ping within %" G_GINT64_FORMAT
+			  " ms, and the server's host acknowledges nothing we "
+			  "send (the path is gone); reconnecting",
+			  waited_ms);
 	ping_done(x);
 	/* Not a polite close: that waits for a server that does not answer.
 	 * The socket shut, libstrophe reports the loss on its next read. */
@@ -325,6 +377,7 @@ void ctl_xmpp_nudge(struct ctl_xmpp *x)
 	xmpp_id_handler_add(x->conn, on_pong, x->ping_id, x);
 	xmpp_send(x->conn, iq);
 	xmpp_stanza_release(iq);
+	x->ping_sent_us = g_get_monotonic_time();
 	x->ping_timer =
 	    g_timeout_add(CTL_XMPP_PING_TIMEOUT_MS, on_ping_timeout, x);
 	ctl_xmpp_kick(x);

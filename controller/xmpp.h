@@ -25,8 +25,13 @@ enum {
 	CTL_XMPP_RETRY_FAST_MAX_MS = 1500,
 	CTL_XMPP_RETRY_FAST_FOR_MS = 120000,
 	CTL_XMPP_BACKOFF_MAX_MS = 30000,
-	CTL_XMPP_MAX_PAYLOAD = 16384,	 /* bytes of one signalling stanza */
-	CTL_XMPP_PING_TIMEOUT_MS = 1000, /* see ctl_xmpp_nudge */
+	CTL_XMPP_MAX_PAYLOAD = 16384, /* bytes of one signalling stanza */
+	/* A ping (see ctl_xmpp_nudge) unanswered after
+	 * CTL_XMPP_PING_TIMEOUT_MS on a path that no longer works ends the
+	 * session; one behind a busy server's backlog is waited for,
+	 * period by period, up to CTL_XMPP_PING_PATIENCE_MS. */
+	CTL_XMPP_PING_TIMEOUT_MS = 1000,
+	CTL_XMPP_PING_PATIENCE_MS = 20000,
 };
 
 /* Roster subscription state of a contact. */
@@ -78,12 +83,25 @@ int ctl_xmpp_subscription(struct ctl_xmpp *x, const char *bare_jid,
  * offline_ms, with rnd a random draw. */
 unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd);
 /* Checks the session now (when online and no check is pending): an XMPP
- * ping (XEP-0199) to the server, and a new session at once when it is
- * not answered within CTL_XMPP_PING_TIMEOUT_MS.  A NAT on the way that
- * lost its state leaves a session that neither receives nor fails; a
- * link repairing itself (tincan's events) calls for this, so the
- * signalling its repair needs flows.  NULL is a no-op. */
+ * ping (XEP-0199) to the server, and a new session at once when, after
+ * CTL_XMPP_PING_TIMEOUT_MS, it is unanswered and the path is gone (see
+ * ctl_xmpp_ping_wait).  A NAT on the way that lost its state leaves a session
+ * that neither receives nor fails; a link repairing itself (tincan's events)
+ * calls for this, so the signalling its repair needs flows.  A server
+ * whose host acknowledges our bytes is alive, only slow to reach the
+ * ping in its backlog (32 members starting at once on two cores: Prosody
+ * answered after up to 9 s and sent nothing at all for seconds at a
+ * time, and every member that reconnected made it slower still).  NULL
+ * is a no-op. */
 void ctl_xmpp_nudge(struct ctl_xmpp *x);
+/* Pure: whether a ping sent at sent_us (monotonic) and unanswered at
+ * now_us is waited for one more period (true) or ends the session: it is
+ * waited for while its patience lasts and the path works, that is the
+ * server's host acknowledges what we send (tcp_acked) or bytes came from
+ * the server (read last at rx_us, 0: never) after the ping and within
+ * the last CTL_XMPP_PING_TIMEOUT_MS. */
+bool ctl_xmpp_ping_wait(gint64 sent_us, gint64 rx_us, gint64 now_us,
+			bool tcp_acked);
 /* True when online. */
 bool ctl_xmpp_is_online(const struct ctl_xmpp *x);
 /* Our bound full JID, or NULL when offline. */

@@ -31,11 +31,13 @@ struct ctl_xmpp {
 	int fd;		     /* the connection's socket, -1 if none */
 	guint ping_timer;    /* a ping waits for its answer (see nudge) */
 	char ping_id[32];
-	unsigned serial;    /* stanza ids */
-	unsigned session;   /* logins so far */
-	char roster_id[32]; /* pending roster request, "" if none */
-	bool logged_in;	    /* libstrophe reported CONNECT */
-	bool online;	    /* roster received and presence sent */
+	gint64 ping_sent_us; /* when it went out (monotonic) */
+	gint64 rx_us;	     /* when bytes last came from the server */
+	unsigned serial;     /* stanza ids */
+	unsigned session;    /* logins so far */
+	char roster_id[32];  /* pending roster request, "" if none */
+	bool logged_in;	     /* libstrophe reported CONNECT */
+	bool online;	     /* roster received and presence sent */
 	bool pumping;
 	bool activity; /* libstrophe logged something this run */
 	bool freeing;

@@ -97,6 +97,33 @@ START_TEST(test_xmpp_retry_schedule)
 }
 END_TEST
 
+/* A ping is waited for while the path works (the server's host
+ * acknowledges our bytes, or the server sent after the ping within the
+ * last period) and its patience lasts; a path that acknowledges nothing
+ * and sends nothing ends the session after one period. */
+START_TEST(test_xmpp_ping_wait)
+{
+	const gint64 s = 10 * G_USEC_PER_SEC, ms = 1000;
+	const gint64 period = CTL_XMPP_PING_TIMEOUT_MS * ms;
+	const gint64 patience = CTL_XMPP_PING_PATIENCE_MS * ms;
+
+	/* A NAT lost the session: nothing acknowledged, nothing read. */
+	ck_assert(!ctl_xmpp_ping_wait(s, 0, s + period, false));
+	ck_assert(!ctl_xmpp_ping_wait(s, s - ms, s + period, false));
+	/* A busy server: its kernel acknowledges, or it still sends. */
+	ck_assert(ctl_xmpp_ping_wait(s, 0, s + period, true));
+	ck_assert(ctl_xmpp_ping_wait(s, s + 300 * ms, s + period, false));
+	ck_assert(
+	    ctl_xmpp_ping_wait(s, s + 5 * period, s + 6 * period - ms, false));
+	/* It sent once, then went quiet for a whole period. */
+	ck_assert(!ctl_xmpp_ping_wait(s, s + ms, s + period + ms, false));
+	/* Patience spent: a server that never answers is hung. */
+	ck_assert(ctl_xmpp_ping_wait(s, 0, s + patience - ms, true));
+	ck_assert(!ctl_xmpp_ping_wait(s, 0, s + patience, true));
+	ck_assert(!ctl_xmpp_ping_wait(s, s + patience, s + patience, false));
+}
+END_TEST
+
 START_TEST(test_probe_intervals)
 {
 	ck_assert_uint_eq(tc_repair_probe_ms(0, false), TC_REPAIR_PROBE_MS);
@@ -370,9 +397,13 @@ END_TEST
 START_TEST(test_restart_answered_by_rebind)
 {
 	struct sim_end end[2] = {
-	    {.controlling = _i == 0, .cur_local = 3, .cur_remote = 102,
+	    {.controlling = _i == 0,
+	     .cur_local = 3,
+	     .cur_remote = 102,
 	     .next_local = 4},
-	    {.controlling = _i != 0, .fresh = true, .cur_local = 102,
+	    {.controlling = _i != 0,
+	     .fresh = true,
+	     .cur_local = 102,
 	     .cur_remote = 3},
 	};
 	unsigned rounds = 0, i, k, n;
@@ -530,6 +561,7 @@ Suite *suite_repair(void)
 	tcase_add_loop_test(tc, test_backoff_table, 0, G_N_ELEMENTS(backoffs));
 	tcase_add_test(tc, test_backoff_jitter_spreads);
 	tcase_add_test(tc, test_xmpp_retry_schedule);
+	tcase_add_test(tc, test_xmpp_ping_wait);
 	tcase_add_test(tc, test_probe_intervals);
 	tcase_add_loop_test(tc, test_remote_classify, 0, G_N_ELEMENTS(remotes));
 	tcase_add_loop_test(tc, test_restarts_settle, 0, 2);
