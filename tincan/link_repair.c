@@ -309,6 +309,12 @@ void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t)
 	l->tx_at_rx = l->tx_packets;
 	if (!l->outage_ms)
 		return;
+	/* Heard on a restarted stream this side has not moved onto (its
+	 * agent has no pair there yet): nothing of ours reaches the peer
+	 * yet, so the silence ends with the move, not now (a controlling
+	 * side would also no longer move once its pair is selected). */
+	if (l->rx_stream && l->rx_stream == l->next_stream)
+		return;
 	ms = t->mono_ms - l->outage_ms;
 	if (l->moved_by)
 		how = l->moved_by;
