@@ -15,6 +15,11 @@
 /* RFC 5389 §6: the magic cookie, big-endian at bytes 4-7. */
 static const uint8_t cookie[4] = {0x21, 0x12, 0xa4, 0x42};
 
+/* RFC 5389 §15: an attribute is a type and a length (4 bytes), then the
+ * value padded to 4; MESSAGE-INTEGRITY's value is 20 bytes, FINGERPRINT's
+ * 4, and FINGERPRINT is last. */
+enum { ATTR_HDR_LEN = 4, MI_LEN = 20, FP_LEN = 4 };
+
 enum tc_stun_kind tc_stun_kind(const uint8_t *buf, size_t len)
 {
 	size_t body;
@@ -34,6 +39,36 @@ enum tc_stun_kind tc_stun_kind(const uint8_t *buf, size_t len)
 	default:
 		return TC_STUN_RESPONSE;
 	}
+}
+
+static size_t get16(const uint8_t *p)
+{
+	return (size_t)p[0] << 8 | p[1];
+}
+
+/* untrusted: a STUN datagram of len bytes.  Whether its attributes fill
+ * it exactly and MESSAGE-INTEGRITY and FINGERPRINT have their sizes, the
+ * latter last.  libnice's validation compares 20 bytes at the first
+ * MESSAGE-INTEGRITY whatever its length: a shorter one near the end made
+ * it read up to 20 bytes past the datagram (found by fuzz_stun). */
+static bool attrs_sound(const uint8_t *buf, size_t len)
+{
+	size_t off = TC_STUN_HEADER_LEN, type, alen;
+
+	while (len - off >= ATTR_HDR_LEN) {
+		type = get16(buf + off);
+		alen = get16(buf + off + 2);
+		if (type == STUN_ATTRIBUTE_MESSAGE_INTEGRITY && alen != MI_LEN)
+			return false;
+		if (type == STUN_ATTRIBUTE_FINGERPRINT &&
+		    (alen != FP_LEN || len - off != ATTR_HDR_LEN + FP_LEN))
+			return false;
+		alen = (alen + 3) & ~(size_t)3;
+		if (len - off - ATTR_HDR_LEN < alen)
+			return false;
+		off += ATTR_HDR_LEN + alen;
+	}
+	return off == len;
 }
 
 /* One agent serves every link (all on the main loop): it answers only,
@@ -91,8 +126,8 @@ int tc_stun_answer(const struct tc_stun_creds *c, const uint8_t *buf,
 	StunUsageIceReturn r;
 
 	*out_len = 0;
-	if (tc_stun_kind(buf, len) != TC_STUN_REQUEST || src_len == 0 ||
-	    src_len > sizeof(from))
+	if (tc_stun_kind(buf, len) != TC_STUN_REQUEST ||
+	    !attrs_sound(buf, len) || src_len == 0 || src_len > sizeof(from))
 		return -EBADMSG;
 	if (!c->ufrag || !c->pwd || strlen(c->pwd) > sizeof(k.pwd))
 		return -EACCES;

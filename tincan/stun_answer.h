@@ -14,7 +14,8 @@
  * password: a success response with the sender's address
  * (XOR-MAPPED-ADDRESS), keyed and fingerprinted like the request.  It does
  * no I/O and knows nothing of links; libnice's STUN library does the
- * encoding and the integrity checks.
+ * encoding and the integrity checks, once this module has checked the
+ * attributes' layout (libnice trusts the sizes of some).
  */
 #ifndef TC_STUN_ANSWER_H
 #define TC_STUN_ANSWER_H
@@ -49,9 +50,11 @@ struct tc_stun_creds {
 
 /* untrusted: buf from src.  Answers a binding request: the response in out
  * (TC_STUN_REPLY_MAX bytes of room), its length in *out_len; 0, or
- * -EBADMSG (not a well-formed binding request), -EACCES (not for this
- * stream's ufrag, or not keyed with its password), -EPROTO (the sender
- * claims this end's role: no answer, the pair fails as it would have). */
+ * -EBADMSG (not a well-formed binding request, including one whose
+ * MESSAGE-INTEGRITY or FINGERPRINT has the wrong size or whose FINGERPRINT
+ * is not last), -EACCES (not for this stream's ufrag, or not keyed with
+ * its password), -EPROTO (the sender claims this end's role: no answer,
+ * the pair fails as it would have). */
 int tc_stun_answer(const struct tc_stun_creds *c, const uint8_t *buf,
 		   size_t len, const struct sockaddr *src, socklen_t src_len,
 		   uint8_t *out, size_t *out_len);

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -160,6 +162,73 @@ START_TEST(test_answer_bad_length)
 }
 END_TEST
 
+/* A binding request for our ufrag with an attribute of type t and len
+ * bytes, then a FINGERPRINT (libnice's encoding: its CRC is right). */
+static size_t make_misshaped(uint8_t *buf, size_t room, uint16_t t,
+			     size_t len, bool fingerprint)
+{
+	static const uint8_t zero[32];
+	const char *user = OUR_UFRAG ":Cd34";
+	StunAgent a;
+	StunMessage msg;
+
+	stun_agent_init(&a, STUN_ALL_KNOWN_ATTRIBUTES,
+			STUN_COMPATIBILITY_RFC5389,
+			fingerprint ? STUN_AGENT_USAGE_USE_FINGERPRINT : 0);
+	ck_assert(stun_agent_init_request(&a, &msg, buf, room, STUN_BINDING));
+	ck_assert_int_eq(stun_message_append_bytes(&msg,
+						   STUN_ATTRIBUTE_USERNAME,
+						   user, strlen(user)),
+			 STUN_MESSAGE_RETURN_SUCCESS);
+	ck_assert_int_eq(stun_message_append_bytes(&msg, t, zero, len),
+			 STUN_MESSAGE_RETURN_SUCCESS);
+	return stun_agent_finish_message(&a, &msg, NULL, 0);
+}
+
+/* MESSAGE-INTEGRITY and FINGERPRINT of the wrong size, or FINGERPRINT
+ * not last, make no binding request: refused before libnice's validation,
+ * which compared 20 bytes at a shorter MESSAGE-INTEGRITY and so read past
+ * a datagram ending there (the request ends at an unreadable page here,
+ * as fuzz_stun's do). */
+START_TEST(test_answer_misshaped)
+{
+	static const struct {
+		uint16_t type;
+		size_t len;
+		bool fingerprint;
+	} cases[] = {
+	    {STUN_ATTRIBUTE_MESSAGE_INTEGRITY, 0, true},
+	    {STUN_ATTRIBUTE_MESSAGE_INTEGRITY, 4, true},
+	    {STUN_ATTRIBUTE_MESSAGE_INTEGRITY, 19, true},
+	    {STUN_ATTRIBUTE_MESSAGE_INTEGRITY, 24, true},
+	    {STUN_ATTRIBUTE_FINGERPRINT, 4, true}, /* two, the first not last */
+	    {STUN_ATTRIBUTE_FINGERPRINT, 8, false},
+	};
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t req[256], out[TC_STUN_REPLY_MAX], *at;
+	struct sockaddr_storage src;
+	socklen_t src_len = make_src(&src, false);
+	struct tc_stun_creds c = {OUR_UFRAG, OUR_PWD, false};
+	size_t len, n = 1;
+
+	ck_assert(area != MAP_FAILED);
+	ck_assert_int_eq(mprotect(area + page, (size_t)page, PROT_NONE), 0);
+	len = make_misshaped(req, sizeof(req), cases[_i].type, cases[_i].len,
+			     cases[_i].fingerprint);
+	ck_assert_uint_gt(len, TC_STUN_HEADER_LEN);
+	ck_assert_int_eq(tc_stun_kind(req, len), TC_STUN_REQUEST);
+	at = area + page - len;
+	memcpy(at, req, len);
+	ck_assert_int_eq(tc_stun_answer(&c, at, len, (struct sockaddr *)&src,
+					src_len, out, &n),
+			 -EBADMSG);
+	ck_assert_uint_eq(n, 0);
+	munmap(area, 2 * (size_t)page);
+}
+END_TEST
+
 #define COOKIE 0x21, 0x12, 0xa4, 0x42
 #define TXID 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 
@@ -212,6 +281,7 @@ Suite *suite_stun_answer(void)
 
 	tcase_add_loop_test(tc, test_answer_table, 0, G_N_ELEMENTS(checks));
 	tcase_add_test(tc, test_answer_bad_length);
+	tcase_add_loop_test(tc, test_answer_misshaped, 0, 6);
 	tcase_add_loop_test(tc, test_kind_table, 0, G_N_ELEMENTS(kinds));
 	suite_add_tcase(s, tc);
 	return s;
