@@ -27,7 +27,11 @@
 
 enum {
 	TC_STUN_HEADER_LEN = 20,
-	TC_STUN_REPLY_MAX = 256, /* room for any answer (ours are ~80 B) */
+	/* Room for any answer: the header, XOR-MAPPED-ADDRESS (24 bytes for
+	 * IPv6), the request's USERNAME echoed (at most 513 bytes, RFC 5389
+	 * 15.3: ufrags of up to 256 characters), MESSAGE-INTEGRITY (24) and
+	 * FINGERPRINT (8).  Those of libnice's 4-character ufrags are ~90. */
+	TC_STUN_REPLY_MAX = 20 + 24 + 4 + 516 + 24 + 8,
 };
 
 /* What a datagram is by its STUN header. */

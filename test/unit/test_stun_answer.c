@@ -131,6 +131,39 @@ START_TEST(test_answer_table)
 }
 END_TEST
 
+/* The answer echoes the request's USERNAME: a peer's ufrag of 256
+ * characters (RFC 8445's longest), checking from an IPv6 address, still
+ * gets one its agent accepts. */
+START_TEST(test_answer_longest_ufrag)
+{
+	StunAgent peer;
+	StunMessage rsp;
+	uint8_t req[1024], out[TC_STUN_REPLY_MAX];
+	struct sockaddr_storage src, mapped;
+	socklen_t src_len = make_src(&src, true), mapped_len = sizeof(mapped);
+	struct tc_stun_creds c = {OUR_UFRAG, OUR_PWD, false};
+	char *theirs = g_strnfill(256, 'z');
+	char *user = g_strconcat(OUR_UFRAG ":", theirs, NULL);
+	size_t len, n = 0;
+
+	checker_init(&peer);
+	len = make_check(&peer, req, sizeof(req), user, OUR_PWD, true);
+	ck_assert_uint_gt(len, 256 + TC_STUN_HEADER_LEN);
+	ck_assert_int_eq(tc_stun_answer(&c, req, len, (struct sockaddr *)&src,
+					src_len, out, &n),
+			 0);
+	ck_assert_int_eq(stun_agent_validate(&peer, &rsp, out, n, NULL, NULL),
+			 STUN_VALIDATION_SUCCESS);
+	ck_assert_int_eq(stun_usage_ice_conncheck_process(
+			     &rsp, &mapped, &mapped_len,
+			     STUN_USAGE_ICE_COMPATIBILITY_RFC5245),
+			 STUN_USAGE_ICE_RETURN_SUCCESS);
+	ck_assert_mem_eq(&mapped, &src, src_len);
+	g_free(user);
+	g_free(theirs);
+}
+END_TEST
+
 /* A check of a truncated or padded length is no STUN message. */
 START_TEST(test_answer_bad_length)
 {
@@ -280,6 +313,7 @@ Suite *suite_stun_answer(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_answer_table, 0, G_N_ELEMENTS(checks));
+	tcase_add_test(tc, test_answer_longest_ufrag);
 	tcase_add_test(tc, test_answer_bad_length);
 	tcase_add_loop_test(tc, test_answer_misshaped, 0, 6);
 	tcase_add_loop_test(tc, test_kind_table, 0, G_N_ELEMENTS(kinds));
