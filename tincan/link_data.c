@@ -29,6 +29,7 @@
 
 #include "tincan/bytes.h"
 #include "tincan/link_int.h"
+#include "tincan/stun_answer.h"
 
 /* Scratch shared by every link (all run on the main loop and finish with
  * a buffer before the next packet): tx for the control messages a link
@@ -457,6 +458,47 @@ static void roam(struct tc_link *l, const struct rx_src *src)
 							: v6->sin6_port));
 }
 
+/* untrusted: a STUN datagram on the fast path, where libnice sees none:
+ * a check of the peer's is answered as libnice would (the peer's agent
+ * selects the pair only once one is), a keepalive needs nothing.  False
+ * when it is nothing of this stream's: the session tries it (junk). */
+static bool fast_stun(struct tc_link *l, const uint8_t *buf, size_t len,
+		      const struct rx_src *src)
+{
+	uint8_t reply[TC_STUN_REPLY_MAX];
+	struct tc_stun_creds c = {.controlling = l->controlling};
+	gchar *ufrag = NULL, *pwd = NULL;
+	size_t n = 0;
+	int r;
+
+	switch (tc_stun_kind(buf, len)) {
+	case TC_STUN_INDICATION:
+		return true;
+	case TC_STUN_REQUEST:
+		break;
+	default:
+		return false;
+	}
+	if (!nice_agent_get_local_credentials(l->agent, l->stream, &ufrag,
+					      &pwd))
+		return false;
+	c.ufrag = ufrag;
+	c.pwd = pwd;
+	r = tc_stun_answer(&c, buf, len, (const struct sockaddr *)src->addr,
+			   src->len, reply, &n);
+	g_free(ufrag);
+	g_free(pwd);
+	if (r < 0)
+		return false;
+	(void)sendto(g_socket_get_fd(l->fast_sock), reply, n, MSG_DONTWAIT,
+		     (const struct sockaddr *)src->addr, src->len);
+	l->checks_answered++;
+	g_debug("link %s/%.12s: answered the peer's connectivity check "
+		"(%" G_GUINT64_FORMAT " so far)",
+		l->overlay, l->peer_uid, l->checks_answered);
+	return true;
+}
+
 /* untrusted: from peer (any bytes the ICE socket delivers). */
 static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 		    const struct rx_src *src, const struct tc_time *t)
@@ -464,6 +506,8 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 	size_t out_len = 0;
 	int r;
 
+	if (src->addr && l->fast_sock && fast_stun(l, buf, len, src))
+		return;
 	if (len > 0 && buf[0] == TC_MSG_INIT)
 		l->init_seen = true;
 	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
@@ -578,8 +622,8 @@ static void rx_message(struct tc_link *l, const uint8_t *buf, size_t len,
 		receive(l, buf + off, MIN(seg, len - off), src, t);
 }
 
-/* untrusted: from anyone who can reach the socket.  Anything that is not
- * ours (STUN: libnice no longer needs it, see start_fast_rx) names no
+/* untrusted: from anyone who can reach the socket.  The peer's checks
+ * are answered (fast_stun); anything else that is not ours names no
  * session or fails the guard and is counted as dropped. */
 static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 				 gpointer data)
@@ -611,15 +655,19 @@ static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 	return G_SOURCE_CONTINUE;
 }
 
-/* Once ICE is done (READY) on a direct pair and the peer has spoken
- * through it (CONNECTED: the peer's side has its pair too), tincan reads
- * the selected socket itself: recvmmsg, and UDP_GRO so a burst the peer
- * sent as one UDP segmentation offload message arrives as one.  libnice's
- * reception is paused meanwhile (it would read coalesced datagrams as one):
- * it has nothing left to receive, since the agents run without consent
- * freshness (liveness is the authenticated probe, every second) and its
- * keepalives are indications that need no answer.  A check the peer still
- * runs on some other pair goes unanswered, which only fails that pair. */
+/* Once ICE is done (READY) on a direct pair of a CONNECTED link, tincan
+ * reads the selected socket itself: recvmmsg, and UDP_GRO so a burst the
+ * peer sent as one UDP segmentation offload message arrives as one.
+ * libnice's reception is paused meanwhile (it would read coalesced
+ * datagrams as one).  The agents run without consent freshness (liveness
+ * is the authenticated probe, every second) and their keepalives are
+ * indications that need no answer; what libnice would still have to do on
+ * this socket is answer the peer's connectivity checks, and fast_stun
+ * does that: a link that moved onto a restarted stream takes the socket
+ * at once, while the peer's agent may still wait for an answer to select
+ * the pair (it never got one: NAT rebinding took up to 4 s).  A check the
+ * peer runs on some other pair of ours goes unanswered, which only fails
+ * that pair. */
 void tc_link_start_fast_rx(struct tc_link *l)
 {
 	int on = 1;

@@ -84,6 +84,7 @@ struct tc_link {
 	struct tc_guard_counters gc;
 	uint64_t drop_log_ms;
 	unsigned drops_unlogged;
+	uint64_t checks_answered; /* the peer's, on the fast path */
 	/* Refused handshake messages: logged at most once per
 	 * TC_HS_FAIL_LOG_MS, with the count in between. */
 	uint64_t hs_fail_log_ms;
@@ -164,7 +165,8 @@ void tc_link_clear_fast_path(struct tc_link *l);
 /* The timer's share: probes, silence, restarts, the way off a relay. */
 void tc_link_repair_tick(struct tc_link *l, const struct tc_time *t);
 /* An authenticated packet arrived (before last_rx_ms moves): ends a
- * silence, logged once with its cause and duration. */
+ * silence, logged once with its cause and duration; one that came on the
+ * next stream, not moved onto yet, does not (the move will). */
 void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t);
 /* The stream remote credentials with ufrag belong to (binding it, or
  * restarting this side when the peer restarted); 0 when none can be made. */

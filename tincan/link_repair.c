@@ -309,14 +309,19 @@ void tc_link_repair_heard(struct tc_link *l, const struct tc_time *t)
 	l->tx_at_rx = l->tx_packets;
 	if (!l->outage_ms)
 		return;
+	/* Heard on a restarted stream this side has not moved onto (its
+	 * agent has no pair there yet): nothing of ours reaches the peer
+	 * yet, so the silence ends with the move, not now (a controlling
+	 * side would also no longer move once its pair is selected).  The
+	 * move comes with the selection (tc_link_repair_selected) or with
+	 * the peer's packet after it (tc_link_repair_spoke, before this
+	 * call); promote sets moved_by, so the first packet heard once
+	 * moved logs the recovery "over an ICE restart". */
+	if (l->rx_stream && l->rx_stream == l->next_stream)
+		return;
 	ms = t->mono_ms - l->outage_ms;
 	if (l->moved_by)
 		how = l->moved_by;
-	else if (l->next_stream && l->rx_stream == l->next_stream)
-		/* The controlled side hears the peer on the restarted stream
-		 * before its own agent selected a pair there: it moves once
-		 * the selection comes (tc_link_repair_spoke). */
-		how = "an ICE restart";
 	else if (l->gc.roams != l->outage_roams)
 		how = "the peer's new address (roaming)";
 	else

@@ -1,7 +1,8 @@
 /*
  * Links end to end inside one process: two tc_link objects with their own
  * identities run real ICE (libnice) over 127.0.0.1, the Noise handshake and
- * the encrypted data path.  No root, no namespaces, no TAP.
+ * the encrypted data path, and the ICE checks the fast receive path
+ * answers.  No root, no namespaces, no TAP.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -13,11 +14,15 @@
 
 #include <glib.h>
 #include <sodium.h>
+#include <stun/stunagent.h>
+#include <stun/usages/bind.h>
+#include <stun/usages/ice.h>
 
 #include "tincan/env.h"
 #include "tincan/identity.h"
 #include "tincan/link.h"
 #include "tincan/session.h"
+#include "tincan/stun_answer.h"
 
 struct side;
 static bool got_all(struct side *a, struct side *b);
@@ -560,6 +565,118 @@ START_TEST(test_link_stranger_flood)
 }
 END_TEST
 
+/* A connectivity check of the peer's as its libnice agent makes it, for
+ * l's stream (USERNAME "l's ufrag:the peer's", keyed with pwd, l's
+ * password when NULL), in the role l does not have; its length. */
+static size_t peer_check(StunAgent *agent, struct tc_link *l, const char *pwd,
+			 uint8_t *buf, size_t room)
+{
+	const struct tc_ice_creds *c = tc_link_local(l);
+	struct tc_link_info info;
+	char *user = g_strdup_printf("%s:Pe3r", c->ufrag);
+	StunMessage msg;
+	size_t n;
+
+	tc_link_get_info(l, &info);
+	if (!pwd)
+		pwd = c->pwd;
+	n = stun_usage_ice_conncheck_create(
+	    agent, &msg, buf, room, (const uint8_t *)user, strlen(user),
+	    (const uint8_t *)pwd, strlen(pwd), false, !info.controlling,
+	    0x6e7f00ff, 0x0102030405060708ULL, NULL,
+	    STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+	g_free(user);
+	ck_assert_uint_gt(n, 0);
+	return n;
+}
+
+/* Runs the loop until fd receives a datagram (its length) or 300 ms
+ * pass (-1). */
+static ssize_t reply_to(int fd, struct side *a, struct side *b, uint8_t *buf,
+			size_t room)
+{
+	ssize_t r = -1;
+	int i;
+
+	for (i = 0; i < 30 && r < 0; i++) {
+		(void)run_until(never, a, b, 10);
+		r = recv(fd, buf, room, MSG_DONTWAIT);
+	}
+	return r;
+}
+
+/* Once the fast path reads the socket, libnice sees nothing arriving
+ * there: the peer's connectivity check (here from an address the link has
+ * not heard from, as after the peer's NAT rebinding) is answered by
+ * tincan with a success response to its transaction that the peer's agent
+ * accepts, naming the address it came from; a keepalive indication is
+ * consumed, no drop; a check keyed with another password gets nothing and
+ * counts as junk, like any datagram that is not ours. */
+START_TEST(test_link_fast_answers_checks)
+{
+	struct side a, b;
+	StunAgent peer;
+	StunMessage msg;
+	uint8_t req[256], rsp[512];
+	struct sockaddr_storage me, mapped;
+	socklen_t me_len = sizeof(me), mapped_len = sizeof(mapped);
+	struct tc_link_info info0, info;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	ck_assert(run_until(both_fast, &a, &b, 5000));
+	fd = stranger_to(a.link);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&me, &me_len), 0);
+	stun_agent_init(&peer, STUN_ALL_KNOWN_ATTRIBUTES,
+			STUN_COMPATIBILITY_RFC5389,
+			STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS |
+			    STUN_AGENT_USAGE_USE_FINGERPRINT);
+	tc_link_get_info(a.link, &info0);
+
+	len = peer_check(&peer, a.link, NULL, req, sizeof(req));
+	ck_assert_int_eq(send(fd, req, len, 0), (ssize_t)len);
+	n = reply_to(fd, &a, &b, rsp, sizeof(rsp));
+	ck_assert_msg(n > TC_STUN_HEADER_LEN, "no answer to the check: %zd", n);
+	ck_assert_mem_eq(rsp + 8, req + 8, 12); /* the transaction */
+	ck_assert_int_eq(
+	    stun_agent_validate(&peer, &msg, rsp, (size_t)n, NULL, NULL),
+	    STUN_VALIDATION_SUCCESS);
+	ck_assert_int_eq(stun_message_get_class(&msg), STUN_RESPONSE);
+	ck_assert_int_eq(stun_usage_ice_conncheck_process(
+			     &msg, &mapped, &mapped_len,
+			     STUN_USAGE_ICE_COMPATIBILITY_RFC5245),
+			 STUN_USAGE_ICE_RETURN_SUCCESS);
+	ck_assert_uint_eq(mapped_len, me_len);
+	ck_assert_mem_eq(&mapped, &me, me_len);
+
+	len = stun_usage_bind_keepalive(&peer, &msg, req, sizeof(req));
+	ck_assert_int_eq(tc_stun_kind(req, len), TC_STUN_INDICATION);
+	ck_assert_int_eq(send(fd, req, len, 0), (ssize_t)len);
+	ck_assert_int_lt(reply_to(fd, &a, &b, rsp, sizeof(rsp)), 0);
+	tc_link_get_info(a.link, &info);
+	ck_assert_uint_eq(info.dropped, info0.dropped);
+	ck_assert_uint_eq(info.guard.junk, info0.guard.junk);
+
+	len = peer_check(&peer, a.link, "another-password-of-22", req,
+			 sizeof(req));
+	ck_assert_int_eq(send(fd, req, len, 0), (ssize_t)len);
+	ck_assert_int_lt(reply_to(fd, &a, &b, rsp, sizeof(rsp)), 0);
+	tc_link_get_info(a.link, &info);
+	ck_assert_uint_eq(info.dropped, info0.dropped + 1);
+	ck_assert_uint_eq(info.guard.junk, info0.guard.junk + 1);
+	ck_assert_int_eq(a.state, TC_LINK_CONNECTED);
+	ck_assert(tc_link_fast_rx(a.link));
+	close(fd);
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
 Suite *suite_link(void)
 {
 	Suite *s = suite_create("link");
@@ -575,6 +692,7 @@ Suite *suite_link(void)
 	tcase_add_test(tc, test_link_batches);
 	tcase_add_test(tc, test_link_close_reaches_peer);
 	tcase_add_test(tc, test_link_stranger_flood);
+	tcase_add_test(tc, test_link_fast_answers_checks);
 	suite_add_tcase(s, tc);
 	return s;
 }

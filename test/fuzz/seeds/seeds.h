@@ -18,5 +18,6 @@ void offload_seeds(void);
 void xlate_seeds(void);
 void control_seeds(void);
 void http_seeds(void);
+void stun_seeds(void);
 
 #endif

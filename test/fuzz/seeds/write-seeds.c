@@ -6,7 +6,7 @@
  * configurations).  Usage: write-seeds DIR; writes DIR/<harness>/<name>.
  * seeds-offload.c and seeds-xlate.c write those harnesses' seeds (their
  * test/unit headers do not mix with each other or with netinet/in.h);
- * seeds-http.c the metrics listener's.
+ * seeds-http.c the metrics listener's; seeds-stun.c the STUN harness's.
  * test/fuzz/make-seeds runs it, then merges and minimizes with libFuzzer.
  */
 #include <errno.h>
@@ -325,5 +325,6 @@ int main(int argc, char **argv)
 	switch_seeds();
 	control_seeds();
 	http_seeds();
+	stun_seeds();
 	return 0;
 }
