@@ -77,6 +77,32 @@ static void advertise(struct ctl_members *e, const char *to, bool ack)
 	e->io.signal(e->io.ctx, to, &s);
 }
 
+/* Whether ufrag is one of our link's (struct member's ours). */
+static bool ours_has(const struct member *m, const char *ufrag)
+{
+	guint h = g_str_hash(ufrag);
+
+	for (unsigned i = 0; i < m->n_ours; i++)
+		if (m->ours[i] == h)
+			return true;
+	return false;
+}
+
+/* Remembers a ufrag of our link's: the first, then the newest. */
+static void ours_add(struct member *m, const char *ufrag)
+{
+	guint h = g_str_hash(ufrag);
+
+	if (ours_has(m, ufrag))
+		return;
+	if (m->n_ours == CTL_MEMBER_UFRAGS) {
+		memmove(&m->ours[1], &m->ours[2],
+			(CTL_MEMBER_UFRAGS - 2) * sizeof(m->ours[0]));
+		m->n_ours--;
+	}
+	m->ours[m->n_ours++] = h;
+}
+
 static void send_candidates(struct ctl_members *e, struct member *m,
 			    const Ipop__IceCredentials *local)
 {
@@ -89,8 +115,7 @@ static void send_candidates(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.to, m->uid, sizeof(s.to));
 	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
 	s.cands = g_base64_encode(buf, len);
-	if (strcmp(m->local_ufrag, local->ufrag))
-		g_strlcpy(m->prev_ufrag, m->local_ufrag, sizeof(m->prev_ufrag));
+	ours_add(m, local->ufrag);
 	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
 	g_strlcpy(s.seen,
 		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
@@ -373,11 +398,11 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		return;
 	}
 	/* Bound to a link of ours that is gone: the peer gets our current
-	 * candidates (again) and answers for the current link.  Our stream
-	 * before a restart is not gone: two restarts that cross are bound
-	 * to it, and tincan binds them to each other. */
-	if (s->seen[0] && m->local_ufrag[0] &&
-	    strcmp(s->seen, m->local_ufrag) && strcmp(s->seen, m->prev_ufrag)) {
+	 * candidates (again) and answers for the current link.  A stream of
+	 * this link's is not gone (see struct member's ours): two restarts
+	 * that cross are bound to the stream before ours, and tincan binds
+	 * them to each other. */
+	if (s->seen[0] && m->local_ufrag[0] && !ours_has(m, s->seen)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
 		/* Ours go out bound to the peer's ufrag of now: after two ICE
@@ -755,7 +780,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 			m->pending = NULL;
 		}
 		m->local_ufrag[0] = m->remote_ufrag[0] = '\0';
-		m->prev_ufrag[0] = '\0';
+		m->n_ours = 0;
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ctl_member_ensure_link(e, m);

@@ -39,6 +39,9 @@ enum {
 	CTL_MEMBER_RELINK_MS = 20000,
 	CTL_MEMBER_RESEND_MS =
 	    4000, /* candidates of a connecting link, again */
+	/* Our link's ufrags remembered per member: the first and the
+	 * newest (a link's ICE restarts; see member_int.h). */
+	CTL_MEMBER_UFRAGS = 8,
 };
 
 /* What the engine may do; implemented by the daemon (or by tests). */

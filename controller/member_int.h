@@ -38,9 +38,16 @@ struct member {
 	/* Link generations: the ufrag of our current link, and the peer's
 	 * ufrag our link is bound to ("" when unknown). */
 	char local_ufrag[CTL_SIG_MAX_UFRAG];
-	/* Ours before local_ufrag: the current stream while an ICE restart
-	 * (local_ufrag) runs, so candidates bound to it still count. */
-	char prev_ufrag[CTL_SIG_MAX_UFRAG];
+	/* Every ufrag our link has had (g_str_hash of each: its first
+	 * stream, its ICE restarts, taken over or given up), the first kept
+	 * and then the newest CTL_MEMBER_UFRAGS - 1: candidates bound to any
+	 * of them are for this link, and tincan sorts out which stream
+	 * (tc_repair_classify).  Its current stream is any of them: the
+	 * first while no restart took over, though several may have run
+	 * (a 10 s outage saw three, and the peer, cut off from XMPP, was
+	 * bound to the first: taken for a link gone, both were remade). */
+	guint ours[CTL_MEMBER_UFRAGS];
+	unsigned n_ours;
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
 	/* The peer's newer ufrag our next candidates answer, or "". */

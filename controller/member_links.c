@@ -140,7 +140,7 @@ void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why)
 	m->kind = 0;
 	m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 	m->local_ufrag[0] = m->remote_ufrag[0] = m->pending_ufrag[0] = '\0';
-	m->prev_ufrag[0] = '\0';
+	m->n_ours = 0;
 	g_free(m->pending);
 	m->pending = NULL;
 }

@@ -350,6 +350,48 @@ START_TEST(test_crossing_restarts_added)
 }
 END_TEST
 
+/* During a long outage our restarts ran one after another ("mine2",
+ * "mine3": each given up, none took over) while the peer, cut off from
+ * XMPP, kept its view of our first stream.  Its restart, bound to that
+ * stream, is for this link and goes to tincan; taken for a link gone,
+ * both ends remade their links (faults.sh's WAN cut, once in five). */
+START_TEST(test_restart_bound_to_first_stream_added)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	Ipop__Response local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	struct ctl_sig adv, link;
+	char tag[80], ufrag[16];
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	creds.ufrag = ufrag;
+	/* The first stream, then more restarts than the ufrags kept. */
+	for (int i = 1; i <= CTL_MEMBER_UFRAGS + 3; i++) {
+		g_snprintf(ufrag, sizeof(ufrag), i == 1 ? "mine" : "mine%d", i);
+		ctl_member_tincan_reply(g, tag, &local);
+	}
+	for (int i = 1; i <= 3; i++) {
+		g_ptr_array_set_size(r.log, 0);
+		fake_link(&link, &adv,
+			  i == 1   ? "mine"
+			  : i == 2 ? "mine11"
+				   : "mine3");
+		ctl_member_signal(g, "bob@x/dev", &link);
+		ck_assert_msg(logged(&r, "req add:%s 6", adv.uid) == (i != 3),
+			      "bound to %s", link.seen);
+		ck_assert(!logged(&r, "req relink:%s 8", adv.uid));
+	}
+	fake_finish(&r, g);
+}
+END_TEST
+
 /* Our link is bound to the peer's link "abcd" and the peer's new link
  * ("wxyz") to a link of ours that is gone: resending ours would only make
  * the peer resend its own, for ever.  Ours is remade instead. */
@@ -498,6 +540,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_relink_drops_bound_candidates);
 	tcase_add_test(tc, test_both_links_stale_remade);
 	tcase_add_test(tc, test_crossing_restarts_added);
+	tcase_add_test(tc, test_restart_bound_to_first_stream_added);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
