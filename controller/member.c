@@ -382,6 +382,27 @@ static void blob_ufrag(const char *blob, char *out, size_t n)
 	ipop__ice_credentials__free_unpacked(ic, NULL);
 }
 
+/* Whether candidates bound to our ufrag seen ("": to none) are for a
+ * link of ours that is gone.  A stream of our link's is not gone (see
+ * struct member's ours): two restarts that cross are bound to the stream
+ * before ours, and tincan binds them to each other.  Nor is a link
+ * adopted from tincan, whose ufrags this controller never sent.  A link
+ * whose candidates have not gone out yet cannot be what the peer is
+ * bound to: taken, such candidates had our new link check a peer still
+ * bound to our old one, whose answers passed (libnice checks only its
+ * own ufrag) while its own checks, under our old ufrag, failed; only our
+ * side selected a pair (gvpn at 32 members: links failed ICE by the
+ * hundred when signalling lagged by seconds). */
+static bool bound_to_gone(struct ctl_members *e, const struct member *m,
+			  const char *seen)
+{
+	if (!seen[0])
+		return false;
+	if (m->local_ufrag[0])
+		return !ours_has(m, seen);
+	return m->linked && !g_hash_table_contains(e->adopted, m->uid);
+}
+
 static void on_link_signal(struct ctl_members *e, const char *jid,
 			   const struct ctl_sig *s)
 {
@@ -398,11 +419,8 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 		return;
 	}
 	/* Bound to a link of ours that is gone: the peer gets our current
-	 * candidates (again) and answers for the current link.  A stream of
-	 * this link's is not gone (see struct member's ours): two restarts
-	 * that cross are bound to the stream before ours, and tincan binds
-	 * them to each other. */
-	if (s->seen[0] && m->local_ufrag[0] && !ours_has(m, s->seen)) {
+	 * candidates (again) and answers for the current link. */
+	if (bound_to_gone(e, m, s->seen)) {
 		g_debug("overlay %s: candidates from %s for an older link",
 			e->cfg->name, IPOP_LOG_STR(jid));
 		/* Ours go out bound to the peer's ufrag of now: after two ICE

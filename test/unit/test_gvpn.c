@@ -270,6 +270,50 @@ START_TEST(test_stale_candidates_ignored)
 }
 END_TEST
 
+/* Our link is new and its candidates have not gone out yet: the peer
+ * cannot be bound to it, so candidates bound to some ufrag of ours are
+ * for a link gone (signalling lagged behind a remake).  Taken, our new
+ * link's checks were answered by a peer still bound to our old one and
+ * only our side selected a pair.  They are dropped, ours go out bound to
+ * the peer's ufrag of now, and its answer to them goes in. */
+START_TEST(test_bound_before_ours_went_out_ignored)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	Ipop__Response local = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	struct ctl_sig adv, link;
+	char tag[80];
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "gone1");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(!logged(&r, "req add:%s 6", adv.uid));
+	ck_assert(logged(&r, "req local:%s 7", adv.uid));
+	ck_assert(!logged(&r, "req relink:%s 8", adv.uid));
+	/* Unbound candidates (a peer's new link) go in as before. */
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	/* Ours go out; the peer's answer, bound to them, goes in. */
+	creds.ufrag = (char *)(uintptr_t) "mine";
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	local.local = &creds;
+	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
+	ctl_member_tincan_reply(g, tag, &local);
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "mine");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	fake_finish(&r, g);
+}
+END_TEST
+
 /* The peer remade its link bound to ours (seen = our ufrag) while ours is
  * bound to its old one: our add fails with EXISTS and we remake.  The new
  * link must not take those candidates (they are bound to the link just
@@ -541,6 +585,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_both_links_stale_remade);
 	tcase_add_test(tc, test_crossing_restarts_added);
 	tcase_add_test(tc, test_restart_bound_to_first_stream_added);
+	tcase_add_test(tc, test_bound_before_ours_went_out_ignored);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
