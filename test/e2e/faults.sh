@@ -33,6 +33,9 @@
 #  3. Prosody SIGKILLed for 20 s, then restarted: ping -i 0.2 across the
 #     overlay loses nothing; both controllers come back online within
 #     PROSODY_BACK_S (they reconnect at once, then every 1.5 s at most).
+#     3b. Prosody killed again and m1's tincan SIGKILLed and restarted
+#     meanwhile: no traffic while its new link cannot be signalled, then
+#     traffic back within RELINK_XMPP_S of Prosody's restart.
 #  4. Underlay faults under a 100/s ping, each link repairing itself
 #     (PROTOCOL.md §15), lost pings printed: nat1's WAN link down for 10 s,
 #     then up: traffic back within CUT_BACK_S of the restore (probes every
@@ -78,6 +81,8 @@ DIRECT_S=20		# direct UDP back -> the link on a direct pair again
 REBIND_S=2		# NAT's public port changed -> traffic back (target 1;
 			# 0.80-1.01 s in 7 runs since tincan's fast path answers
 			# the peer's checks, 0.8-4.1 s before)
+RELINK_XMPP_S=4		# tincan restarted while XMPP was down -> traffic back
+			# after the server's restart (online ~0.5 s, then a link)
 BYE_S=10		# controller SIGTERM -> peer dropped the member
 
 # ---- network, Prosody, coturn, members ---------------------------------------
@@ -446,6 +451,51 @@ flow_stop x12
 flow_stop x21
 report_loss x12 "ping -i 0.2 m1 -> m2 across the Prosody outage" "$X0"
 report_loss x21 "ping -i 0.2 m2 -> m1 across the Prosody outage" "$X0"
+
+# ---- 3b. m1's tincan restarted while Prosody is down ------------------------------------
+# Its new link cannot be signalled until the server is back; then it must
+# be relinked at once (the controllers resend every link's candidates when
+# they are online again), not after a relink timer.
+
+overlay_ready "tincan restart during a Prosody outage"
+log_marks
+BASE=$(ctl_counts m1)
+BASE2=$(ctl_counts m2)
+OFF1=$(log_count "$(ctl_log m1)" "XMPP offline")
+OFF2=$(log_count "$(ctl_log m2)" "XMPP offline")
+flow_start rs m1 "${VIP[m2]}" 0.05
+wait_until 5 flow_has_since rs "$(now_ms)" 3
+kill -KILL "$PROSODY_PID"
+pid_wait_gone 5 "$PROSODY_PID"
+wait "$PROSODY_PID" 2>/dev/null
+PROSODY_PID=""
+check "Prosody down again: both controllers notice" wait_until 10 offline_both
+kill -KILL "${TINCAN_PID[m1]}"
+pid_wait_gone 5 "${TINCAN_PID[m1]}"
+wait "${TINCAN_PID[m1]}" 2>/dev/null
+must "a new ipop-tincan starts on m1's state dir while Prosody is down" \
+	tincan_start m1 m1
+check "m1's controller reconnects to the new tincan while Prosody is down" \
+	wait_until 10 ctl_fresh m1 "$BASE" tincan
+sleep 2
+TD=$(now_ms)
+sleep 1
+# A new link needs the peer's candidates: nothing can carry until signalling.
+check "no traffic m1 -> m2 while m1's new link cannot be signalled" \
+	test "$(flow_count_since rs "$TD")" -eq 0
+must "Prosody starts again" prosody_start
+T=$(now_ms)
+if wait_until "$RELINK_XMPP_S" flow_has_since rs "$T"; then
+	FIRST=$(flow_replies rs | awk -v t0="$T" '$1 >= t0 { print $1 - t0; exit }')
+	tap_ok "m1's new tincan relinked within $RELINK_XMPP_S s of Prosody's restart"
+	tap_note "measured: tincan restarted during a Prosody outage: traffic back $FIRST ms after Prosody restarted"
+else
+	E2E_ERR="m1: $(link_snap m1 "${UID_OF[m2]}" 2>&1); m2: $(link_snap m2 "${UID_OF[m1]}" 2>&1)"$'\n'$(log_since 'link|gvpn|XMPP|xmpp' | tail -n 20)
+	tap_fail "m1's new tincan relinked within $RELINK_XMPP_S s of Prosody's restart"
+fi
+back_online() { ctl_fresh m1 "$BASE" online && ctl_fresh m2 "$BASE2" online; }
+check "both controllers online again" wait_until 10 back_online
+flow_stop rs
 
 # ---- 4. underlay faults on nat1 (after the XMPP outage: a conntrack flush
 # also strands m1's XMPP TCP session until m1 sends on it) -----------------------------------------------------------
