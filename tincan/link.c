@@ -275,7 +275,8 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 	struct tc_event ev = {.kind = TC_EVENT_LOCAL_CANDIDATES};
 
 	(void)agent;
-	if (stream != l->stream && stream != l->next_stream)
+	if (tc_link_repair_gathered(l, stream) ||
+	    (stream != l->stream && stream != l->next_stream))
 		return;
 	tc_link_load_local(l, stream);
 	if (stream == l->next_stream) {

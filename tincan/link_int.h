@@ -108,6 +108,9 @@ struct tc_link {
 	bool next_peer;		 /* started because the peer restarted */
 	bool next_failed;	 /* its checks all failed */
 	bool next_gathered;	 /* its candidates are in l->local */
+	/* Streams dropped before their gathering ended, removed when it
+	 * ends (see drop_next); NULL while none. */
+	GArray *retired;
 	bool stun_set;	 /* the agent has a STUN server for a direct-only one */
 	guint rx_stream; /* libnice delivers a packet of this stream now */
 	bool next_spoken; /* the peer proved itself on the next stream */
@@ -175,6 +178,9 @@ guint tc_link_repair_bind(struct tc_link *l, const char *ufrag,
 /* libnice's callbacks for the next stream. */
 void tc_link_repair_selected(struct tc_link *l, guint stream);
 void tc_link_repair_component(struct tc_link *l, guint stream, guint state);
+/* A retired stream's gathering ended: removed now (true), or stream is
+ * not one (false). */
+bool tc_link_repair_gathered(struct tc_link *l, guint stream);
 /* The selected pair changed from (old_relayed) to (relayed): counted. */
 void tc_link_repair_pair_changed(struct tc_link *l, bool had_pair,
 				 bool old_relayed, bool relayed);

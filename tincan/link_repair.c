@@ -43,6 +43,31 @@ static uint64_t silent_ms(const struct tc_link *l, const struct tc_time *t)
 	return t->mono_ms - l->last_rx_ms;
 }
 
+/* libnice 0.1.21 resolves a gathering stream's STUN server
+ * asynchronously, and the callback does not check that the stream still
+ * exists: removing one whose gathering had not ended crashed tincan (a
+ * NULL stream in stun_server_resolved_cb; bench-gvpn at 64 members, where
+ * a restart replaced a direct-only one within the resolver's delay).
+ * Such a stream is only detached, and removed once its gathering ends. */
+static void retire(struct tc_link *l, guint stream)
+{
+	if (!l->retired)
+		l->retired = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_array_append_val(l->retired, stream);
+}
+
+bool tc_link_repair_gathered(struct tc_link *l, guint stream)
+{
+	for (guint i = 0; l->retired && i < l->retired->len; i++) {
+		if (g_array_index(l->retired, guint, i) != stream)
+			continue;
+		g_array_remove_index_fast(l->retired, i);
+		nice_agent_remove_stream(l->agent, stream);
+		return true;
+	}
+	return false;
+}
+
 /* Drops the next stream (libnice closes its sockets and allocations). */
 static void drop_next(struct tc_link *l)
 {
@@ -50,7 +75,10 @@ static void drop_next(struct tc_link *l)
 		return;
 	nice_agent_attach_recv(l->agent, l->next_stream, 1, l->env->ctx, NULL,
 			       NULL);
-	nice_agent_remove_stream(l->agent, l->next_stream);
+	if (l->next_gathered)
+		nice_agent_remove_stream(l->agent, l->next_stream);
+	else
+		retire(l, l->next_stream);
 	l->next_stream = 0;
 	tc_link_stun_done(l);
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
@@ -90,8 +118,9 @@ void tc_link_repair_free(struct tc_link *l)
 	if (l->announce)
 		g_source_remove(l->announce);
 	l->announce = 0;
-	/* The agent's close removes the stream; only our copy goes. */
+	/* The agent's close removes the streams; only our copies go. */
 	g_clear_pointer(&l->next_remote_ufrag, g_free);
+	g_clear_pointer(&l->retired, g_array_unref);
 	l->next_stream = 0;
 }
 
