@@ -296,8 +296,9 @@ bool ctl_xmpp_ping_wait(gint64 sent_us, gint64 rx_us, gint64 now_us,
 	bool spoke = rx_us > sent_us &&
 		     now_us - rx_us < (gint64)CTL_XMPP_PING_TIMEOUT_MS * 1000;
 
-	return now_us - sent_us < (gint64)CTL_XMPP_PING_PATIENCE_MS * 1000 &&
-	       (tcp_acked || spoke);
+	return (tcp_acked || spoke) &&
+	       now_us - MAX(sent_us, rx_us) <
+		   (gint64)CTL_XMPP_PING_PATIENCE_MS * 1000;
 }
 
 /* Whether the server's host acknowledges what we send: nothing sent is
@@ -337,10 +338,12 @@ static gboolean on_ping_timeout(gpointer data)
 		return G_SOURCE_CONTINUE;
 	}
 	x->ping_timer = 0;
-	if (waited_ms >= CTL_XMPP_PING_PATIENCE_MS)
-		g_message("xmpp: no answer to a ping within %d ms, though the "
-			  "path to the server works; reconnecting",
-			  CTL_XMPP_PING_PATIENCE_MS);
+	if (tcp_acked(x->fd))
+		g_message("xmpp: no answer to a ping within %" G_GINT64_FORMAT
+			  " ms and nothing from the server for %d ms, though "
+			  "its host acknowledges (the server hangs); "
+			  "reconnecting",
+			  waited_ms, CTL_XMPP_PING_PATIENCE_MS);
 	else
 		g_message("xmpp: no answer to a ping within %" G_GINT64_FORMAT
 			  " ms, and the server's host acknowledges nothing we "

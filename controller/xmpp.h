@@ -28,8 +28,10 @@ enum {
 	CTL_XMPP_MAX_PAYLOAD = 16384, /* bytes of one signalling stanza */
 	/* A ping (see ctl_xmpp_nudge) unanswered after
 	 * CTL_XMPP_PING_TIMEOUT_MS on a path that no longer works ends the
-	 * session; one behind a busy server's backlog is waited for,
-	 * period by period, up to CTL_XMPP_PING_PATIENCE_MS. */
+	 * session; one behind a busy server's backlog is waited for, period
+	 * by period, while the server sent something within the last
+	 * CTL_XMPP_PING_PATIENCE_MS (64 members starting at once on two
+	 * cores: Prosody answered after more than 20 s). */
 	CTL_XMPP_PING_TIMEOUT_MS = 1000,
 	CTL_XMPP_PING_PATIENCE_MS = 20000,
 };
@@ -96,10 +98,11 @@ unsigned ctl_xmpp_retry_ms(unsigned attempt, uint64_t offline_ms, uint32_t rnd);
 void ctl_xmpp_nudge(struct ctl_xmpp *x);
 /* Pure: whether a ping sent at sent_us (monotonic) and unanswered at
  * now_us is waited for one more period (true) or ends the session: it is
- * waited for while its patience lasts and the path works, that is the
- * server's host acknowledges what we send (tcp_acked) or bytes came from
- * the server (read last at rx_us, 0: never) after the ping and within
- * the last CTL_XMPP_PING_TIMEOUT_MS. */
+ * waited for while the path works, that is the server's host acknowledges
+ * what we send (tcp_acked) or bytes came from the server (read last at
+ * rx_us, 0: never) after the ping and within the last
+ * CTL_XMPP_PING_TIMEOUT_MS, and the server is not hung: the ping or its
+ * last bytes are younger than CTL_XMPP_PING_PATIENCE_MS. */
 bool ctl_xmpp_ping_wait(gint64 sent_us, gint64 rx_us, gint64 now_us,
 			bool tcp_acked);
 /* True when online. */

@@ -99,8 +99,9 @@ END_TEST
 
 /* A ping is waited for while the path works (the server's host
  * acknowledges our bytes, or the server sent after the ping within the
- * last period) and its patience lasts; a path that acknowledges nothing
- * and sends nothing ends the session after one period. */
+ * last period) and the server is not hung (it sent something within the
+ * patience); a path that acknowledges nothing and sends nothing ends the
+ * session after one period. */
 START_TEST(test_xmpp_ping_wait)
 {
 	const gint64 s = 10 * G_USEC_PER_SEC, ms = 1000;
@@ -117,10 +118,14 @@ START_TEST(test_xmpp_ping_wait)
 	    ctl_xmpp_ping_wait(s, s + 5 * period, s + 6 * period - ms, false));
 	/* It sent once, then went quiet for a whole period. */
 	ck_assert(!ctl_xmpp_ping_wait(s, s + ms, s + period + ms, false));
-	/* Patience spent: a server that never answers is hung. */
+	/* Nothing from the server for the whole patience: it hangs. */
 	ck_assert(ctl_xmpp_ping_wait(s, 0, s + patience - ms, true));
 	ck_assert(!ctl_xmpp_ping_wait(s, 0, s + patience, true));
-	ck_assert(!ctl_xmpp_ping_wait(s, s + patience, s + patience, false));
+	ck_assert(!ctl_xmpp_ping_wait(s, s + ms, s + ms + patience, true));
+	/* One that keeps sending is only slow, however long the backlog. */
+	ck_assert(ctl_xmpp_ping_wait(s, s + patience, s + patience + ms, true));
+	ck_assert(ctl_xmpp_ping_wait(s, s + 3 * patience, s + 3 * patience + ms,
+				     false));
 }
 END_TEST
 
