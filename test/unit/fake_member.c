@@ -295,6 +295,19 @@ void fake_reply(struct ctl_members *e, const char *op, const char *uid,
 	ctl_member_tincan_reply(e, tag, &resp);
 }
 
+void fake_local(struct ctl_members *e, const char *uid, const char *ufrag)
+{
+	Ipop__Response resp = IPOP__RESPONSE__INIT;
+	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	g_autofree char *tag = g_strdup_printf("local:%s", uid);
+
+	creds.ufrag = (char *)(uintptr_t)ufrag;
+	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	resp.result_case = IPOP__RESPONSE__RESULT_LOCAL;
+	resp.local = &creds;
+	ctl_member_tincan_reply(e, tag, &resp);
+}
+
 /* The engine's remake of a failed link has been logged (or 1 s passed). */
 bool fake_wait_relink(const struct rec *r, const char *uid)
 {

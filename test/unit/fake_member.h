@@ -105,6 +105,9 @@ void fake_bye(struct ctl_sig *bye, const struct ctl_sig *adv);
 /* Feeds a LinkStateChanged event for uid on overlay. */
 void fake_link_event(struct ctl_members *e, const char *overlay,
 		     const char *uid, Ipop__LinkState st);
+/* Answers uid's GetLocalCandidates ("local:UID") with our link's
+ * credentials under ufrag. */
+void fake_local(struct ctl_members *e, const char *uid, const char *ufrag);
 /* Answers the request made with "OP:UID" (status OK or EXISTS). */
 void fake_reply(struct ctl_members *e, const char *op, const char *uid,
 		Ipop__Status st);

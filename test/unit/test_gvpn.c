@@ -235,8 +235,7 @@ START_TEST(test_stale_candidates_ignored)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response ok = IPOP__RESPONSE__INIT, local = IPOP__RESPONSE__INIT;
-	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
+	Ipop__Response ok = IPOP__RESPONSE__INIT;
 	struct ctl_sig adv, link;
 	char tag[80], line[160];
 
@@ -245,12 +244,7 @@ START_TEST(test_stale_candidates_ignored)
 	g_snprintf(tag, sizeof(tag), "create:%s", adv.uid);
 	ctl_member_tincan_reply(g, tag, &ok);
 	/* Our link's credentials go out (ufrag "mine"). */
-	creds.ufrag = (char *)(uintptr_t) "mine";
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	ctl_member_tincan_reply(g, tag, &local);
+	fake_local(g, adv.uid, "mine");
 	ck_assert(logged(&r, "sig bob@x/dev 2 0"));
 
 	fake_link(&link, &adv, "old1");
@@ -280,10 +274,7 @@ START_TEST(test_bound_before_ours_went_out_ignored)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response local = IPOP__RESPONSE__INIT;
-	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
 	struct ctl_sig adv, link;
-	char tag[80];
 
 	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
@@ -300,12 +291,7 @@ START_TEST(test_bound_before_ours_went_out_ignored)
 	ctl_member_signal(g, "bob@x/dev", &link);
 	ck_assert(logged(&r, "req add:%s 6", adv.uid));
 	/* Ours go out; the peer's answer, bound to them, goes in. */
-	creds.ufrag = (char *)(uintptr_t) "mine";
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	ctl_member_tincan_reply(g, tag, &local);
+	fake_local(g, adv.uid, "mine");
 	g_ptr_array_set_size(r.log, 0);
 	fake_link(&link, &adv, "mine");
 	ctl_member_signal(g, "bob@x/dev", &link);
@@ -323,20 +309,12 @@ START_TEST(test_relink_drops_bound_candidates)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response local = IPOP__RESPONSE__INIT;
-	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
 	struct ctl_sig adv, link;
-	char tag[80];
 
 	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
-	creds.ufrag = (char *)(uintptr_t) "mine";
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	ctl_member_tincan_reply(g, tag, &local);
+	fake_local(g, adv.uid, "mine");
 	fake_link(&link, &adv, "mine");
 	ctl_member_signal(g, "bob@x/dev", &link);
 	ck_assert(logged(&r, "req add:%s 6", adv.uid));
@@ -364,22 +342,13 @@ START_TEST(test_crossing_restarts_added)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response local = IPOP__RESPONSE__INIT;
-	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
 	struct ctl_sig adv, link;
-	char tag[80];
 
 	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	creds.ufrag = (char *)(uintptr_t) "mine";
-	ctl_member_tincan_reply(g, tag, &local);
-	creds.ufrag = (char *)(uintptr_t) "mine2";
-	ctl_member_tincan_reply(g, tag, &local);
+	fake_local(g, adv.uid, "mine");
+	fake_local(g, adv.uid, "mine2");
 	g_ptr_array_set_size(r.log, 0);
 	fake_link(&link, &adv, "mine");
 	ctl_member_signal(g, "bob@x/dev", &link);
@@ -403,23 +372,16 @@ START_TEST(test_restart_bound_to_first_stream_added)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response local = IPOP__RESPONSE__INIT;
-	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT;
 	struct ctl_sig adv, link;
-	char tag[80], ufrag[16];
+	char ufrag[16];
 
 	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	creds.ufrag = ufrag;
 	/* The first stream, then more restarts than the ufrags kept. */
 	for (int i = 1; i <= CTL_MEMBER_UFRAGS + 3; i++) {
 		g_snprintf(ufrag, sizeof(ufrag), i == 1 ? "mine" : "mine%d", i);
-		ctl_member_tincan_reply(g, tag, &local);
+		fake_local(g, adv.uid, ufrag);
 	}
 	for (int i = 1; i <= 3; i++) {
 		g_ptr_array_set_size(r.log, 0);
@@ -443,22 +405,15 @@ START_TEST(test_both_links_stale_remade)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
-	Ipop__Response local = IPOP__RESPONSE__INIT;
 	Ipop__IceCredentials creds = IPOP__ICE_CREDENTIALS__INIT, other = creds;
 	struct ctl_sig adv, link;
 	uint8_t buf[64];
-	char tag[80];
 	size_t len;
 
 	fake_adv(&adv, "lab", "10.10.0.2");
 	ctl_member_signal(g, "bob@x/dev", &adv);
 	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
-	creds.ufrag = (char *)(uintptr_t) "mine";
-	creds.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	local.result_case = IPOP__RESPONSE__RESULT_LOCAL;
-	local.local = &creds;
-	g_snprintf(tag, sizeof(tag), "local:%s", adv.uid);
-	ctl_member_tincan_reply(g, tag, &local);
+	fake_local(g, adv.uid, "mine");
 	fake_link(&link, &adv, "mine");
 	ctl_member_signal(g, "bob@x/dev", &link);
 	fake_reply(g, "add", adv.uid, IPOP__STATUS__OK); /* bound to abcd */

@@ -380,6 +380,36 @@ static void raw_peer_junk(struct raw_peer *p)
 	(void)nice_agent_send(p->agent, p->stream, 1, sizeof(junk), junk);
 }
 
+/* a and b linked and connected, a the ICE-controlled side (the larger
+ * uid controls). */
+static void connect_a_controlled(struct side *a, struct side *b)
+{
+	struct tc_identity *swap;
+	struct tc_link_info info;
+
+	side_init(a, b);
+	side_init(b, a);
+	if (strcmp(a->id->uid, b->id->uid) < 0) {
+		swap = a->id;
+		a->id = b->id;
+		b->id = swap;
+		a->env.id = a->id;
+		b->env.id = b->id;
+	}
+	make_link(a);
+	make_link(b);
+	a->carry = b->carry = true;
+	while (!tc_link_local(a->link) || !tc_link_local(b->link))
+		g_main_context_iteration(NULL, TRUE);
+	ck_assert_int_eq(tc_link_add_remote(a->link, tc_link_local(b->link)),
+			 0);
+	ck_assert_int_eq(tc_link_add_remote(b->link, tc_link_local(a->link)),
+			 0);
+	ck_assert(run_until(both_connected, a, b, 5000));
+	tc_link_get_info(a->link, &info);
+	ck_assert(!info.controlling);
+}
+
 /* A link freed while an ICE restart runs: libnice's close is asynchronous
  * and keeps the agent's sockets a moment, so a datagram that reaches the
  * next stream then must not be handed to the freed link (ipop-tincan
@@ -390,31 +420,12 @@ static void raw_peer_junk(struct raw_peer *p)
 START_TEST(test_free_during_restart)
 {
 	struct side a, b;
-	struct tc_identity *swap;
 	struct tc_link_info info;
 	struct raw_peer p;
 	NiceAgent *keep;
 	gint64 end;
 
-	side_init(&a, &b);
-	side_init(&b, &a);
-	if (strcmp(a.id->uid, b.id->uid) < 0) {
-		swap = a.id;
-		a.id = b.id;
-		b.id = swap;
-		a.env.id = a.id;
-		b.env.id = b.id;
-	}
-	make_link(&a);
-	make_link(&b);
-	a.carry = b.carry = true;
-	while (!tc_link_local(a.link) || !tc_link_local(b.link))
-		g_main_context_iteration(NULL, TRUE);
-	ck_assert_int_eq(tc_link_add_remote(a.link, tc_link_local(b.link)), 0);
-	ck_assert_int_eq(tc_link_add_remote(b.link, tc_link_local(a.link)), 0);
-	ck_assert(run_until(both_connected, &a, &b, 5000));
-	tc_link_get_info(a.link, &info);
-	ck_assert(!info.controlling);
+	connect_a_controlled(&a, &b);
 	/* The peer restarted (a new ufrag): a's next stream opens. */
 	a.carry = false;
 	raw_peer_open(&p);
@@ -472,31 +483,12 @@ static bool no_retired(struct side *a, struct side *b)
 START_TEST(test_restart_replaced_while_gathering)
 {
 	struct side a, b;
-	struct tc_identity *swap;
 	struct tc_link_info info;
 	struct raw_peer p1, p2;
 	guint first;
 	gint64 end;
 
-	side_init(&a, &b);
-	side_init(&b, &a);
-	if (strcmp(a.id->uid, b.id->uid) < 0) {
-		swap = a.id;
-		a.id = b.id;
-		b.id = swap;
-		a.env.id = a.id;
-		b.env.id = b.id;
-	}
-	make_link(&a);
-	make_link(&b);
-	a.carry = b.carry = true;
-	while (!tc_link_local(a.link) || !tc_link_local(b.link))
-		g_main_context_iteration(NULL, TRUE);
-	ck_assert_int_eq(tc_link_add_remote(a.link, tc_link_local(b.link)), 0);
-	ck_assert_int_eq(tc_link_add_remote(b.link, tc_link_local(a.link)), 0);
-	ck_assert(run_until(both_connected, &a, &b, 5000));
-	tc_link_get_info(a.link, &info);
-	ck_assert(!info.controlling);
+	connect_a_controlled(&a, &b);
 	/* Restarts of a working link are direct-only: STUN, no TURN.  Nothing
 	 * answers on the discard port; libnice gives up after 2 tries. */
 	a.carry = false;
