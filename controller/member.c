@@ -403,6 +403,27 @@ static bool bound_to_gone(struct ctl_members *e, const struct member *m,
 	return m->linked && !g_hash_table_contains(e->adopted, m->uid);
 }
 
+/* Whether cands (untrusted: from the peer) are those of the peer's link
+ * to the one we dropped, resent while its end connects: no new wish for
+ * a link (see struct member's dropped_peer); a new link of the peer's,
+ * or one we want, is made. */
+static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
+			       const char *cands)
+{
+	char ufrag[CTL_SIG_MAX_UFRAG];
+
+	if (m->linked || !m->dropped_peer || !e->bounded ||
+	    ctl_links_wanted(e, m))
+		return false;
+	blob_ufrag(cands, ufrag, sizeof(ufrag));
+	if (!ufrag[0] || g_str_hash(ufrag) != m->dropped_peer)
+		return false;
+	g_debug("overlay %s: candidates from %s for the link we dropped; not "
+		"remade",
+		e->cfg->name, IPOP_LOG_STR(m->jid));
+	return true;
+}
+
 static void on_link_signal(struct ctl_members *e, const char *jid,
 			   const struct ctl_sig *s)
 {
@@ -435,6 +456,8 @@ static void on_link_signal(struct ctl_members *e, const char *jid,
 			ask_local(e, m);
 		return;
 	}
+	if (resent_for_dropped(e, m, s->cands))
+		return;
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
 	m->pending_bound = s->seen[0] != '\0';

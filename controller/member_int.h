@@ -48,6 +48,11 @@ struct member {
 	 * bound to the first: taken for a link gone, both were remade). */
 	guint ours[CTL_MEMBER_UFRAGS];
 	unsigned n_ours;
+	/* The peer's ufrag of the link we last dropped (g_str_hash; 0: none):
+	 * that link's candidates, which the peer resends while its end
+	 * connects, are no new wish for a link (two ends that each took the
+	 * other's as on demand remade each other's links for minutes). */
+	guint dropped_peer;
 	char remote_ufrag[CTL_SIG_MAX_UFRAG];
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
 	/* The peer's newer ufrag our next candidates answer, or "". */

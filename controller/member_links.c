@@ -139,6 +139,9 @@ void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why)
 	m->linked = m->ondemand = false;
 	m->kind = 0;
 	m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
+	if (m->remote_ufrag[0] || m->pending_ufrag[0])
+		m->dropped_peer = g_str_hash(
+		    m->remote_ufrag[0] ? m->remote_ufrag : m->pending_ufrag);
 	m->local_ufrag[0] = m->remote_ufrag[0] = m->pending_ufrag[0] = '\0';
 	m->n_ours = 0;
 	g_free(m->pending);

@@ -170,6 +170,19 @@ START_TEST(test_ondemand_link)
 }
 END_TEST
 
+/* A candidates blob (base64 of packed IceCredentials) with ufrag. */
+static char *new_cands(const char *ufrag)
+{
+	Ipop__IceCredentials c = IPOP__ICE_CREDENTIALS__INIT;
+	uint8_t buf[128];
+	size_t len;
+
+	c.ufrag = (char *)(uintptr_t)ufrag;
+	c.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	len = ipop__ice_credentials__pack(&c, buf);
+	return g_base64_encode(buf, len);
+}
+
 /* Candidates from a member that is not a neighbour: it wants the link,
  * we take it as on demand; when it fails it is not remade. */
 START_TEST(test_peer_asked_link)
@@ -195,6 +208,20 @@ START_TEST(test_peer_asked_link)
 	fake_link_event(e, "gv", uid_of('4'), IPOP__LINK_STATE__FAILED);
 	ck_assert(unlinked(&r, '4'));
 	ck_assert_uint_eq(ctl_member_count(e), 7); /* still a member */
+	/* The peer's link resends the same candidates while it connects:
+	 * not remade (both ends of such a link, each taking the other's as
+	 * on demand, remade each other's links for minutes); a new link of
+	 * the peer's is taken again. */
+	g_ptr_array_set_size(r.log, 0);
+	ctl_member_signal(e, jid_of('4'), &link);
+	ck_assert(!linked_as(&r, '4', IPOP__LINK_KIND__LINK_KIND_ON_DEMAND));
+	link.cands = new_cands("wxyz");
+	ctl_member_signal(e, jid_of('4'), &link);
+	g_free(link.cands);
+	ck_assert(linked_as(&r, '4', IPOP__LINK_KIND__LINK_KIND_ON_DEMAND));
+	fake_reply(e, "create", uid_of('4'), IPOP__STATUS__OK);
+	fake_link_event(e, "gv", uid_of('4'), IPOP__LINK_STATE__FAILED);
+	g_ptr_array_set_size(r.log, 0);
 	/* A failed successor link is left to tincan's repair, and remade
 	 * after the relink delay as before (we have the smaller uid of the
 	 * two); the on-demand one is not remade even then. */
