@@ -77,69 +77,6 @@ static void advertise(struct ctl_members *e, const char *to, bool ack)
 	e->io.signal(e->io.ctx, to, &s);
 }
 
-/* Whether ufrag is one of our link's (struct member's ours). */
-static bool ours_has(const struct member *m, const char *ufrag)
-{
-	guint h = g_str_hash(ufrag);
-
-	for (unsigned i = 0; i < m->n_ours; i++)
-		if (m->ours[i] == h)
-			return true;
-	return false;
-}
-
-/* Remembers a ufrag of our link's: the first, then the newest. */
-static void ours_add(struct member *m, const char *ufrag)
-{
-	guint h = g_str_hash(ufrag);
-
-	if (ours_has(m, ufrag))
-		return;
-	if (m->n_ours == CTL_MEMBER_UFRAGS) {
-		memmove(&m->ours[1], &m->ours[2],
-			(CTL_MEMBER_UFRAGS - 2) * sizeof(m->ours[0]));
-		m->n_ours--;
-	}
-	m->ours[m->n_ours++] = h;
-}
-
-static void send_candidates(struct ctl_members *e, struct member *m,
-			    const Ipop__IceCredentials *local)
-{
-	struct ctl_sig s = {.kind = CTL_SIG_LINK};
-	size_t len = ipop__ice_credentials__get_packed_size(local);
-	g_autofree uint8_t *buf = g_malloc(len ? len : 1);
-
-	ipop__ice_credentials__pack(local, buf);
-	g_strlcpy(s.uid, e->my_uid, sizeof(s.uid));
-	g_strlcpy(s.to, m->uid, sizeof(s.to));
-	g_strlcpy(s.overlay, e->cfg->name, sizeof(s.overlay));
-	s.cands = g_base64_encode(buf, len);
-	ours_add(m, local->ufrag);
-	g_strlcpy(m->local_ufrag, local->ufrag, sizeof(m->local_ufrag));
-	g_strlcpy(s.seen,
-		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
-		  sizeof(s.seen));
-	m->answer_ufrag[0] = '\0';
-	m->cands_sent_us = g_get_monotonic_time();
-	g_debug("overlay %s: candidates to %s", e->cfg->name,
-		IPOP_LOG_STR(m->jid));
-	e->io.signal(e->io.ctx, m->jid, &s);
-	g_free(s.cands);
-}
-
-static void ask_local(struct ctl_members *e, struct member *m)
-{
-	Ipop__Request req = IPOP__REQUEST__INIT;
-	Ipop__GetLocalCandidates glc = IPOP__GET_LOCAL_CANDIDATES__INIT;
-
-	glc.overlay = e->cfg->name;
-	glc.peer_uid = m->uid;
-	req.kind_case = IPOP__REQUEST__KIND_GET_LOCAL_CANDIDATES;
-	req.get_local_candidates = &glc;
-	ctl_member_request(e, &req, "local", m->uid);
-}
-
 void ctl_mapping_advertised(const struct ctl_peer *p, struct ctl_mapping *out)
 {
 	g_strlcpy(out->ipv4, p->ipv4, sizeof(out->ipv4));
@@ -205,7 +142,7 @@ void ctl_member_ensure_link(struct ctl_members *e, struct member *m)
 			  IPOP_LOG_STR(m->jid), m->uid);
 	}
 	ctl_member_map(e, m, false);
-	ask_local(e, m);
+	ctl_cands_ask(e, m);
 }
 
 void ctl_member_remove_link(struct ctl_members *e, const char *uid,
@@ -318,161 +255,6 @@ static void on_advertise(struct ctl_members *e, const char *jid,
 	ctl_member_ensure_link(e, m);
 }
 
-static void add_remote(struct ctl_members *e, struct member *m,
-		       const char *blob)
-{
-	Ipop__Request req = IPOP__REQUEST__INIT;
-	Ipop__AddRemoteCandidates arc = IPOP__ADD_REMOTE_CANDIDATES__INIT;
-	Ipop__IceCredentials *ic;
-	g_autofree guchar *raw = NULL;
-	gsize len = 0;
-
-	raw = g_base64_decode(blob, &len);
-	ic = ipop__ice_credentials__unpack(NULL, len, raw); /* untrusted */
-	if (!ic) {
-		g_message("overlay %s: undecodable candidates from %s",
-			  e->cfg->name, IPOP_LOG_STR(m->jid));
-		return;
-	}
-	g_strlcpy(m->pending_ufrag, ic->ufrag, sizeof(m->pending_ufrag));
-	arc.overlay = e->cfg->name;
-	arc.peer_uid = m->uid;
-	arc.remote = ic;
-	req.kind_case = IPOP__REQUEST__KIND_ADD_REMOTE_CANDIDATES;
-	req.add_remote_candidates = &arc;
-	/* Kept until tincan accepts them: a remade link needs them again. */
-	if (m->pending != blob) {
-		g_free(m->pending);
-		m->pending = g_strdup(blob);
-	}
-	ctl_member_request(e, &req, "add", m->uid);
-	ipop__ice_credentials__free_unpacked(ic, NULL);
-}
-
-/* The peer's link is bound to a link of ours that is gone and ours to one
- * of its links that is gone too: neither can take the other's candidates,
- * and resending ours would only make the peer resend its own, for ever.
- * Ours is remade, unbound (the candidates in hand are bound to it); the
- * peer adds the new one, or remakes its own to it. */
-static void both_stale(struct ctl_members *e, struct member *m)
-{
-	g_message("overlay %s: our link to %s and its link to us are bound to "
-		  "links gone; remaking ours",
-		  e->cfg->name, IPOP_LOG_STR(m->jid));
-	g_free(m->pending);
-	m->pending = NULL;
-	m->pending_bound = false;
-	ctl_member_remove_link(e, m->uid, "relink");
-}
-
-/* The ufrag of a candidate blob (untrusted: from a peer), "" if none. */
-static void blob_ufrag(const char *blob, char *out, size_t n)
-{
-	g_autofree guchar *raw = NULL;
-	Ipop__IceCredentials *ic;
-	gsize len = 0;
-
-	out[0] = '\0';
-	raw = g_base64_decode(blob, &len);
-	ic = ipop__ice_credentials__unpack(NULL, len, raw);
-	if (!ic)
-		return;
-	if (ic->ufrag && strlen(ic->ufrag) < n)
-		g_strlcpy(out, ic->ufrag, n);
-	ipop__ice_credentials__free_unpacked(ic, NULL);
-}
-
-/* Whether candidates bound to our ufrag seen ("": to none) are for a
- * link of ours that is gone.  A stream of our link's is not gone (see
- * struct member's ours): two restarts that cross are bound to the stream
- * before ours, and tincan binds them to each other.  Nor is a link
- * adopted from tincan, whose ufrags this controller never sent.  A link
- * whose candidates have not gone out yet cannot be what the peer is
- * bound to: taken, such candidates had our new link check a peer still
- * bound to our old one, whose answers passed (libnice checks only its
- * own ufrag) while its own checks, under our old ufrag, failed; only our
- * side selected a pair (gvpn at 32 members: links failed ICE by the
- * hundred when signalling lagged by seconds). */
-static bool bound_to_gone(struct ctl_members *e, const struct member *m,
-			  const char *seen)
-{
-	if (!seen[0])
-		return false;
-	if (m->local_ufrag[0])
-		return !ours_has(m, seen);
-	return m->linked && !g_hash_table_contains(e->adopted, m->uid);
-}
-
-/* Whether cands (untrusted: from the peer) are those of the peer's link
- * to the one we dropped, resent while its end connects: no new wish for
- * a link (see struct member's dropped_peer); a new link of the peer's,
- * or one we want, is made. */
-static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
-			       const char *cands)
-{
-	char ufrag[CTL_SIG_MAX_UFRAG];
-
-	if (m->linked || !m->dropped_peer || !e->bounded ||
-	    ctl_links_wanted(e, m))
-		return false;
-	blob_ufrag(cands, ufrag, sizeof(ufrag));
-	if (!ufrag[0] || g_str_hash(ufrag) != m->dropped_peer)
-		return false;
-	g_debug("overlay %s: candidates from %s for the link we dropped; not "
-		"remade",
-		e->cfg->name, IPOP_LOG_STR(m->jid));
-	return true;
-}
-
-static void on_link_signal(struct ctl_members *e, const char *jid,
-			   const struct ctl_sig *s)
-{
-	struct member *m = g_hash_table_lookup(e->by_jid, jid);
-
-	/* Signals go to every overlay; only the one holding the member
-	 * under the sender's overlay name takes them. */
-	if (!m || strcmp(m->overlay, s->overlay))
-		return;
-	if (strcmp(m->uid, s->uid) || strcmp(s->to, e->my_uid)) {
-		g_message(
-		    "overlay %s: candidates from %s for another node dropped",
-		    e->cfg->name, IPOP_LOG_STR(jid));
-		return;
-	}
-	/* Bound to a link of ours that is gone: the peer gets our current
-	 * candidates (again) and answers for the current link. */
-	if (bound_to_gone(e, m, s->seen)) {
-		g_debug("overlay %s: candidates from %s for an older link",
-			e->cfg->name, IPOP_LOG_STR(jid));
-		/* Ours go out bound to the peer's ufrag of now: after two ICE
-		 * restarts at once, each side's view of the other is old. */
-		blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
-		if (m->linked && m->remote_ufrag[0] && m->answer_ufrag[0] &&
-		    strcmp(m->answer_ufrag, m->remote_ufrag)) {
-			both_stale(e, m);
-			return;
-		}
-		if (m->linked)
-			ask_local(e, m);
-		return;
-	}
-	if (resent_for_dropped(e, m, s->cands))
-		return;
-	g_free(m->pending);
-	m->pending = g_strdup(s->cands);
-	m->pending_bound = s->seen[0] != '\0';
-	/* A bounded overlay takes a link it does not want as on demand: the
-	 * peer wants it (traffic, or a topology view not yet ours). */
-	if (e->bounded && !m->linked && !ctl_links_wanted(e, m))
-		m->ondemand = true;
-	if (!m->linked)
-		ctl_member_ensure_link(e,
-				       m); /* candidates go in once it exists */
-	else if (g_hash_table_contains(e->adopted, m->uid) ||
-		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
-		add_remote(e, m, m->pending);
-}
-
 /* A member's controller went away (bye, or unavailable).  Its tincan may
  * still run: an XMPP server restart reports everyone unavailable, and a
  * restarted or replaced controller says bye.  A link that still works is
@@ -511,7 +293,7 @@ void ctl_member_signal(struct ctl_members *e, const char *full_jid,
 		on_advertise(e, full_jid, s);
 		break;
 	case CTL_SIG_LINK:
-		on_link_signal(e, full_jid, s);
+		ctl_cands_signal(e, full_jid, s);
 		break;
 	case CTL_SIG_BYE:
 		m = g_hash_table_lookup(e->by_jid, full_jid);
@@ -537,7 +319,7 @@ void ctl_member_online(struct ctl_members *e)
 	g_hash_table_iter_init(&it, e->by_jid);
 	while (g_hash_table_iter_next(&it, NULL, &m))
 		if (((struct member *)m)->linked)
-			ask_local(e, m);
+			ctl_cands_ask(e, m);
 }
 
 void ctl_member_presence(struct ctl_members *e, const char *full_jid,
@@ -640,7 +422,7 @@ void ctl_member_event(struct ctl_members *e, const Ipop__Event *ev)
 					      ev->local_candidates->peer_uid)
 			: NULL;
 		if (m && ev->local_candidates->local)
-			send_candidates(e, m, ev->local_candidates->local);
+			ctl_cands_send(e, m, ev->local_candidates->local);
 		break;
 	case IPOP__EVENT__KIND_ROUTE_TRAFFIC:
 		ctl_links_route_traffic(e, ev->route_traffic);
@@ -761,7 +543,7 @@ static void after_create(struct ctl_members *e, struct member *m,
 	}
 	m->state = IPOP__LINK_STATE__GATHERING;
 	if (m->pending)
-		add_remote(e, m, m->pending);
+		ctl_cands_add(e, m, m->pending);
 }
 
 static void after_add(struct ctl_members *e, struct member *m,
@@ -809,7 +591,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 		after_add(e, m, resp);
 	} else if (!strcmp(op, "local") && m &&
 		   resp->result_case == IPOP__RESPONSE__RESULT_LOCAL) {
-		send_candidates(e, m, resp->local);
+		ctl_cands_send(e, m, resp->local);
 	} else if (!strcmp(op, "relink") && m) {
 		/* Candidates of a peer link bound to the link just removed
 		 * would bind our new link to one the peer must remake in
@@ -862,27 +644,6 @@ unsigned ctl_member_connected(const struct ctl_members *e)
 	return n;
 }
 
-/* Signals can be lost (an XMPP session silently dead behind a NAT that
- * lost its mapping): a link that is not connected sends its candidates
- * again every CTL_MEMBER_RESEND_MS.  The peer adds them idempotently. */
-static gboolean on_resend(gpointer data)
-{
-	struct ctl_members *e = data;
-	gint64 now = g_get_monotonic_time();
-	GHashTableIter it;
-	gpointer p;
-
-	g_hash_table_iter_init(&it, e->by_jid);
-	while (g_hash_table_iter_next(&it, NULL, &p)) {
-		struct member *m = p;
-		if (m->linked && m->state != IPOP__LINK_STATE__CONNECTED &&
-		    m->local_ufrag[0] &&
-		    now - m->cands_sent_us >= CTL_MEMBER_RESEND_MS * 1000)
-			ask_local(e, m);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
 struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
 				   const char *my_uid,
 				   const uint8_t my_key[IPOP_KEY_LEN],
@@ -914,7 +675,8 @@ struct ctl_members *ctl_member_new(const struct ctl_overlay_config *cfg,
 		ctl_member_free(e);
 		return NULL;
 	}
-	e->resend = g_timeout_add(CTL_MEMBER_RESEND_MS / 2, on_resend, e);
+	e->resend =
+	    g_timeout_add(CTL_MEMBER_RESEND_MS / 2, ctl_cands_resend, e);
 	return e;
 }
 

@@ -1,6 +1,7 @@
 /*
  * The membership engine's insides, shared by member.c (members, signals,
- * candidates, adoption) and member_links.c (which links a bounded overlay
+ * adoption), member_cands.c (a link's candidates, both ways, and which
+ * link they are for) and member_links.c (which links a bounded overlay
  * holds: its topology, on-demand links, link kinds).  Not for policies.
  */
 #ifndef CTL_MEMBER_INT_H
@@ -100,6 +101,21 @@ void ctl_member_drop(struct ctl_members *e, struct member *m, const char *why);
 /* RemoveLink of uid tagged op; forgets an adopted link of it. */
 void ctl_member_remove_link(struct ctl_members *e, const char *uid,
 			    const char *op);
+
+/* member_cands.c: the candidates of a link, both ways. */
+/* Sends our link's candidates local (tincan's, borrowed) to m. */
+void ctl_cands_send(struct ctl_members *e, struct member *m,
+		    const Ipop__IceCredentials *local);
+/* Asks tincan for our link's candidates (they go out on the answer). */
+void ctl_cands_ask(struct ctl_members *e, struct member *m);
+/* Gives tincan the peer's candidates blob (untrusted, base64). */
+void ctl_cands_add(struct ctl_members *e, struct member *m, const char *blob);
+/* A link signal s from jid: the peer's candidates, for which link. */
+void ctl_cands_signal(struct ctl_members *e, const char *jid,
+		      const struct ctl_sig *s);
+/* Timer (data: e): candidates of every link still connecting go out
+ * again after CTL_MEMBER_RESEND_MS. */
+gboolean ctl_cands_resend(gpointer data);
 
 /* member_links.c */
 /* The kind m's link is wanted as: LINK_KIND_UNSPECIFIED when unbounded,
