@@ -327,9 +327,9 @@ static gboolean on_ping_timeout(gpointer data)
 	struct ctl_xmpp *x = data;
 	gint64 now = g_get_monotonic_time();
 	gint64 waited_ms = (now - x->ping_sent_us) / 1000;
+	bool acked = tcp_acked(x->fd);
 
-	if (ctl_xmpp_ping_wait(x->ping_sent_us, x->rx_us, now,
-			       tcp_acked(x->fd))) {
+	if (ctl_xmpp_ping_wait(x->ping_sent_us, x->rx_us, now, acked)) {
 		g_debug("xmpp: a ping unanswered for %" G_GINT64_FORMAT
 			" ms, but the path works; waiting",
 			waited_ms);
@@ -338,7 +338,7 @@ static gboolean on_ping_timeout(gpointer data)
 		return G_SOURCE_CONTINUE;
 	}
 	x->ping_timer = 0;
-	if (tcp_acked(x->fd))
+	if (acked)
 		g_message("xmpp: no answer to a ping within %" G_GINT64_FORMAT
 			  " ms and nothing from the server for %d ms, though "
 			  "its host acknowledges (the server hangs); "
