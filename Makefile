@@ -4,7 +4,7 @@
 VERSION   := 0.1.0
 CC        ?= cc
 BUILD     ?= build
-PKGS      := glib-2.0 nice libsodium libprotobuf-c libstrophe yaml-0.1
+PKGS      := glib-2.0 nice libsodium gnutls libprotobuf-c libstrophe yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)

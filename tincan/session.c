@@ -228,7 +228,18 @@ static uint64_t age(uint64_t now, uint64_t then)
 
 static void keypair_wipe(struct keypair *kp)
 {
+	tc_aead_key_wipe(&kp->send);
+	tc_aead_key_wipe(&kp->recv);
 	sodium_memzero(kp, sizeof(*kp));
+}
+
+/* dst's keys are released, src's move into dst (their handles change
+ * owner: aead.h), and src is left zeroed. */
+static void keypair_move(struct keypair *dst, struct keypair *src)
+{
+	keypair_wipe(dst);
+	memcpy(dst, src, sizeof(*dst));
+	sodium_memzero(src, sizeof(*src));
 }
 
 static bool keypair_usable(const struct keypair *kp, const struct tc_time *t)
@@ -281,9 +292,7 @@ static void keypair_set(struct keypair *kp, struct tc_noise_hs *hs,
  * is left for the caller to fill. */
 static void retire_current(struct tc_session *s)
 {
-	keypair_wipe(&s->prev);
-	s->prev = s->cur;
-	keypair_wipe(&s->cur);
+	keypair_move(&s->prev, &s->cur);
 }
 
 static void handshake_completed(struct tc_session *s, const struct tc_time *t)
@@ -297,8 +306,7 @@ static void handshake_completed(struct tc_session *s, const struct tc_time *t)
 static void confirm_next(struct tc_session *s, const struct tc_time *t)
 {
 	retire_current(s);
-	s->cur = s->next;
-	keypair_wipe(&s->next);
+	keypair_move(&s->cur, &s->next);
 	handshake_completed(s, t);
 }
 
@@ -341,6 +349,9 @@ void tc_session_free(struct tc_session *s)
 	if (s == NULL)
 		return;
 	tc_noise_hs_free(s->hs);
+	keypair_wipe(&s->cur);
+	keypair_wipe(&s->prev);
+	keypair_wipe(&s->next);
 	pthread_mutex_destroy(&s->lock_store);
 	sodium_memzero(s, sizeof(*s));
 	sodium_free(s);
@@ -633,10 +644,11 @@ int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 	}
 	put_header(out, TC_MSG_DATA, kp->remote_idx);
 	put_le64(out + DATA_COUNTER, kp->send_ctr);
-	tc_aead_key_seal(&kp->send, kp->send_ctr, out + TC_DATA_HDR_LEN, pt,
-			 len, out, TC_DATA_HDR_LEN);
-	kp->send_ctr++;
-	rc = (int)(len + TC_DATA_OVERHEAD);
+	rc = tc_aead_key_seal(&kp->send, kp->send_ctr, out + TC_DATA_HDR_LEN,
+			      pt, len, out, TC_DATA_HDR_LEN);
+	kp->send_ctr++; /* even after a failure: never a nonce twice */
+	if (rc == 0)
+		rc = (int)(len + TC_DATA_OVERHEAD);
 out:
 	pthread_mutex_unlock(s->lock);
 	return rc;

@@ -130,9 +130,9 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		       size_t *out_len);
 /* Encrypts len bytes into a DATA packet in out (cap >= len +
  * TC_DATA_OVERHEAD).  pt may be out + TC_DATA_HDR_LEN (sealed in place);
- * otherwise it must not overlap out.  Returns the packet length or -ENOKEY when
+ * otherwise it must not overlap out.  Returns the packet length, -ENOKEY when
  * no current keypair may send (none yet, expired, or responder not yet
- * confirmed). */
+ * confirmed), or -EIO when the cipher failed (nothing to send). */
 int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
 /* True when the initiator should start a new handshake now: no keys, keys

@@ -1,7 +1,8 @@
 /*
  * Tests of the transport suites: known-answer vectors for both AEADs
  * (RFC 8439 section 2.8.2 for ChaCha20-Poly1305; test cases 13, 14 and 16
- * of the GCM specification, McGrew and Viega, for AES-256-GCM), the
+ * of the GCM specification, McGrew and Viega, for AES-256-GCM, under both
+ * its implementations, GnuTLS's and libsodium's), the
  * counter nonces, forgeries under AES-256-GCM, and the choice of suite in
  * the link handshake: AES-256-GCM where both ends offer it, ChaCha20-
  * Poly1305 otherwise, a refusal when nothing is common, and no downgrade
@@ -45,13 +46,16 @@ static bool have_aes(void)
 	return false;
 }
 
-/* One vector through tc_aead_key_seal_nonce and back. */
-static void kat(unsigned suite, const char *key_hex, const char *nonce_hex,
-		const char *ad_hex, const uint8_t *pt, size_t len,
-		const char *ct_hex, const char *tag_hex)
+/* One vector through tc_aead_key_seal_nonce and back, under one
+ * implementation (AES-256-GCM: GnuTLS's, or libsodium's with gnutls
+ * false). */
+static void kat_under(bool gnutls, unsigned suite, const char *key_hex,
+		      const char *nonce_hex, const char *ad_hex,
+		      const uint8_t *pt, size_t len, const char *ct_hex,
+		      const char *tag_hex)
 {
 	uint8_t key[32], nonce[12], ad[64], want[BUF], got[BUF], back[BUF];
-	struct tc_aead_key k;
+	struct tc_aead_key k = {0};
 	size_t adlen, clen;
 
 	ck_assert_uint_eq(unhex(key, key_hex), 32);
@@ -60,7 +64,10 @@ static void kat(unsigned suite, const char *key_hex, const char *nonce_hex,
 	clen = unhex(want, ct_hex);
 	ck_assert_uint_eq(clen, len);
 	ck_assert_uint_eq(unhex(want + clen, tag_hex), 16);
+	tc_aead_aes_gnutls(gnutls);
 	ck_assert_int_eq(tc_aead_key_set(&k, suite, key), 0);
+	tc_aead_aes_gnutls(true);
+	ck_assert(tc_aead_key_gnutls(&k) == (gnutls && suite == AES));
 	tc_aead_key_seal_nonce(&k, got, pt, len, ad, adlen, nonce);
 	ck_assert_mem_eq(got, want, len + 16);
 	ck_assert_int_eq(
@@ -73,6 +80,18 @@ static void kat(unsigned suite, const char *key_hex, const char *nonce_hex,
 	    -EBADMSG);
 	tc_aead_key_wipe(&k);
 	ck_assert_uint_eq(k.suite, 0);
+}
+
+/* A vector under every implementation of its suite. */
+static void kat(unsigned suite, const char *key_hex, const char *nonce_hex,
+		const char *ad_hex, const uint8_t *pt, size_t len,
+		const char *ct_hex, const char *tag_hex)
+{
+	kat_under(true, suite, key_hex, nonce_hex, ad_hex, pt, len, ct_hex,
+		  tag_hex);
+	if (suite == AES)
+		kat_under(false, suite, key_hex, nonce_hex, ad_hex, pt, len,
+			  ct_hex, tag_hex);
 }
 
 START_TEST(test_kat_chacha20_poly1305)
@@ -115,7 +134,7 @@ START_TEST(test_kat_aes256_gcm)
 	const char *key16 = "feffe9928665731c6d6a8f9467308308"
 			    "feffe9928665731c6d6a8f9467308308";
 	uint8_t pt[64], key[32];
-	struct tc_aead_key k;
+	struct tc_aead_key k = {0};
 	size_t n;
 
 	if (!have_aes()) {
@@ -153,7 +172,7 @@ START_TEST(test_counter_nonce)
 	static const unsigned suites[] = {CHACHA, AES};
 	const uint64_t n = 0x0102030405060708ULL;
 	uint8_t key[32], nonce[12] = {0}, pt[100], a[116], b[116];
-	struct tc_aead_key k;
+	struct tc_aead_key k = {0};
 	size_t i, j;
 
 	randombytes_buf(key, sizeof(key));
@@ -183,7 +202,7 @@ END_TEST
 START_TEST(test_aes_forgeries)
 {
 	uint8_t key[32], ad[16], pt[64], ct[80], out[64];
-	struct tc_aead_key k;
+	struct tc_aead_key k = {0};
 	size_t i;
 	int bit;
 
