@@ -39,3 +39,18 @@ bool ipop_uid_matches_key(const char *uid, const uint8_t pub[IPOP_KEY_LEN])
 	ipop_uid_from_key(pub, derived);
 	return strcmp(uid, derived) == 0;
 }
+
+enum { HASH_CHARS = 16 };
+
+unsigned ipop_uid_hash(const void *uid)
+{
+	const unsigned char *s = uid;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < HASH_CHARS && s[i] != '\0'; i++) {
+		h ^= s[i];
+		h *= 16777619u;
+	}
+	return h;
+}

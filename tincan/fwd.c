@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "common/uid.h"
 #include "tincan/fwd.h"
 
 struct tc_fwd {
@@ -67,7 +68,7 @@ struct tc_fwd *tc_fwd_new(void)
 	struct tc_fwd *f = g_new0(struct tc_fwd, 1);
 
 	f->by_uid =
-	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	    g_hash_table_new_full(ipop_uid_hash, g_str_equal, NULL, g_free);
 	f->by_v4 = g_hash_table_new(v4_hash, v4_equal);
 	f->by_v6 = g_hash_table_new(v6_hash, v6_equal);
 	f->by_mac = g_hash_table_new(mac_hash, mac_equal);

@@ -131,7 +131,7 @@ static void start(struct tc_overlay *ov)
 		ov->expire = g_timeout_add(TC_OVERLAY_EXPIRE_MS,
 					   tc_overlay_on_expire, ov);
 	}
-	ov->links = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	ov->links = g_hash_table_new_full(ipop_uid_hash, g_str_equal, g_free,
 					  (GDestroyNotify)tc_link_free);
 	ov->watch = g_unix_fd_add(ov->fd, G_IO_IN | G_IO_ERR | G_IO_HUP,
 				  tc_overlay_on_tap_readable, ov);

@@ -95,7 +95,7 @@ struct tc_route *tc_route_new(const char *self)
 	if (ipop_ring_id_parse(self, &r->self) < 0)
 		memset(&r->self, 0, sizeof(r->self));
 	r->dests =
-	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, dest_free);
+	    g_hash_table_new_full(ipop_uid_hash, g_str_equal, NULL, dest_free);
 	return r;
 }
 
