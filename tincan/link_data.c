@@ -499,11 +499,16 @@ static bool fast_stun(struct tc_link *l, const uint8_t *buf, size_t len,
 	return true;
 }
 
-/* untrusted: from peer (any bytes the ICE socket delivers). */
+/* untrusted: from peer (any bytes the ICE socket delivers).  own is buf
+ * when the bytes are tincan's own (the fast path's receive area), NULL
+ * when they are libnice's: a DATA packet in our own bytes is opened in
+ * place, which saves copying it (~2 % of tincan's CPU). */
 static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
-		    const struct rx_src *src, const struct tc_time *t)
+		    uint8_t *own, const struct rx_src *src,
+		    const struct tc_time *t)
 {
-	size_t out_len = 0;
+	uint8_t *out = rx_pt;
+	size_t out_len = 0, cap = sizeof(rx_pt);
 	int r;
 
 	if (src->addr && l->fast_sock && fast_stun(l, buf, len, src))
@@ -513,18 +518,21 @@ static void receive(struct tc_link *l, const uint8_t *buf, size_t len,
 	if (!l->controlling && len == TC_INIT_LEN && buf[0] == TC_MSG_INIT &&
 	    !init_admitted(l, buf, len, src, t))
 		return;
-	r = tc_session_receive(l->session, t, buf, len, rx_pt, sizeof(rx_pt),
-			       &out_len);
+	if (own && len > TC_DATA_HDR_LEN && buf[0] == TC_MSG_DATA) {
+		out = own + TC_DATA_HDR_LEN;
+		cap = len - TC_DATA_HDR_LEN;
+	}
+	r = tc_session_receive(l->session, t, buf, len, out, cap, &out_len);
 	switch (r) {
 	case TC_RX_DATA:
 		tc_link_repair_spoke(l, t);
 		roam(l, src);
 		on_authenticated(l, t);
-		handle_inner(l, rx_pt, out_len);
+		handle_inner(l, out, out_len);
 		break;
 	case TC_RX_REPLY:
 		tc_link_repair_spoke(l, t);
-		send_response(l, rx_pt, out_len);
+		send_response(l, out, out_len);
 		break;
 	case TC_RX_ESTABLISHED:
 		tc_link_repair_spoke(l, t);
@@ -564,7 +572,7 @@ void tc_link_on_recv(NiceAgent *agent, guint stream, guint comp, guint len,
 	(void)comp;
 	tc_link_now(&t);
 	l->rx_stream = stream;
-	receive(l, (const uint8_t *)buf, len, &src, &t);
+	receive(l, (const uint8_t *)buf, len, NULL, &src, &t);
 	l->rx_stream = 0;
 }
 
@@ -610,16 +618,15 @@ static void rx_prepare(struct mmsghdr *m, struct iovec *iov,
 
 /* One message: datagrams of seg bytes back to back (the last may be
  * shorter), or a single datagram when seg is 0. */
-static void rx_message(struct tc_link *l, const uint8_t *buf, size_t len,
-		       size_t seg, const struct rx_src *src,
-		       const struct tc_time *t)
+static void rx_message(struct tc_link *l, uint8_t *buf, size_t len, size_t seg,
+		       const struct rx_src *src, const struct tc_time *t)
 {
 	size_t off;
 
 	if (seg == 0 || seg > len)
 		seg = len;
 	for (off = 0; off < len && l->rx_src; off += seg)
-		receive(l, buf + off, MIN(seg, len - off), src, t);
+		receive(l, buf + off, MIN(seg, len - off), buf + off, src, t);
 }
 
 /* untrusted: from anyone who can reach the socket.  The peer's checks

@@ -40,7 +40,8 @@
  * A negative result from tc_session_receive leaves the session unchanged:
  * every check runs before the first write to the session.  Output buffers
  * must not overlap the input packet (the AEAD does not allow shifted
- * overlap, and RESP is written while INIT is still being read).
+ * overlap, and RESP is written while INIT is still being read), but for
+ * DATA opened in place: out at the ciphertext itself.
  */
 #include <errno.h>
 #include <limits.h>

@@ -124,7 +124,9 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
  * (initiator: an authentic RESP whose choice of suite breaks the rule).  An
  * INIT's mac1 is checked before any DH; its mac2 is the caller's business
  * (cookie.h's guard, which knows the sender's address).  A negative result
- * never changes the session. */
+ * never changes the session.  For a DATA packet (type TC_MSG_DATA) out may
+ * be pkt + TC_DATA_HDR_LEN, writable: it is opened in place, and if refused
+ * may be left zeroed there; any other packet needs an out apart from pkt. */
 int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
 		       size_t *out_len);

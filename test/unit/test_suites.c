@@ -519,6 +519,30 @@ START_TEST(test_seal_in_place)
 	ck_assert_uint_eq(olen, sizeof(msg));
 	ck_assert_mem_eq(out, msg, sizeof(msg));
 	ck_assert_uint_eq(tc_session_suite(p.r), suites[_i]);
+	/* Opened in place: the plaintext where the ciphertext was; a replay
+	 * or a forgery is refused there. */
+	memcpy(pkt + TC_DATA_HDR_LEN, msg, sizeof(msg));
+	n = tc_session_encrypt(p.i, &p.t, pkt + TC_DATA_HDR_LEN, sizeof(msg),
+			       pkt, sizeof(pkt));
+	memcpy(out, pkt, (size_t)n);
+	ck_assert_int_eq(tc_session_receive(p.r, &p.t, pkt, (size_t)n,
+					    pkt + TC_DATA_HDR_LEN,
+					    (size_t)n - TC_DATA_HDR_LEN, &olen),
+			 TC_RX_DATA);
+	ck_assert_uint_eq(olen, sizeof(msg));
+	ck_assert_mem_eq(pkt + TC_DATA_HDR_LEN, msg, sizeof(msg));
+	ck_assert_int_eq(tc_session_receive(p.r, &p.t, out, (size_t)n,
+					    out + TC_DATA_HDR_LEN,
+					    (size_t)n - TC_DATA_HDR_LEN, &olen),
+			 -EALREADY);
+	n = tc_session_encrypt(p.i, &p.t, msg, sizeof(msg), pkt, sizeof(pkt));
+	pkt[n - 1] ^= 1;
+	ck_assert_int_eq(tc_session_receive(p.r, &p.t, pkt, (size_t)n,
+					    pkt + TC_DATA_HDR_LEN,
+					    (size_t)n - TC_DATA_HDR_LEN, &olen),
+			 -EBADMSG);
+	pkt[n - 1] ^= 1;
+	ck_assert(memcmp(pkt + TC_DATA_HDR_LEN, msg, 64) != 0);
 	pair_free(&p);
 }
 END_TEST
