@@ -195,6 +195,7 @@ START_TEST(test_counter_nonce)
 		    tc_aead_key_open(&k, n + 1, b, a, sizeof(a), NULL, 0),
 		    -EBADMSG);
 	}
+	tc_aead_key_wipe(&k);
 }
 END_TEST
 
@@ -232,6 +233,7 @@ START_TEST(test_aes_forgeries)
 	ck_assert_int_eq(
 	    tc_aead_key_open(&k, 9, out, ct, sizeof(ct), ad, sizeof(ad)), 0);
 	ck_assert_mem_eq(out, pt, sizeof(pt));
+	tc_aead_key_wipe(&k);
 }
 END_TEST
 
