@@ -184,6 +184,29 @@ static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
 	return true;
 }
 
+/* Candidates bound to no link of ours came for our link: the peer knows
+ * none of our candidates (they went out before its controller ran, or
+ * were lost), so its end cannot check ours, and tincan, which takes the
+ * peer's candidates onto a stream it already has where it can, may
+ * gather nothing new to send.  Ours (the newest stream's) go out again at
+ * once, bound to the peer's ufrag, instead of at our next resend, or
+ * never once our link is connected.  A member restarted while its
+ * neighbours' links to it still ran waited 4-6 s for its links to them
+ * (gvpn-scale's rejoin: their candidates went out while its controller
+ * was down).  In a normal exchange only the first candidates are
+ * unbound, and they make the link: the answer to them is bound, and
+ * draws no answer. */
+static void answer_unbound(struct ctl_members *e, struct member *m,
+			   const struct ctl_sig *s)
+{
+	if (s->seen[0] || !m->local_ufrag[0])
+		return;
+	g_debug("overlay %s: %s has none of our candidates; ours again",
+		e->cfg->name, IPOP_LOG_STR(m->jid));
+	blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
+	ctl_cands_ask(e, m);
+}
+
 void ctl_cands_signal(struct ctl_members *e, const char *jid,
 		      const struct ctl_sig *s)
 {
@@ -229,8 +252,10 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 		ctl_member_ensure_link(e,
 				       m); /* candidates go in once it exists */
 	else if (g_hash_table_contains(e->adopted, m->uid) ||
-		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED)
+		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED) {
 		ctl_cands_add(e, m, m->pending);
+		answer_unbound(e, m, s);
+	}
 }
 
 /* Signals can be lost (an XMPP session silently dead behind a NAT that

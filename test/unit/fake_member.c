@@ -59,6 +59,8 @@ static void fake_signal(void *ctx, const char *to, const struct ctl_sig *s)
 	if (s->kind == CTL_SIG_ADVERTISE)
 		add(r, g_strdup_printf("adv %s %s", or_dash(s->ipv4),
 				       or_dash(s->ipv6)));
+	if (s->kind == CTL_SIG_LINK)
+		add(r, g_strdup_printf("cands %s", or_dash(s->seen)));
 }
 
 static enum ctl_sub fake_sub(void *ctx, const char *bare)

@@ -26,7 +26,8 @@
  *   "kind UID KIND"                     a SetLinkKind's
  *   "map UID V4 V6 PEERV4 REMOVE"       a MapPeer's fields ("-" for "")
  *   "sig TO KIND ACK"                   every signal
- *   "adv V4 V6"                         an advertisement's addresses */
+ *   "adv V4 V6"                         an advertisement's addresses
+ *   "cands SEEN"                        a link signal's bound ufrag */
 struct rec {
 	GPtrArray *log;
 	enum ctl_sub sub; /* what the roster says of everyone */

@@ -300,6 +300,47 @@ START_TEST(test_bound_before_ours_went_out_ignored)
 }
 END_TEST
 
+/* Candidates bound to nothing of ours reach our link after ours went
+ * out: the peer has none of ours (they went out while its controller was
+ * down: a member restarted next to us).  They go in, and ours go out
+ * again at once, bound to its ufrag, whether our link connects or is
+ * connected; bound candidates, the normal answer, draw none. */
+START_TEST(test_unbound_candidates_answered)
+{
+	struct rec r;
+	struct ctl_members *g = ready_policy(&r);
+	struct ctl_sig adv, link;
+	int round;
+
+	fake_adv(&adv, "lab", "10.10.0.2");
+	ctl_member_signal(g, "bob@x/dev", &adv);
+	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
+	fake_local(g, adv.uid, "mine");
+	ck_assert(logged(&r, "cands -"));
+	for (round = 0; round < 2; round++) {
+		if (round == 1) {
+			fake_link_event(g, "gv", adv.uid,
+					IPOP__LINK_STATE__CONNECTED);
+			ck_assert_uint_eq(ctl_member_connected(g), 1);
+		}
+		g_ptr_array_set_size(r.log, 0);
+		fake_link(&link, &adv, "");
+		ctl_member_signal(g, "bob@x/dev", &link);
+		ck_assert(logged(&r, "req add:%s 6", adv.uid));
+		ck_assert(logged(&r, "req local:%s 7", adv.uid));
+		fake_local(g, adv.uid, "mine");
+		ck_assert(logged(&r, "cands abcd"));
+	}
+	/* Bound to ours: added, not answered. */
+	g_ptr_array_set_size(r.log, 0);
+	fake_link(&link, &adv, "mine");
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	ck_assert(!logged(&r, "req local:%s 7", adv.uid));
+	fake_finish(&r, g);
+}
+END_TEST
+
 /* The peer remade its link bound to ours (seen = our ufrag) while ours is
  * bound to its old one: our add fails with EXISTS and we remake.  The new
  * link must not take those candidates (they are bound to the link just
@@ -541,6 +582,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_crossing_restarts_added);
 	tcase_add_test(tc, test_restart_bound_to_first_stream_added);
 	tcase_add_test(tc, test_bound_before_ours_went_out_ignored);
+	tcase_add_test(tc, test_unbound_candidates_answered);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
