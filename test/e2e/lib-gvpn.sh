@@ -72,3 +72,11 @@ all_pairs()
 		done <"$f"
 	done
 }
+
+# first_reply LOG T0: the time (ms, as now_ms) of the first reply at or
+# after T0 in LOG, the output of `ping -D`; fails without one.
+first_reply()
+{
+	awk -v t="$2" '/bytes from/ { gsub(/[\[\]]/, "", $1); ms = int($1 * 1000);
+		if (ms >= t + 0) { printf "%.0f\n", ms; found = 1; exit } } END { exit !found }' "$1"
+}
