@@ -59,6 +59,7 @@ void ctl_cands_send(struct ctl_members *e, struct member *m,
 	g_strlcpy(s.seen,
 		  m->answer_ufrag[0] ? m->answer_ufrag : m->remote_ufrag,
 		  sizeof(s.seen));
+	g_strlcpy(m->sent_seen, s.seen, sizeof(m->sent_seen));
 	m->answer_ufrag[0] = '\0';
 	m->cands_sent_us = g_get_monotonic_time();
 	g_debug("overlay %s: candidates to %s", e->cfg->name,
@@ -184,26 +185,31 @@ static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
 	return true;
 }
 
-/* Candidates bound to no link of ours came for our link: the peer knows
- * none of our candidates (they went out before its controller ran, or
- * were lost), so its end cannot check ours, and tincan, which takes the
- * peer's candidates onto a stream it already has where it can, may
- * gather nothing new to send.  Ours (the newest stream's) go out again at
- * once, bound to the peer's ufrag, instead of at our next resend, or
- * never once our link is connected.  A member restarted while its
- * neighbours' links to it still ran waited 4-6 s for its links to them
- * (gvpn-scale's rejoin: their candidates went out while its controller
- * was down).  In a normal exchange only the first candidates are
- * unbound, and they make the link: the answer to them is bound, and
- * draws no answer. */
-static void answer_unbound(struct ctl_members *e, struct member *m,
-			   const struct ctl_sig *s)
+/* Candidates bound to no link of ours came for our link, while ours last
+ * went out bound to another link of the peer's: the peer's link is new
+ * (its tincan restarted) and has none of ours, which went to the link
+ * gone, and tincan, which takes the peer's candidates onto a stream it
+ * already has where it can, may gather nothing new to send.  Ours (the
+ * newest stream's) go out again at once, bound to the new link's ufrag,
+ * instead of at our next resend, or never once our link is connected.  A
+ * member restarted while its neighbours' links to it still ran waited
+ * 3.5-8 s for its links to them (gvpn-scale's rejoin, 1 run in 16).
+ * Ours that went out unbound reach any link of the peer's, so two ends
+ * that make their links at once do not answer each other. */
+static void answer_new_link(struct ctl_members *e, struct member *m,
+			    const struct ctl_sig *s)
 {
-	if (s->seen[0] || !m->local_ufrag[0])
+	char ufrag[CTL_SIG_MAX_UFRAG];
+
+	if (s->seen[0] || !m->local_ufrag[0] || !m->sent_seen[0])
 		return;
-	g_debug("overlay %s: %s has none of our candidates; ours again",
+	blob_ufrag(s->cands, ufrag, sizeof(ufrag));
+	if (!ufrag[0] || strcmp(ufrag, m->sent_seen) == 0)
+		return;
+	g_debug("overlay %s: %s has a new link without our candidates; ours "
+		"again",
 		e->cfg->name, IPOP_LOG_STR(m->jid));
-	blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
+	g_strlcpy(m->answer_ufrag, ufrag, sizeof(m->answer_ufrag));
 	ctl_cands_ask(e, m);
 }
 
@@ -254,7 +260,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 	else if (g_hash_table_contains(e->adopted, m->uid) ||
 		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED) {
 		ctl_cands_add(e, m, m->pending);
-		answer_unbound(e, m, s);
+		answer_new_link(e, m, s);
 	}
 }
 

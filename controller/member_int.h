@@ -58,6 +58,9 @@ struct member {
 	char pending_ufrag[CTL_SIG_MAX_UFRAG];
 	/* The peer's newer ufrag our next candidates answer, or "". */
 	char answer_ufrag[CTL_SIG_MAX_UFRAG];
+	/* The peer's ufrag our candidates last went out bound to ("": to
+	 * none). */
+	char sent_seen[CTL_SIG_MAX_UFRAG];
 	gint64 cands_sent_us; /* when our candidates last went out */
 };
 

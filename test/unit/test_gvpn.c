@@ -300,16 +300,36 @@ START_TEST(test_bound_before_ours_went_out_ignored)
 }
 END_TEST
 
-/* Candidates bound to nothing of ours reach our link after ours went
- * out: the peer has none of ours (they went out while its controller was
- * down: a member restarted next to us).  They go in, and ours go out
- * again at once, bound to its ufrag, whether our link connects or is
- * connected; bound candidates, the normal answer, draw none. */
-START_TEST(test_unbound_candidates_answered)
+/* A link signal from adv, unbound, whose candidates carry ufrag (the
+ * blob lives in buf). */
+static void unbound_link(struct ctl_sig *link, const struct ctl_sig *adv,
+			 const char *ufrag, char **buf)
+{
+	Ipop__IceCredentials ic = IPOP__ICE_CREDENTIALS__INIT;
+	uint8_t raw[64];
+	size_t n;
+
+	ic.ufrag = (char *)(uintptr_t)ufrag;
+	ic.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuv";
+	n = ipop__ice_credentials__pack(&ic, raw);
+	g_free(*buf);
+	*buf = g_base64_encode(raw, n);
+	fake_link(link, adv, "");
+	link->cands = *buf;
+}
+
+/* The peer's tincan restarted while our link to its old one still ran:
+ * its new link's candidates come unbound while ours last went out bound
+ * to its old link.  They go in, and ours go out again at once, bound to
+ * the new link (its end has none of ours), whether our link connects or
+ * is connected.  Unbound candidates that are the old link's, or that
+ * meet ours sent unbound (two ends linking at once), draw no answer. */
+START_TEST(test_new_link_of_peer_answered)
 {
 	struct rec r;
 	struct ctl_members *g = ready_policy(&r);
 	struct ctl_sig adv, link;
+	g_autofree char *buf = NULL;
 	int round;
 
 	fake_adv(&adv, "lab", "10.10.0.2");
@@ -317,26 +337,39 @@ START_TEST(test_unbound_candidates_answered)
 	fake_reply(g, "create", adv.uid, IPOP__STATUS__OK);
 	fake_local(g, adv.uid, "mine");
 	ck_assert(logged(&r, "cands -"));
+	/* Two ends linking at once: both unbound, no answer. */
+	g_ptr_array_set_size(r.log, 0);
+	unbound_link(&link, &adv, "old0", &buf);
+	ctl_member_signal(g, "bob@x/dev", &link);
+	ck_assert(logged(&r, "req add:%s 6", adv.uid));
+	ck_assert(!logged(&r, "req local:%s 7", adv.uid));
+	fake_reply(g, "add", adv.uid, IPOP__STATUS__OK);
+	/* Ours go out again (an ICE restart of ours), bound to "old0". */
+	fake_local(g, adv.uid, "mine2");
+	ck_assert(logged(&r, "cands old0"));
 	for (round = 0; round < 2; round++) {
 		if (round == 1) {
 			fake_link_event(g, "gv", adv.uid,
 					IPOP__LINK_STATE__CONNECTED);
 			ck_assert_uint_eq(ctl_member_connected(g), 1);
 		}
+		/* The old link's candidates, resent: nothing to answer. */
 		g_ptr_array_set_size(r.log, 0);
-		fake_link(&link, &adv, "");
+		unbound_link(&link, &adv, round ? "new1" : "old0", &buf);
+		ctl_member_signal(g, "bob@x/dev", &link);
+		ck_assert(!logged(&r, "req local:%s 7", adv.uid));
+		/* The peer's new link: answered, bound to it. */
+		unbound_link(&link, &adv, round ? "new2" : "new1", &buf);
 		ctl_member_signal(g, "bob@x/dev", &link);
 		ck_assert(logged(&r, "req add:%s 6", adv.uid));
 		ck_assert(logged(&r, "req local:%s 7", adv.uid));
-		fake_local(g, adv.uid, "mine");
-		ck_assert(logged(&r, "cands abcd"));
+		fake_local(g, adv.uid, "mine2");
+		ck_assert(logged(&r, "cands %s", round ? "new2" : "new1"));
+		/* Its resend draws no second answer. */
+		g_ptr_array_set_size(r.log, 0);
+		ctl_member_signal(g, "bob@x/dev", &link);
+		ck_assert(!logged(&r, "req local:%s 7", adv.uid));
 	}
-	/* Bound to ours: added, not answered. */
-	g_ptr_array_set_size(r.log, 0);
-	fake_link(&link, &adv, "mine");
-	ctl_member_signal(g, "bob@x/dev", &link);
-	ck_assert(logged(&r, "req add:%s 6", adv.uid));
-	ck_assert(!logged(&r, "req local:%s 7", adv.uid));
 	fake_finish(&r, g);
 }
 END_TEST
@@ -582,7 +615,7 @@ Suite *suite_gvpn(void)
 	tcase_add_test(tc, test_crossing_restarts_added);
 	tcase_add_test(tc, test_restart_bound_to_first_stream_added);
 	tcase_add_test(tc, test_bound_before_ours_went_out_ignored);
-	tcase_add_test(tc, test_unbound_candidates_answered);
+	tcase_add_test(tc, test_new_link_of_peer_answered);
 	tcase_add_test(tc, test_label_of_long_jid);
 	tcase_add_test(tc, test_refusals_bounded);
 	suite_add_tcase(s, tc);
