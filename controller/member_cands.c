@@ -164,19 +164,16 @@ static bool bound_to_gone(struct ctl_members *e, const struct member *m,
 	return m->linked && !g_hash_table_contains(e->adopted, m->uid);
 }
 
-/* Whether cands (untrusted: from the peer) are those of the peer's link
- * to the one we dropped, resent while its end connects: no new wish for
- * a link (see struct member's dropped_peer); a new link of the peer's,
- * or one we want, is made. */
+/* Whether candidates under the peer's ufrag are those of its link to
+ * the one we dropped, resent while its end connects: no new wish for a
+ * link (see struct member's dropped_peer); a new link of the peer's, or
+ * one we want, is made. */
 static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
-			       const char *cands)
+			       const char *ufrag)
 {
-	char ufrag[CTL_SIG_MAX_UFRAG];
-
 	if (m->linked || !m->dropped_peer || !e->bounded ||
 	    ctl_links_wanted(e, m))
 		return false;
-	blob_ufrag(cands, ufrag, sizeof(ufrag));
 	if (!ufrag[0] || g_str_hash(ufrag) != m->dropped_peer)
 		return false;
 	g_debug("overlay %s: candidates from %s for the link we dropped; not "
@@ -197,14 +194,10 @@ static bool resent_for_dropped(struct ctl_members *e, const struct member *m,
  * Ours that went out unbound reach any link of the peer's, so two ends
  * that make their links at once do not answer each other. */
 static void answer_new_link(struct ctl_members *e, struct member *m,
-			    const struct ctl_sig *s)
+			    const struct ctl_sig *s, const char *ufrag)
 {
-	char ufrag[CTL_SIG_MAX_UFRAG];
-
-	if (s->seen[0] || !m->local_ufrag[0] || !m->sent_seen[0])
-		return;
-	blob_ufrag(s->cands, ufrag, sizeof(ufrag));
-	if (!ufrag[0] || strcmp(ufrag, m->sent_seen) == 0)
+	if (s->seen[0] || !m->local_ufrag[0] || !m->sent_seen[0] || !ufrag[0] ||
+	    strcmp(ufrag, m->sent_seen) == 0)
 		return;
 	g_debug("overlay %s: %s has a new link without our candidates; ours "
 		"again",
@@ -217,6 +210,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 		      const struct ctl_sig *s)
 {
 	struct member *m = g_hash_table_lookup(e->by_jid, jid);
+	char ufrag[CTL_SIG_MAX_UFRAG]; /* the peer's, in s->cands */
 
 	/* Signals go to every overlay; only the one holding the member
 	 * under the sender's overlay name takes them. */
@@ -228,6 +222,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 		    e->cfg->name, IPOP_LOG_STR(jid));
 		return;
 	}
+	blob_ufrag(s->cands, ufrag, sizeof(ufrag));
 	/* Bound to a link of ours that is gone: the peer gets our current
 	 * candidates (again) and answers for the current link. */
 	if (bound_to_gone(e, m, s->seen)) {
@@ -235,7 +230,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 			e->cfg->name, IPOP_LOG_STR(jid));
 		/* Ours go out bound to the peer's ufrag of now: after two ICE
 		 * restarts at once, each side's view of the other is old. */
-		blob_ufrag(s->cands, m->answer_ufrag, sizeof(m->answer_ufrag));
+		g_strlcpy(m->answer_ufrag, ufrag, sizeof(m->answer_ufrag));
 		if (m->linked && m->remote_ufrag[0] && m->answer_ufrag[0] &&
 		    strcmp(m->answer_ufrag, m->remote_ufrag)) {
 			both_stale(e, m);
@@ -245,7 +240,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 			ctl_cands_ask(e, m);
 		return;
 	}
-	if (resent_for_dropped(e, m, s->cands))
+	if (resent_for_dropped(e, m, ufrag))
 		return;
 	g_free(m->pending);
 	m->pending = g_strdup(s->cands);
@@ -260,7 +255,7 @@ void ctl_cands_signal(struct ctl_members *e, const char *jid,
 	else if (g_hash_table_contains(e->adopted, m->uid) ||
 		 m->state != IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED) {
 		ctl_cands_add(e, m, m->pending);
-		answer_new_link(e, m, s);
+		answer_new_link(e, m, s, ufrag);
 	}
 }
 
