@@ -265,6 +265,18 @@ void fake_link(struct ctl_sig *link, const struct ctl_sig *adv,
 	    (char *)(uintptr_t) "CgRhYmNkEhZhYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
 }
 
+char *fake_cands(const char *ufrag)
+{
+	Ipop__IceCredentials c = IPOP__ICE_CREDENTIALS__INIT;
+	uint8_t buf[128];
+	size_t len;
+
+	c.ufrag = (char *)(uintptr_t)ufrag;
+	c.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
+	len = ipop__ice_credentials__pack(&c, buf);
+	return g_base64_encode(buf, len);
+}
+
 void fake_bye(struct ctl_sig *bye, const struct ctl_sig *adv)
 {
 	memset(bye, 0, sizeof(*bye));

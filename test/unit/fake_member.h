@@ -101,6 +101,9 @@ void fake_adv(struct ctl_sig *s, const char *group, const char *ipv4);
 /* A link signal from the member adv to this node, bound to seen. */
 void fake_link(struct ctl_sig *link, const struct ctl_sig *adv,
 	       const char *seen);
+/* A candidates blob (base64 of a packed IceCredentials) with ufrag; the
+ * caller frees it. */
+char *fake_cands(const char *ufrag);
 /* A bye from the member adv. */
 void fake_bye(struct ctl_sig *bye, const struct ctl_sig *adv);
 /* Feeds a LinkStateChanged event for uid on overlay. */

@@ -305,15 +305,8 @@ END_TEST
 static void unbound_link(struct ctl_sig *link, const struct ctl_sig *adv,
 			 const char *ufrag, char **buf)
 {
-	Ipop__IceCredentials ic = IPOP__ICE_CREDENTIALS__INIT;
-	uint8_t raw[64];
-	size_t n;
-
-	ic.ufrag = (char *)(uintptr_t)ufrag;
-	ic.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuv";
-	n = ipop__ice_credentials__pack(&ic, raw);
 	g_free(*buf);
-	*buf = g_base64_encode(raw, n);
+	*buf = fake_cands(ufrag);
 	fake_link(link, adv, "");
 	link->cands = *buf;
 }

@@ -170,19 +170,6 @@ START_TEST(test_ondemand_link)
 }
 END_TEST
 
-/* A candidates blob (base64 of packed IceCredentials) with ufrag. */
-static char *new_cands(const char *ufrag)
-{
-	Ipop__IceCredentials c = IPOP__ICE_CREDENTIALS__INIT;
-	uint8_t buf[128];
-	size_t len;
-
-	c.ufrag = (char *)(uintptr_t)ufrag;
-	c.pwd = (char *)(uintptr_t) "abcdefghijklmnopqrstuvwxyz";
-	len = ipop__ice_credentials__pack(&c, buf);
-	return g_base64_encode(buf, len);
-}
-
 /* Candidates from a member that is not a neighbour: it wants the link,
  * we take it as on demand; when it fails it is not remade. */
 START_TEST(test_peer_asked_link)
@@ -215,7 +202,7 @@ START_TEST(test_peer_asked_link)
 	g_ptr_array_set_size(r.log, 0);
 	ctl_member_signal(e, jid_of('4'), &link);
 	ck_assert(!linked_as(&r, '4', IPOP__LINK_KIND__LINK_KIND_ON_DEMAND));
-	link.cands = new_cands("wxyz");
+	link.cands = fake_cands("wxyz");
 	ctl_member_signal(e, jid_of('4'), &link);
 	g_free(link.cands);
 	ck_assert(linked_as(&r, '4', IPOP__LINK_KIND__LINK_KIND_ON_DEMAND));
