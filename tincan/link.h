@@ -158,6 +158,11 @@ int tc_link_add_remote(struct tc_link *l, const struct tc_ice_creds *remote);
  * cannot carry data yet (counted as dropped). */
 int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		       const struct tc_csum *cs);
+/* tc_link_send_frame for every segment of a TSO frame, each segment cut
+ * straight into the batch (its payload copied once, no staging buffer).
+ * 0, or the -errno of the last segment refused (each refused one is
+ * counted as dropped). */
+int tc_link_send_tso(struct tc_link *l, struct tc_gso_cut *c);
 /* The same for a forwarded frame: pre (pre_len bytes, the route.h header)
  * then the frame, as one TC_INNER_FORWARD message. */
 int tc_link_send_forward(struct tc_link *l, const uint8_t *pre, size_t pre_len,

@@ -75,10 +75,22 @@ static uint64_t batch_clock(const struct tc_link *l)
 	return clock_ms;
 }
 
-/* Encrypts an inner message (type, pre_len header bytes, body) into out at
- * now_ms: its length or -errno.  The message is laid out where its
- * ciphertext goes (after the DATA header) and sealed in place, so no
- * staging buffer is needed (the body is still copied once, into out). */
+/* Writes an inner message (type, pre_len header bytes, body) at pt: 1 +
+ * pre_len + len bytes. */
+static void lay_out(uint8_t *pt, uint8_t type, const uint8_t *pre,
+		    size_t pre_len, const uint8_t *body, size_t len)
+{
+	pt[0] = type;
+	if (pre_len)
+		memcpy(pt + 1, pre, pre_len);
+	if (len)
+		memcpy(pt + 1 + pre_len, body, len);
+}
+
+/* Encrypts an inner message into out at now_ms: its length or -errno.  The
+ * message is laid out where its ciphertext goes (after the DATA header)
+ * and sealed in place, so no staging buffer is needed (the body is still
+ * copied once, into out). */
 static int seal(struct tc_link *l, uint64_t now_ms, uint8_t type,
 		const uint8_t *pre, size_t pre_len, const uint8_t *body,
 		size_t len, uint8_t *out, size_t cap)
@@ -91,11 +103,7 @@ static int seal(struct tc_link *l, uint64_t now_ms, uint8_t type,
 		return -EMSGSIZE;
 	if (cap < n + TC_DATA_OVERHEAD)
 		return -ENOSPC;
-	pt[0] = type;
-	if (pre_len)
-		memcpy(pt + 1, pre, pre_len);
-	if (len)
-		memcpy(pt + 1 + pre_len, body, len);
+	lay_out(pt, type, pre, pre_len, body, len);
 	return tc_session_encrypt(l->session, &t, pt, n, out, cap);
 }
 
@@ -820,32 +828,55 @@ static struct tc_link_run *run_for(struct tc_link *l, size_t n)
 	return r;
 }
 
+/* Room at the batch's end for a message of n plaintext bytes: where its
+ * plaintext goes, to be sealed there by slot_seal (the batch's clock in
+ * *now_ms), or NULL when one packet cannot hold it. */
+static uint8_t *slot_open(struct tc_link *l, size_t n, uint64_t *now_ms)
+{
+	size_t want = n + TC_DATA_OVERHEAD;
+
+	if (n > TC_LINK_MAX_PACKET || want > TC_LINK_BATCH_SLOT)
+		return NULL;
+	if (!l->batch)
+		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
+	*now_ms = batch_clock(l); /* before run_for: it may flush */
+	(void)run_for(l, want);
+	return l->batch + l->batch_used + TC_DATA_HDR_LEN;
+}
+
+/* Seals the n plaintext bytes slot_open's slot holds in place and adds the
+ * packet to its run: 0 or -errno (the slot is given back). */
+static int slot_seal(struct tc_link *l, size_t n, uint64_t now_ms)
+{
+	struct tc_link_run *r = &l->runs[l->n_runs - 1];
+	struct tc_time t = {now_ms, 0};
+	uint8_t *out = l->batch + l->batch_used;
+	int rc = tc_session_encrypt(l->session, &t, out + TC_DATA_HDR_LEN, n,
+				    out, TC_LINK_BATCH_BYTES - l->batch_used);
+
+	if (rc < 0) {
+		if (r->n == 0)
+			l->n_runs--; /* the run was new: forget it */
+		return rc;
+	}
+	r->bytes += (size_t)rc;
+	r->n++;
+	l->batch_used += (size_t)rc;
+	return 0;
+}
+
 /* Encrypts an inner message (type, pre, frame) into the batch. */
 static int batch_inner(struct tc_link *l, uint8_t type, const uint8_t *pre,
 		       size_t pre_len, const uint8_t *frame, size_t len)
 {
-	size_t want = 1 + pre_len + len + TC_DATA_OVERHEAD;
-	struct tc_link_run *r;
+	size_t n = 1 + pre_len + len;
 	uint64_t now_ms;
-	int n;
+	uint8_t *pt = slot_open(l, n, &now_ms);
 
-	if (want > TC_LINK_BATCH_SLOT)
+	if (!pt)
 		return -EMSGSIZE;
-	if (!l->batch)
-		l->batch = g_malloc(TC_LINK_BATCH_BYTES);
-	now_ms = batch_clock(l); /* before run_for: it may flush */
-	r = run_for(l, want);
-	n = seal(l, now_ms, type, pre, pre_len, frame, len,
-		 l->batch + l->batch_used, TC_LINK_BATCH_BYTES - l->batch_used);
-	if (n < 0) {
-		if (r->n == 0)
-			l->n_runs--; /* the run was new: forget it */
-		return n;
-	}
-	r->bytes += (size_t)n;
-	r->n++;
-	l->batch_used += (size_t)n;
-	return 0;
+	lay_out(pt, type, pre, pre_len, frame, len);
+	return slot_seal(l, n, now_ms);
 }
 
 /* Encrypts a frame into the batch. */
@@ -880,6 +911,37 @@ int tc_link_send_frame(struct tc_link *l, const uint8_t *frame, size_t len,
 		       const struct tc_csum *cs)
 {
 	return sent(l, batch_frame(l, frame, len, cs), len);
+}
+
+/* The next segment of c, built in its batch slot. */
+static int batch_segment(struct tc_link *l, struct tc_gso_cut *c, size_t len)
+{
+	size_t n = 1 + TC_INNER_PARTIAL_LEN + len;
+	uint64_t now_ms;
+	uint8_t *pt = slot_open(l, n, &now_ms);
+
+	if (!pt) {
+		tc_gso_skip(c);
+		return -EMSGSIZE;
+	}
+	pt[0] = TC_INNER_FRAME_PARTIAL;
+	tc_put16(pt + 1, c->cs.start);
+	tc_put16(pt + 3, c->cs.offset);
+	(void)tc_gso_next(c, pt + 1 + TC_INNER_PARTIAL_LEN, len);
+	return slot_seal(l, n, now_ms);
+}
+
+int tc_link_send_tso(struct tc_link *l, struct tc_gso_cut *c)
+{
+	size_t len;
+	int rc = 0, r;
+
+	while ((len = tc_gso_next_len(c)) > 0) {
+		r = sent(l, batch_segment(l, c, len), len);
+		if (r < 0)
+			rc = r;
+	}
+	return rc;
 }
 
 int tc_link_send_forward(struct tc_link *l, const uint8_t *pre, size_t pre_len,

@@ -283,98 +283,117 @@ int tc_csum_set_pseudo(uint8_t *frame, size_t len, const struct tc_csum *cs)
 }
 
 /* Segmentation: one TSO frame, checked once, then cut. */
-struct gso {
-	const uint8_t *f;
-	struct l3 p;
-	size_t hlen; /* headers copied into every segment */
-	size_t mss;  /* payload per segment */
-	size_t nseg;
-	uint32_t asum; /* pseudo-header sum without the length */
-	uint32_t seq0;
-	uint16_t id0;
-	uint8_t flags0;
-};
 
-static int gso_check(const struct virtio_net_hdr *h, const uint8_t *f,
-		     size_t len, size_t seg_max, struct gso *g)
+int tc_gso_begin(struct tc_gso_cut *c, const struct virtio_net_hdr *h,
+		 const uint8_t *f, size_t len, size_t seg_max)
 {
 	unsigned type = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	struct l3 p;
 	size_t thl, payload;
 
+	/* untrusted: from the local kernel */
 	if ((type != VIRTIO_NET_HDR_GSO_TCPV4 &&
 	     type != VIRTIO_NET_HDR_GSO_TCPV6) ||
 	    h->gso_size == 0)
 		return -EINVAL;
-	if (parse_l3(f, len, h->csum_start, &g->p) < 0 ||
-	    g->p.proto != PROTO_TCP ||
-	    g->p.v6 != (type == VIRTIO_NET_HDR_GSO_TCPV6))
+	if (parse_l3(f, len, h->csum_start, &p) < 0 || p.proto != PROTO_TCP ||
+	    p.v6 != (type == VIRTIO_NET_HDR_GSO_TCPV6))
 		return -EINVAL;
-	if (g->p.end - g->p.l4 < TCP_MINLEN)
+	if (p.end - p.l4 < TCP_MINLEN)
 		return -EINVAL;
-	thl = (size_t)(f[g->p.l4 + TCP_DOFF] >> 4) * 4;
-	if (thl < TCP_MINLEN || thl > g->p.end - g->p.l4)
+	thl = (size_t)(f[p.l4 + TCP_DOFF] >> 4) * 4;
+	if (thl < TCP_MINLEN || thl > p.end - p.l4)
 		return -EINVAL;
-	g->hlen = g->p.l4 + thl;
-	g->mss = h->gso_size;
-	if (g->hlen + g->mss > seg_max || g->hlen + g->mss > TC_GSO_MAX)
+	c->hlen = p.l4 + thl;
+	c->mss = h->gso_size;
+	if (c->hlen + c->mss > seg_max || c->hlen + c->mss > TC_GSO_MAX)
 		return -EINVAL;
-	payload = g->p.end - g->hlen;
-	g->nseg = payload == 0 ? 1 : (payload + g->mss - 1) / g->mss;
-	g->f = f;
-	return 0;
+	payload = p.end - c->hlen;
+	c->nseg = payload == 0 ? 1 : (payload + c->mss - 1) / c->mss;
+	c->next = 0;
+	c->frame = f;
+	c->l3 = p.l3;
+	c->l4 = p.l4;
+	c->end = p.end;
+	c->v6 = p.v6;
+	c->asum = addr_sum(f, &p);
+	c->seq0 = tc_get32(f + p.l4 + TCP_SEQ);
+	c->flags0 = f[p.l4 + TCP_FLAGS];
+	c->id0 = p.v6 ? 0 : tc_get16(f + p.l3 + IP4_ID);
+	c->cs.start = (uint16_t)p.l4;
+	c->cs.offset = TCP_CSUM;
+	return (int)c->nseg;
 }
 
-/* Rewrites the copied headers in seg_buf for segment i of plen bytes. */
-static void gso_fix(const struct gso *g, size_t i, size_t plen)
+size_t tc_gso_next_len(const struct tc_gso_cut *c)
 {
-	uint8_t *ip = seg_buf + g->p.l3;
-	uint8_t *th = seg_buf + g->p.l4;
-	size_t tcplen = g->hlen - g->p.l4 + plen;
-	uint8_t flags = g->flags0;
+	size_t off = c->hlen + c->next * c->mss;
 
-	if (g->p.v6) {
+	if (c->next >= c->nseg)
+		return 0;
+	return c->hlen + MIN(c->mss, c->end - off);
+}
+
+/* Rewrites the headers copied into seg for segment i of plen bytes. */
+static void gso_fix(const struct tc_gso_cut *c, uint8_t *seg, size_t i,
+		    size_t plen)
+{
+	uint8_t *ip = seg + c->l3;
+	uint8_t *th = seg + c->l4;
+	size_t tcplen = c->hlen - c->l4 + plen;
+	uint8_t flags = c->flags0;
+
+	if (c->v6) {
 		tc_put16(ip + IP6_PLEN,
-			 (uint16_t)(g->hlen + plen - g->p.l3 - IP6_HLEN));
+			 (uint16_t)(c->hlen + plen - c->l3 - IP6_HLEN));
 	} else {
-		tc_put16(ip + IP4_TOTLEN, (uint16_t)(g->hlen + plen - g->p.l3));
-		tc_put16(ip + IP4_ID, (uint16_t)(g->id0 + i));
+		tc_put16(ip + IP4_TOTLEN, (uint16_t)(c->hlen + plen - c->l3));
+		tc_put16(ip + IP4_ID, (uint16_t)(c->id0 + i));
 		ip4_fix_csum(ip);
 	}
-	if (i + 1 < g->nseg)
+	if (i + 1 < c->nseg)
 		flags &= (uint8_t) ~(TH_FIN | TH_PSH);
 	if (i > 0)
 		flags &= (uint8_t)~TH_CWR;
-	tc_put32(th + TCP_SEQ, g->seq0 + (uint32_t)(i * g->mss));
+	tc_put32(th + TCP_SEQ, c->seq0 + (uint32_t)(i * c->mss));
 	th[TCP_FLAGS] = flags;
-	tc_put16(th + TCP_CSUM, fold(g->asum + (uint32_t)tcplen));
+	tc_put16(th + TCP_CSUM, fold(c->asum + (uint32_t)tcplen));
+}
+
+size_t tc_gso_next(struct tc_gso_cut *c, uint8_t *out, size_t cap)
+{
+	size_t n = tc_gso_next_len(c);
+	size_t plen;
+
+	if (n == 0 || n > cap)
+		return 0;
+	plen = n - c->hlen;
+	memcpy(out, c->frame, c->hlen);
+	memcpy(out + c->hlen, c->frame + c->hlen + c->next * c->mss, plen);
+	gso_fix(c, out, c->next, plen);
+	c->next++;
+	return n;
+}
+
+void tc_gso_skip(struct tc_gso_cut *c)
+{
+	if (c->next < c->nseg)
+		c->next++;
 }
 
 int tc_gso_segment(const struct virtio_net_hdr *h, const uint8_t *frame,
 		   size_t len, size_t seg_max, tc_segment_fn emit, void *ctx)
 {
-	struct gso g;
-	struct tc_csum cs;
-	size_t i, off, plen;
+	struct tc_gso_cut c;
+	size_t n;
 
-	/* untrusted: from the local kernel */
-	if (gso_check(h, frame, len, seg_max, &g) < 0)
+	if (tc_gso_begin(&c, h, frame, len, seg_max) < 0)
 		return -EINVAL;
-	g.asum = addr_sum(frame, &g.p);
-	g.seq0 = tc_get32(frame + g.p.l4 + TCP_SEQ);
-	g.flags0 = frame[g.p.l4 + TCP_FLAGS];
-	g.id0 = g.p.v6 ? 0 : tc_get16(frame + g.p.l3 + IP4_ID);
-	cs.start = (uint16_t)g.p.l4;
-	cs.offset = TCP_CSUM;
 	if (seg_buf == NULL)
 		seg_buf = g_malloc(TC_GSO_MAX);
-	memcpy(seg_buf, frame, g.hlen);
-	for (i = 0, off = g.hlen; i < g.nseg; i++, off += plen) {
-		plen = MIN(g.mss, g.p.end - off);
-		memcpy(seg_buf + g.hlen, frame + off, plen);
-		gso_fix(&g, i, plen);
-		emit(ctx, seg_buf, g.hlen + plen, &cs);
-	}
-	return (int)g.nseg;
+	while ((n = tc_gso_next(&c, seg_buf, TC_GSO_MAX)) > 0)
+		emit(ctx, seg_buf, n, &c.cs);
+	return (int)c.nseg;
 }
 
 /* The joiner. */

@@ -8,7 +8,9 @@
  *
  * Send side: tc_gso_segment cuts a TSO frame into MSS-sized TCP segments
  * (the way a NIC would: IPv4 length, id and header checksum, IPv6 payload
- * length, TCP sequence and flags per segment) whose checksums stay partial.
+ * length, TCP sequence and flags per segment) whose checksums stay partial;
+ * the same cut one segment at a time (tc_gso_begin/next) lets a link build
+ * each segment where it is sealed.
  * Partial frames cross the link as partial frames (tc_csum travels with
  * them), so no one computes a TCP checksum in userspace: the receiving
  * kernel either trusts it (local delivery, as for any offloaded packet) or
@@ -78,6 +80,37 @@ typedef void (*tc_segment_fn)(void *ctx, const uint8_t *frame, size_t len,
  * 0 or a segment (headers + gso_size) over seg_max bytes. */
 int tc_gso_segment(const struct virtio_net_hdr *h, const uint8_t *frame,
 		   size_t len, size_t seg_max, tc_segment_fn emit, void *ctx);
+
+/* The same cut, one segment at a time into buffers the caller chooses (a
+ * link seals each segment where it is built, so the payload is copied
+ * once).  The fields are the cutter's; frame is borrowed until the last
+ * segment is out.  cs is every segment's checksum state. */
+struct tc_gso_cut {
+	const uint8_t *frame;
+	struct tc_csum cs;
+	size_t l3, l4, end; /* IP header, TCP header, end of the datagram */
+	size_t hlen;	    /* headers repeated in every segment */
+	size_t mss;	    /* payload per segment */
+	size_t nseg, next;  /* segments in all, the next one's index */
+	uint32_t asum;	    /* pseudo-header sum without the length */
+	uint32_t seq0;
+	uint16_t id0;
+	uint8_t flags0;
+	bool v6;
+};
+
+/* Checks the TSO frame as tc_gso_segment does and readies the cut:
+ * the number of segments, or -EINVAL (nothing to cut). */
+int tc_gso_begin(struct tc_gso_cut *c, const struct virtio_net_hdr *h,
+		 const uint8_t *frame, size_t len, size_t seg_max);
+/* The length of the next segment, 0 when all are out. */
+size_t tc_gso_next_len(const struct tc_gso_cut *c);
+/* Writes the next segment (tc_gso_next_len(c) bytes, cap at least that)
+ * into out and moves on: its length, or 0 when all are out or cap is too
+ * small (nothing written, the cut does not move). */
+size_t tc_gso_next(struct tc_gso_cut *c, uint8_t *out, size_t cap);
+/* Moves past the next segment without writing it. */
+void tc_gso_skip(struct tc_gso_cut *c);
 
 /* Called for every frame leaving the joiner: h is the virtio header to
  * write in front of it (a GSO header for a joined frame). */

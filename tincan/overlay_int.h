@@ -84,6 +84,11 @@ gboolean tc_overlay_on_tap_readable(gint fd, GIOCondition cond, gpointer data);
  * TAP (L3 mode). */
 void tc_overlay_deliver(struct tc_overlay *ov, const char *src, uint8_t *frame,
 			size_t len, const struct tc_csum *cs);
+/* The mapping a unicast IP frame (headers only read) is addressed to, or
+ * NULL (not unicast IP, or no mapping). */
+const struct tc_fwd_entry *tc_overlay_unicast_dest(struct tc_overlay *ov,
+						   const uint8_t *frame,
+						   size_t len);
 
 /* overlay_route.c.  Set up forwarding (L3 without translation) and tear
  * it down. */
@@ -94,6 +99,9 @@ void tc_overlay_route_stop(struct tc_overlay *ov);
 void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
 			   const uint8_t *frame, size_t len,
 			   const struct tc_csum *cs);
+/* The link tc_overlay_route_send would put a frame for uid straight on
+ * now (no forwarding, no hold), or NULL. */
+struct tc_link *tc_overlay_route_direct(struct tc_overlay *ov, const char *uid);
 /* The TCP payload per segment a TSO frame to dest must be cut into:
  * gso_size, less TC_ROUTE_OVERHEAD when the frame will be forwarded. */
 uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,

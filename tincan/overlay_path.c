@@ -386,10 +386,61 @@ const struct tc_link_ops tc_overlay_link_ops = {
     .on_forward = tc_overlay_on_forward,
 };
 
+const struct tc_fwd_entry *
+tc_overlay_unicast_dest(struct tc_overlay *ov, const uint8_t *frame, size_t len)
+{
+	struct tc_frame_info fi;
+
+	tc_frame_classify(frame, len, &fi);
+	if (fi.kind == TC_FRAME_UNICAST_V4)
+		return tc_fwd_by_v4(ov->fwd, fi.dst_v4);
+	if (fi.kind == TC_FRAME_UNICAST_V6)
+		return tc_fwd_by_v6(ov->fwd, fi.dst_v6);
+	return NULL;
+}
+
+/* The link a TSO frame is cut straight into (every segment would take it:
+ * L3, unicast to a member whose direct link takes frames now), or NULL:
+ * then each segment takes a frame's path. */
+static struct tc_link *tso_link(struct tc_overlay *ov, const uint8_t *frame,
+				size_t len)
+{
+	const struct tc_fwd_entry *e;
+
+	if (ov->sw)
+		return NULL;
+	e = tc_overlay_unicast_dest(ov, frame, len);
+	return e ? tc_overlay_route_direct(ov, e->uid) : NULL;
+}
+
 static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
 			     const struct tc_csum *cs)
 {
 	tc_overlay_from_tap(ctx, frame, len, cs);
+}
+
+/* A TSO frame (len bytes after the virtio header h) cut into segments
+ * that fit the MTU. */
+static void from_tap_tso(struct tc_overlay *ov, struct virtio_net_hdr *h,
+			 const uint8_t *frame, size_t len)
+{
+	size_t seg_max = ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN;
+	struct tc_gso_cut cut;
+	struct tc_link *l;
+
+	h->gso_size = tc_overlay_route_gso(ov, frame, len, h->gso_size);
+	l = tso_link(ov, frame, len);
+	if (!l) {
+		if (tc_gso_segment(h, frame, len, seg_max, from_tap_segment,
+				   ov) < 0)
+			ov->malformed++;
+		return;
+	}
+	if (tc_gso_begin(&cut, h, frame, len, seg_max) < 0) {
+		ov->malformed++;
+		return;
+	}
+	tc_link_send_tso(l, &cut);
 }
 
 /* untrusted: from the local kernel (and whatever a bridge forwards to the
@@ -406,11 +457,7 @@ static void from_tap(struct tc_overlay *ov, size_t n)
 	len = n - TC_OFFLOAD_VNET_LEN;
 	memcpy(&h, ov->rx, sizeof(h));
 	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		h.gso_size = tc_overlay_route_gso(ov, frame, len, h.gso_size);
-		if (tc_gso_segment(&h, frame, len,
-				   ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN,
-				   from_tap_segment, ov) < 0)
-			ov->malformed++;
+		from_tap_tso(ov, &h, frame, len);
 		return;
 	}
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {

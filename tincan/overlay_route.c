@@ -201,26 +201,40 @@ static void hold(struct tc_overlay *ov, struct tc_route_dest *d,
 	tc_link_send_frame(l, frame, len, cs);
 }
 
-void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
-			   const uint8_t *frame, size_t len,
-			   const struct tc_csum *cs)
+struct tc_link *tc_overlay_route_direct(struct tc_overlay *ov, const char *uid)
 {
 	struct tc_link *l = tc_overlay_link(ov, uid);
 	struct tc_route_dest *d;
 
-	if (!ov->route) {
-		if (l)
-			tc_link_send_frame(l, frame, len, cs);
-		else
-			ov->tap_dropped++;
+	if (!ov->route)
+		return l;
+	if (!is_up(l))
+		return NULL;
+	d = tc_route_dest(ov->route, uid, false);
+	if (d && tc_route_must_hold(d, tc_overlay_now_ms()))
+		return NULL;
+	return l;
+}
+
+void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
+			   const uint8_t *frame, size_t len,
+			   const struct tc_csum *cs)
+{
+	struct tc_link *l = tc_overlay_route_direct(ov, uid);
+	struct tc_route_dest *d;
+
+	if (l) {
+		tc_link_send_frame(l, frame, len, cs);
 		return;
 	}
-	if (is_up(l)) {
-		d = tc_route_dest(ov->route, uid, false);
-		if (d && tc_route_must_hold(d, tc_overlay_now_ms()))
-			hold(ov, d, l, frame, len, cs);
-		else
-			tc_link_send_frame(l, frame, len, cs);
+	if (!ov->route) {
+		ov->tap_dropped++;
+		return;
+	}
+	l = tc_overlay_link(ov, uid);
+	if (is_up(l)) { /* up but held: the route is being switched */
+		hold(ov, tc_route_dest(ov->route, uid, false), l, frame, len,
+		     cs);
 		return;
 	}
 	d = tc_route_dest(ov->route, uid, true);
@@ -231,16 +245,11 @@ void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
 uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,
 			      size_t len, uint16_t gso_size)
 {
-	struct tc_frame_info fi;
-	const struct tc_fwd_entry *e = NULL;
+	const struct tc_fwd_entry *e;
 
 	if (!ov->route || gso_size <= TC_ROUTE_OVERHEAD)
 		return gso_size;
-	tc_frame_classify(frame, len, &fi);
-	if (fi.kind == TC_FRAME_UNICAST_V4)
-		e = tc_fwd_by_v4(ov->fwd, fi.dst_v4);
-	else if (fi.kind == TC_FRAME_UNICAST_V6)
-		e = tc_fwd_by_v6(ov->fwd, fi.dst_v6);
+	e = tc_overlay_unicast_dest(ov, frame, len);
 	if (!e || is_up(tc_overlay_link(ov, e->uid)))
 		return gso_size;
 	return (uint16_t)(gso_size - TC_ROUTE_OVERHEAD);

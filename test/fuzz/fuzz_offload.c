@@ -12,7 +12,9 @@
  * the return value counts the segments, each fits the limit, has its IP
  * length, IPv4 id and header checksum, TCP sequence number and partial
  * checksum (the pseudo-header sum for its own length) right, and the
- * payloads put together are the frame's.  tc_csum_set_pseudo, given the
+ * payloads put together are the frame's.  The one-at-a-time cut
+ * (tc_gso_begin/next, each segment into a buffer of exactly its length)
+ * must give the same answer and segments.  tc_csum_set_pseudo, given the
  * same frame and the header's csum_start and csum_offset, changes the
  * field or nothing.
  *
@@ -27,6 +29,7 @@
  * came in left, less the headers the joins saved, and tc_gro_counts agrees.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +235,32 @@ static void fuzz_pseudo(const struct virtio_net_hdr *h, const uint8_t *f,
 	free(c);
 }
 
+/* The same cut one segment at a time (tc_gso_begin/next), each segment
+ * into a buffer of exactly its length: the same answer and segments. */
+static void fuzz_cut(const struct virtio_net_hdr *h, const uint8_t *f,
+		     size_t len, struct gso_run *r, int rc)
+{
+	struct tc_gso_cut c;
+	size_t n;
+	uint8_t *s;
+
+	assert(tc_gso_begin(&c, h, f, len, r->seg_max) ==
+	       (rc < 0 ? -EINVAL : rc));
+	if (rc < 0)
+		return;
+	r->n = 0;
+	r->off = r->hlen;
+	while ((n = tc_gso_next_len(&c)) > 0) {
+		s = malloc(n);
+		assert(s != NULL);
+		assert(tc_gso_next(&c, s, n - 1) == 0);
+		assert(tc_gso_next(&c, s, n) == n);
+		on_segment(r, s, n, &c.cs);
+		free(s);
+	}
+	assert((size_t)rc == r->n && r->off == r->end);
+}
+
 static void fuzz_gso(const uint8_t *data, size_t size)
 {
 	struct virtio_net_hdr h;
@@ -264,6 +293,7 @@ static void fuzz_gso(const uint8_t *data, size_t size)
 		assert(r.n == 0);
 	else
 		assert(rc > 0 && (size_t)rc == r.n && r.off == r.end);
+	fuzz_cut(&h, f, len, &r, rc);
 	fuzz_pseudo(&h, f, len);
 	free(f);
 }

@@ -24,6 +24,8 @@
 #include "tincan/session.h"
 #include "tincan/stun_answer.h"
 
+#include "offload_frames.h"
+
 struct side;
 static bool got_all(struct side *a, struct side *b);
 
@@ -214,6 +216,59 @@ START_TEST(test_link_carries_partial_frames)
 	ck_assert_uint_eq(b.frames, 1);
 	tc_link_get_info(b.link, &info);
 	ck_assert_uint_ge(info.dropped, 1);
+	side_free(&a);
+	side_free(&b);
+}
+END_TEST
+
+static struct frame tso; /* too big for a check stack frame */
+static unsigned want_frames;
+
+static bool b_got_want_frames(struct side *a, struct side *b)
+{
+	(void)a;
+	return b->frames >= want_frames;
+}
+
+/* A TSO frame cut straight into the batch arrives as the segments
+ * tc_gso_segment makes (each partial, in order), counted as sent. */
+START_TEST(test_link_carries_tso)
+{
+	struct spec sp = {.payload = 20000, .flags = 0x18, .seq = 7};
+	struct side a, b;
+	struct virtio_net_hdr h;
+	struct tc_gso_cut cut;
+	struct tc_link_info info;
+	uint64_t bytes = 0;
+	size_t i;
+	int n;
+
+	side_init(&a);
+	side_init(&b);
+	wire(&a, &b, a.id->pub);
+	ck_assert(run_until(both_connected, &a, &b, 5000));
+	of_build(&sp, &tso);
+	h = of_tso_hdr(&tso, 1348);
+	of_out_reset();
+	n = tc_gso_segment(&h, tso.b, tso.len, 1514, of_on_segment, &of_out);
+	ck_assert_int_eq(n, 15);
+	for (i = 0; i < (size_t)n; i++)
+		bytes += of_out.r[i].len;
+	ck_assert_int_eq(tc_gso_begin(&cut, &h, tso.b, tso.len, 1514), n);
+	ck_assert_int_eq(tc_link_send_tso(a.link, &cut), 0);
+	tc_link_flush(a.link);
+	want_frames = (unsigned)n;
+	ck_assert(run_until(b_got_want_frames, &a, &b, 2000));
+	ck_assert_uint_eq(b.frames, (unsigned)n);
+	ck_assert_uint_eq(b.bytes, bytes);
+	ck_assert_uint_eq(b.last_len, of_out.r[n - 1].len);
+	ck_assert_mem_eq(b.last, of_out.r[n - 1].b, b.last_len);
+	ck_assert_uint_eq(b.last_cs.start, tso.l4);
+	ck_assert_uint_eq(b.last_cs.offset, 16);
+	tc_link_get_info(a.link, &info);
+	ck_assert_uint_eq(info.tx_packets, (uint64_t)n);
+	ck_assert_uint_eq(info.dropped, 0);
+	of_out_reset();
 	side_free(&a);
 	side_free(&b);
 }
@@ -685,6 +740,7 @@ Suite *suite_link(void)
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, test_link_carries_frames);
 	tcase_add_test(tc, test_link_carries_partial_frames);
+	tcase_add_test(tc, test_link_carries_tso);
 	tcase_add_test(tc, test_link_fast_receive);
 	tcase_add_test(tc, test_link_wrong_key_never_connects);
 	tcase_add_test(tc, test_link_rejects_bad_remote);

@@ -84,6 +84,50 @@ START_TEST(test_segment)
 }
 END_TEST
 
+/* The cut one segment at a time (tc_gso_begin/next, what a link cuts
+ * into its batch) gives the same segments as tc_gso_segment; a buffer one
+ * byte short is refused without moving on, and skip moves past one. */
+START_TEST(test_cut)
+{
+	const struct gso_case *c = &of_gso_cases[_i];
+	struct virtio_net_hdr h;
+	struct tc_gso_cut cut;
+	size_t i, n, len;
+
+	of_build(&c->sp, &big);
+	h = of_tso_hdr(&big, c->mss);
+	of_out_reset();
+	n = (size_t)tc_gso_segment(&h, big.b, big.len, big.hlen + c->mss,
+				   of_on_segment, &of_out);
+	ck_assert_int_eq(
+	    tc_gso_begin(&cut, &h, big.b, big.len, big.hlen + c->mss), (int)n);
+	ck_assert_uint_eq(cut.cs.start, of_out.r[0].cs.start);
+	ck_assert_uint_eq(cut.cs.offset, of_out.r[0].cs.offset);
+	for (i = 0; i < n; i++) {
+		len = tc_gso_next_len(&cut);
+		ck_assert_uint_eq(len, of_out.r[i].len);
+		ck_assert_uint_eq(tc_gso_next(&cut, tmp.b, len - 1), 0);
+		ck_assert_uint_eq(tc_gso_next_len(&cut), len);
+		memset(tmp.b, 0xa5, len);
+		ck_assert_uint_eq(tc_gso_next(&cut, tmp.b, len), len);
+		ck_assert_mem_eq(tmp.b, of_out.r[i].b, len);
+	}
+	ck_assert_uint_eq(tc_gso_next_len(&cut), 0);
+	ck_assert_uint_eq(tc_gso_next(&cut, tmp.b, sizeof(tmp.b)), 0);
+	if (n > 1) {
+		ck_assert_int_eq(
+		    tc_gso_begin(&cut, &h, big.b, big.len, big.hlen + c->mss),
+		    (int)n);
+		tc_gso_skip(&cut);
+		len = tc_gso_next(&cut, tmp.b, sizeof(tmp.b));
+		ck_assert_uint_eq(len, of_out.r[1].len);
+		ck_assert_mem_eq(tmp.b, of_out.r[1].b, len);
+	}
+	tc_gso_skip(&cut);
+	of_out_reset();
+}
+END_TEST
+
 /* hdr_len is not trusted, flags are not needed, ECN is accepted, and
  * Ethernet padding after the datagram is not payload. */
 START_TEST(test_segment_details)
@@ -235,10 +279,13 @@ static void refuse(enum refusal r, struct frame *f, struct virtio_net_hdr *h,
 START_TEST(test_refused)
 {
 	struct virtio_net_hdr h;
+	struct tc_gso_cut cut;
 	size_t seg_max;
 
 	refuse(_i, &big, &h, &seg_max);
 	ck_assert_int_eq(try_segment(&big, &h, big.len, seg_max), -EINVAL);
+	ck_assert_int_eq(tc_gso_begin(&cut, &h, big.b, big.len, seg_max),
+			 -EINVAL);
 }
 END_TEST
 
@@ -445,6 +492,7 @@ Suite *suite_offload(void)
 	TCase *tc = tcase_create("segment");
 
 	tcase_add_loop_test(tc, test_segment, 0, (int)of_n_gso);
+	tcase_add_loop_test(tc, test_cut, 0, (int)of_n_gso);
 	tcase_add_test(tc, test_segment_details);
 	tcase_add_loop_test(tc, test_refused, 0, N_REFUSAL);
 	tcase_add_test(tc, test_refused_control);
