@@ -5,6 +5,7 @@
  * message; Poly1305 runs over the AD, the ciphertext, their zero padding and
  * their lengths.  See aead.h for why.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -351,13 +352,11 @@ int tc_aead_key_open_nonce(const struct tc_aead_key *k, uint8_t *out,
 static void counter_nonce(const struct tc_aead_key *k, uint64_t n,
 			  uint8_t nonce[TC_AEAD_NONCE_LEN])
 {
-	int i;
+	/* Big-endian for AES-GCM, little-endian for ChaCha20-Poly1305. */
+	uint64_t v = k->suite == TC_SUITE_AES256_GCM ? htobe64(n) : htole64(n);
 
 	memset(nonce, 0, 4);
-	for (i = 0; i < 8; i++)
-		nonce[4 + i] = k->suite == TC_SUITE_AES256_GCM
-				   ? (uint8_t)(n >> (56 - 8 * i))
-				   : (uint8_t)(n >> (8 * i));
+	memcpy(nonce + 4, &v, sizeof(v));
 }
 
 int tc_aead_key_seal(const struct tc_aead_key *k, uint64_t n, uint8_t *out,
