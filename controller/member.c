@@ -602,8 +602,7 @@ void ctl_member_tincan_reply(struct ctl_members *e, const char *tag,
 			g_free(m->pending);
 			m->pending = NULL;
 		}
-		m->local_ufrag[0] = m->remote_ufrag[0] = m->sent_seen[0] = '\0';
-		m->n_ours = 0;
+		ctl_cands_forget(m);
 		m->linked = false;
 		m->state = IPOP__LINK_STATE__LINK_STATE_UNSPECIFIED;
 		ctl_member_ensure_link(e, m);

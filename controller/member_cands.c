@@ -42,6 +42,12 @@ static void ours_add(struct member *m, const char *ufrag)
 	m->ours[m->n_ours++] = h;
 }
 
+void ctl_cands_forget(struct member *m)
+{
+	m->local_ufrag[0] = m->remote_ufrag[0] = m->sent_seen[0] = '\0';
+	m->n_ours = 0;
+}
+
 void ctl_cands_send(struct ctl_members *e, struct member *m,
 		    const Ipop__IceCredentials *local)
 {

@@ -116,6 +116,10 @@ void ctl_cands_add(struct ctl_members *e, struct member *m, const char *blob);
 /* A link signal s from jid: the peer's candidates, for which link. */
 void ctl_cands_signal(struct ctl_members *e, const char *jid,
 		      const struct ctl_sig *s);
+/* Forgets which generation of the link both sides' candidates were for
+ * (the link is gone or being remade): ufrags, what ours were bound to, the
+ * hashes of ours sent. */
+void ctl_cands_forget(struct member *m);
 /* Timer (data: e): candidates of every link still connecting go out
  * again after CTL_MEMBER_RESEND_MS. */
 gboolean ctl_cands_resend(gpointer data);

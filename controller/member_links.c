@@ -142,9 +142,8 @@ void ctl_links_drop(struct ctl_members *e, struct member *m, const char *why)
 	if (m->remote_ufrag[0] || m->pending_ufrag[0])
 		m->dropped_peer = g_str_hash(
 		    m->remote_ufrag[0] ? m->remote_ufrag : m->pending_ufrag);
-	m->local_ufrag[0] = m->remote_ufrag[0] = m->pending_ufrag[0] = '\0';
-	m->sent_seen[0] = '\0';
-	m->n_ours = 0;
+	ctl_cands_forget(m);
+	m->pending_ufrag[0] = '\0';
 	g_free(m->pending);
 	m->pending = NULL;
 }
