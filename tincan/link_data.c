@@ -933,6 +933,7 @@ static int batch_segment(struct tc_link *l, struct tc_gso_cut *c, size_t len)
 
 int tc_link_send_tso(struct tc_link *l, struct tc_gso_cut *c)
 {
+	bool held = tc_session_hold(l->session); /* one lock per frame */
 	size_t len;
 	int rc = 0, r;
 
@@ -941,6 +942,8 @@ int tc_link_send_tso(struct tc_link *l, struct tc_gso_cut *c)
 		if (r < 0)
 			rc = r;
 	}
+	if (held)
+		tc_session_release(l->session);
 	return rc;
 }
 

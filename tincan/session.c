@@ -114,6 +114,39 @@ struct tc_session {
 	unsigned handshakes;
 };
 
+/* The session this thread holds (tc_session_hold): its calls skip the
+ * lock, which the hold took once for all of them. */
+static _Thread_local const struct tc_session *held;
+
+static void session_lock(const struct tc_session *s)
+{
+	if (held != s)
+		pthread_mutex_lock(s->lock);
+}
+
+static void session_unlock(const struct tc_session *s)
+{
+	if (held != s)
+		pthread_mutex_unlock(s->lock);
+}
+
+bool tc_session_hold(struct tc_session *s)
+{
+	if (s == NULL || held != NULL)
+		return false;
+	pthread_mutex_lock(s->lock);
+	held = s;
+	return true;
+}
+
+void tc_session_release(struct tc_session *s)
+{
+	if (s == NULL || held != s)
+		return;
+	held = NULL;
+	pthread_mutex_unlock(s->lock);
+}
+
 /* Replay window. */
 
 void tc_replay_init(struct tc_replay *r)
@@ -378,7 +411,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	if (hs == NULL)
 		return -ENOMEM;
 
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	wall =
 	    t->wall_ns > s->last_sent_wall ? t->wall_ns : s->last_sent_wall + 1;
 	tai64n(payload, wall);
@@ -388,7 +421,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	rc = tc_noise_hs_write_ad(hs, out, INIT_NOISE, payload, sizeof(payload),
 				  out + INIT_NOISE, INIT_NOISE_LEN);
 	if (rc != INIT_NOISE_LEN) {
-		pthread_mutex_unlock(s->lock);
+		session_unlock(s);
 		tc_noise_hs_free(hs);
 		return rc < 0 ? rc : -EINVAL;
 	}
@@ -403,7 +436,7 @@ int tc_session_initiate(struct tc_session *s, const struct tc_time *t,
 	s->hs_idx = idx;
 	s->hs_sent_ms = t->mono_ms;
 	s->last_sent_wall = wall;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return TC_INIT_LEN;
 }
 
@@ -601,7 +634,7 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 	/* untrusted: from peer; the 8-byte common header comes first. */
 	if (len < 8 || pkt[1] != 0 || pkt[2] != 0 || pkt[3] != 0)
 		return -EBADMSG;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	switch (pkt[HDR_TYPE]) {
 	case TC_MSG_INIT:
 		rc = recv_init(s, t, pkt, len, out, cap, out_len);
@@ -619,7 +652,7 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 		rc = -EBADMSG;
 		break;
 	}
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return rc;
 }
 
@@ -637,7 +670,7 @@ int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 		return -EMSGSIZE;
 	if (cap < len + TC_DATA_OVERHEAD)
 		return -ENOSPC;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	kp = &s->cur;
 	if (!keypair_usable(kp, t)) {
 		rc = -ENOKEY;
@@ -651,7 +684,7 @@ int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 	if (rc == 0)
 		rc = (int)(len + TC_DATA_OVERHEAD);
 out:
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return rc;
 }
 
@@ -687,9 +720,9 @@ int tc_session_set_suites(struct tc_session *s, unsigned set)
 	if (s == NULL)
 		return -EINVAL;
 	if (rc == 0) {
-		pthread_mutex_lock(s->lock);
+		session_lock(s);
 		s->suites = set;
-		pthread_mutex_unlock(s->lock);
+		session_unlock(s);
 	}
 	return rc;
 }
@@ -700,9 +733,9 @@ unsigned tc_session_suite(const struct tc_session *s)
 
 	if (s == NULL)
 		return 0;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	v = s->cur.valid ? s->cur.send.suite : 0;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return v;
 }
 
@@ -715,7 +748,7 @@ bool tc_session_wants_handshake(const struct tc_session *s,
 
 	if (s == NULL || t == NULL || !s->initiator)
 		return false;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	if (s->hs != NULL)
 		want = age(t->mono_ms, s->hs_sent_ms) >= TC_REKEY_TIMEOUT_MS;
 	else
@@ -723,7 +756,7 @@ bool tc_session_wants_handshake(const struct tc_session *s,
 		    !s->cur.valid ||
 		    age(t->mono_ms, s->cur.created_ms) >= TC_REKEY_AFTER_MS ||
 		    s->cur.send_ctr >= TC_REKEY_AFTER_MSGS;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return want;
 }
 
@@ -733,9 +766,9 @@ bool tc_session_can_send(const struct tc_session *s, const struct tc_time *t)
 
 	if (s == NULL || t == NULL)
 		return false;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	ok = keypair_usable(&s->cur, t);
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return ok;
 }
 
@@ -745,9 +778,9 @@ uint64_t tc_session_last_handshake(const struct tc_session *s)
 
 	if (s == NULL)
 		return 0;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	v = s->last_hs_ms;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return v;
 }
 
@@ -757,9 +790,9 @@ uint64_t tc_session_last_handshake_wall(const struct tc_session *s)
 
 	if (s == NULL)
 		return 0;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	v = s->last_hs_wall;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return v;
 }
 
@@ -769,8 +802,8 @@ unsigned tc_session_handshakes(const struct tc_session *s)
 
 	if (s == NULL)
 		return 0;
-	pthread_mutex_lock(s->lock);
+	session_lock(s);
 	v = s->handshakes;
-	pthread_mutex_unlock(s->lock);
+	session_unlock(s);
 	return v;
 }

@@ -137,6 +137,15 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
  * confirmed), or -EIO when the cipher failed (nothing to send). */
 int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
+/* Takes s's lock once for a batch of calls from this thread (a link
+ * sealing the segments of one TSO frame): until tc_session_release each
+ * call on s from this thread skips its own lock, which on this path is an
+ * atomic operation per packet that waits for the ciphertext's stores.
+ * False (nothing taken; calls lock as usual) for NULL or when this thread
+ * holds a session already.  While held, s must not be freed. */
+bool tc_session_hold(struct tc_session *s);
+/* Ends a hold tc_session_hold(s) returned true for (else a no-op). */
+void tc_session_release(struct tc_session *s);
 /* True when the initiator should start a new handshake now: no keys, keys
  * older than TC_REKEY_AFTER_MS or past TC_REKEY_AFTER_MSGS, or an
  * unanswered INIT older than TC_REKEY_TIMEOUT_MS. */

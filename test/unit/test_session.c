@@ -155,6 +155,52 @@ START_TEST(test_handshake_data)
 }
 END_TEST
 
+struct holder_probe {
+	struct link *l;
+	gint done;
+};
+
+static gpointer probe_thread(gpointer data)
+{
+	struct holder_probe *p = data;
+
+	(void)tc_session_can_send(p->l->i, &p->l->t); /* takes the lock */
+	g_atomic_int_set(&p->done, 1);
+	return NULL;
+}
+
+/* A hold takes the lock once for a batch: this thread's calls go on
+ * (traffic both ways, no deadlock), another thread's wait until the
+ * release; a second hold while one is held takes nothing. */
+START_TEST(test_hold)
+{
+	struct holder_probe p = {0};
+	struct link l;
+	GThread *th;
+
+	link_new(&l, NULL, NULL);
+	handshake(&l);
+	p.l = &l;
+	ck_assert(!tc_session_hold(NULL));
+	ck_assert(tc_session_hold(l.i));
+	ck_assert(!tc_session_hold(l.r));
+	ck_assert(!tc_session_hold(l.i));
+	tc_session_release(l.r); /* not held: nothing */
+	xfer(l.i, l.r, &l.t, "held");
+	xfer(l.r, l.i, &l.t, "back");
+	th = g_thread_new("probe", probe_thread, &p);
+	g_usleep(50 * 1000);
+	ck_assert_int_eq(g_atomic_int_get(&p.done), 0);
+	tc_session_release(l.i);
+	g_thread_join(th);
+	ck_assert_int_eq(g_atomic_int_get(&p.done), 1);
+	ck_assert(tc_session_hold(l.r));
+	tc_session_release(l.r);
+	xfer(l.i, l.r, &l.t, "after");
+	link_free(&l);
+}
+END_TEST
+
 START_TEST(test_wrong_pin)
 {
 	uint8_t other[32], opriv[32], init[TC_INIT_LEN], resp[TC_RESP_LEN];
@@ -688,6 +734,7 @@ Suite *suite_session(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_handshake_data);
+	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_wrong_pin);
 	tcase_add_test(tc, test_wrong_psk);
 	tcase_add_test(tc, test_replayed_init);
