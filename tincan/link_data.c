@@ -651,9 +651,13 @@ static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 	int fd = g_socket_get_fd(sock), n, i, round;
 	struct rx_src src;
 	struct tc_time t;
+	bool held;
 
 	(void)cond;
 	tc_link_now(&t);
+	/* One lock for the wakeup's packets.  Their delivery may seal on
+	 * other links (forwarding), which lock their own sessions. */
+	held = tc_session_hold(l->session);
 	for (round = 0; round < TC_LINK_RX_ROUNDS && l->rx_src; round++) {
 		rx_prepare(m, iov, ctl, from);
 		n = recvmmsg(fd, m, TC_LINK_RX_MSGS, MSG_DONTWAIT, NULL);
@@ -667,6 +671,8 @@ static gboolean on_fast_readable(GSocket *sock, GIOCondition cond,
 		if (n < TC_LINK_RX_MSGS)
 			break;
 	}
+	if (held)
+		tc_session_release(l->session);
 	return G_SOURCE_CONTINUE;
 }
 

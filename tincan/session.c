@@ -382,6 +382,7 @@ void tc_session_free(struct tc_session *s)
 {
 	if (s == NULL)
 		return;
+	tc_session_release(s); /* a hold ends with the session */
 	tc_noise_hs_free(s->hs);
 	keypair_wipe(&s->cur);
 	keypair_wipe(&s->prev);

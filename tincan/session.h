@@ -138,11 +138,12 @@ int tc_session_receive(struct tc_session *s, const struct tc_time *t,
 int tc_session_encrypt(struct tc_session *s, const struct tc_time *t,
 		       const uint8_t *pt, size_t len, uint8_t *out, size_t cap);
 /* Takes s's lock once for a batch of calls from this thread (a link
- * sealing the segments of one TSO frame): until tc_session_release each
+ * sealing the segments of one TSO frame, or opening one wakeup's
+ * packets): until tc_session_release each
  * call on s from this thread skips its own lock, which on this path is an
  * atomic operation per packet that waits for the ciphertext's stores.
  * False (nothing taken; calls lock as usual) for NULL or when this thread
- * holds a session already.  While held, s must not be freed. */
+ * holds a session already.  tc_session_free ends a hold on s. */
 bool tc_session_hold(struct tc_session *s);
 /* Ends a hold tc_session_hold(s) returned true for (else a no-op). */
 void tc_session_release(struct tc_session *s);
