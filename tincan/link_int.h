@@ -193,6 +193,12 @@ void tc_link_repair_free(struct tc_link *l);
 /* link_data.c */
 /* One datagram through libnice: 0 or -EAGAIN. */
 int tc_link_raw_send(struct tc_link *l, const uint8_t *pkt, size_t len);
+
+/* link_batch.c */
+/* Writes an inner message (type, pre_len header bytes, body) at pt: 1 +
+ * pre_len + len bytes. */
+void tc_link_lay_out(uint8_t *pt, uint8_t type, const uint8_t *pre,
+		     size_t pre_len, const uint8_t *body, size_t len);
 /* Seals and sends one inner message of type with body: 0 or -errno. */
 int tc_link_send_inner(struct tc_link *l, uint8_t type, const uint8_t *body,
 		       size_t len);
