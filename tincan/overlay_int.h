@@ -100,12 +100,14 @@ void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
 			   const uint8_t *frame, size_t len,
 			   const struct tc_csum *cs);
 /* The link tc_overlay_route_send would put a frame for uid straight on
- * now (no forwarding, no hold), or NULL. */
+ * now (no forwarding, no hold), or NULL.  Like it, it makes the route
+ * entry of a member without a connected link. */
 struct tc_link *tc_overlay_route_direct(struct tc_overlay *ov, const char *uid);
-/* The TCP payload per segment a TSO frame to dest must be cut into:
- * gso_size, less TC_ROUTE_OVERHEAD when the frame will be forwarded. */
-uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,
-			      size_t len, uint16_t gso_size);
+/* The TCP payload per segment a TSO frame for the mapping e (NULL: none)
+ * must be cut into: gso_size, less TC_ROUTE_OVERHEAD when the frame will
+ * be forwarded. */
+uint16_t tc_overlay_route_gso(struct tc_overlay *ov,
+			      const struct tc_fwd_entry *e, uint16_t gso_size);
 /* The links changed: a link was added, removed or changed state. */
 void tc_overlay_route_links_changed(struct tc_overlay *ov);
 /* The link op for TC_INNER_FORWARD bodies. */

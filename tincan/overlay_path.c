@@ -399,20 +399,6 @@ tc_overlay_unicast_dest(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 	return NULL;
 }
 
-/* The link a TSO frame is cut straight into (every segment would take it:
- * L3, unicast to a member whose direct link takes frames now), or NULL:
- * then each segment takes a frame's path. */
-static struct tc_link *tso_link(struct tc_overlay *ov, const uint8_t *frame,
-				size_t len)
-{
-	const struct tc_fwd_entry *e;
-
-	if (ov->sw)
-		return NULL;
-	e = tc_overlay_unicast_dest(ov, frame, len);
-	return e ? tc_overlay_route_direct(ov, e->uid) : NULL;
-}
-
 static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
 			     const struct tc_csum *cs)
 {
@@ -420,16 +406,22 @@ static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
 }
 
 /* A TSO frame (len bytes after the virtio header h) cut into segments
- * that fit the MTU. */
+ * that fit the MTU.  When every segment would take the same direct link
+ * (L3, unicast to a member whose link takes frames now), they are cut
+ * straight into it; otherwise each takes a frame's path. */
 static void from_tap_tso(struct tc_overlay *ov, struct virtio_net_hdr *h,
 			 const uint8_t *frame, size_t len)
 {
 	size_t seg_max = ov->cfg.mtu + TC_ETH_HLEN + VLAN_TAG_LEN;
+	const struct tc_fwd_entry *e = NULL;
 	struct tc_gso_cut cut;
-	struct tc_link *l;
+	struct tc_link *l = NULL;
 
-	h->gso_size = tc_overlay_route_gso(ov, frame, len, h->gso_size);
-	l = tso_link(ov, frame, len);
+	if (!ov->sw) /* looked up once per frame, for both questions */
+		e = tc_overlay_unicast_dest(ov, frame, len);
+	h->gso_size = tc_overlay_route_gso(ov, e, h->gso_size);
+	if (e)
+		l = tc_overlay_route_direct(ov, e->uid);
 	if (!l) {
 		if (tc_gso_segment(h, frame, len, seg_max, from_tap_segment,
 				   ov) < 0)

@@ -201,55 +201,68 @@ static void hold(struct tc_overlay *ov, struct tc_route_dest *d,
 	tc_link_send_frame(l, frame, len, cs);
 }
 
+/* How a frame for uid leaves now. */
+enum way {
+	WAY_DIRECT,  /* straight on l */
+	WAY_HELD,    /* on l, after d's hold: the route is being switched */
+	WAY_FORWARD, /* along d's route */
+	WAY_NONE,    /* no link in a plain overlay, or a malformed uid */
+};
+
+static enum way way_of(struct tc_overlay *ov, const char *uid,
+		       struct tc_link **l, struct tc_route_dest **d)
+{
+	*l = tc_overlay_link(ov, uid);
+	*d = NULL;
+	if (!ov->route)
+		return *l ? WAY_DIRECT : WAY_NONE;
+	if (is_up(*l)) {
+		*d = tc_route_dest(ov->route, uid, false);
+		return *d && tc_route_must_hold(*d, tc_overlay_now_ms())
+			   ? WAY_HELD
+			   : WAY_DIRECT;
+	}
+	*d = tc_route_dest(ov->route, uid, true);
+	return *d ? WAY_FORWARD : WAY_NONE;
+}
+
 struct tc_link *tc_overlay_route_direct(struct tc_overlay *ov, const char *uid)
 {
-	struct tc_link *l = tc_overlay_link(ov, uid);
+	struct tc_link *l;
 	struct tc_route_dest *d;
 
-	if (!ov->route)
-		return l;
-	if (!is_up(l))
-		return NULL;
-	d = tc_route_dest(ov->route, uid, false);
-	if (d && tc_route_must_hold(d, tc_overlay_now_ms()))
-		return NULL;
-	return l;
+	return way_of(ov, uid, &l, &d) == WAY_DIRECT ? l : NULL;
 }
 
 void tc_overlay_route_send(struct tc_overlay *ov, const char *uid,
 			   const uint8_t *frame, size_t len,
 			   const struct tc_csum *cs)
 {
-	struct tc_link *l = tc_overlay_route_direct(ov, uid);
+	struct tc_link *l;
 	struct tc_route_dest *d;
 
-	if (l) {
+	switch (way_of(ov, uid, &l, &d)) {
+	case WAY_DIRECT:
 		tc_link_send_frame(l, frame, len, cs);
-		return;
-	}
-	if (!ov->route) {
-		ov->tap_dropped++;
-		return;
-	}
-	l = tc_overlay_link(ov, uid);
-	if (is_up(l)) { /* up but held: the route is being switched */
-		hold(ov, tc_route_dest(ov->route, uid, false), l, frame, len,
-		     cs);
-		return;
-	}
-	d = tc_route_dest(ov->route, uid, true);
-	if (d)
+		break;
+	case WAY_HELD:
+		hold(ov, d, l, frame, len, cs);
+		break;
+	case WAY_FORWARD:
 		forward_origin(ov, d, frame, len, cs);
+		break;
+	case WAY_NONE:
+		if (!ov->route)
+			ov->tap_dropped++;
+		break;
+	}
 }
 
-uint16_t tc_overlay_route_gso(struct tc_overlay *ov, const uint8_t *frame,
-			      size_t len, uint16_t gso_size)
+uint16_t tc_overlay_route_gso(struct tc_overlay *ov,
+			      const struct tc_fwd_entry *e, uint16_t gso_size)
 {
-	const struct tc_fwd_entry *e;
-
 	if (!ov->route || gso_size <= TC_ROUTE_OVERHEAD)
 		return gso_size;
-	e = tc_overlay_unicast_dest(ov, frame, len);
 	if (!e || is_up(tc_overlay_link(ov, e->uid)))
 		return gso_size;
 	return (uint16_t)(gso_size - TC_ROUTE_OVERHEAD);
