@@ -17,21 +17,13 @@
 
 #include <sodium.h>
 
+#include "aes_here.h"
 #include "tincan/aead.h"
 
 enum { MAXLEN = TC_AEAD_MAX, BIG = MAXLEN + TC_AEAD_TAG_LEN };
 enum { AES = TC_SUITE_AES256_GCM };
 
 static uint8_t pt[MAXLEN], a[BIG], b[BIG], back[BIG];
-
-static bool have_aes(void)
-{
-	ck_assert_int_ge(sodium_init(), 0);
-	if (tc_aead_aes_available())
-		return true;
-	printf("aes_impl: no AES-NI/PCLMUL here, nothing to test\n");
-	return false;
-}
 
 /* k set to key under GnuTLS (gnutls) or libsodium. */
 static void key_under(struct tc_aead_key *k, const uint8_t key[32], bool gnutls)
@@ -84,7 +76,7 @@ START_TEST(test_aes_impls_agree)
 	uint8_t key[32];
 	size_t len;
 
-	if (!have_aes())
+	if (!aes_here("aes_impl"))
 		return;
 	randombytes_buf(key, sizeof(key));
 	key_under(&g, key, true);
@@ -107,7 +99,7 @@ START_TEST(test_aes_impl_forgeries)
 	size_t i;
 	int bit;
 
-	if (!have_aes())
+	if (!aes_here("aes_impl"))
 		return;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(ad, sizeof(ad));
@@ -154,7 +146,7 @@ START_TEST(test_aes_key_move)
 	struct tc_aead_key k = {0}, m = {0};
 	uint8_t key[32], nonce[12] = {0};
 
-	if (!have_aes())
+	if (!aes_here("aes_impl"))
 		return;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(pt, 100);
@@ -200,7 +192,7 @@ START_TEST(test_aes_impl_throughput)
 	struct tc_aead_key g = {0}, s = {0};
 	uint8_t key[32] = {1};
 
-	if (!have_aes())
+	if (!aes_here("aes_impl"))
 		return;
 	key_under(&g, key, true);
 	key_under(&s, key, false);

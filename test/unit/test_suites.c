@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "aes_here.h"
 #include "tincan/aead.h"
 #include "tincan/cookie.h"
 #include "tincan/session.h"
@@ -35,15 +36,6 @@ static size_t unhex(uint8_t *out, const char *hex)
 		out[i] = (uint8_t)v;
 	}
 	return n;
-}
-
-static bool have_aes(void)
-{
-	ck_assert_int_ge(sodium_init(), 0);
-	if (tc_aead_aes_available())
-		return true;
-	printf("suites: no AES-NI/PCLMUL here, AES-256-GCM cases skipped\n");
-	return false;
 }
 
 /* One vector through tc_aead_key_seal_nonce and back, under one
@@ -137,7 +129,7 @@ START_TEST(test_kat_aes256_gcm)
 	struct tc_aead_key k = {0};
 	size_t n;
 
-	if (!have_aes()) {
+	if (!aes_here("suites")) {
 		memset(key, 0, sizeof(key));
 		ck_assert_int_eq(tc_aead_key_set(&k, AES, key), -ENOTSUP);
 		return;
@@ -178,7 +170,7 @@ START_TEST(test_counter_nonce)
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(pt, sizeof(pt));
 	for (i = 0; i < 2; i++) {
-		if (suites[i] == AES && !have_aes())
+		if (suites[i] == AES && !aes_here("suites"))
 			continue;
 		ck_assert_int_eq(tc_aead_key_set(&k, suites[i], key), 0);
 		for (j = 0; j < 8; j++)
@@ -207,7 +199,7 @@ START_TEST(test_aes_forgeries)
 	size_t i;
 	int bit;
 
-	if (!have_aes())
+	if (!aes_here("suites"))
 		return;
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(ad, sizeof(ad));
@@ -339,7 +331,7 @@ START_TEST(test_choice)
 	const unsigned *c = cases[_i];
 	struct pair p;
 
-	if ((c[0] & AES || c[1] & AES) && !have_aes())
+	if ((c[0] & AES || c[1] & AES) && !aes_here("suites"))
 		return;
 	pair_new(&p, c[0], c[1]);
 	ck_assert_uint_eq(tc_session_suite(p.i), 0);
@@ -357,7 +349,7 @@ START_TEST(test_no_common_suite)
 {
 	struct pair p;
 
-	if (!have_aes())
+	if (!aes_here("suites"))
 		return;
 	pair_new(&p, AES, CHACHA);
 	ck_assert_int_eq(to_responder(&p, p.init), -ENOPROTOOPT);
@@ -463,7 +455,7 @@ START_TEST(test_rekey_changes_suite)
 	size_t olen = 0;
 	int n;
 
-	if (!have_aes())
+	if (!aes_here("suites"))
 		return;
 	pair_new(&p, BOTH, BOTH);
 	ck_assert_int_eq(to_responder(&p, p.init), TC_RX_REPLY);
@@ -504,7 +496,7 @@ START_TEST(test_seal_in_place)
 	size_t olen = 0;
 	int n;
 
-	if (suites[_i] == AES && !have_aes())
+	if (suites[_i] == AES && !aes_here("suites"))
 		return;
 	pair_new(&p, suites[_i], suites[_i]);
 	ck_assert_int_eq(to_responder(&p, p.init), TC_RX_REPLY);
