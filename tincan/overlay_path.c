@@ -237,6 +237,18 @@ static void switch_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 	}
 }
 
+/* The mapping a classified unicast IP frame is addressed to, or NULL (not
+ * unicast IP, or no mapping). */
+static const struct tc_fwd_entry *mapping_of(struct tc_overlay *ov,
+					     const struct tc_frame_info *fi)
+{
+	if (fi->kind == TC_FRAME_UNICAST_V4)
+		return tc_fwd_by_v4(ov->fwd, fi->dst_v4);
+	if (fi->kind == TC_FRAME_UNICAST_V6)
+		return tc_fwd_by_v6(ov->fwd, fi->dst_v6);
+	return NULL;
+}
+
 /* Switch mode, from a link (untrusted: from peer).  The routers form a
  * full mesh, so a frame from a link only ever goes to the local bridge:
  * never to another link, which would loop or duplicate it. */
@@ -288,10 +300,8 @@ void tc_overlay_from_tap(struct tc_overlay *ov, const uint8_t *frame,
 		flood(ov, frame, len, cs);
 		return;
 	case TC_FRAME_UNICAST_V4:
-		e = tc_fwd_by_v4(ov->fwd, fi.dst_v4);
-		break;
 	case TC_FRAME_UNICAST_V6:
-		e = tc_fwd_by_v6(ov->fwd, fi.dst_v6);
+		e = mapping_of(ov, &fi);
 		break;
 	case TC_FRAME_DROP:
 	default:
@@ -392,11 +402,7 @@ tc_overlay_unicast_dest(struct tc_overlay *ov, const uint8_t *frame, size_t len)
 	struct tc_frame_info fi;
 
 	tc_frame_classify(frame, len, &fi);
-	if (fi.kind == TC_FRAME_UNICAST_V4)
-		return tc_fwd_by_v4(ov->fwd, fi.dst_v4);
-	if (fi.kind == TC_FRAME_UNICAST_V6)
-		return tc_fwd_by_v6(ov->fwd, fi.dst_v6);
-	return NULL;
+	return mapping_of(ov, &fi);
 }
 
 static void from_tap_segment(void *ctx, const uint8_t *frame, size_t len,
